@@ -1,0 +1,160 @@
+#!/usr/bin/env bash
+# microshop on a local kind cluster, in one command:
+#
+#   scripts/kind-up.sh
+#
+#  1. checks that docker (with a running daemon), kind, kubectl, curl and jq are installed;
+#  2. creates the kind cluster from kind-config.yaml (reuses it when it already exists);
+#  3. builds the five images (Dockerfile targets) and loads them into the cluster's node;
+#  4. installs the Shop CRD and the operator (`kubectl apply -k k8s/`, or the Helm chart with
+#     INSTALL_WITH=helm) and waits for the operator to be ready;
+#  5. applies the example Shop and waits for its Ready condition, printing progress;
+#  6. runs a smoke purchase through the NodePorts (scripts/smoke-purchase.sh);
+#  7. prints the URLs.
+#
+# Settings (environment variables):
+#   KIND_CLUSTER_NAME  cluster name                          (default: microshop)
+#   KIND_NODE_IMAGE    kindest/node image for a new cluster  (default: kind's own default)
+#   SHOP_FILE          the Shop to apply                     (default: k8s/examples/shop-full.yaml)
+#   INSTALL_WITH       kustomize | helm                      (default: kustomize)
+#   SKIP_BUILD=1       do not build images (load the ones already tagged locally)
+#   SKIP_SMOKE=1       do not run the smoke purchase
+#   READY_TIMEOUT      how long to wait for the Shop         (default: 600s)
+#   IMAGE_REGISTRY, IMAGE_TAG  image names to build/load     (default: ghcr.io/microshop, 0.1.0:
+#                      the defaults of the operator manifest and of the Shop CRD)
+# Tear down: kind delete cluster --name microshop
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+CLUSTER="${KIND_CLUSTER_NAME:-microshop}"
+SHOP_FILE="${SHOP_FILE:-k8s/examples/shop-full.yaml}"
+INSTALL_WITH="${INSTALL_WITH:-kustomize}"
+READY_TIMEOUT="${READY_TIMEOUT:-600s}"
+REGISTRY="${IMAGE_REGISTRY:-ghcr.io/microshop}"
+TAG="${IMAGE_TAG:-0.1.0}"
+OPERATOR_NAMESPACE="${OPERATOR_NAMESPACE:-microshop-system}"
+# Host ports: kind-config.yaml maps each NodePort to the same port on 127.0.0.1.
+NODE_PORT_PRODUCTS="${NODE_PORT_PRODUCTS:-30080}"
+NODE_PORT_USERS="${NODE_PORT_USERS:-30081}"
+NODE_PORT_ORDERS="${NODE_PORT_ORDERS:-30082}"
+NODE_PORT_PAYMENTS="${NODE_PORT_PAYMENTS:-30083}"
+NODE_PORT_JAEGER="${NODE_PORT_JAEGER:-30686}"
+TARGETS=(products users orders payments operator)
+
+say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+die() { printf '\nkind-up: error: %s\n' "$*" >&2; exit 1; }
+
+# -- 1. prerequisites ------------------------------------------------------------------------
+missing=()
+for tool in docker kind kubectl curl jq; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ "$INSTALL_WITH" = helm ]; then command -v helm >/dev/null 2>&1 || missing+=(helm); fi
+if [ "${#missing[@]}" -gt 0 ]; then
+  die "missing: ${missing[*]}
+  docker:  https://docs.docker.com/engine/install/
+  kind:    https://kind.sigs.k8s.io/docs/user/quick-start/#installation
+  kubectl: https://kubernetes.io/docs/tasks/tools/
+  helm:    https://helm.sh/docs/intro/install/ (only with INSTALL_WITH=helm)
+  curl, jq: your package manager"
+fi
+docker info >/dev/null 2>&1 || die "docker is installed but its daemon does not answer (is Docker running? may this user use it?)"
+[ -f "$SHOP_FILE" ] || die "Shop file $SHOP_FILE not found (set SHOP_FILE)"
+case "$INSTALL_WITH" in kustomize | helm) ;; *) die "INSTALL_WITH must be kustomize or helm" ;; esac
+
+# -- 2. cluster ------------------------------------------------------------------------------
+if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
+  say "Using the existing kind cluster '$CLUSTER'"
+else
+  say "Creating the kind cluster '$CLUSTER' from kind-config.yaml"
+  create_args=(--name "$CLUSTER" --config kind-config.yaml --wait 120s)
+  [ -n "${KIND_NODE_IMAGE:-}" ] && create_args+=(--image "$KIND_NODE_IMAGE")
+  kind create cluster "${create_args[@]}"
+fi
+kubectl config use-context "kind-$CLUSTER" >/dev/null
+KUBECTL=(kubectl --context "kind-$CLUSTER")
+
+# -- 3. images -------------------------------------------------------------------------------
+images=()
+for target in "${TARGETS[@]}"; do images+=("$REGISTRY/microshop-$target:$TAG"); done
+if [ "${SKIP_BUILD:-0}" != 1 ]; then
+  say "Building images (the first build compiles the workspace once, then every target reuses it)"
+  revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  for target in "${TARGETS[@]}"; do
+    echo "--- $target"
+    DOCKER_BUILDKIT=1 docker build --target "$target" \
+      --build-arg VERSION="$TAG" --build-arg REVISION="$revision" \
+      -t "$REGISTRY/microshop-$target:$TAG" .
+  done
+fi
+say "Loading images into the cluster"
+kind load docker-image --name "$CLUSTER" "${images[@]}"
+
+# -- 4. operator -----------------------------------------------------------------------------
+if [ "$INSTALL_WITH" = helm ]; then
+  say "Installing the operator with Helm (charts/microshop-operator)"
+  helm upgrade --install microshop-operator charts/microshop-operator \
+    --kube-context "kind-$CLUSTER" --namespace "$OPERATOR_NAMESPACE" --create-namespace \
+    --set image.registry="$REGISTRY" --set image.tag="$TAG" --wait --timeout 5m
+else
+  say "Installing the CRD and the operator (kubectl apply -k k8s/)"
+  "${KUBECTL[@]}" apply -k k8s/
+fi
+"${KUBECTL[@]}" wait --for=condition=Established crd/shops.microshop.dev --timeout=60s
+deployment="$("${KUBECTL[@]}" -n "$OPERATOR_NAMESPACE" get deployment \
+  -l app.kubernetes.io/component=operator -o name | head -n 1)"
+[ -n "$deployment" ] || die "no operator Deployment found in namespace $OPERATOR_NAMESPACE"
+"${KUBECTL[@]}" -n "$OPERATOR_NAMESPACE" rollout status "$deployment" --timeout=180s
+
+# -- 5. the Shop -----------------------------------------------------------------------------
+say "Applying $SHOP_FILE"
+read -r shop_ns shop_name < <("${KUBECTL[@]}" apply -f "$SHOP_FILE" -o json | jq -r '
+  if .kind == "List" then .items[] else . end | select(.kind == "Shop")
+  | "\(.metadata.namespace // "default") \(.metadata.name)"' | head -n 1) || true
+[ -n "${shop_name:-}" ] || die "$SHOP_FILE contains no Shop"
+KS=("${KUBECTL[@]}" -n "${shop_ns:-default}")
+
+say "Waiting up to $READY_TIMEOUT for shop/$shop_name to be Ready"
+"${KS[@]}" wait --for=condition=Ready "shop/$shop_name" --timeout="$READY_TIMEOUT" &
+wait_pid=$!
+while kill -0 "$wait_pid" 2>/dev/null; do
+  printf '%s  phase=%s ready=%s  pods: %s\n' "$(date +%H:%M:%S)" \
+    "$("${KS[@]}" get shop "$shop_name" -o jsonpath='{.status.phase}' 2>/dev/null || echo '?')" \
+    "$("${KS[@]}" get shop "$shop_name" -o jsonpath='{.status.readyComponents}' 2>/dev/null || echo '?')" \
+    "$("${KS[@]}" get pods -l app.kubernetes.io/instance="$shop_name" --no-headers 2>/dev/null \
+        | awk '{print $1"="$3}' | tr '\n' ' ')"
+  sleep 10
+done
+if ! wait "$wait_pid"; then
+  "${KS[@]}" get shop "$shop_name" -o yaml || true
+  die "shop/$shop_name did not become Ready within $READY_TIMEOUT (see the status above; logs: kubectl -n $OPERATOR_NAMESPACE logs $deployment)"
+fi
+"${KS[@]}" get shop "$shop_name"
+
+# -- 6. smoke purchase -----------------------------------------------------------------------
+admin_email="$("${KS[@]}" get shop "$shop_name" -o jsonpath='{.spec.auth.bootstrapAdminEmail}')"
+admin_email="${admin_email:-admin@microshop.local}"
+admin_password="$("${KS[@]}" get secret "$shop_name-admin" -o jsonpath='{.data.password}' | base64 -d)"
+if [ "${SKIP_SMOKE:-0}" != 1 ]; then
+  say "Smoke purchase through the NodePorts"
+  PRODUCTS_URL="http://localhost:$NODE_PORT_PRODUCTS" USERS_URL="http://localhost:$NODE_PORT_USERS" \
+  ORDERS_URL="http://localhost:$NODE_PORT_ORDERS" PAYMENTS_URL="http://localhost:$NODE_PORT_PAYMENTS" \
+  ADMIN_EMAIL="$admin_email" ADMIN_PASSWORD="$admin_password" \
+    scripts/smoke-purchase.sh
+fi
+
+# -- 7. URLs ---------------------------------------------------------------------------------
+say "microshop is running on kind cluster '$CLUSTER'"
+cat <<EOF
+  products API docs  http://localhost:$NODE_PORT_PRODUCTS/docs
+  users API docs     http://localhost:$NODE_PORT_USERS/docs
+  orders API docs    http://localhost:$NODE_PORT_ORDERS/docs
+  payments API docs  http://localhost:$NODE_PORT_PAYMENTS/docs
+  Jaeger UI          http://localhost:$NODE_PORT_JAEGER   (when spec.tracing.jaeger.enabled)
+
+  admin login        $admin_email
+                     password: kubectl -n ${shop_ns:-default} get secret $shop_name-admin -o jsonpath='{.data.password}' | base64 -d
+  status             kubectl -n ${shop_ns:-default} get shop $shop_name
+  tear down          kind delete cluster --name $CLUSTER
+EOF
