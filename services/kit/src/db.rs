@@ -1,0 +1,100 @@
+//! The service's own PostgreSQL: a lazily connecting pool, migrations run in the background
+//! with retries, and a readiness check.
+//!
+//! A service must start even when its database is not up yet (pods start in any order), so
+//! nothing here blocks start-up: the pool connects on first use and [`Database::start_migrations`]
+//! keeps trying until the schema is in place. sqlx's migrator takes a PostgreSQL advisory lock,
+//! so replicas starting together apply each migration once.
+
+use std::{str::FromStr, time::Duration};
+
+use sqlx::{
+    PgPool,
+    migrate::Migrator,
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use tokio::sync::watch;
+
+use crate::config::{ConfigError, Secret};
+
+/// How long a request waits for a pooled connection before the service answers 503.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Upper bound of the wait between two migration attempts.
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(10);
+
+/// A pool plus whether migrations have completed.
+#[derive(Clone, Debug)]
+pub struct Database {
+    pool: PgPool,
+    migrated: watch::Receiver<bool>,
+    migrated_tx: std::sync::Arc<watch::Sender<bool>>,
+}
+
+impl Database {
+    /// Builds the pool without connecting.
+    pub fn connect_lazy(url: &Secret<String>, max_connections: u32) -> Result<Self, ConfigError> {
+        let options = PgConnectOptions::from_str(url.expose())
+            .map_err(|e| ConfigError::Invalid { name: "DATABASE_URL", reason: e.to_string() })?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_lazy_with(options);
+        Ok(Self::from_pool(pool))
+    }
+
+    /// Wraps an existing pool (tests), not yet marked migrated.
+    pub fn from_pool(pool: PgPool) -> Self {
+        let (tx, rx) = watch::channel(false);
+        Self { pool, migrated: rx, migrated_tx: std::sync::Arc::new(tx) }
+    }
+
+    /// The connection pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Runs the migrations once, now.
+    pub async fn migrate(&self, migrator: &Migrator) -> Result<(), sqlx::migrate::MigrateError> {
+        migrator.run(&self.pool).await?;
+        self.migrated_tx.send_replace(true);
+        Ok(())
+    }
+
+    /// Keeps trying to run the migrations in the background (exponential backoff up to 10 s)
+    /// until they succeed. The service reports not-ready meanwhile.
+    pub fn start_migrations(&self, migrator: &'static Migrator) -> tokio::task::JoinHandle<()> {
+        let db = self.clone();
+        tokio::spawn(async move {
+            let mut delay = Duration::from_millis(250);
+            loop {
+                match db.migrate(migrator).await {
+                    Ok(()) => {
+                        tracing::info!("database migrations applied");
+                        return;
+                    }
+                    Err(err) => {
+                        tracing::warn!(error = %err, retry_in_ms = delay.as_millis() as u64, "database not ready, retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(MAX_RETRY_DELAY);
+                    }
+                }
+            }
+        })
+    }
+
+    /// Resolves once migrations have been applied (for start-up tasks that need the schema).
+    pub async fn wait_until_migrated(&self) {
+        let mut rx = self.migrated.clone();
+        // An error means the sender is gone, which cannot happen while `self` holds it.
+        let _ = rx.wait_for(|done| *done).await;
+    }
+
+    /// Ready means: migrations done and the database answers a trivial query right now.
+    pub async fn is_ready(&self) -> bool {
+        if !*self.migrated.borrow() {
+            return false;
+        }
+        let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.pool);
+        matches!(tokio::time::timeout(ACQUIRE_TIMEOUT, ping).await, Ok(Ok(1)))
+    }
+}

@@ -1,0 +1,27 @@
+//! `shopkit`: what every microshop service needs exactly once.
+//!
+//! # Layout
+//! - [`config`]: typed settings from environment variables, secrets wrapped.
+//! - [`telemetry`]: logging set-up (JSON or pretty); the seam where trace export plugs in.
+//! - [`db`]: lazily connecting PostgreSQL pool, background migrations, readiness.
+//! - [`problem`]: RFC 9457 problem bodies and [`problem::ApiError`], the error response of
+//!   every operation.
+//! - [`auth`]: Ed25519 JWT signing (users) and verification (everyone), the `bearer`
+//!   security scheme.
+//! - [`metrics`]: Prometheus request metrics.
+//! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
+//!   with graceful shutdown.
+//! - `testing` (feature `testing`): the integration-test harness: a throwaway PostgreSQL,
+//!   one fresh database per test cloned from a migrated template.
+
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod metrics;
+pub mod problem;
+pub mod server;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use problem::{ApiError, FieldError, FieldErrors, Problem};

@@ -1,0 +1,216 @@
+//! The HTTP surface every service shares, and the server loop.
+//!
+//! [`service_routes`] wraps a service's poem-openapi API with the endpoints every service
+//! serves (spec, docs, health, metrics) and with [`Observe`], the middleware that logs each
+//! request, records metrics and turns every error into an RFC 9457 problem body.
+
+use std::{collections::HashMap, future::Future, sync::Arc, time::Instant};
+
+use poem::{
+    Endpoint, EndpointExt, IntoResponse, Middleware, PathPattern, Request, Response, Route, get, handler,
+    http::StatusCode, listener::TcpAcceptor, web::Data,
+};
+use poem_openapi::{OpenApi, OpenApiService, OperationId};
+
+use crate::{auth::TokenVerifier, db::Database, metrics::HttpMetrics, problem::problem_response};
+
+/// How long in-flight requests may take to finish after a shutdown signal.
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The OpenAPI service of an API, titled and versioned. Used both to serve the API and to
+/// export its spec (`<service> openapi`) without a database.
+pub fn openapi_service<T: OpenApi>(api: T, title: &str, version: &str, description: &str) -> OpenApiService<T, ()> {
+    OpenApiService::new(api, title, version).description(description)
+}
+
+/// Everything a service's routes need from the kit.
+pub struct ServiceParts<S> {
+    /// The service's state, reachable in handlers as `Data<&S>`.
+    pub state: S,
+    /// The service's database, for the readiness probe.
+    pub database: Database,
+    /// Verifies bearer tokens for [`crate::auth::BearerAuth`].
+    pub verifier: TokenVerifier,
+}
+
+/// The complete endpoint of a service: its API at the root plus `/openapi.json`, `/docs`,
+/// `/health/live`, `/health/ready` and `/metrics`, all behind [`Observe`].
+pub fn service_routes<T, S>(api: OpenApiService<T, ()>, parts: ServiceParts<S>) -> impl Endpoint + 'static
+where
+    T: OpenApi + 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    let metrics = Arc::new(HttpMetrics::default());
+    let routes = Arc::new(operation_routes(&api.spec()));
+    Route::new()
+        .at("/openapi.json", api.spec_endpoint())
+        .nest("/docs", api.swagger_ui())
+        .at("/health/live", get(live))
+        .at("/health/ready", get(ready))
+        .at("/metrics", get(render_metrics))
+        .nest("/", api)
+        .data(parts.state)
+        .data(parts.database)
+        .data(Arc::new(parts.verifier))
+        .data(metrics.clone())
+        .with(Observe { metrics, routes })
+}
+
+/// Maps each `operationId` of a spec to its path template (`/products/{id}`), so logs and
+/// metrics name routes exactly as the API docs do (poem's own patterns read `:param0`).
+fn operation_routes(spec: &str) -> HashMap<String, String> {
+    let spec: serde_json::Value = serde_json::from_str(spec).unwrap_or_default();
+    let mut routes = HashMap::new();
+    if let Some(paths) = spec["paths"].as_object() {
+        for (path, operations) in paths {
+            for operation in operations.as_object().into_iter().flat_map(|o| o.values()) {
+                if let Some(id) = operation["operationId"].as_str() {
+                    routes.insert(id.to_owned(), path.clone());
+                }
+            }
+        }
+    }
+    routes
+}
+
+/// Liveness: the process answers.
+#[handler]
+fn live() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the database answers and the schema is migrated.
+#[handler]
+async fn ready(Data(db): Data<&Database>) -> Response {
+    if db.is_ready().await {
+        "ready".into_response()
+    } else {
+        problem_response(StatusCode::SERVICE_UNAVAILABLE, "the database is not ready")
+    }
+}
+
+#[handler]
+fn render_metrics(Data(metrics): Data<&Arc<HttpMetrics>>) -> Response {
+    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render())
+}
+
+/// Logs, measures and normalises every request.
+pub struct Observe {
+    metrics: Arc<HttpMetrics>,
+    routes: Arc<HashMap<String, String>>,
+}
+
+impl<E: Endpoint> Middleware<E> for Observe {
+    type Output = ObserveEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        ObserveEndpoint { inner, metrics: self.metrics.clone(), routes: self.routes.clone() }
+    }
+}
+
+/// The endpoint produced by [`Observe`].
+pub struct ObserveEndpoint<E> {
+    inner: E,
+    metrics: Arc<HttpMetrics>,
+    routes: Arc<HashMap<String, String>>,
+}
+
+impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let method = req.method().to_string();
+        let response = match self.inner.call(req).await {
+            Ok(resp) => resp.into_response(),
+            Err(err) => error_to_response(err),
+        };
+        let route = match (response.data::<OperationId>(), response.data::<PathPattern>()) {
+            (Some(op), _) if self.routes.contains_key(op.0) => self.routes[op.0].clone(),
+            (_, Some(pattern)) => pattern.0.to_string(),
+            _ => "unmatched".to_owned(),
+        };
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        self.metrics.record(&method, &route, status, elapsed);
+        let latency_ms = elapsed.as_secs_f64() * 1000.0;
+        if status >= 500 {
+            tracing::error!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
+        } else {
+            tracing::info!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
+        }
+        Ok(response)
+    }
+}
+
+/// Turns an error that did not come from a typed `ApiError` (unknown route, unparseable body,
+/// failed authentication) into a problem response, keeping the route for metrics.
+fn error_to_response(err: poem::Error) -> Response {
+    let pattern = err.data::<PathPattern>().cloned();
+    let operation = err.data::<OperationId>().cloned();
+    let mut response = if err.is_from_response() {
+        err.into_response()
+    } else {
+        let status = err.status();
+        let detail = if status.is_server_error() {
+            tracing::error!(error = %err, "unhandled server error");
+            "an unexpected error occurred".to_owned()
+        } else {
+            err.to_string()
+        };
+        let mut response = problem_response(status, detail);
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert("www-authenticate", poem::http::HeaderValue::from_static("Bearer"));
+        }
+        response
+    };
+    if let Some(pattern) = pattern {
+        response.set_data(pattern);
+    }
+    if let Some(operation) = operation {
+        response.set_data(operation);
+    }
+    response
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves, then drains in-flight requests for
+/// up to [`SHUTDOWN_GRACE`]. Taking the listener from the caller lets tests bind port 0.
+pub async fn serve<E>(
+    listener: tokio::net::TcpListener,
+    app: E,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()>
+where
+    E: Endpoint + 'static,
+{
+    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, shutdown, Some(SHUTDOWN_GRACE)).await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM (Kubernetes stopping the pod).
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, draining requests");
+}

@@ -1,0 +1,327 @@
+//! The integration-test harness (feature `testing`).
+//!
+//! Each test gets its own database, cloned from a template that holds the service's migrated
+//! schema, and its own server on port 0, so tests run in parallel without sharing state.
+//!
+//! Where the databases live: the server in `DATABASE_URL` when it is set (a role that may
+//! `CREATE DATABASE`); otherwise a throwaway PostgreSQL cluster started from the local server
+//! binaries (`initdb`, `pg_ctl`; run as the `postgres` user when the tests run as root), which
+//! a watchdog process stops and deletes once the test binary exits.
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Stdio},
+    sync::OnceLock,
+    time::Duration,
+};
+
+use sqlx::{Connection, PgConnection, PgPool, migrate::Migrator, postgres::PgPoolOptions};
+
+use crate::{
+    auth::{Role, TokenSigner, generate_key_pair},
+    config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER},
+};
+
+/// Where to find a PostgreSQL server for tests, resolved once per test binary.
+struct TestServer {
+    /// URL of the maintenance database, used to create template and test databases.
+    admin_url: String,
+}
+
+static SERVER: OnceLock<TestServer> = OnceLock::new();
+
+const HOW_TO_FIX: &str = "integration tests need PostgreSQL: either set DATABASE_URL to a server \
+where this role may CREATE DATABASE (e.g. postgres://postgres@127.0.0.1:5432/postgres), or install \
+the PostgreSQL server binaries (Debian: apt-get install postgresql) so initdb and pg_ctl are on PATH \
+or under /usr/lib/postgresql/<version>/bin";
+
+fn server() -> &'static TestServer {
+    SERVER.get_or_init(|| match std::env::var("DATABASE_URL") {
+        Ok(url) if !url.trim().is_empty() => TestServer { admin_url: url },
+        _ => match start_throwaway_cluster() {
+            Ok(admin_url) => TestServer { admin_url },
+            Err(reason) => panic!("{HOW_TO_FIX}\n(starting a throwaway cluster failed: {reason})"),
+        },
+    })
+}
+
+/// Finds a PostgreSQL server binary on PATH or in Debian's versioned directories.
+fn find_binary(name: &str) -> Option<PathBuf> {
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
+        .unwrap_or_default();
+    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path().join("bin").join(name)).collect())
+        .unwrap_or_default();
+    debian.sort();
+    debian.reverse(); // newest major version first
+    on_path.into_iter().chain(debian).find(|p| p.is_file())
+}
+
+fn running_as_root() -> bool {
+    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
+}
+
+/// A command run as the `postgres` user when we are root (PostgreSQL refuses to run as root).
+fn pg_command(binary: &Path, as_root: bool) -> Command {
+    if as_root {
+        let mut cmd = Command::new("runuser");
+        cmd.args(["-u", "postgres", "--"]).arg(binary);
+        cmd
+    } else {
+        Command::new(binary)
+    }
+}
+
+fn free_port() -> Result<u16, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
+    let output = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{what}: {e}"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{what} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        ))
+    }
+}
+
+/// Starts a private cluster and returns its maintenance URL.
+fn start_throwaway_cluster() -> Result<String, String> {
+    let initdb = find_binary("initdb").ok_or("initdb not found")?;
+    let pg_ctl = find_binary("pg_ctl").ok_or("pg_ctl not found")?;
+    let as_root = running_as_root();
+    let dir = std::env::temp_dir().join(format!("microshop-test-pg-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
+    if as_root {
+        run(Command::new("chown").args(["postgres:postgres"]).arg(&dir), "chown to postgres")?;
+    }
+    let data = dir.join("data");
+    run(
+        pg_command(&initdb, as_root).arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]),
+        "initdb",
+    )?;
+    let port = free_port()?;
+    let options = format!(
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
+        dir.display()
+    );
+    run(
+        pg_command(&pg_ctl, as_root)
+            .arg("-D")
+            .arg(&data)
+            .args(["-o", &options, "-w", "-l"])
+            .arg(dir.join("log"))
+            .arg("start"),
+        "pg_ctl start",
+    )?;
+    spawn_watchdog(&pg_ctl, &data, &dir, as_root)?;
+    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
+}
+
+/// A detached shell that waits for this test process to exit, then stops the cluster and
+/// deletes its files, so no PostgreSQL outlives the tests.
+fn spawn_watchdog(pg_ctl: &Path, data: &Path, dir: &Path, as_root: bool) -> Result<(), String> {
+    let stop = if as_root {
+        format!("runuser -u postgres -- '{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
+    } else {
+        format!("'{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
+    };
+    let script = format!(
+        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
+        pid = std::process::id(),
+        dir = dir.display()
+    );
+    Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map(|_| ())
+        .map_err(|e| format!("watchdog: {e}"))
+}
+
+/// A URL like `base` but for database `name`.
+fn url_for(base: &str, name: &str) -> String {
+    match base.rsplit_once('/') {
+        Some((prefix, rest)) => {
+            let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            format!("{prefix}/{name}{query}")
+        }
+        None => format!("{base}/{name}"),
+    }
+}
+
+/// A fresh database for one test.
+pub struct TestDatabase {
+    /// Connection URL of the new database (give it to the service under test).
+    pub url: String,
+    /// A pool on it, for arranging and asserting directly in SQL.
+    pub pool: PgPool,
+}
+
+/// Creates a new, migrated database for one test. `label` names the template (one per
+/// service); the template is rebuilt whenever the migrations change.
+pub async fn fresh_database(label: &str, migrator: &Migrator) -> TestDatabase {
+    let admin_url = &server().admin_url;
+    let template = template_name(label, migrator);
+    let mut admin =
+        PgConnection::connect(admin_url).await.unwrap_or_else(|e| panic!("{HOW_TO_FIX}\n(connect failed: {e})"));
+    ensure_template(&mut admin, admin_url, &template, migrator).await;
+    let name = format!("test_{label}_{}", uuid::Uuid::new_v4().simple());
+    // Identifiers cannot be bound parameters; both names are generated here from [a-z0-9_].
+    let create = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template}\"");
+    let mut attempts = 0;
+    loop {
+        match sqlx::raw_sql(&create).execute(&mut admin).await {
+            Ok(_) => break,
+            // Another test may be cloning the same template this instant; PostgreSQL refuses
+            // concurrent use of a template, so wait a moment and retry.
+            Err(e) if attempts < 50 && e.to_string().contains("is being accessed by other users") => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => panic!("creating test database: {e}"),
+        }
+    }
+    let _ = admin.close().await;
+    let url = url_for(admin_url, &name);
+    let pool = PgPoolOptions::new().max_connections(5).connect(&url).await.expect("connect to test database");
+    TestDatabase { url, pool }
+}
+
+fn template_name(label: &str, migrator: &Migrator) -> String {
+    let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
+    for migration in migrator.iter() {
+        digest.update(&migration.version.to_le_bytes());
+        digest.update(&migration.checksum);
+    }
+    let hash = digest.finish();
+    let hex: String = hash.as_ref()[..6].iter().map(|b| format!("{b:02x}")).collect();
+    format!("tmpl_{label}_{hex}")
+}
+
+/// Creates and migrates the template once, under an advisory lock so parallel tests (and
+/// parallel test binaries sharing a `DATABASE_URL` server) build it only once.
+async fn ensure_template(admin: &mut PgConnection, admin_url: &str, template: &str, migrator: &Migrator) {
+    let lock_key = format!("microshop-template-{template}");
+    sqlx::query("SELECT pg_advisory_lock(hashtext($1))")
+        .bind(&lock_key)
+        .execute(&mut *admin)
+        .await
+        .expect("advisory lock");
+    let state: Option<bool> = sqlx::query_scalar("SELECT datistemplate FROM pg_database WHERE datname = $1")
+        .bind(template)
+        .fetch_optional(&mut *admin)
+        .await
+        .expect("look up template");
+    if state != Some(true) {
+        if state.is_some() {
+            // A half-built template from an interrupted run.
+            sqlx::raw_sql(&format!("DROP DATABASE \"{template}\""))
+                .execute(&mut *admin)
+                .await
+                .expect("drop stale template");
+        }
+        sqlx::raw_sql(&format!("CREATE DATABASE \"{template}\"")).execute(&mut *admin).await.expect("create template");
+        let mut conn = PgConnection::connect(&url_for(admin_url, template)).await.expect("connect to template");
+        migrator.run(&mut conn).await.expect("migrate template");
+        conn.close().await.expect("close template connection");
+        sqlx::raw_sql(&format!("ALTER DATABASE \"{template}\" WITH IS_TEMPLATE true"))
+            .execute(&mut *admin)
+            .await
+            .expect("mark template");
+    }
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(&lock_key)
+        .execute(&mut *admin)
+        .await
+        .expect("advisory unlock");
+}
+
+/// A running server under test.
+pub struct TestServerHandle {
+    /// `http://127.0.0.1:<port>`.
+    pub base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl TestServerHandle {
+    /// Stops the server gracefully and waits for it (to test shutdown or a dependency going away).
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+/// Serves `app` on 127.0.0.1 port 0 in the background.
+pub async fn spawn_server<E: poem::Endpoint + 'static>(app: E) -> TestServerHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let port = listener.local_addr().expect("local addr").port();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(crate::server::serve(listener, app, async move {
+        let _ = rx.await;
+    }));
+    TestServerHandle { base_url: format!("http://127.0.0.1:{port}"), shutdown: Some(tx), task: Some(task) }
+}
+
+/// A key pair generated once per test binary, with a signer that mints real tokens.
+pub struct TestKeys {
+    /// SPKI PEM public key, for services' `JWT_PUBLIC_KEY`.
+    pub public_pem: String,
+    /// PKCS#8 PEM private key, for the users service's `JWT_PRIVATE_KEY`.
+    pub private_pem: String,
+    /// Signs tokens with the private key and the default issuer and audience.
+    pub signer: TokenSigner,
+}
+
+impl TestKeys {
+    /// The shared test keys.
+    pub fn get() -> &'static TestKeys {
+        static KEYS: OnceLock<TestKeys> = OnceLock::new();
+        KEYS.get_or_init(|| {
+            let pair = generate_key_pair().expect("generate test key pair");
+            let signer =
+                TokenSigner::from_private_pem(&pair.private_pem, None, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)
+                    .expect("test signer");
+            TestKeys { public_pem: pair.public_pem, private_pem: pair.private_pem, signer }
+        })
+    }
+
+    /// A valid token for `subject` with `role`, valid for 10 minutes.
+    pub fn token(&self, subject: &str, role: Role) -> String {
+        self.signer.sign(subject, role, Duration::from_secs(600)).expect("sign test token").0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::url_for;
+
+    #[test]
+    fn url_for_swaps_only_the_database_name() {
+        assert_eq!(url_for("postgres://u@h:5432/postgres", "t1"), "postgres://u@h:5432/t1");
+        assert_eq!(url_for("postgres://u@h/db?sslmode=disable", "t1"), "postgres://u@h/t1?sslmode=disable");
+    }
+}

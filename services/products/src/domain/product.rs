@@ -1,0 +1,259 @@
+//! A product and the validated values it is made of.
+
+use shopkit::FieldErrors;
+
+/// Stock keeping unit: 2-64 characters of `A-Z`, `0-9` and `-`, stored upper-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sku(String);
+
+impl Sku {
+    /// Normalises to upper case and checks the alphabet and length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let sku = raw.trim().to_ascii_uppercase();
+        let valid_chars = sku.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
+        if !(2..=64).contains(&sku.len()) || !valid_chars || sku.starts_with('-') {
+            return Err("must be 2-64 characters of A-Z, 0-9 and '-', not starting with '-'".into());
+        }
+        Ok(Self(sku))
+    }
+    /// The normalised SKU.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A display name: trimmed, 1-200 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    /// Trims and checks the length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let name = raw.trim();
+        match name.chars().count() {
+            0 => Err("must not be empty".into()),
+            n if n > 200 => Err("must be at most 200 characters".into()),
+            _ => Ok(Self(name.to_owned())),
+        }
+    }
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A description: at most 5000 characters (may be empty).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Description(String);
+
+impl Description {
+    /// Trims and checks the length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let text = raw.trim();
+        if text.chars().count() > 5000 {
+            return Err("must be at most 5000 characters".into());
+        }
+        Ok(Self(text.to_owned()))
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The highest accepted price, in minor units: keeps totals of many lines far from overflow.
+pub const MAX_PRICE_MINOR: i64 = 100_000_000_000;
+
+/// A price in integer minor units (cents): never a float.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PriceMinor(i64);
+
+impl PriceMinor {
+    /// Checks `0 <= minor <= MAX_PRICE_MINOR`.
+    pub fn parse(minor: i64) -> Result<Self, String> {
+        if (0..=MAX_PRICE_MINOR).contains(&minor) {
+            Ok(Self(minor))
+        } else {
+            Err(format!("must be between 0 and {MAX_PRICE_MINOR} minor units"))
+        }
+    }
+    /// The amount in minor units.
+    pub fn minor(self) -> i64 {
+        self.0
+    }
+}
+
+/// An ISO 4217 currency code: three upper-case letters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Currency(String);
+
+impl Currency {
+    /// Upper-cases and checks the shape.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let code = raw.trim().to_ascii_uppercase();
+        if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
+            Ok(Self(code))
+        } else {
+            Err("must be a three-letter ISO 4217 code such as EUR".into())
+        }
+    }
+    /// The code.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Units available for sale, 0 to one billion (fits the database `integer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stock(i32);
+
+impl Stock {
+    /// Checks the range.
+    pub fn parse(units: i64) -> Result<Self, String> {
+        match i32::try_from(units) {
+            Ok(n) if (0..=1_000_000_000).contains(&n) => Ok(Self(n)),
+            _ => Err("must be between 0 and 1000000000".into()),
+        }
+    }
+    /// The number of units.
+    pub fn units(self) -> i32 {
+        self.0
+    }
+}
+
+/// A category slug: lower-case letters, digits and `-`, 1-64 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category(String);
+
+impl Category {
+    /// Lower-cases and checks the alphabet and length.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let slug = raw.trim().to_ascii_lowercase();
+        let valid = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+        if (1..=64).contains(&slug.len()) && valid && !slug.starts_with('-') {
+            Ok(Self(slug))
+        } else {
+            Err("must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'".into())
+        }
+    }
+    /// The slug.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A product to create, every field valid.
+#[derive(Debug, Clone)]
+pub struct NewProduct {
+    /// Unique among live products.
+    pub sku: Sku,
+    /// Display name.
+    pub name: ProductName,
+    /// Long description.
+    pub description: Description,
+    /// Unit price.
+    pub price: PriceMinor,
+    /// Currency of the price.
+    pub currency: Currency,
+    /// Initial units for sale.
+    pub stock: Stock,
+    /// Category slug.
+    pub category: Category,
+}
+
+/// The raw fields of a product, as a client sent them.
+pub struct RawProduct<'a> {
+    /// See [`NewProduct::sku`].
+    pub sku: &'a str,
+    /// See [`NewProduct::name`].
+    pub name: &'a str,
+    /// See [`NewProduct::description`].
+    pub description: &'a str,
+    /// See [`NewProduct::price`].
+    pub price: i64,
+    /// See [`NewProduct::currency`].
+    pub currency: &'a str,
+    /// See [`NewProduct::stock`].
+    pub stock: i64,
+    /// See [`NewProduct::category`].
+    pub category: &'a str,
+}
+
+impl NewProduct {
+    /// Parses every field, reporting all invalid ones together.
+    pub fn parse(raw: RawProduct<'_>) -> Result<Self, FieldErrors> {
+        let mut errors = FieldErrors::default();
+        let sku = errors.check("sku", Sku::parse(raw.sku));
+        let name = errors.check("name", ProductName::parse(raw.name));
+        let description = errors.check("description", Description::parse(raw.description));
+        let price = errors.check("price", PriceMinor::parse(raw.price));
+        let currency = errors.check("currency", Currency::parse(raw.currency));
+        let stock = errors.check("stock", Stock::parse(raw.stock));
+        let category = errors.check("category", Category::parse(raw.category));
+        match (sku, name, description, price, currency, stock, category) {
+            (Some(sku), Some(name), Some(description), Some(price), Some(currency), Some(stock), Some(category)) => {
+                Ok(Self { sku, name, description, price, currency, stock, category })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+/// A partial update: `None` leaves the field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct ProductChanges {
+    /// New SKU.
+    pub sku: Option<Sku>,
+    /// New name.
+    pub name: Option<ProductName>,
+    /// New description.
+    pub description: Option<Description>,
+    /// New price.
+    pub price: Option<PriceMinor>,
+    /// New currency.
+    pub currency: Option<Currency>,
+    /// New units for sale.
+    pub stock: Option<Stock>,
+    /// New category.
+    pub category: Option<Category>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_rules_accept_and_reject_as_documented() {
+        let cases: &[(&str, bool, &str)] = &[
+            ("sku", Sku::parse("ab-12").is_ok(), "sku is upper-cased"),
+            ("sku", Sku::parse("-AB").is_err(), "sku may not start with a dash"),
+            ("sku", Sku::parse("A").is_err(), "sku needs two characters"),
+            ("sku", Sku::parse("AB_1").is_err(), "underscore is not allowed"),
+            ("name", ProductName::parse("  ").is_err(), "blank name"),
+            ("name", ProductName::parse(&"x".repeat(201)).is_err(), "name too long"),
+            ("price", PriceMinor::parse(-1).is_err(), "negative price"),
+            ("price", PriceMinor::parse(0).is_ok(), "free is allowed"),
+            ("price", PriceMinor::parse(MAX_PRICE_MINOR + 1).is_err(), "price too high"),
+            ("currency", Currency::parse("eur").is_ok(), "currency is upper-cased"),
+            ("currency", Currency::parse("EURO").is_err(), "four letters"),
+            ("currency", Currency::parse("E1R").is_err(), "digit in currency"),
+            ("stock", Stock::parse(-1).is_err(), "negative stock"),
+            ("stock", Stock::parse(i64::from(i32::MAX) + 1).is_err(), "stock overflow"),
+            ("category", Category::parse("Home-Office").is_ok(), "category is lower-cased"),
+            ("category", Category::parse("a b").is_err(), "space in category"),
+        ];
+        for (field, ok, message) in cases {
+            assert!(ok, "{field}: {message}");
+        }
+        assert_eq!(Sku::parse("ab-12").map(|s| s.as_str().to_owned()), Ok("AB-12".to_owned()));
+    }
+
+    #[test]
+    fn new_product_reports_every_bad_field() {
+        let raw =
+            RawProduct { sku: "x", name: "", description: "", price: -5, currency: "EUR", stock: 3, category: "lamps" };
+        let errors = NewProduct::parse(raw).expect_err("invalid").into_vec();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["sku", "name", "price"]);
+    }
+}

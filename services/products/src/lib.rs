@@ -1,0 +1,63 @@
+//! The microshop products service: the catalogue, its search, and stock reservations for
+//! orders.
+//!
+//! # Layout
+//! - [`api`]: HTTP handlers and wire types (poem-openapi).
+//! - [`domain`]: validated catalogue types and rules, no I/O.
+//! - [`store`]: SQL against the service's own database.
+//! - [`error`]: the service's error enum and its HTTP statuses.
+//! - [`config`]: settings from the environment.
+//!
+//! `main.rs` only parses the config and calls [`run`]; tests call [`app`] directly.
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod store;
+
+use poem::Endpoint;
+use poem_openapi::OpenApiService;
+use shopkit::{
+    auth::TokenVerifier,
+    db::Database,
+    server::{ServiceParts, openapi_service, service_routes},
+};
+
+/// The service name, used in logs, the spec and telemetry.
+pub const SERVICE_NAME: &str = "products";
+
+/// The embedded migrations (`migrations/*.sql`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The OpenAPI description of the service.
+pub fn openapi() -> OpenApiService<(api::ProductsApi, api::ReservationsApi), ()> {
+    openapi_service(
+        (api::ProductsApi, api::ReservationsApi),
+        "microshop products",
+        env!("CARGO_PKG_VERSION"),
+        "The catalogue (search is public; writes need an admin token) and stock reservations for orders (service or admin token). Prices are integer minor units.",
+    )
+}
+
+/// The service's complete HTTP endpoint over `database`.
+pub fn app(database: Database, verifier: TokenVerifier) -> impl Endpoint + 'static {
+    let state = api::AppState { pool: database.pool().clone() };
+    service_routes(openapi(), ServiceParts { state, database, verifier })
+}
+
+/// Runs the service until `shutdown` resolves: starts migrations in the background (the
+/// service answers not-ready until they are done) and serves on `listener`.
+pub async fn run(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let database = Database::connect_lazy(&config.common.database_url, config.common.database_max_connections)?;
+    let verifier =
+        TokenVerifier::from_public_pem(&config.jwt_public_key, &config.common.jwt_issuer, &config.common.jwt_audience)?;
+    database.start_migrations(&MIGRATOR);
+    shopkit::server::serve(listener, app(database.clone(), verifier), shutdown).await?;
+    database.pool().close().await;
+    Ok(())
+}

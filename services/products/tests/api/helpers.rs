@@ -1,0 +1,166 @@
+//! `spawn_app` and one helper per endpoint, so tests read as scenarios.
+
+use products::{MIGRATOR, app};
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use shopkit::{
+    auth::{Role, TokenVerifier},
+    config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER},
+    db::Database,
+    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server},
+};
+use uuid::Uuid;
+
+/// A products service on port 0 over a fresh database.
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db: TestDatabase,
+    /// Held so the server runs as long as the test (dropping it shuts the server down).
+    _server: TestServerHandle,
+}
+
+pub async fn spawn_app() -> TestApp {
+    let db = fresh_database("products", &MIGRATOR).await;
+    let database = Database::from_pool(db.pool.clone());
+    database.migrate(&MIGRATOR).await.expect("migrations (already applied in the template)");
+    let verifier =
+        TokenVerifier::from_public_pem(&TestKeys::get().public_pem, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)
+            .expect("verifier");
+    let server = spawn_server(app(database, verifier)).await;
+    TestApp { base: server.base_url.clone(), client: Client::new(), db, _server: server }
+}
+
+pub fn token(role: Role) -> String {
+    let subject = match role {
+        Role::Service => "orders".to_owned(),
+        _ => Uuid::new_v4().to_string(),
+    };
+    TestKeys::get().token(&subject, role)
+}
+
+/// A valid product body; tests override fields with `with`.
+pub fn product_body(sku: &str) -> Value {
+    json!({
+        "sku": sku,
+        "name": "Desk lamp",
+        "description": "A warm LED desk lamp with a brass arm",
+        "price": 4999,
+        "currency": "EUR",
+        "stock": 10,
+        "category": "lighting"
+    })
+}
+
+pub fn with(mut body: Value, field: &str, value: Value) -> Value {
+    body[field] = value;
+    body
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn create_product(&self, token: Option<&str>, body: &Value) -> Response {
+        let mut req = self.client.post(self.url("/products")).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Creates a product as admin and returns its JSON.
+    pub async fn seed(&self, body: Value) -> Value {
+        let resp = self.create_product(Some(&token(Role::Admin)), &body).await;
+        assert_eq!(resp.status(), 201, "seeding {body}");
+        resp.json().await.expect("json")
+    }
+
+    pub async fn get_product(&self, id: &str) -> Response {
+        self.client.get(self.url(&format!("/products/{id}"))).send().await.expect("request")
+    }
+
+    pub async fn patch_product(&self, token: &str, id: &str, body: &Value) -> Response {
+        self.client
+            .patch(self.url(&format!("/products/{id}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete_product(&self, token: &str, id: &str) -> Response {
+        self.client.delete(self.url(&format!("/products/{id}"))).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn search(&self, query: &[(&str, &str)]) -> Response {
+        self.client.get(self.url("/products")).query(query).send().await.expect("request")
+    }
+
+    /// Searches and returns the page JSON, asserting 200.
+    pub async fn search_ok(&self, query: &[(&str, &str)]) -> Value {
+        let resp = self.search(query).await;
+        assert_eq!(resp.status(), 200, "search {query:?}");
+        resp.json().await.expect("json")
+    }
+
+    pub async fn reserve(&self, token: &str, order_id: Uuid, lines: Value) -> Response {
+        self.client
+            .put(self.url(&format!("/reservations/{order_id}")))
+            .bearer_auth(token)
+            .json(&json!({ "lines": lines }))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn release(&self, token: &str, order_id: Uuid) -> Response {
+        self.client
+            .delete(self.url(&format!("/reservations/{order_id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn get_reservation(&self, token: &str, order_id: Uuid) -> Response {
+        self.client
+            .get(self.url(&format!("/reservations/{order_id}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Current stock of a product, read directly from the database (even if deleted).
+    pub async fn stock_of(&self, id: &str) -> i32 {
+        let id = Uuid::parse_str(id).expect("uuid");
+        sqlx::query_scalar("SELECT stock FROM products WHERE id = $1")
+            .bind(id)
+            .fetch_one(&self.db.pool)
+            .await
+            .expect("stock")
+    }
+}
+
+/// Reads a problem+json body, asserting the media type and status.
+pub async fn problem(resp: Response, status: u16) -> Value {
+    assert_eq!(resp.status(), status, "status");
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
+    let body: Value = resp.json().await.expect("problem json");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+/// The `field` names of a 422 problem.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}

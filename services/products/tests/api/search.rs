@@ -1,0 +1,190 @@
+//! Search: full text, typos, filters, sorting, keyset pagination, and index use at 100k rows.
+
+use products::{
+    domain::search::{RawSearch, SearchQuery},
+    store::products::explain_search,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::{error_fields, problem, product_body, spawn_app, with};
+
+/// Query parameters of one search.
+type Params = &'static [(&'static str, &'static str)];
+
+fn skus(page: &Value) -> Vec<String> {
+    page["items"].as_array().expect("items").iter().map(|p| p["sku"].as_str().expect("sku").to_owned()).collect()
+}
+
+async fn seed_catalogue(app: &crate::helpers::TestApp) {
+    let items = [
+        ("LAMP-1", "Desk lamp", "Warm LED light with a brass arm", 4999, 10, "lighting"),
+        ("LAMP-2", "Floor lamp", "Tall reading light", 8999, 0, "lighting"),
+        ("CHAIR-1", "Office chair", "Ergonomic chair with lumbar support", 19999, 3, "furniture"),
+        ("DESK-1", "Standing desk", "Electric height-adjustable desk", 39999, 2, "furniture"),
+        ("MUG-1", "Coffee mug", "Stoneware mug, keeps coffee warm", 1299, 50, "kitchen"),
+    ];
+    for (sku, name, description, price, stock, category) in items {
+        let body = json!({"sku": sku, "name": name, "description": description, "price": price, "currency": "EUR", "stock": stock, "category": category});
+        app.seed(body).await;
+    }
+}
+
+#[tokio::test]
+async fn full_text_search_matches_name_and_description_with_stemming() {
+    let app = spawn_app().await;
+    seed_catalogue(&app).await;
+    let cases: &[(&str, &[&str], &str)] = &[
+        ("lamp", &["LAMP-2", "LAMP-1"], "name match"),
+        ("lamps", &["LAMP-2", "LAMP-1"], "plural is stemmed"),
+        ("warm", &["MUG-1", "LAMP-1"], "description match"),
+        ("lumbar support", &["CHAIR-1"], "all words must match"),
+        ("ofice", &["CHAIR-1"], "a missing letter in a name is tolerated (trigrams)"),
+        ("cofee", &["MUG-1"], "a missing letter in another name"),
+        ("Standng desk", &["DESK-1"], "typo in a multi-word name"),
+        ("teapot", &[], "no match"),
+    ];
+    for (q, expected, message) in cases {
+        let page = app.search_ok(&[("q", q)]).await;
+        let mut got = skus(&page);
+        let mut want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "q={q}: {message}");
+    }
+}
+
+#[tokio::test]
+async fn filters_and_sort_orders_combine() {
+    let app = spawn_app().await;
+    seed_catalogue(&app).await;
+    let cases: &[(Params, &[&str], &str)] = &[
+        (&[("category", "furniture"), ("sort", "price_asc")], &["CHAIR-1", "DESK-1"], "category, cheapest first"),
+        (&[("category", "lighting"), ("in_stock", "true")], &["LAMP-1"], "in stock only"),
+        (
+            &[("min_price", "4999"), ("max_price", "19999"), ("sort", "price_desc")],
+            &["CHAIR-1", "LAMP-2", "LAMP-1"],
+            "price range, inclusive",
+        ),
+        (&[("sort", "name")], &["MUG-1", "LAMP-1", "LAMP-2", "CHAIR-1", "DESK-1"], "alphabetical"),
+        (&[("sort", "newest")], &["MUG-1", "DESK-1", "CHAIR-1", "LAMP-2", "LAMP-1"], "newest first"),
+        (&[("q", "light"), ("max_price", "5000")], &["LAMP-1"], "text and price"),
+    ];
+    for (query, expected, message) in cases {
+        let page = app.search_ok(query).await;
+        assert_eq!(skus(&page), *expected, "{message}");
+    }
+}
+
+#[tokio::test]
+async fn keyset_pagination_walks_every_product_once_in_each_order() {
+    let app = spawn_app().await;
+    for i in 0..23 {
+        // Prices repeat so the id tie-breaker matters.
+        app.seed(with(
+            with(product_body(&format!("P-{i:02}")), "price", json!(100 * (i % 5))),
+            "name",
+            json!(format!("Item {}", i % 7)),
+        ))
+        .await;
+    }
+    for sort in ["newest", "price_asc", "price_desc", "name"] {
+        let mut seen = Vec::new();
+        let mut cursor: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut query = vec![("sort", sort.to_owned()), ("limit", "5".to_owned())];
+            if let Some(c) = &cursor {
+                query.push(("cursor", c.clone()));
+            }
+            let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let page = app.search_ok(&query).await;
+            seen.extend(skus(&page));
+            pages += 1;
+            match page["next_cursor"].as_str() {
+                Some(c) => cursor = Some(c.to_owned()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 5, "{sort}: 23 items in pages of 5");
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!((seen.len(), unique.len()), (23, 23), "{sort}: every product exactly once");
+    }
+}
+
+#[tokio::test]
+async fn bad_search_parameters_are_422_with_fields() {
+    let app = spawn_app().await;
+    let cases: &[(Params, &[&str])] = &[
+        (&[("limit", "0")], &["limit"]),
+        (&[("limit", "101")], &["limit"]),
+        (&[("min_price", "10"), ("max_price", "5")], &["min_price"]),
+        (&[("sort", "popular")], &["sort"]),
+        (&[("cursor", "garbage")], &["cursor"]),
+        (&[("category", "Not A Slug")], &["category"]),
+    ];
+    for (query, fields) in cases {
+        let body = problem(app.search(query).await, 422).await;
+        assert_eq!(error_fields(&body), *fields, "{query:?}");
+    }
+    problem(app.search(&[("limit", "-1")]).await, 400).await;
+    // A cursor from one sort order is refused by another.
+    for i in 0..3 {
+        app.seed(product_body(&format!("C-{i}"))).await;
+    }
+    let page = app.search_ok(&[("limit", "1"), ("sort", "price_asc")]).await;
+    let cursor = page["next_cursor"].as_str().expect("cursor").to_owned();
+    let body = problem(app.search(&[("cursor", &cursor), ("sort", "name")]).await, 422).await;
+    assert_eq!(error_fields(&body), ["cursor"]);
+}
+
+/// At 100,000 products the common searches must be answered from indexes. The plan is read
+/// with EXPLAIN after ANALYZE; a sequential scan of `products` fails the test.
+#[tokio::test]
+async fn common_searches_use_indexes_at_100k_products() {
+    let app = spawn_app().await;
+    sqlx::query(
+        "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category, created_at)
+         SELECT gen_random_uuid(), 'SKU-' || g, 'Product ' || g || ' ' || (ARRAY['lamp','chair','desk','mug','sofa','rug'])[1 + g % 6],
+                'Description of item ' || g || ' made of ' || (ARRAY['oak','steel','glass','wool'])[1 + g % 4],
+                (g * 37) % 100000, 'EUR', g % 20, (ARRAY['lighting','furniture','kitchen','decor'])[1 + g % 4],
+                now() - make_interval(secs => g)
+         FROM generate_series(1, 100000) AS g",
+    )
+    .execute(&app.db.pool)
+    .await
+    .expect("bulk insert");
+    sqlx::query("ANALYZE products").execute(&app.db.pool).await.expect("analyze");
+
+    let q = |raw: RawSearch<'static>| SearchQuery::parse(raw).expect("valid query");
+    let cases = [
+        ("default listing", q(RawSearch::default())),
+        ("full text", q(RawSearch { q: Some("steel lamp"), ..Default::default() })),
+        ("typo", q(RawSearch { q: Some("cofee"), ..Default::default() })),
+        ("category newest", q(RawSearch { category: Some("kitchen"), ..Default::default() })),
+        ("category by price", q(RawSearch { category: Some("decor"), sort: Some("price_asc"), ..Default::default() })),
+        (
+            "price range",
+            q(RawSearch {
+                min_price: Some(1000),
+                max_price: Some(2000),
+                sort: Some("price_asc"),
+                ..Default::default()
+            }),
+        ),
+        ("by name", q(RawSearch { sort: Some("name"), in_stock: Some(true), ..Default::default() })),
+        ("most expensive", q(RawSearch { sort: Some("price_desc"), ..Default::default() })),
+    ];
+    let mut conn = app.db.pool.acquire().await.expect("conn");
+    for (name, query) in cases {
+        let plan = explain_search(&mut conn, &query).await.expect("explain");
+        assert!(!plan.contains("Seq Scan"), "{name} scans the table:\n{plan}");
+        assert!(plan.contains("Index"), "{name} uses no index:\n{plan}");
+    }
+    let started = std::time::Instant::now();
+    let page = app.search_ok(&[("q", "oak chair"), ("limit", "20")]).await;
+    assert_eq!(page["items"].as_array().expect("items").len(), 20);
+    let elapsed = started.elapsed();
+    assert!(elapsed < std::time::Duration::from_secs(2), "search took {elapsed:?}");
+}
