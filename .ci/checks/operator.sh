@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Offline checks of everything the operator puts into a cluster (issue 5):
+#  1. k8s/crd.yaml is what `operator crd` prints (also a cargo test; repeated for a clear message);
+#  2. `operator render` of every k8s/examples/*.yaml, the operator's own manifests in k8s/operator/
+#     and the CRD pass strict schema validation for Kubernetes 1.33 (unknown fields are errors);
+#  3. every example Shop validates against the CRD's openAPIV3Schema, strictly (unknown fields
+#     are errors, as with `kubectl apply --validate=strict`).
+# Runs on a fresh machine: installs its Python tools, pinned, into a throwaway virtualenv.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+echo "-- installing kubernetes-validate 1.37.0, jsonschema 4.26.0 (pinned)"
+python3 -m venv "$work/venv"
+"$work/venv/bin/pip" install --quiet --disable-pip-version-check \
+  kubernetes-validate==1.37.0 jsonschema==4.26.0 PyYAML==6.0.3
+
+echo "-- building the operator"
+cargo build -q --locked -p operator
+
+echo "-- k8s/crd.yaml is up to date"
+cargo run -q --locked -p operator -- crd > "$work/crd.yaml"
+if ! diff -u k8s/crd.yaml "$work/crd.yaml"; then
+  echo "k8s/crd.yaml is stale: run 'cargo run -q -p operator -- crd > k8s/crd.yaml'" >&2
+  exit 1
+fi
+
+echo "-- rendering k8s/examples/*.yaml"
+mkdir -p "$work/rendered"
+for shop in k8s/examples/*.yaml; do
+  cargo run -q --locked -p operator -- render "$shop" > "$work/rendered/$(basename "$shop")"
+  echo "rendered $shop: $(grep -c '^kind:' "$work/rendered/$(basename "$shop")") objects"
+done
+
+echo "-- kubernetes-validate -k 1.33.0 --strict"
+"$work/venv/bin/kubernetes-validate" -k 1.33.0 --strict --quiet \
+  "$work"/rendered/*.yaml k8s/operator/*.yaml k8s/crd.yaml
+echo "rendered objects, k8s/operator/*.yaml and k8s/crd.yaml are valid for Kubernetes 1.33"
+
+echo "-- example Shops against the CRD schema"
+"$work/venv/bin/python" - k8s/crd.yaml k8s/examples/*.yaml <<'PY'
+import sys
+
+import jsonschema
+import yaml
+
+crd_path, examples = sys.argv[1], sys.argv[2:]
+with open(crd_path) as f:
+    crd = yaml.safe_load(f)
+version = crd["spec"]["versions"][0]
+schema = version["schema"]["openAPIV3Schema"]
+
+
+def strict(node):
+    """Reject unknown fields below the root, as strict field validation would."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" and "properties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            strict(value)
+    elif isinstance(node, list):
+        for value in node:
+            strict(value)
+
+
+for name in ("spec", "status"):
+    strict(schema["properties"][name])
+validator = jsonschema.Draft7Validator(schema)
+failures = 0
+for path in examples:
+    with open(path) as f:
+        shop = yaml.safe_load(f)
+    expected = (crd["spec"]["group"] + "/" + version["name"], crd["spec"]["names"]["kind"])
+    if (shop.get("apiVersion"), shop.get("kind")) != expected:
+        print(f"{path}: not a {expected}")
+        failures += 1
+        continue
+    errors = sorted(validator.iter_errors(shop), key=lambda e: list(e.path))
+    for error in errors:
+        print(f"{path}: {'.'.join(map(str, error.path))}: {error.message}")
+    failures += len(errors)
+    print(f"{path}: {'valid' if not errors else 'INVALID'} against the CRD schema")
+sys.exit(1 if failures else 0)
+PY
+echo "operator checks passed"

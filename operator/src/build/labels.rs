@@ -1,0 +1,125 @@
+//! Names, labels, owner references and the config hash shared by every child object.
+//!
+//! Selectors use only the stable `name`/`instance`/`component` labels: a Deployment's selector is
+//! immutable, so it must never contain anything that changes with the spec (such as the version).
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use kube::{Resource, ResourceExt};
+
+use crate::crd::Shop;
+
+/// The field manager of every server-side apply, and the `managed-by` label value.
+pub const MANAGER: &str = "microshop-operator";
+/// Label selecting everything this operator created (used to narrow its watches).
+pub const MANAGED_BY_SELECTOR: &str = "app.kubernetes.io/managed-by=microshop-operator";
+/// Pod-template annotation whose change rolls the pods when config or secrets change.
+pub const CONFIG_HASH_ANNOTATION: &str = "microshop.dev/config-hash";
+
+/// Labels of the pods and objects of one component; the selector subset is [`selector_labels`].
+pub fn labels(shop: &Shop, component: &str) -> BTreeMap<String, String> {
+    let mut labels = selector_labels(shop, component);
+    labels.insert("app.kubernetes.io/part-of".into(), "microshop".into());
+    labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
+    labels.insert("app.kubernetes.io/version".into(), label_value(&shop.spec.image.tag));
+    labels
+}
+
+/// The immutable subset of [`labels`] used in selectors.
+pub fn selector_labels(shop: &Shop, component: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        ("app.kubernetes.io/name".to_string(), component.to_string()),
+        ("app.kubernetes.io/instance".to_string(), shop.name_any()),
+        ("app.kubernetes.io/component".to_string(), component_kind(component).to_string()),
+    ])
+}
+
+/// The coarse role of a component, shared by all databases so they can be listed together.
+fn component_kind(component: &str) -> &'static str {
+    if component.ends_with("-db") {
+        "database"
+    } else if component == "jaeger" {
+        "tracing"
+    } else if component == "secrets" {
+        "secrets"
+    } else {
+        "service"
+    }
+}
+
+/// Label selector of every PersistentVolumeClaim of a shop's managed databases.
+pub fn database_claims_selector(shop_name: &str) -> String {
+    format!("app.kubernetes.io/instance={shop_name},app.kubernetes.io/component=database")
+}
+
+/// A tag may hold characters a label value may not (`+`); replace them and cut to 63.
+fn label_value(raw: &str) -> String {
+    let cleaned: String =
+        raw.chars().map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' }).take(63).collect();
+    cleaned.trim_matches(|c: char| !c.is_ascii_alphanumeric()).to_string()
+}
+
+/// Metadata of a child: its name, the shop's namespace, labels and the controller owner reference.
+pub fn child_meta(shop: &Shop, name: String, component: &str) -> ObjectMeta {
+    ObjectMeta {
+        name: Some(name),
+        namespace: shop.namespace(),
+        labels: Some(labels(shop, component)),
+        owner_references: Some(vec![owner_reference(shop)]),
+        ..ObjectMeta::default()
+    }
+}
+
+/// Controller owner reference to the Shop, so children are garbage-collected with it and their
+/// changes trigger a reconcile of the Shop. `render` has no uid; it prints an empty one.
+pub fn owner_reference(shop: &Shop) -> OwnerReference {
+    OwnerReference {
+        api_version: Shop::api_version(&()).into_owned(),
+        kind: Shop::kind(&()).into_owned(),
+        name: shop.name_any(),
+        uid: shop.uid().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+/// Hex SHA-256 (first 16 characters) of the given parts, each length-prefixed so that
+/// `["ab", "c"]` and `["a", "bc"]` differ.
+pub fn config_hash<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    for part in parts {
+        ctx.update(&(part.len() as u64).to_be_bytes());
+        ctx.update(part.as_bytes());
+    }
+    ctx.finish().as_ref()[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_values_are_valid_for_odd_tags() {
+        let cases = [("0.1.0", "0.1.0"), ("1.0+build", "1.0_build"), ("-x-", "x")];
+        for (tag, expected) in cases {
+            assert_eq!(label_value(tag), expected, "tag {tag}");
+        }
+        assert_eq!(label_value(&"a".repeat(100)).len(), 63, "label values are cut to 63");
+    }
+
+    #[test]
+    fn config_hash_separates_parts() {
+        assert_ne!(config_hash(["ab", "c"]), config_hash(["a", "bc"]));
+        assert_eq!(config_hash(["x"]), config_hash(["x"]));
+        assert_eq!(config_hash(["x"]).len(), 16);
+    }
+
+    #[test]
+    fn component_kinds() {
+        let cases = [("products", "service"), ("users-db", "database"), ("jaeger", "tracing")];
+        for (component, kind) in cases {
+            assert_eq!(component_kind(component), kind, "component {component}");
+        }
+    }
+}

@@ -1,0 +1,225 @@
+//! Pure functions from a `Shop` to the objects that should exist: no I/O, so every rule about
+//! what the operator creates is a plain unit test. One file per kind of child.
+//!
+//! Secrets come first ([`secrets::secret_plans`]), because the workloads' pod templates carry a
+//! hash of the versions of the Secrets they read ([`SecretVersions`]): the reconciler applies the
+//! Secrets, collects their versions and only then builds the workloads with [`workloads`].
+
+pub mod jaeger;
+pub mod labels;
+pub mod pod;
+pub mod postgres;
+pub mod secrets;
+pub mod services;
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::{
+    apps::v1::{Deployment, StatefulSet},
+    core::v1::Service,
+};
+
+use crate::crd::{DatabaseMode, SecretKeyRef, ServiceSpec, Shop};
+
+/// The container port of every service (deployment contract).
+pub const HTTP_PORT: i32 = 8080;
+
+/// The four microshop services.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Microservice {
+    Products,
+    Users,
+    Orders,
+    Payments,
+}
+
+impl Microservice {
+    /// Every service, in a stable order.
+    pub const ALL: [Microservice; 4] = [Self::Products, Self::Users, Self::Orders, Self::Payments];
+
+    /// The service's name: binary, image suffix, database name and component label.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Products => "products",
+            Self::Users => "users",
+            Self::Orders => "orders",
+            Self::Payments => "payments",
+        }
+    }
+
+    /// This service's settings in the Shop.
+    pub fn spec(self, shop: &Shop) -> &ServiceSpec {
+        let services = &shop.spec.services;
+        match self {
+            Self::Products => &services.products,
+            Self::Users => &services.users,
+            Self::Orders => &services.orders,
+            Self::Payments => &services.payments,
+        }
+    }
+
+    /// The fixed node port of this service when exposed as NodePort.
+    pub fn node_port(self, shop: &Shop) -> i32 {
+        let ports = &shop.spec.exposure.node_ports;
+        match self {
+            Self::Products => ports.products,
+            Self::Users => ports.users,
+            Self::Orders => ports.orders,
+            Self::Payments => ports.payments,
+        }
+    }
+
+    /// The Secret key holding this service's database URI: the external reference, or the
+    /// managed database's generated Secret. `None` only in external mode without references,
+    /// which validation rejects first.
+    pub fn database_uri(self, shop: &Shop) -> Option<SecretKeyRef> {
+        match shop.spec.database.mode {
+            DatabaseMode::Managed => {
+                Some(SecretKeyRef { name: names::db_secret(shop, self), key: secrets::DB_URI.into() })
+            }
+            DatabaseMode::External => shop.spec.database.external.as_ref().map(|ext| {
+                match self {
+                    Self::Products => &ext.products,
+                    Self::Users => &ext.users,
+                    Self::Orders => &ext.orders,
+                    Self::Payments => &ext.payments,
+                }
+                .clone()
+            }),
+        }
+    }
+}
+
+/// Names of the children, all prefixed with the Shop's name.
+pub mod names {
+    use kube::ResourceExt;
+
+    use super::Microservice;
+    use crate::crd::Shop;
+
+    /// Deployment and Service of a service, e.g. `shop-products`.
+    pub fn service(shop: &Shop, service: Microservice) -> String {
+        format!("{}-{}", shop.name_any(), service.name())
+    }
+
+    /// StatefulSet and headless Service of a managed database, e.g. `shop-products-db`.
+    pub fn db(shop: &Shop, service: Microservice) -> String {
+        format!("{}-{}-db", shop.name_any(), service.name())
+    }
+
+    /// The component name of a managed database (labels and status), e.g. `products-db`.
+    pub fn db_component(service: Microservice) -> String {
+        format!("{}-db", service.name())
+    }
+
+    /// Credentials of a managed database.
+    pub fn db_secret(shop: &Shop, service: Microservice) -> String {
+        format!("{}-{}-db", shop.name_any(), service.name())
+    }
+
+    /// The JWT key pair.
+    pub fn jwt_secret(shop: &Shop) -> String {
+        format!("{}-jwt", shop.name_any())
+    }
+
+    /// Client credentials between services.
+    pub fn clients_secret(shop: &Shop) -> String {
+        format!("{}-service-clients", shop.name_any())
+    }
+
+    /// The bootstrap administrator's password.
+    pub fn admin_secret(shop: &Shop) -> String {
+        format!("{}-admin", shop.name_any())
+    }
+
+    /// Deployment and Service of the Jaeger all-in-one.
+    pub fn jaeger(shop: &Shop) -> String {
+        format!("{}-jaeger", shop.name_any())
+    }
+}
+
+/// `resourceVersion` (or, in `render`, a placeholder) of each Secret a workload reads, by name.
+/// A change of version changes the pod template's config hash and so rolls the pods.
+pub type SecretVersions = BTreeMap<String, String>;
+
+/// Every workload-side object of a shop, in apply order (databases before the services that
+/// need them).
+#[derive(Clone, Debug, Default)]
+pub struct Workloads {
+    pub statefulsets: Vec<StatefulSet>,
+    pub deployments: Vec<Deployment>,
+    pub services: Vec<Service>,
+}
+
+/// Builds the StatefulSets, Deployments and Services of a shop.
+pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
+    let mut out = Workloads::default();
+    if shop.spec.database.mode == DatabaseMode::Managed {
+        for service in Microservice::ALL {
+            out.statefulsets.push(postgres::statefulset(shop, service));
+            out.services.push(postgres::headless_service(shop, service));
+        }
+    }
+    if shop.spec.tracing.jaeger.enabled {
+        out.deployments.push(jaeger::deployment(shop));
+        out.services.push(jaeger::service(shop));
+    }
+    for service in Microservice::ALL {
+        out.deployments.push(services::deployment(shop, service, versions));
+        out.services.push(services::service(shop, service));
+    }
+    out
+}
+
+/// The components (workloads) of a shop with their desired replicas, sorted by name; the
+/// status reports one entry for each.
+pub fn components(shop: &Shop) -> Vec<(String, &'static str, i32)> {
+    let mut out = Vec::new();
+    for service in Microservice::ALL {
+        out.push((service.name().to_string(), "Deployment", service.spec(shop).replicas));
+        if shop.spec.database.mode == DatabaseMode::Managed {
+            out.push((names::db_component(service), "StatefulSet", 1));
+        }
+    }
+    if shop.spec.tracing.jaeger.enabled {
+        out.push(("jaeger".to_string(), "Deployment", 1));
+    }
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::crd::ShopSpec;
+
+    /// A Shop as the API server would hand it over: namespaced, with a uid.
+    pub(crate) fn shop(name: &str) -> Shop {
+        let mut shop = Shop::new(name, ShopSpec::default());
+        shop.metadata.namespace = Some("shops".into());
+        shop.metadata.uid = Some("0b9e2a34-0000-4000-8000-000000000001".into());
+        shop.metadata.generation = Some(1);
+        shop
+    }
+
+    #[test]
+    fn default_shop_has_four_services_and_four_databases() {
+        let built = workloads(&shop("demo"), &SecretVersions::new());
+        assert_eq!(built.deployments.len(), 4);
+        assert_eq!(built.statefulsets.len(), 4);
+        assert_eq!(built.services.len(), 8);
+        assert_eq!(components(&shop("demo")).len(), 8);
+    }
+
+    #[test]
+    fn external_mode_runs_no_databases_and_jaeger_adds_one_component() {
+        let mut s = shop("demo");
+        s.spec.database.mode = DatabaseMode::External;
+        s.spec.tracing.jaeger.enabled = true;
+        let built = workloads(&s, &SecretVersions::new());
+        assert!(built.statefulsets.is_empty());
+        assert_eq!(built.deployments.len(), 5);
+        let names: Vec<String> = components(&s).into_iter().map(|c| c.0).collect();
+        assert_eq!(names, ["jaeger", "orders", "payments", "products", "users"]);
+    }
+}

@@ -1,0 +1,78 @@
+//! Pieces every pod template shares: the restricted security context, resources, env helpers.
+//!
+//! The security context follows the Kubernetes "restricted" Pod Security Standard, so a shop
+//! runs in a namespace that enforces it.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::{
+    api::core::v1::{
+        Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSecurityContext, ResourceRequirements,
+        SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+    },
+    apimachinery::pkg::api::resource::Quantity,
+};
+
+use crate::crd::Resources;
+
+/// Pod-level security context: non-root with a fixed uid/gid, RuntimeDefault seccomp.
+pub fn pod_security(uid: i64) -> PodSecurityContext {
+    PodSecurityContext {
+        run_as_non_root: Some(true),
+        run_as_user: Some(uid),
+        run_as_group: Some(uid),
+        fs_group: Some(uid),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..SeccompProfile::default() }),
+        ..PodSecurityContext::default()
+    }
+}
+
+/// Container-level security context: read-only root, no privilege escalation, no capabilities.
+pub fn container_security() -> SecurityContext {
+    SecurityContext {
+        allow_privilege_escalation: Some(false),
+        read_only_root_filesystem: Some(true),
+        run_as_non_root: Some(true),
+        capabilities: Some(Capabilities { drop: Some(vec!["ALL".into()]), add: None }),
+        seccomp_profile: Some(SeccompProfile { type_: "RuntimeDefault".into(), ..SeccompProfile::default() }),
+        ..SecurityContext::default()
+    }
+}
+
+/// Kubernetes resource requirements from the Shop's flat resource settings.
+pub fn resources(spec: &Resources) -> ResourceRequirements {
+    let requests = BTreeMap::from([
+        ("cpu".to_string(), Quantity(spec.cpu_request.clone())),
+        ("memory".to_string(), Quantity(spec.memory_request.clone())),
+    ]);
+    let mut limits = BTreeMap::from([("memory".to_string(), Quantity(spec.memory_limit.clone()))]);
+    if let Some(cpu) = &spec.cpu_limit {
+        limits.insert("cpu".into(), Quantity(cpu.clone()));
+    }
+    ResourceRequirements { requests: Some(requests), limits: Some(limits), ..ResourceRequirements::default() }
+}
+
+/// A plain environment variable.
+pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
+    EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
+}
+
+/// An environment variable read from a Secret key.
+pub fn env_from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector { name: secret.into(), key: key.into(), optional: Some(false) }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
+/// A writable scratch directory (the root filesystem is read-only).
+pub fn scratch(name: &str, path: &str) -> (Volume, VolumeMount) {
+    (
+        Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
+        VolumeMount { name: name.into(), mount_path: path.into(), ..VolumeMount::default() },
+    )
+}

@@ -1,0 +1,198 @@
+//! A managed PostgreSQL per service: a one-replica StatefulSet with a claim template, and the
+//! headless Service that gives its pod a stable DNS name (the host in the Secret's URI).
+
+use k8s_openapi::{
+    api::{
+        apps::v1::{StatefulSet, StatefulSetSpec},
+        core::v1::{
+            Container, ContainerPort, ExecAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec,
+            PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec, VolumeMount, VolumeResourceRequirements,
+        },
+    },
+    apimachinery::pkg::{
+        api::resource::Quantity,
+        apis::meta::v1::{LabelSelector, ObjectMeta},
+        util::intstr::IntOrString,
+    },
+};
+
+use super::{
+    Microservice,
+    labels::{MANAGER, child_meta, labels, selector_labels},
+    names,
+    pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
+    secrets,
+};
+use crate::crd::Shop;
+
+/// uid/gid of the `postgres` user in the official image.
+pub const POSTGRES_UID: i64 = 999;
+pub const POSTGRES_PORT: i32 = 5432;
+/// Name of the claim template; claims are named `data-<statefulset>-0`.
+pub const DATA_VOLUME: &str = "data";
+const DATA_PATH: &str = "/var/lib/postgresql/data";
+
+/// `pg_isready` against the local server, as the database's own user.
+fn pg_isready(period: i32, failures: i32) -> Probe {
+    Probe {
+        exec: Some(ExecAction {
+            command: Some(vec![
+                "sh".into(),
+                "-c".into(),
+                r#"exec pg_isready -h 127.0.0.1 -p 5432 -U "$POSTGRES_USER" -d "$POSTGRES_DB""#.into(),
+            ]),
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(5),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+/// The StatefulSet of one service's database.
+pub fn statefulset(shop: &Shop, service: Microservice) -> StatefulSet {
+    let component = names::db_component(service);
+    let managed = &shop.spec.database.managed;
+    let secret = names::db_secret(shop, service);
+    let (run_volume, run_mount) = scratch("run", "/var/run/postgresql");
+    let (tmp_volume, tmp_mount) = scratch("tmp", "/tmp");
+    let container = Container {
+        name: "postgres".into(),
+        image: Some(managed.image.clone()),
+        ports: Some(vec![ContainerPort {
+            name: Some("postgres".into()),
+            container_port: POSTGRES_PORT,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        env: Some(vec![
+            env_from_secret("POSTGRES_USER", &secret, secrets::DB_USERNAME),
+            env_from_secret("POSTGRES_PASSWORD", &secret, secrets::DB_PASSWORD),
+            env_from_secret("POSTGRES_DB", &secret, secrets::DB_NAME),
+            // A subdirectory: the volume's root may hold `lost+found`, which initdb refuses.
+            env("PGDATA", format!("{DATA_PATH}/pgdata")),
+        ]),
+        resources: Some(resources(&managed.resources)),
+        readiness_probe: Some(pg_isready(5, 3)),
+        liveness_probe: Some(Probe { initial_delay_seconds: Some(30), ..pg_isready(10, 6) }),
+        security_context: Some(container_security()),
+        volume_mounts: Some(vec![
+            VolumeMount { name: DATA_VOLUME.into(), mount_path: DATA_PATH.into(), ..VolumeMount::default() },
+            run_mount,
+            tmp_mount,
+        ]),
+        ..Container::default()
+    };
+    // Claim templates are immutable: their labels must not change with the spec (no version).
+    let mut claim_labels = selector_labels(shop, &component);
+    claim_labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
+    let claim = PersistentVolumeClaim {
+        metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), labels: Some(claim_labels), ..ObjectMeta::default() },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name: managed.storage_class_name.clone(),
+            resources: Some(VolumeResourceRequirements {
+                requests: Some([("storage".to_string(), Quantity(managed.storage_size.clone()))].into()),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
+        }),
+        status: None,
+    };
+    StatefulSet {
+        metadata: child_meta(shop, names::db(shop, service), &component),
+        spec: Some(StatefulSetSpec {
+            replicas: Some(1),
+            service_name: Some(names::db(shop, service)),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(shop, &component)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta { labels: Some(labels(shop, &component)), ..ObjectMeta::default() }),
+                spec: Some(PodSpec {
+                    containers: vec![container],
+                    volumes: Some(vec![run_volume, tmp_volume]),
+                    security_context: Some(pod_security(POSTGRES_UID)),
+                    automount_service_account_token: Some(false),
+                    enable_service_links: Some(false),
+                    ..PodSpec::default()
+                }),
+            },
+            volume_claim_templates: Some(vec![claim]),
+            ..StatefulSetSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// The headless Service of one database.
+pub fn headless_service(shop: &Shop, service: Microservice) -> Service {
+    let component = names::db_component(service);
+    Service {
+        metadata: child_meta(shop, names::db(shop, service), &component),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            selector: Some(selector_labels(shop, &component)),
+            ports: Some(vec![ServicePort {
+                name: Some("postgres".into()),
+                port: POSTGRES_PORT,
+                target_port: Some(IntOrString::String("postgres".into())),
+                protocol: Some("TCP".into()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::shop;
+    use crate::crd::DeletionPolicy;
+
+    #[test]
+    fn statefulset_uses_the_secret_and_the_claim_settings() {
+        let mut s = shop("demo");
+        s.spec.database.managed.storage_size = "5Gi".into();
+        s.spec.database.managed.storage_class_name = Some("fast".into());
+        s.spec.database.managed.deletion_policy = DeletionPolicy::Delete;
+        let sts = statefulset(&s, Microservice::Payments);
+        let spec = sts.spec.expect("spec");
+        assert_eq!(spec.replicas, Some(1));
+        assert_eq!(spec.service_name.as_deref(), Some("demo-payments-db"));
+        let claim = &spec.volume_claim_templates.expect("claims")[0];
+        let claim_spec = claim.spec.as_ref().expect("claim spec");
+        assert_eq!(claim_spec.storage_class_name.as_deref(), Some("fast"));
+        let requests = claim_spec.resources.as_ref().and_then(|r| r.requests.as_ref()).expect("requests");
+        assert_eq!(requests["storage"].0, "5Gi");
+        let claim_labels = claim.metadata.labels.as_ref().expect("claim labels");
+        assert!(!claim_labels.contains_key("app.kubernetes.io/version"), "claim templates are immutable");
+        assert_eq!(claim_labels["app.kubernetes.io/component"], "database");
+
+        let pod = spec.template.spec.expect("pod");
+        let container = &pod.containers[0];
+        let probe = container.readiness_probe.as_ref().and_then(|p| p.exec.as_ref()).expect("exec probe");
+        assert!(probe.command.as_ref().expect("command")[2].contains("pg_isready"));
+        let env = container.env.as_ref().expect("env");
+        let user = env.iter().find(|e| e.name == "POSTGRES_USER").expect("POSTGRES_USER");
+        let secret = user.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("from secret");
+        assert_eq!(secret.name, "demo-payments-db");
+        assert!(container.resources.as_ref().and_then(|r| r.requests.as_ref()).is_some(), "requests set");
+    }
+
+    #[test]
+    fn headless_service_selects_the_database_pod() {
+        let s = shop("demo");
+        let svc = headless_service(&s, Microservice::Users);
+        let spec = svc.spec.expect("spec");
+        assert_eq!(spec.cluster_ip.as_deref(), Some("None"));
+        let sts = statefulset(&s, Microservice::Users);
+        let pod_labels = sts.spec.and_then(|s| s.template.metadata).and_then(|m| m.labels).expect("labels");
+        for (k, v) in spec.selector.expect("selector") {
+            assert_eq!(pod_labels.get(&k), Some(&v), "selector {k} matches the pod");
+        }
+    }
+}

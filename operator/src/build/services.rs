@@ -1,0 +1,225 @@
+//! Deployment and Service of each microshop service, wired as `docs/deployment-contract.md` says.
+
+use k8s_openapi::{
+    api::{
+        apps::v1::{Deployment, DeploymentSpec},
+        core::v1::{
+            Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service, ServicePort,
+            ServiceSpec,
+        },
+    },
+    apimachinery::pkg::{
+        apis::meta::v1::{LabelSelector, ObjectMeta},
+        util::intstr::IntOrString,
+    },
+};
+
+use super::{
+    HTTP_PORT, Microservice, SecretVersions,
+    labels::{CONFIG_HASH_ANNOTATION, child_meta, config_hash, labels, selector_labels},
+    names,
+    pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
+    secrets,
+};
+use crate::crd::{ExposureType, Shop};
+
+/// uid/gid of the service images (deployment contract).
+pub const SERVICE_UID: i64 = 65532;
+/// Liveness probe path (deployment contract).
+pub const LIVE_PATH: &str = "/health/live";
+/// Readiness probe path (deployment contract).
+pub const READY_PATH: &str = "/health/ready";
+
+/// The image of a service: `<registry>/microshop-<service>:<tag>`.
+pub fn image(shop: &Shop, service: Microservice) -> String {
+    let image = &shop.spec.image;
+    format!("{}/microshop-{}:{}", image.registry.trim_end_matches('/'), service.name(), image.tag)
+}
+
+/// The OTLP endpoint the services export to, if tracing is on.
+pub fn otlp_endpoint(shop: &Shop) -> Option<String> {
+    let tracing = &shop.spec.tracing;
+    if tracing.jaeger.enabled { Some(super::jaeger::otlp_endpoint(shop)) } else { tracing.otlp_endpoint.clone() }
+}
+
+/// Environment of a service: common settings, then its own.
+pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
+    let spec = service.spec(shop);
+    let mut vars = vec![
+        env("LISTEN_ADDR", format!("0.0.0.0:{HTTP_PORT}")),
+        env("LOG_FORMAT", "json"),
+        env("RUST_LOG", spec.log_level.clone()),
+        env_from_secret("JWT_PUBLIC_KEY", &names::jwt_secret(shop), secrets::JWT_PUBLIC),
+    ];
+    if let Some(uri) = service.database_uri(shop) {
+        vars.push(env_from_secret("DATABASE_URL", &uri.name, &uri.key));
+    }
+    vars.extend(otel_env(shop, service));
+    match service {
+        Microservice::Users => {
+            let auth = &shop.spec.auth;
+            vars.extend([
+                env_from_secret("JWT_PRIVATE_KEY", &names::jwt_secret(shop), secrets::JWT_PRIVATE),
+                env("ACCESS_TOKEN_TTL_SECS", auth.access_token_ttl_secs.to_string()),
+                env("SERVICE_TOKEN_TTL_SECS", auth.service_token_ttl_secs.to_string()),
+                env_from_secret("SERVICE_CLIENTS", &names::clients_secret(shop), secrets::SERVICE_CLIENTS),
+                env("BOOTSTRAP_ADMIN_EMAIL", auth.bootstrap_admin_email.clone()),
+                env_from_secret("BOOTSTRAP_ADMIN_PASSWORD", &names::admin_secret(shop), secrets::ADMIN_PASSWORD),
+            ]);
+        }
+        Microservice::Orders => {
+            let url = |s: Microservice| format!("http://{}:{HTTP_PORT}", names::service(shop, s));
+            vars.extend([
+                env("PRODUCTS_URL", url(Microservice::Products)),
+                env("USERS_URL", url(Microservice::Users)),
+                env("PAYMENTS_URL", url(Microservice::Payments)),
+                env_from_secret("SERVICE_CLIENT_ID", &names::clients_secret(shop), secrets::ORDERS_CLIENT_ID),
+                env_from_secret("SERVICE_CLIENT_SECRET", &names::clients_secret(shop), secrets::ORDERS_CLIENT_SECRET),
+                env("ORDER_TTL_SECS", shop.spec.orders.order_ttl_secs.to_string()),
+            ]);
+        }
+        Microservice::Payments => {
+            let payments = &shop.spec.payments;
+            vars.extend([
+                env("PAYMENTS_SIMULATED_LATENCY_MS", payments.simulated_latency_ms.to_string()),
+                env("PAYMENTS_FAILURE_RATE", payments.failure_rate.to_string()),
+            ]);
+        }
+        Microservice::Products => {}
+    }
+    vars
+}
+
+/// Standard OpenTelemetry variables; with no endpoint the SDK is switched off explicitly.
+fn otel_env(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
+    let tracing = &shop.spec.tracing;
+    let mut vars = vec![env("OTEL_SERVICE_NAME", service.name())];
+    match otlp_endpoint(shop) {
+        Some(endpoint) => vars.extend([
+            env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+            env("OTEL_EXPORTER_OTLP_PROTOCOL", tracing.protocol.as_str()),
+            env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            env("OTEL_TRACES_SAMPLER_ARG", tracing.sample_ratio.to_string()),
+            env("OTEL_RESOURCE_ATTRIBUTES", format!("service.namespace={}", kube::ResourceExt::name_any(shop))),
+        ]),
+        None => vars.push(env("OTEL_SDK_DISABLED", "true")),
+    }
+    vars
+}
+
+fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
+    Probe {
+        http_get: Some(HTTPGetAction {
+            path: Some(path.into()),
+            port: IntOrString::String("http".into()),
+            ..HTTPGetAction::default()
+        }),
+        period_seconds: Some(period),
+        timeout_seconds: Some(2),
+        failure_threshold: Some(failures),
+        ..Probe::default()
+    }
+}
+
+/// The Deployment of a service. Its pod template carries a hash of the container config and of
+/// the versions of the Secrets it reads, so rotating a Secret rolls the pods.
+pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions) -> Deployment {
+    let component = service.name();
+    let spec = service.spec(shop);
+    let (tmp_volume, tmp_mount) = scratch("tmp", "/tmp");
+    let container = Container {
+        name: component.into(),
+        image: Some(image(shop, service)),
+        image_pull_policy: Some(shop.spec.image.pull_policy.as_str().into()),
+        ports: Some(vec![ContainerPort {
+            name: Some("http".into()),
+            container_port: HTTP_PORT,
+            protocol: Some("TCP".into()),
+            ..ContainerPort::default()
+        }]),
+        env: Some(env_vars(shop, service)),
+        resources: Some(resources(&spec.resources)),
+        liveness_probe: Some(http_probe(LIVE_PATH, 10, 3)),
+        readiness_probe: Some(http_probe(READY_PATH, 5, 2)),
+        security_context: Some(container_security()),
+        volume_mounts: Some(vec![tmp_mount]),
+        ..Container::default()
+    };
+    let pod = PodSpec {
+        containers: vec![container],
+        volumes: Some(vec![tmp_volume]),
+        security_context: Some(pod_security(SERVICE_UID)),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        // The contract promises a graceful stop within 10 s; leave headroom before SIGKILL.
+        termination_grace_period_seconds: Some(20),
+        ..PodSpec::default()
+    };
+    let hash = pod_hash(&pod, versions);
+    Deployment {
+        metadata: child_meta(shop, names::service(shop, service), component),
+        spec: Some(DeploymentSpec {
+            replicas: Some(spec.replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(shop, component)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(shop, component)),
+                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..DeploymentSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// Hash of a pod spec and of the versions of every Secret its containers reference.
+pub fn pod_hash(pod: &PodSpec, versions: &SecretVersions) -> String {
+    let pod_json = serde_json::to_string(pod).unwrap_or_default();
+    let mut referenced: Vec<&str> = pod
+        .containers
+        .iter()
+        .flat_map(|c| c.env.iter().flatten())
+        .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref().map(|r| r.name.as_str()))
+        .collect();
+    referenced.sort_unstable();
+    referenced.dedup();
+    let mut parts = vec![pod_json.as_str()];
+    for name in referenced {
+        parts.push(name);
+        parts.push(versions.get(name).map(String::as_str).unwrap_or("absent"));
+    }
+    config_hash(parts)
+}
+
+/// The Service of a service: ClusterIP, or NodePort on the Shop's fixed port.
+pub fn service(shop: &Shop, service: Microservice) -> Service {
+    let component = service.name();
+    let node_port = shop.spec.exposure.type_ == ExposureType::NodePort;
+    Service {
+        metadata: child_meta(shop, names::service(shop, service), component),
+        spec: Some(ServiceSpec {
+            type_: Some(if node_port { "NodePort" } else { "ClusterIP" }.into()),
+            selector: Some(selector_labels(shop, component)),
+            ports: Some(vec![ServicePort {
+                name: Some("http".into()),
+                port: HTTP_PORT,
+                target_port: Some(IntOrString::String("http".into())),
+                protocol: Some("TCP".into()),
+                node_port: node_port.then(|| service.node_port(shop)),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
+
+#[cfg(test)]
+#[path = "services_tests.rs"]
+mod tests;

@@ -1,0 +1,315 @@
+//! Unit tests of the service Deployments and Services against the deployment contract.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+
+use super::*;
+use crate::build::{
+    SecretVersions,
+    secrets::{SecretKind, keys_of, secret_plans},
+    tests::shop,
+    workloads,
+};
+use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef};
+
+fn pod(d: &Deployment) -> &PodSpec {
+    d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("pod spec")
+}
+
+fn container(d: &Deployment) -> &Container {
+    &pod(d).containers[0]
+}
+
+fn env_map(c: &Container) -> BTreeMap<String, String> {
+    c.env
+        .iter()
+        .flatten()
+        .map(|e| {
+            let shown = match (&e.value, e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref())) {
+                (Some(v), _) => v.clone(),
+                (None, Some(r)) => format!("secret:{}/{}", r.name, r.key),
+                (None, None) => String::new(),
+            };
+            (e.name.clone(), shown)
+        })
+        .collect()
+}
+
+fn hash_of(d: &Deployment) -> String {
+    d.spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.annotations.as_ref())
+        .expect("annotations")[CONFIG_HASH_ANNOTATION]
+        .clone()
+}
+
+#[test]
+fn every_service_gets_the_contracts_common_env() {
+    let s = shop("demo");
+    for service in Microservice::ALL {
+        let env = env_map(container(&deployment(&s, service, &SecretVersions::new())));
+        let name = service.name();
+        assert_eq!(env["LISTEN_ADDR"], "0.0.0.0:8080", "{name}");
+        assert_eq!(env["LOG_FORMAT"], "json", "{name}");
+        assert_eq!(env["RUST_LOG"], "info", "{name}");
+        assert_eq!(env["DATABASE_URL"], format!("secret:demo-{name}-db/uri"), "{name}");
+        assert_eq!(env["JWT_PUBLIC_KEY"], "secret:demo-jwt/public.pem", "{name}");
+        assert_eq!(env["OTEL_SERVICE_NAME"], name, "{name}");
+        assert_eq!(env["OTEL_SDK_DISABLED"], "true", "{name}: no endpoint, no export");
+    }
+}
+
+#[test]
+fn service_specific_env_follows_the_contract() {
+    let mut s = shop("demo");
+    s.spec.payments.failure_rate = 0.25;
+    s.spec.payments.simulated_latency_ms = 150;
+    s.spec.auth.access_token_ttl_secs = 600;
+    let versions = SecretVersions::new();
+    let users = env_map(container(&deployment(&s, Microservice::Users, &versions)));
+    assert_eq!(users["JWT_PRIVATE_KEY"], "secret:demo-jwt/private.pem");
+    assert_eq!(users["SERVICE_CLIENTS"], "secret:demo-service-clients/service-clients");
+    assert_eq!(users["BOOTSTRAP_ADMIN_EMAIL"], "admin@microshop.local");
+    assert_eq!(users["BOOTSTRAP_ADMIN_PASSWORD"], "secret:demo-admin/password");
+    assert_eq!(users["ACCESS_TOKEN_TTL_SECS"], "600");
+    assert_eq!(users["SERVICE_TOKEN_TTL_SECS"], "300");
+
+    let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
+    assert_eq!(orders["PRODUCTS_URL"], "http://demo-products:8080");
+    assert_eq!(orders["USERS_URL"], "http://demo-users:8080");
+    assert_eq!(orders["PAYMENTS_URL"], "http://demo-payments:8080");
+    assert_eq!(orders["SERVICE_CLIENT_ID"], "secret:demo-service-clients/orders-client-id");
+    assert_eq!(orders["SERVICE_CLIENT_SECRET"], "secret:demo-service-clients/orders-client-secret");
+    assert_eq!(orders["ORDER_TTL_SECS"], "900");
+    assert!(!orders.contains_key("JWT_PRIVATE_KEY"), "only users holds the signing key");
+
+    let payments = env_map(container(&deployment(&s, Microservice::Payments, &versions)));
+    assert_eq!(payments["PAYMENTS_FAILURE_RATE"], "0.25");
+    assert_eq!(payments["PAYMENTS_SIMULATED_LATENCY_MS"], "150");
+}
+
+#[test]
+fn every_secret_reference_names_a_key_the_secret_has() {
+    for mode in [DatabaseMode::Managed, DatabaseMode::External] {
+        let mut s = shop("demo");
+        s.spec.database.mode = mode;
+        let ext = |name: &str| SecretKeyRef { name: name.into(), key: "uri".into() };
+        s.spec.database.external = Some(ExternalDatabases {
+            products: ext("pg-products"),
+            users: ext("pg-users"),
+            orders: ext("pg-orders"),
+            payments: ext("pg-payments"),
+        });
+        let mut available: BTreeSet<(String, String)> = BTreeSet::new();
+        for plan in secret_plans(&s) {
+            for key in keys_of(plan.kind) {
+                available.insert((plan.name.clone(), key.to_string()));
+            }
+        }
+        if mode == DatabaseMode::External {
+            for service in Microservice::ALL {
+                available.insert((format!("pg-{}", service.name()), "uri".into()));
+            }
+        }
+        let built = workloads(&s, &SecretVersions::new());
+        let pods = built
+            .deployments
+            .iter()
+            .filter_map(|d| d.spec.as_ref()?.template.spec.clone())
+            .chain(built.statefulsets.iter().filter_map(|s| s.spec.as_ref()?.template.spec.clone()));
+        let mut checked = 0;
+        for pod in pods {
+            for env in pod.containers.iter().flat_map(|c| c.env.iter().flatten()) {
+                if let Some(r) = env.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()) {
+                    checked += 1;
+                    assert!(
+                        available.contains(&(r.name.clone(), r.key.clone())),
+                        "{mode:?}: {} -> {}/{}",
+                        env.name,
+                        r.name,
+                        r.key
+                    );
+                }
+            }
+        }
+        assert!(checked >= 12, "{mode:?}: references were checked ({checked})");
+    }
+    assert!(keys_of(SecretKind::Jwt).contains(&"public.pem"));
+}
+
+#[test]
+fn probes_and_ports_follow_the_contract() {
+    let s = shop("demo");
+    for service in Microservice::ALL {
+        let d = deployment(&s, service, &SecretVersions::new());
+        let c = container(&d);
+        let port = &c.ports.as_ref().expect("ports")[0];
+        assert_eq!((port.name.as_deref(), port.container_port), (Some("http"), 8080));
+        let path = |p: &Option<k8s_openapi::api::core::v1::Probe>| {
+            let get = p.as_ref().and_then(|p| p.http_get.as_ref()).expect("http probe");
+            assert_eq!(get.port, IntOrString::String("http".into()));
+            get.path.clone().expect("path")
+        };
+        assert_eq!(path(&c.liveness_probe), "/health/live");
+        assert_eq!(path(&c.readiness_probe), "/health/ready");
+        assert_eq!(c.image.as_deref(), Some(format!("ghcr.io/microshop/microshop-{}:0.1.0", service.name()).as_str()));
+
+        let svc = super::service(&s, service);
+        let spec = svc.spec.expect("service spec");
+        let sp = &spec.ports.expect("ports")[0];
+        assert_eq!((sp.port, sp.target_port.clone()), (8080, Some(IntOrString::String("http".into()))));
+        assert_eq!(spec.type_.as_deref(), Some("ClusterIP"));
+        assert_eq!(sp.node_port, None);
+    }
+}
+
+#[test]
+fn node_port_exposure_uses_the_fixed_ports() {
+    let mut s = shop("demo");
+    s.spec.exposure.type_ = ExposureType::NodePort;
+    s.spec.exposure.node_ports.orders = 31000;
+    let spec = super::service(&s, Microservice::Orders).spec.expect("spec");
+    assert_eq!(spec.type_.as_deref(), Some("NodePort"));
+    assert_eq!(spec.ports.expect("ports")[0].node_port, Some(31000));
+}
+
+#[test]
+fn selectors_match_pod_labels_and_labels_are_standard() {
+    let s = shop("demo");
+    let built = workloads(&s, &SecretVersions::new());
+    for d in &built.deployments {
+        let spec = d.spec.as_ref().expect("spec");
+        let pod_labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).expect("labels");
+        for (k, v) in spec.selector.match_labels.iter().flatten() {
+            assert_eq!(pod_labels.get(k), Some(v), "{:?}: selector {k}", d.metadata.name);
+        }
+        for key in ["name", "instance", "component", "part-of", "managed-by", "version"] {
+            assert!(pod_labels.contains_key(&format!("app.kubernetes.io/{key}")), "{:?} has {key}", d.metadata.name);
+        }
+    }
+    for svc in &built.services {
+        let selector = svc.spec.as_ref().and_then(|s| s.selector.clone()).expect("selector");
+        let target = built
+            .deployments
+            .iter()
+            .map(|d| d.spec.as_ref().and_then(|s| s.template.metadata.as_ref()).and_then(|m| m.labels.clone()))
+            .chain(
+                built
+                    .statefulsets
+                    .iter()
+                    .map(|s| s.spec.as_ref().and_then(|s| s.template.metadata.as_ref()).and_then(|m| m.labels.clone())),
+            )
+            .flatten()
+            .filter(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+            .count();
+        assert_eq!(target, 1, "{:?} selects exactly one workload", svc.metadata.name);
+    }
+}
+
+#[test]
+fn pods_run_with_the_restricted_security_context() {
+    let mut s = shop("demo");
+    s.spec.tracing.jaeger.enabled = true;
+    let built = workloads(&s, &SecretVersions::new());
+    let pods = built
+        .deployments
+        .iter()
+        .filter_map(|d| d.spec.as_ref()?.template.spec.clone())
+        .chain(built.statefulsets.iter().filter_map(|s| s.spec.as_ref()?.template.spec.clone()));
+    let mut count = 0;
+    for pod in pods {
+        count += 1;
+        let psc = pod.security_context.as_ref().expect("pod security context");
+        assert_eq!(psc.run_as_non_root, Some(true));
+        assert_eq!(psc.seccomp_profile.as_ref().map(|p| p.type_.as_str()), Some("RuntimeDefault"));
+        for c in &pod.containers {
+            let sc = c.security_context.as_ref().expect("container security context");
+            assert_eq!(sc.allow_privilege_escalation, Some(false), "{}", c.name);
+            assert_eq!(sc.read_only_root_filesystem, Some(true), "{}", c.name);
+            assert_eq!(
+                sc.capabilities.as_ref().and_then(|c| c.drop.clone()),
+                Some(vec!["ALL".to_string()]),
+                "{}",
+                c.name
+            );
+            let res = c.resources.as_ref().expect("resources");
+            assert!(
+                res.requests.as_ref().is_some_and(|r| r.contains_key("cpu") && r.contains_key("memory")),
+                "{}",
+                c.name
+            );
+            assert!(res.limits.as_ref().is_some_and(|l| l.contains_key("memory")), "{}", c.name);
+        }
+    }
+    assert_eq!(count, 9, "4 services, 4 databases and Jaeger");
+    let users = deployment(&s, Microservice::Users, &SecretVersions::new());
+    assert_eq!(pod(&users).security_context.as_ref().and_then(|p| p.run_as_user), Some(65532));
+}
+
+#[test]
+fn every_child_is_owned_by_the_shop() {
+    let s = shop("demo");
+    let built = workloads(&s, &SecretVersions::new());
+    let metas = built
+        .deployments
+        .iter()
+        .map(|d| &d.metadata)
+        .chain(built.statefulsets.iter().map(|s| &s.metadata))
+        .chain(built.services.iter().map(|s| &s.metadata));
+    for meta in metas {
+        let owners = meta.owner_references.as_ref().expect("owner references");
+        assert_eq!(owners.len(), 1);
+        let owner = &owners[0];
+        assert_eq!(
+            (owner.kind.as_str(), owner.api_version.as_str(), owner.name.as_str()),
+            ("Shop", "microshop.dev/v1alpha1", "demo")
+        );
+        assert_eq!(owner.uid, "0b9e2a34-0000-4000-8000-000000000001");
+        assert_eq!(owner.controller, Some(true));
+        assert_eq!(meta.namespace.as_deref(), Some("shops"));
+    }
+}
+
+#[test]
+fn config_hash_changes_with_config_and_secret_versions_only() {
+    let s = shop("demo");
+    let v1 = SecretVersions::from([("demo-jwt".to_string(), "100".to_string())]);
+    let base = hash_of(&deployment(&s, Microservice::Orders, &v1));
+    assert_eq!(base, hash_of(&deployment(&s, Microservice::Orders, &v1)), "deterministic");
+
+    let v2 = SecretVersions::from([("demo-jwt".to_string(), "101".to_string())]);
+    assert_ne!(base, hash_of(&deployment(&s, Microservice::Orders, &v2)), "secret version rolls the pods");
+
+    let unrelated = SecretVersions::from([
+        ("demo-jwt".to_string(), "100".to_string()),
+        ("demo-admin".to_string(), "7".to_string()),
+    ]);
+    assert_eq!(
+        base,
+        hash_of(&deployment(&s, Microservice::Orders, &unrelated)),
+        "orders does not read the admin Secret"
+    );
+
+    let mut changed = s.clone();
+    changed.spec.orders.order_ttl_secs = 1200;
+    assert_ne!(base, hash_of(&deployment(&changed, Microservice::Orders, &v1)), "config rolls the pods");
+}
+
+#[test]
+fn tracing_env_points_at_jaeger_or_the_configured_endpoint() {
+    let mut s = shop("demo");
+    s.spec.tracing.jaeger.enabled = true;
+    s.spec.tracing.sample_ratio = 0.5;
+    let env = env_map(container(&deployment(&s, Microservice::Products, &SecretVersions::new())));
+    assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://demo-jaeger:4317");
+    assert_eq!(env["OTEL_EXPORTER_OTLP_PROTOCOL"], "grpc");
+    assert_eq!(env["OTEL_TRACES_SAMPLER_ARG"], "0.5");
+    assert!(!env.contains_key("OTEL_SDK_DISABLED"));
+
+    s.spec.tracing.jaeger.enabled = false;
+    s.spec.tracing.otlp_endpoint = Some("http://collector.monitoring:4317".into());
+    let env = env_map(container(&deployment(&s, Microservice::Products, &SecretVersions::new())));
+    assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://collector.monitoring:4317");
+}

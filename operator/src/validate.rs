@@ -1,0 +1,130 @@
+//! Checks of a Shop that the reconciler needs to hold, pure and independent of the API server.
+//!
+//! The CRD schema and its CEL rules reject most bad Shops at admission; these checks repeat the
+//! cross-field ones so that a Shop stored before a schema change, or applied while the CRD was
+//! older, is reported as invalid (condition + Event) instead of producing broken children.
+
+use kube::ResourceExt;
+
+use crate::crd::{DatabaseMode, ExposureType, Shop};
+
+/// Longest Shop name: `<name>-payments-db-0` and its controller-revision label must stay
+/// within the 63 characters of a DNS label.
+pub const MAX_NAME_LEN: usize = 40;
+
+/// Every problem found in a Shop, in a stable order.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid Shop: {}", .0.join("; "))]
+pub struct SpecErrors(pub Vec<String>);
+
+/// Validates a Shop; `Ok` means the build functions produce valid objects for it.
+pub fn validate(shop: &Shop) -> Result<(), SpecErrors> {
+    let mut errors = Vec::new();
+    let name = shop.name_any();
+    if name.len() > MAX_NAME_LEN {
+        errors.push(format!("metadata.name is longer than {MAX_NAME_LEN} characters"));
+    }
+    if !is_dns_label(&name) {
+        errors
+            .push("metadata.name must be a DNS label (lowercase letters, digits, '-', starting with a letter)".into());
+    }
+    let spec = &shop.spec;
+    if spec.database.mode == DatabaseMode::External && spec.database.external.is_none() {
+        errors.push("database.external is required when database.mode is external".into());
+    }
+    if spec.tracing.otlp_endpoint.is_some() && spec.tracing.jaeger.enabled {
+        errors.push("set either tracing.otlpEndpoint or tracing.jaeger.enabled, not both".into());
+    }
+    if !(0.0..=1.0).contains(&spec.tracing.sample_ratio) {
+        errors.push("tracing.sampleRatio must be between 0 and 1".into());
+    }
+    if !(0.0..=1.0).contains(&spec.payments.failure_rate) {
+        errors.push("payments.failureRate must be between 0 and 1".into());
+    }
+    if spec.exposure.type_ == ExposureType::NodePort {
+        let p = &spec.exposure.node_ports;
+        let mut ports = vec![p.products, p.users, p.orders, p.payments];
+        if spec.tracing.jaeger.enabled {
+            ports.push(p.jaeger);
+        }
+        if ports.iter().any(|port| !(30000..=32767).contains(port)) {
+            errors.push("exposure.nodePorts must be within 30000-32767".into());
+        }
+        ports.sort_unstable();
+        ports.dedup();
+        if ports.len() < 4 + usize::from(spec.tracing.jaeger.enabled) {
+            errors.push("exposure.nodePorts must differ".into());
+        }
+    }
+    for service in crate::build::Microservice::ALL {
+        let replicas = service.spec(shop).replicas;
+        if replicas < 0 {
+            errors.push(format!("services.{}.replicas must not be negative", service.name()));
+        }
+    }
+    if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
+}
+
+fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes[0].is_ascii_lowercase()
+        && bytes.iter().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && !name.ends_with('-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::tests::shop;
+
+    #[test]
+    fn the_default_shop_is_valid() {
+        assert_eq!(validate(&shop("demo")), Ok(()));
+    }
+
+    #[test]
+    fn each_rule_reports_its_field() {
+        type Edit = fn(&mut Shop);
+        let cases: [(&str, Edit, &str); 8] = [
+            ("long name", |s| s.metadata.name = Some("a".repeat(41)), "longer than 40"),
+            ("dotted name", |s| s.metadata.name = Some("my.shop".into()), "DNS label"),
+            ("external without refs", |s| s.spec.database.mode = DatabaseMode::External, "database.external"),
+            (
+                "both tracing targets",
+                |s| {
+                    s.spec.tracing.jaeger.enabled = true;
+                    s.spec.tracing.otlp_endpoint = Some("http://x:4317".into());
+                },
+                "not both",
+            ),
+            ("sample ratio", |s| s.spec.tracing.sample_ratio = 1.5, "sampleRatio"),
+            ("failure rate", |s| s.spec.payments.failure_rate = -0.1, "failureRate"),
+            (
+                "same node port",
+                |s| {
+                    s.spec.exposure.type_ = ExposureType::NodePort;
+                    s.spec.exposure.node_ports.users = s.spec.exposure.node_ports.products;
+                },
+                "must differ",
+            ),
+            ("negative replicas", |s| s.spec.services.orders.replicas = -1, "services.orders.replicas"),
+        ];
+        for (what, edit, expected) in cases {
+            let mut s = shop("demo");
+            edit(&mut s);
+            let errors = validate(&s).expect_err(what);
+            assert!(errors.to_string().contains(expected), "{what}: {errors}");
+        }
+    }
+
+    #[test]
+    fn duplicate_jaeger_port_only_matters_with_jaeger() {
+        let mut s = shop("demo");
+        s.spec.exposure.type_ = ExposureType::NodePort;
+        s.spec.exposure.node_ports.jaeger = s.spec.exposure.node_ports.products;
+        assert_eq!(validate(&s), Ok(()));
+        s.spec.tracing.jaeger.enabled = true;
+        assert!(validate(&s).is_err());
+    }
+}
