@@ -8,27 +8,35 @@
 #  3. builds the five images (Dockerfile targets) and loads them into the cluster's node;
 #  4. installs the Shop CRD and the operator (`kubectl apply -k k8s/`, or the Helm chart with
 #     INSTALL_WITH=helm) and waits for the operator to be ready;
-#  5. applies the example Shop and waits for its Ready condition, printing progress;
+#  5. applies the full example Shop (k8s/examples/full.yaml) with the kind overrides below, and
+#     waits for its Ready condition, printing progress;
 #  6. runs a smoke purchase through the NodePorts (scripts/smoke-purchase.sh);
 #  7. prints the URLs.
 #
 # Settings (environment variables):
 #   KIND_CLUSTER_NAME  cluster name                          (default: microshop)
 #   KIND_NODE_IMAGE    kindest/node image for a new cluster  (default: kind's own default)
-#   SHOP_FILE          the Shop to apply                     (default: k8s/examples/shop-full.yaml)
+#   SHOP_FILE          the Shop to apply                     (default: k8s/examples/full.yaml)
 #   INSTALL_WITH       kustomize | helm                      (default: kustomize)
 #   SKIP_BUILD=1       do not build images (load the ones already tagged locally)
 #   SKIP_SMOKE=1       do not run the smoke purchase
 #   READY_TIMEOUT      how long to wait for the Shop         (default: 600s)
 #   IMAGE_REGISTRY, IMAGE_TAG  image names to build/load     (default: ghcr.io/microshop, 0.1.0:
 #                      the defaults of the operator manifest and of the Shop CRD)
+#
+# Kind overrides of the Shop (a merge patch, applied client-side with `kubectl patch --local`):
+# the images are the ones just built and loaded into the node, so they come from
+# $IMAGE_REGISTRY:$IMAGE_TAG with pullPolicy IfNotPresent (the example names a registry that
+# does not exist); the payments failure rate is 0 so the smoke purchase is deterministic; and
+# the services are exposed on the NodePorts that kind-config.yaml maps.
+#
 # Tear down: kind delete cluster --name microshop
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 CLUSTER="${KIND_CLUSTER_NAME:-microshop}"
-SHOP_FILE="${SHOP_FILE:-k8s/examples/shop-full.yaml}"
+SHOP_FILE="${SHOP_FILE:-k8s/examples/full.yaml}"
 INSTALL_WITH="${INSTALL_WITH:-kustomize}"
 READY_TIMEOUT="${READY_TIMEOUT:-600s}"
 REGISTRY="${IMAGE_REGISTRY:-ghcr.io/microshop}"
@@ -41,6 +49,26 @@ NODE_PORT_ORDERS="${NODE_PORT_ORDERS:-30082}"
 NODE_PORT_PAYMENTS="${NODE_PORT_PAYMENTS:-30083}"
 NODE_PORT_JAEGER="${NODE_PORT_JAEGER:-30686}"
 TARGETS=(products users orders payments operator)
+
+# The Shop to apply: $SHOP_FILE with the kind overrides merged in, as JSON (needs kubectl, jq).
+render_shop() {
+  local overlay
+  overlay="$(jq -nc --arg registry "$REGISTRY" --arg tag "$TAG" \
+    --argjson products "$NODE_PORT_PRODUCTS" --argjson users "$NODE_PORT_USERS" \
+    --argjson orders "$NODE_PORT_ORDERS" --argjson payments "$NODE_PORT_PAYMENTS" \
+    --argjson jaeger "$NODE_PORT_JAEGER" '{spec: {
+      image: {registry: $registry, tag: $tag, pullPolicy: "IfNotPresent"},
+      payments: {failureRate: 0},
+      exposure: {type: "NodePort", nodePorts: {products: $products, users: $users,
+        orders: $orders, payments: $payments, jaeger: $jaeger}}}}')"
+  kubectl patch --local -f "$SHOP_FILE" --type merge -p "$overlay" -o json
+}
+
+# `scripts/kind-up.sh --print-shop` only prints that Shop (used by .ci/checks/shipping.sh).
+if [ "${1:-}" = --print-shop ]; then
+  render_shop
+  exit
+fi
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\nkind-up: error: %s\n' "$*" >&2; exit 1; }
@@ -102,18 +130,19 @@ else
   "${KUBECTL[@]}" apply -k k8s/
 fi
 "${KUBECTL[@]}" wait --for=condition=Established crd/shops.microshop.dev --timeout=60s
-deployment="$("${KUBECTL[@]}" -n "$OPERATOR_NAMESPACE" get deployment \
-  -l app.kubernetes.io/component=operator -o name | head -n 1)"
-[ -n "$deployment" ] || die "no operator Deployment found in namespace $OPERATOR_NAMESPACE"
+# Both installation paths name it microshop-operator (kustomize: k8s/operator/deployment.yaml;
+# Helm: the release name, which contains the chart name).
+deployment=deployment/microshop-operator
 "${KUBECTL[@]}" -n "$OPERATOR_NAMESPACE" rollout status "$deployment" --timeout=180s
 
 # -- 5. the Shop -----------------------------------------------------------------------------
-say "Applying $SHOP_FILE"
-read -r shop_ns shop_name < <("${KUBECTL[@]}" apply -f "$SHOP_FILE" -o json | jq -r '
-  if .kind == "List" then .items[] else . end | select(.kind == "Shop")
-  | "\(.metadata.namespace // "default") \(.metadata.name)"' | head -n 1) || true
-[ -n "${shop_name:-}" ] || die "$SHOP_FILE contains no Shop"
-KS=("${KUBECTL[@]}" -n "${shop_ns:-default}")
+say "Applying $SHOP_FILE (with the kind overrides)"
+shop_json="$(render_shop)" || die "could not read a Shop from $SHOP_FILE"
+shop_name="$(jq -r '.metadata.name' <<<"$shop_json")"
+shop_ns="$(jq -r '.metadata.namespace // "default"' <<<"$shop_json")"
+"${KUBECTL[@]}" create namespace "$shop_ns" --dry-run=client -o yaml | "${KUBECTL[@]}" apply -f -
+"${KUBECTL[@]}" apply -f - <<<"$shop_json"
+KS=("${KUBECTL[@]}" -n "$shop_ns")
 
 say "Waiting up to $READY_TIMEOUT for shop/$shop_name to be Ready"
 "${KS[@]}" wait --for=condition=Ready "shop/$shop_name" --timeout="$READY_TIMEOUT" &
@@ -154,7 +183,7 @@ cat <<EOF
   Jaeger UI          http://localhost:$NODE_PORT_JAEGER   (when spec.tracing.jaeger.enabled)
 
   admin login        $admin_email
-                     password: kubectl -n ${shop_ns:-default} get secret $shop_name-admin -o jsonpath='{.data.password}' | base64 -d
-  status             kubectl -n ${shop_ns:-default} get shop $shop_name
+                     password: kubectl -n $shop_ns get secret $shop_name-admin -o jsonpath='{.data.password}' | base64 -d
+  status             kubectl -n $shop_ns get shop $shop_name
   tear down          kind delete cluster --name $CLUSTER
 EOF

@@ -20,8 +20,8 @@ USERS_URL="${USERS_URL:-http://localhost:8082}"
 ORDERS_URL="${ORDERS_URL:-http://localhost:8083}"
 PAYMENTS_URL="${PAYMENTS_URL:-http://localhost:8084}"
 export PRODUCTS_URL USERS_URL ORDERS_URL PAYMENTS_URL
-: "${ADMIN_EMAIL:?set ADMIN_EMAIL to the bootstrap admin's e-mail}"
-: "${ADMIN_PASSWORD:?set ADMIN_PASSWORD to the bootstrap admin's password}"
+: "${ADMIN_EMAIL:?set ADMIN_EMAIL to the bootstrap admin e-mail}"
+: "${ADMIN_PASSWORD:?set ADMIN_PASSWORD to the bootstrap admin password}"
 export ADMIN_EMAIL ADMIN_PASSWORD
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -24,8 +24,8 @@ ORDERS_URL="${ORDERS_URL:-}"
 PAYMENTS_URL="${PAYMENTS_URL:-}"
 CATALOGUE="${CATALOGUE:-$(dirname "$0")/products.json}"
 WAIT_SECONDS="${WAIT_SECONDS:-180}"
-: "${ADMIN_EMAIL:?set ADMIN_EMAIL (the users service's BOOTSTRAP_ADMIN_EMAIL)}"
-: "${ADMIN_PASSWORD:?set ADMIN_PASSWORD (the users service's BOOTSTRAP_ADMIN_PASSWORD)}"
+: "${ADMIN_EMAIL:?set ADMIN_EMAIL (BOOTSTRAP_ADMIN_EMAIL of the users service)}"
+: "${ADMIN_PASSWORD:?set ADMIN_PASSWORD (BOOTSTRAP_ADMIN_PASSWORD of the users service)}"
 
 log() { printf 'seed: %s\n' "$*"; }
 die() { printf 'seed: error: %s\n' "$*" >&2; exit 1; }
@@ -53,7 +53,7 @@ wait_ready orders "$ORDERS_URL"
 wait_ready payments "$PAYMENTS_URL"
 
 case "$ADMIN_EMAIL$ADMIN_PASSWORD" in
-  *'"'* | *'\'*) die "ADMIN_EMAIL/ADMIN_PASSWORD must not contain double quotes or backslashes" ;;
+  *'"'* | *\\*) die "ADMIN_EMAIL/ADMIN_PASSWORD must not contain double quotes or backslashes" ;;
 esac
 
 # Log in. Retry only on transport errors and 5xx: repeated 401s would trip the login rate limit.
