@@ -86,7 +86,7 @@ hadolint --version
 shellcheck --version | sed -n 2p
 kubernetes-validate --version
 
-shops_against_crd() { # shops_against_crd FILE: each Shop in FILE against the CRD's openAPIV3Schema
+shops_against_crd() { # shops_against_crd FILE: each Shop in FILE against the CRD's openAPIV3Schema, strictly
   [ -f k8s/crd.yaml ] || { skip "k8s/crd.yaml does not exist yet: Shops not checked against it"; return; }
   "$PY" - "$1" <<'PY'
 import sys, yaml, jsonschema
@@ -94,6 +94,17 @@ crd = yaml.safe_load(open("k8s/crd.yaml"))
 version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
 schema = version["schema"]["openAPIV3Schema"]
 kind = crd["spec"]["names"]["kind"]
+def strict(node):
+    """Unknown fields are errors, as with `kubectl apply --validate=strict`."""
+    if isinstance(node, dict):
+        if node.get("type") == "object" and "properties" in node and "additionalProperties" not in node:
+            node["additionalProperties"] = False
+        for value in node.values():
+            strict(value)
+    elif isinstance(node, list):
+        for value in node:
+            strict(value)
+strict(schema["properties"]["spec"])
 n = 0
 for doc in yaml.safe_load_all(open(sys.argv[1])):
     if doc and doc.get("kind") == kind:
