@@ -87,7 +87,12 @@ echo "order $order_id is pending, total $(jq -r '.total // .total_amount // "?"'
 
 step "paying it with the test card 4242 4242 4242 4242"
 card='{"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2035, "cvc": "123"}}'
-call POST "$ORDERS_URL/orders/$order_id/pay" "$card" "${auth[@]}" -H "Idempotency-Key: smoke-pay-$order_id"
+# A simulated processor error (PAYMENTS_FAILURE_RATE > 0) is a 5xx; retry it with a new key (a replay of
+# the same key would return the same failure). A decline (402) is not retried.
+for attempt in 1 2 3; do
+  call POST "$ORDERS_URL/orders/$order_id/pay" "$card" "${auth[@]}" -H "Idempotency-Key: smoke-pay-$order_id-$attempt"
+  case "$status" in 5??) echo "attempt $attempt: HTTP $status, retrying"; sleep 1 ;; *) break ;; esac
+done
 expect 200 201
 echo "payment accepted"
 
