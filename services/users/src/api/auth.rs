@@ -1,0 +1,167 @@
+//! `/auth`: password logins, the client-credentials grant, and the public keys.
+
+use poem::{Request, web::Data};
+use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
+use shopkit::{
+    ApiError, FieldErrors,
+    auth::{Jwk, Role},
+};
+use subtle::ConstantTimeEq;
+
+use super::{ApiTags, AppState};
+use crate::{
+    domain::{account::Email, password::DUMMY_HASH},
+    error::UsersError,
+    hashing::verify_off_thread,
+    store::{throttle, users},
+};
+
+/// Email and password.
+#[derive(Debug, Object)]
+pub struct LoginBody {
+    /// Account email.
+    pub email: String,
+    /// Account password.
+    #[oai(write_only)]
+    pub password: String,
+}
+
+/// Client-credentials grant of another microshop service.
+#[derive(Debug, Object)]
+pub struct ClientCredentialsBody {
+    /// The client id, e.g. `orders`.
+    pub client_id: String,
+    /// The client secret.
+    #[oai(write_only)]
+    pub client_secret: String,
+}
+
+/// An access token (RFC 6749 section 5.1 shape).
+#[derive(Debug, Object)]
+pub struct TokenBody {
+    /// The JWT to send as `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// The public keys that verify microshop tokens (RFC 7517).
+#[derive(Debug, Object)]
+pub struct JwkSet {
+    /// The keys; match a token's `kid` header against `kid`.
+    pub keys: Vec<Jwk>,
+}
+
+/// Response of the token endpoints.
+#[derive(ApiResponse)]
+pub enum TokenResponse {
+    /// A token was issued.
+    #[oai(status = 200)]
+    Ok(Json<TokenBody>),
+}
+
+/// Response of the key set.
+#[derive(ApiResponse)]
+pub enum JwksResponse {
+    /// The current public keys.
+    #[oai(status = 200)]
+    Ok(Json<JwkSet>, #[oai(header = "Cache-Control")] String),
+}
+
+/// Authentication operations.
+pub struct AuthApi;
+
+#[OpenApi(tag = "ApiTags::Auth")]
+impl AuthApi {
+    /// Log in with email and password. Wrong credentials give the same 401 whether or not
+    /// the email exists; repeated failures for one account or from one address give 429.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(
+        &self,
+        req: &Request,
+        state: Data<&AppState>,
+        body: Json<LoginBody>,
+    ) -> Result<TokenResponse, ApiError> {
+        let settings = &state.auth;
+        // An unparseable email cannot match an account: treat it as wrong credentials, so
+        // the answer does not tell which emails are well-formed accounts.
+        let email = Email::parse(&body.email).ok();
+        let account_key = format!("email:{}", email.as_ref().map(Email::as_str).unwrap_or(body.email.trim()));
+        let address_key = format!("ip:{}", client_address(req));
+        let mut conn = state.pool.acquire().await?;
+        if let Some(secs) = throttle::locked_for(&mut conn, &[account_key.clone(), address_key.clone()]).await? {
+            return Err(UsersError::Throttled(secs).into());
+        }
+        let account = match &email {
+            Some(email) => users::find_by_email(&mut conn, email).await?,
+            None => None,
+        };
+        // Verify against a dummy hash when the account is missing, so both cases cost the same.
+        let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
+        let matches = verify_off_thread(body.0.password, hash).await? && account.is_some();
+        let Some(account) = account.filter(|_| matches) else {
+            throttle::record_failure(&mut conn, &account_key, settings.per_account).await?;
+            throttle::record_failure(&mut conn, &address_key, settings.per_address).await?;
+            tracing::info!("login failed");
+            return Err(UsersError::InvalidCredentials.into());
+        };
+        throttle::clear(&mut conn, &account_key).await?;
+        let role = if account.role == "admin" { Role::Admin } else { Role::Customer };
+        let (token, _) = settings
+            .signer
+            .sign(&account.id.to_string(), role, settings.access_token_ttl)
+            .map_err(|e| UsersError::Internal(e.to_string()))?;
+        tracing::info!(user_id = %account.id, "login succeeded");
+        Ok(token_response(token, settings.access_token_ttl.as_secs()))
+    }
+
+    /// Get a short-lived `service` token with a client id and secret (for other services).
+    #[oai(path = "/auth/token", method = "post", operation_id = "issueServiceToken")]
+    async fn service_token(
+        &self,
+        state: Data<&AppState>,
+        body: Json<ClientCredentialsBody>,
+    ) -> Result<TokenResponse, ApiError> {
+        if body.client_id.trim().is_empty() {
+            let mut errors = FieldErrors::default();
+            errors.add("client_id", "must not be empty");
+            return Err(errors.into());
+        }
+        let settings = &state.auth;
+        // Compare every configured secret in constant time so timing reveals nothing.
+        let mut matched = None;
+        for client in &settings.service_clients {
+            let secret_ok: bool = client.secret.expose().as_bytes().ct_eq(body.client_secret.as_bytes()).into();
+            if secret_ok && client.id == body.client_id {
+                matched = Some(client.id.clone());
+            }
+        }
+        let Some(client_id) = matched else {
+            tracing::warn!(client_id = %body.client_id, "client credentials rejected");
+            return Err(ApiError::unauthorized("invalid client credentials"));
+        };
+        let (token, _) = settings
+            .signer
+            .sign(&client_id, Role::Service, settings.service_token_ttl)
+            .map_err(|e| UsersError::Internal(e.to_string()))?;
+        Ok(token_response(token, settings.service_token_ttl.as_secs()))
+    }
+
+    /// The public keys that verify tokens, for services and clients that verify locally.
+    #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "getJwks")]
+    async fn jwks(&self, state: Data<&AppState>) -> Result<JwksResponse, ApiError> {
+        Ok(JwksResponse::Ok(Json(JwkSet { keys: vec![state.auth.signer.jwk()] }), "public, max-age=300".to_owned()))
+    }
+}
+
+fn token_response(access_token: String, expires_in: u64) -> TokenResponse {
+    TokenResponse::Ok(Json(TokenBody { access_token, token_type: "Bearer".to_owned(), expires_in }))
+}
+
+/// The client's IP address as seen by this process (proxies are not trusted: a forged
+/// `X-Forwarded-For` must not let an attacker pick a fresh throttle key per request).
+fn client_address(req: &Request) -> String {
+    req.remote_addr().as_socket_addr().map(|a| a.ip().to_string()).unwrap_or_else(|| "unknown".to_owned())
+}

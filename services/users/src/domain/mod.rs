@@ -1,0 +1,4 @@
+//! Account types and rules, free of I/O.
+
+pub mod account;
+pub mod password;

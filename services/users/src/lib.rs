@@ -1,0 +1,104 @@
+//! The microshop users service: registration, login, profiles, and the Ed25519-signed JWTs
+//! that every other service verifies with the public key.
+//!
+//! # Layout
+//! - [`api`]: HTTP handlers and wire types (poem-openapi).
+//! - [`domain`]: emails, names, the password rule and argon2id hashing; no I/O.
+//! - [`store`]: SQL (accounts, failed-login throttling).
+//! - [`bootstrap`]: the admin account created from the environment.
+//! - [`hashing`]: runs argon2 on the blocking pool.
+//! - [`error`], [`config`].
+
+pub mod api;
+pub mod bootstrap;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod hashing;
+pub mod store;
+
+use std::sync::Arc;
+
+use poem::Endpoint;
+use poem_openapi::OpenApiService;
+use shopkit::{
+    auth::TokenSigner,
+    db::Database,
+    server::{ServiceParts, openapi_service, service_routes},
+};
+
+/// The service name, used in logs, the spec and telemetry.
+pub const SERVICE_NAME: &str = "users";
+
+/// The embedded migrations (`migrations/*.sql`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Failed logins allowed from one client address per window: higher than per account, since
+/// several people may share an address (an office, a NAT).
+const PER_ADDRESS_FACTOR: i32 = 4;
+
+/// The OpenAPI description of the service.
+pub fn openapi() -> OpenApiService<(api::AccountsApi, api::AuthApi), ()> {
+    openapi_service(
+        (api::AccountsApi, api::AuthApi),
+        "microshop users",
+        env!("CARGO_PKG_VERSION"),
+        "Accounts and authentication. Tokens are EdDSA (Ed25519) JWTs; verify them with the keys at /.well-known/jwks.json.",
+    )
+}
+
+/// Builds the token and throttling settings from the config.
+pub fn auth_settings(config: &config::Config) -> anyhow::Result<api::AuthSettings> {
+    let signer = TokenSigner::from_private_pem(
+        config.jwt_private_key.expose(),
+        config.jwt_key_id.clone(),
+        &config.common.jwt_issuer,
+        &config.common.jwt_audience,
+    )?;
+    let per_account = store::throttle::Limit { max_failures: config.login_max_failures, window: config.login_lockout };
+    let per_address = store::throttle::Limit {
+        max_failures: config.login_max_failures.saturating_mul(PER_ADDRESS_FACTOR),
+        window: config.login_lockout,
+    };
+    Ok(api::AuthSettings {
+        signer,
+        access_token_ttl: config.access_token_ttl,
+        service_token_ttl: config.service_token_ttl,
+        service_clients: config.service_clients.clone(),
+        per_account,
+        per_address,
+    })
+}
+
+/// The service's complete HTTP endpoint.
+pub fn app(database: Database, auth: api::AuthSettings) -> impl Endpoint + 'static {
+    let verifier = auth.signer.verifier();
+    let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth) };
+    service_routes(openapi(), ServiceParts { state, database, verifier })
+}
+
+/// Runs the service until `shutdown` resolves: migrations and the admin bootstrap run in the
+/// background (not-ready until migrated), requests are served meanwhile.
+pub async fn run(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let database = Database::connect_lazy(&config.common.database_url, config.common.database_max_connections)?;
+    let auth = auth_settings(&config)?;
+    database.start_migrations(&MIGRATOR);
+    if let Some(admin) = config.bootstrap_admin.clone() {
+        let db = database.clone();
+        tokio::spawn(async move {
+            db.wait_until_migrated().await;
+            match bootstrap::ensure_admin(&db, &admin).await {
+                Ok(true) => tracing::info!("bootstrap admin created"),
+                Ok(false) => tracing::info!("bootstrap admin already present"),
+                Err(err) => tracing::error!(error = %err, "bootstrap admin could not be created"),
+            }
+        });
+    }
+    shopkit::server::serve(listener, app(database.clone(), auth), shutdown).await?;
+    database.pool().close().await;
+    Ok(())
+}

@@ -1,0 +1,4 @@
+//! SQL for the users database.
+
+pub mod throttle;
+pub mod users;

@@ -1,0 +1,159 @@
+//! Accounts: insert, read, update, delete.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::{
+    domain::account::{DisplayName, Email},
+    error::UsersError,
+};
+
+/// Name of the unique constraint on `users.email`.
+const EMAIL_UNIQUE: &str = "users_email_key";
+
+/// An account as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserRow {
+    /// Account id.
+    pub id: Uuid,
+    /// Normalised email.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// argon2id hash.
+    pub password_hash: String,
+    /// `customer` or `admin`.
+    pub role: String,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+const COLUMNS: &str = "id, email, name, password_hash, role, created_at, updated_at";
+
+fn map_email_conflict(err: sqlx::Error) -> UsersError {
+    match &err {
+        sqlx::Error::Database(db) if db.constraint() == Some(EMAIL_UNIQUE) => UsersError::EmailTaken,
+        _ => UsersError::Database(err),
+    }
+}
+
+/// Account role stored in the database; registration never writes `admin`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredRole {
+    /// A shopper.
+    Customer,
+    /// Staff, created only by the bootstrap.
+    Admin,
+}
+
+impl StoredRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::Admin => "admin",
+        }
+    }
+}
+
+/// Creates an account. A taken email is [`UsersError::EmailTaken`].
+#[tracing::instrument(name = "db.insert_user", skip_all)]
+pub async fn insert(
+    conn: &mut PgConnection,
+    email: &Email,
+    name: &DisplayName,
+    password_hash: &str,
+    role: StoredRole,
+) -> Result<UserRow, UsersError> {
+    sqlx::query_as::<_, UserRow>(&format!(
+        "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(email.as_str())
+    .bind(name.as_str())
+    .bind(password_hash)
+    .bind(role.as_str())
+    .fetch_one(conn)
+    .await
+    .map_err(map_email_conflict)
+}
+
+/// Creates the account unless the email exists; returns whether it was created.
+#[tracing::instrument(name = "db.insert_user_if_absent", skip_all)]
+pub async fn insert_if_absent(
+    conn: &mut PgConnection,
+    email: &Email,
+    name: &DisplayName,
+    password_hash: &str,
+    role: StoredRole,
+) -> Result<bool, UsersError> {
+    let result = sqlx::query(
+        "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(Uuid::now_v7())
+    .bind(email.as_str())
+    .bind(name.as_str())
+    .bind(password_hash)
+    .bind(role.as_str())
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// An account by id.
+#[tracing::instrument(name = "db.get_user", skip(conn))]
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, UsersError> {
+    sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(UsersError::NotFound)
+}
+
+/// An account by email, if any.
+#[tracing::instrument(name = "db.find_user_by_email", skip_all)]
+pub async fn find_by_email(conn: &mut PgConnection, email: &Email) -> Result<Option<UserRow>, UsersError> {
+    Ok(sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
+        .bind(email.as_str())
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Changes to an account; `None` keeps the current value.
+#[derive(Debug, Default)]
+pub struct AccountChanges {
+    /// New email.
+    pub email: Option<Email>,
+    /// New name.
+    pub name: Option<DisplayName>,
+    /// New argon2id hash.
+    pub password_hash: Option<String>,
+}
+
+/// Applies changes to an account.
+#[tracing::instrument(name = "db.update_user", skip(conn, changes))]
+pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges) -> Result<UserRow, UsersError> {
+    sqlx::query_as::<_, UserRow>(&format!(
+        "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),
+                password_hash = coalesce($4, password_hash), updated_at = now()
+         WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(changes.email.as_ref().map(Email::as_str))
+    .bind(changes.name.as_ref().map(DisplayName::as_str))
+    .bind(changes.password_hash.as_deref())
+    .fetch_optional(conn)
+    .await
+    .map_err(map_email_conflict)?
+    .ok_or(UsersError::NotFound)
+}
+
+/// Deletes an account and, with it, all its personal data.
+#[tracing::instrument(name = "db.delete_user", skip(conn))]
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), UsersError> {
+    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
+    if result.rows_affected() == 0 { Err(UsersError::NotFound) } else { Ok(()) }
+}

@@ -1,0 +1,147 @@
+//! `spawn_app` and one helper per endpoint.
+
+use std::time::Duration;
+
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use shopkit::{
+    config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, Secret},
+    db::Database,
+    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server},
+};
+use users::{
+    MIGRATOR,
+    api::AuthSettings,
+    app,
+    config::{BootstrapAdmin, ServiceClient},
+    store::throttle::Limit,
+};
+
+pub const ORDERS_SECRET: &str = "orders-secret-0123456789";
+pub const ADMIN_EMAIL: &str = "admin@microshop.test";
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub db: TestDatabase,
+    pub database: Database,
+    _server: TestServerHandle,
+}
+
+pub fn auth_settings(max_failures: i32) -> AuthSettings {
+    let keys = TestKeys::get();
+    AuthSettings {
+        signer: shopkit::auth::TokenSigner::from_private_pem(
+            &keys.private_pem,
+            None,
+            DEFAULT_JWT_ISSUER,
+            DEFAULT_JWT_AUDIENCE,
+        )
+        .expect("signer"),
+        access_token_ttl: Duration::from_secs(900),
+        service_token_ttl: Duration::from_secs(300),
+        service_clients: vec![ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) }],
+        per_account: Limit { max_failures, window: Duration::from_secs(900) },
+        per_address: Limit { max_failures: max_failures * 4, window: Duration::from_secs(900) },
+    }
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(auth_settings(5)).await
+}
+
+pub async fn spawn_app_with(settings: AuthSettings) -> TestApp {
+    let db = fresh_database("users", &MIGRATOR).await;
+    let database = Database::from_pool(db.pool.clone());
+    database.migrate(&MIGRATOR).await.expect("migrations");
+    let admin = BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
+    users::bootstrap::ensure_admin(&database, &admin).await.expect("bootstrap admin");
+    let server = spawn_server(app(database.clone(), settings)).await;
+    TestApp { base: server.base_url.clone(), client: Client::new(), db, database, _server: server }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn register(&self, body: &Value) -> Response {
+        self.client.post(self.url("/users")).json(body).send().await.expect("request")
+    }
+
+    /// Registers `email` with the default password and returns the account JSON.
+    pub async fn register_ok(&self, email: &str) -> Value {
+        let resp = self.register(&json!({"email": email, "password": PASSWORD, "name": "Ada"})).await;
+        assert_eq!(resp.status(), 201, "register {email}");
+        resp.json().await.expect("json")
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Response {
+        self.client
+            .post(self.url("/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Logs in and returns the access token.
+    pub async fn token_for(&self, email: &str, password: &str) -> String {
+        let resp = self.login(email, password).await;
+        assert_eq!(resp.status(), 200, "login {email}");
+        let body: Value = resp.json().await.expect("json");
+        body["access_token"].as_str().expect("token").to_owned()
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.token_for(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.client.get(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn patch_me(&self, token: &str, body: &Value) -> Response {
+        self.client.patch(self.url("/users/me")).bearer_auth(token).json(body).send().await.expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> Response {
+        self.client.delete(self.url(path)).bearer_auth(token).send().await.expect("request")
+    }
+
+    pub async fn service_token(&self, client_id: &str, secret: &str) -> Response {
+        self.client
+            .post(self.url("/auth/token"))
+            .json(&json!({"client_id": client_id, "client_secret": secret}))
+            .send()
+            .await
+            .expect("request")
+    }
+}
+
+/// Reads a problem+json body, asserting the media type and status.
+pub async fn problem(resp: Response, status: u16) -> Value {
+    assert_eq!(resp.status(), status, "status");
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
+    let body: Value = resp.json().await.expect("problem json");
+    assert_eq!(body["status"], status, "{body}");
+    body
+}
+
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// The claims of a JWT, decoded without verification (to inspect what was issued).
+pub fn claims_of(token: &str) -> Value {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).expect("payload");
+    serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("b64"))
+        .expect("json")
+}

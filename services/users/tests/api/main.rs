@@ -1,0 +1,7 @@
+//! Integration tests of the users service: one binary, real PostgreSQL, real HTTP, real
+//! Ed25519 signatures.
+
+mod accounts;
+mod helpers;
+mod login;
+mod tokens;
