@@ -206,6 +206,17 @@ pub async fn fresh_database(label: &str, migrator: &Migrator) -> TestDatabase {
     TestDatabase { url, pool }
 }
 
+/// A new, empty database (no migrations), for tests of start-up and migration behaviour.
+pub async fn empty_database(label: &str) -> String {
+    let admin_url = &server().admin_url;
+    let mut admin =
+        PgConnection::connect(admin_url).await.unwrap_or_else(|e| panic!("{HOW_TO_FIX}\n(connect failed: {e})"));
+    let name = format!("empty_{label}_{}", uuid::Uuid::new_v4().simple());
+    sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\"")).execute(&mut admin).await.expect("create empty database");
+    let _ = admin.close().await;
+    url_for(admin_url, &name)
+}
+
 fn template_name(label: &str, migrator: &Migrator) -> String {
     let mut digest = ring::digest::Context::new(&ring::digest::SHA256);
     for migration in migrator.iter() {

@@ -183,3 +183,24 @@ fn jsonwebtoken_free_sign(signer: &TokenSigner, claims: Value) -> String {
     let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(pair.sign(signing_input.as_bytes()).as_ref());
     format!("{signing_input}.{sig}")
 }
+
+/// Replicas starting together all run their migrations; the advisory lock makes exactly one
+/// apply them and the others find them done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 3)]
+async fn replicas_migrating_at_once_all_succeed() {
+    let url = shopkit::testing::empty_database("products").await;
+    let replicas = (0..3).map(|_| {
+        let url = url.clone();
+        async move {
+            let database = shopkit::db::Database::connect_lazy(&shopkit::config::Secret::new(url), 2).expect("pool");
+            database.migrate(&products::MIGRATOR).await
+        }
+    });
+    for result in futures::future::join_all(replicas).await {
+        result.expect("every replica's migration run succeeds");
+    }
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let applied: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&pool).await.expect("count");
+    assert_eq!(applied, products::MIGRATOR.iter().count() as i64, "each migration applied once");
+}
