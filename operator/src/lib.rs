@@ -1,11 +1,21 @@
 //! The microshop operator: turns one `Shop` custom resource into a running shop and keeps it so.
 //!
 //! # Layout
-//! - [`crd`]: the `Shop` types; the CRD is generated from them.
+//! - [`crd`]: the `Shop` types; the CRD (`k8s/crd.yaml`) is generated from them.
 //! - [`validate`]: pure checks of a Shop.
 //! - [`build`]: pure functions from a Shop to the desired children, one file per kind of child.
+//! - [`status`]: pure computation of the status from what a reconcile observed.
+//! - [`reconcile`]: the effects: apply, Secrets, finalizer, status, Events, backoff.
+//! - [`controller`]: watches and drives [`reconcile`]; [`metrics`] serves `/metrics` and health.
 //! - [`render`]: the `render` command, built on [`build`].
 pub mod build;
+pub mod controller;
 pub mod crd;
+pub mod metrics;
+pub mod reconcile;
 pub mod render;
+pub mod status;
 pub mod validate;
+
+#[cfg(test)]
+mod fixtures;

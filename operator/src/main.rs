@@ -1,7 +1,9 @@
-//! `operator run | crd | render <shop.yaml>`.
+//! `operator run | crd | render <shop.yaml>`: a thin shell over the library.
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
+use futures::FutureExt;
 use kube::CustomResourceExt;
 
 const USAGE: &str = "usage: operator run | crd | render <shop.yaml>";
@@ -9,6 +11,7 @@ const USAGE: &str = "usage: operator run | crd | render <shop.yaml>";
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+        ["run"] => run(),
         ["crd"] => print_crd(),
         ["render", path] => render(path),
         ["help" | "--help" | "-h"] => {
@@ -29,14 +32,74 @@ fn main() -> ExitCode {
     }
 }
 
+/// Prints the CRD generated from the Rust types (what `k8s/crd.yaml` holds).
 fn print_crd() -> anyhow::Result<()> {
     print!("{}", serde_yaml::to_string(&operator::crd::Shop::crd())?);
     Ok(())
 }
 
+/// Prints every object the controller would apply for a Shop manifest.
 fn render(path: &str) -> anyhow::Result<()> {
     let yaml = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     let shop = operator::render::parse_shop(&yaml)?;
     print!("{}", operator::render::render(&shop)?);
     Ok(())
+}
+
+/// Runs the controller and the metrics/health server until SIGTERM or Ctrl-C.
+fn run() -> anyhow::Result<()> {
+    // One TLS provider for the process, chosen explicitly (kube is built with ring).
+    rustls::crypto::ring::default_provider()
+        .install_default()
+        .map_err(|_| anyhow::anyhow!("a rustls crypto provider was already installed"))?;
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let client = kube::Client::try_default().await.context("connecting to the Kubernetes API")?;
+        let health = Arc::new(operator::metrics::Health::default());
+        let addr = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
+        let shutdown = shutdown_signal().boxed().shared();
+        let server = operator::metrics::serve(addr.clone(), health.clone(), shutdown.clone());
+        let controller = operator::controller::run(client, health, shutdown);
+        tokio::pin!(server, controller);
+        tokio::select! {
+            served = &mut server => {
+                served.with_context(|| format!("serving metrics on {addr}"))?;
+                anyhow::bail!("the metrics server stopped before the controller")
+            }
+            ran = &mut controller => {
+                ran.context("running the controller (is the Shop CRD installed: `operator crd | kubectl apply -f -`?)")?;
+                server.await.context("stopping the metrics server")?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// JSON logs by default (`LOG_FORMAT=pretty` for humans), filtered by `RUST_LOG`.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    if std::env::var("LOG_FORMAT").is_ok_and(|f| f == "pretty") {
+        builder.init();
+    } else {
+        builder.json().init();
+    }
+}
+
+/// Resolves on SIGTERM (Kubernetes stopping the pod) or Ctrl-C.
+async fn shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }

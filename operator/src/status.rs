@@ -1,0 +1,293 @@
+//! Pure computation of a Shop's status from what the reconciler observed.
+//!
+//! Deterministic on purpose: a condition keeps its `lastTransitionTime` unless its `status`
+//! changes, lists are sorted, so an unchanged world yields an identical status, the reconciler
+//! writes nothing, and no watch event re-triggers a reconcile.
+
+use std::collections::BTreeMap;
+
+use kube::ResourceExt;
+
+use crate::build::{HTTP_PORT, Microservice, jaeger, names};
+use crate::crd::{ComponentStatus, DatabaseMode, Phase, Shop, ShopCondition, ShopStatus};
+
+pub const READY: &str = "Ready";
+pub const SECRETS_READY: &str = "SecretsReady";
+pub const DATABASES_READY: &str = "DatabasesReady";
+pub const SERVICES_READY: &str = "ServicesReady";
+pub const TRACING_READY: &str = "TracingReady";
+
+/// What the reconciler saw after applying a Shop's children.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Observed {
+    /// Number of generated Secrets, all complete.
+    pub secrets: usize,
+    /// Problems with external database Secrets (missing Secret or key), one message each.
+    pub external_database_problems: Vec<String>,
+    /// Replicas of every workload, as returned by the API server.
+    pub components: Vec<ComponentStatus>,
+}
+
+fn is_ready(c: &ComponentStatus) -> bool {
+    c.ready_replicas >= c.desired_replicas
+}
+
+/// One condition; `lastTransitionTime` is carried over from `previous` when the status is unchanged.
+fn condition(
+    previous: Option<&ShopStatus>,
+    generation: Option<i64>,
+    now: &str,
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: String,
+) -> ShopCondition {
+    let status = if ok { "True" } else { "False" };
+    let since = previous
+        .and_then(|p| p.conditions.iter().find(|c| c.type_ == type_))
+        .filter(|c| c.status == status)
+        .map(|c| c.last_transition_time.clone())
+        .unwrap_or_else(|| now.to_string());
+    ShopCondition {
+        type_: type_.into(),
+        status: status.into(),
+        reason: reason.into(),
+        message,
+        last_transition_time: since,
+        observed_generation: generation,
+    }
+}
+
+fn summary(components: &[&ComponentStatus]) -> String {
+    components
+        .iter()
+        .map(|c| format!("{} {}/{}", c.name, c.ready_replicas, c.desired_replicas))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// In-cluster URLs of each service's API docs and of Jaeger's UI.
+pub fn urls(shop: &Shop) -> BTreeMap<String, String> {
+    let ns = shop.namespace().unwrap_or_else(|| "default".into());
+    let mut urls: BTreeMap<String, String> = Microservice::ALL
+        .iter()
+        .map(|s| {
+            (format!("{}-docs", s.name()), format!("http://{}.{ns}.svc:{HTTP_PORT}/docs", names::service(shop, *s)))
+        })
+        .collect();
+    if shop.spec.tracing.jaeger.enabled {
+        urls.insert("jaeger".into(), format!("http://{}.{ns}.svc:{}", names::jaeger(shop), jaeger::UI_PORT));
+    }
+    urls
+}
+
+/// The status of a reconciled (not paused, valid) Shop.
+pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus>, now: &str) -> ShopStatus {
+    let generation = shop.metadata.generation;
+    let cond = |type_: &str, ok: bool, reason: &str, message: String| {
+        condition(previous, generation, now, type_, ok, reason, message)
+    };
+    let mut components = observed.components.clone();
+    components.sort_by(|a, b| a.name.cmp(&b.name));
+    let services: Vec<&ComponentStatus> =
+        components.iter().filter(|c| Microservice::ALL.iter().any(|s| s.name() == c.name)).collect();
+    let databases: Vec<&ComponentStatus> = components.iter().filter(|c| c.name.ends_with("-db")).collect();
+
+    let mut conditions =
+        vec![cond(SECRETS_READY, true, "Generated", format!("{} Secrets hold every key", observed.secrets))];
+    let databases_ok = match shop.spec.database.mode {
+        DatabaseMode::Managed => {
+            let ok = databases.iter().all(|c| is_ready(c));
+            let reason = if ok { "Ready" } else { "Starting" };
+            conditions.push(cond(DATABASES_READY, ok, reason, format!("managed PostgreSQL: {}", summary(&databases))));
+            ok
+        }
+        DatabaseMode::External if observed.external_database_problems.is_empty() => {
+            conditions.push(cond(DATABASES_READY, true, "External", "external database Secrets are present".into()));
+            true
+        }
+        DatabaseMode::External => {
+            let message = observed.external_database_problems.join("; ");
+            conditions.push(cond(DATABASES_READY, false, "SecretMissing", message));
+            false
+        }
+    };
+    let services_ok = services.iter().all(|c| is_ready(c));
+    let reason = if services_ok { "Ready" } else { "Progressing" };
+    conditions.push(cond(SERVICES_READY, services_ok, reason, summary(&services)));
+
+    let tracing = &shop.spec.tracing;
+    let mut tracing_ok = true;
+    if tracing.jaeger.enabled {
+        let jaeger: Vec<&ComponentStatus> = components.iter().filter(|c| c.name == "jaeger").collect();
+        tracing_ok = jaeger.iter().all(|c| is_ready(c));
+        let reason = if tracing_ok { "Ready" } else { "Starting" };
+        conditions.push(cond(TRACING_READY, tracing_ok, reason, format!("Jaeger all-in-one: {}", summary(&jaeger))));
+    } else if let Some(endpoint) = &tracing.otlp_endpoint {
+        conditions.push(cond(TRACING_READY, true, "External", format!("exporting to {endpoint}")));
+    }
+
+    let all_ok = databases_ok && services_ok && tracing_ok;
+    let not_ready: Vec<&str> = conditions.iter().filter(|c| c.status != "True").map(|c| c.type_.as_str()).collect();
+    let ready_message =
+        if all_ok { "every component is ready".to_string() } else { format!("not ready: {}", not_ready.join(", ")) };
+    conditions.insert(0, cond(READY, all_ok, if all_ok { "AllReady" } else { "NotReady" }, ready_message));
+
+    let ready_count = components.iter().filter(|c| is_ready(c)).count();
+    let phase = if all_ok {
+        Phase::Ready
+    } else if !observed.external_database_problems.is_empty() {
+        Phase::Degraded
+    } else if components.iter().all(|c| c.ready_replicas == 0) {
+        Phase::Pending
+    } else {
+        Phase::Progressing
+    };
+    ShopStatus {
+        observed_generation: generation,
+        phase,
+        ready_components: format!("{ready_count}/{}", components.len()),
+        conditions,
+        components,
+        urls: urls(shop),
+    }
+}
+
+/// The status of a paused Shop: the last observations are kept, phase and `Ready` say Paused.
+pub fn paused(generation: Option<i64>, previous: Option<&ShopStatus>, now: &str) -> ShopStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = generation;
+    status.phase = Phase::Paused;
+    let ready = condition(
+        previous,
+        generation,
+        now,
+        READY,
+        false,
+        "Paused",
+        "spec.paused is true: the operator does not write to this shop's children".into(),
+    );
+    upsert(&mut status.conditions, ready);
+    status
+}
+
+/// The status of a Shop that cannot be deserialized or fails validation.
+pub fn invalid(generation: Option<i64>, message: &str, previous: Option<&ShopStatus>, now: &str) -> ShopStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.observed_generation = generation;
+    status.phase = Phase::Degraded;
+    let ready = condition(previous, generation, now, READY, false, "InvalidSpec", message.to_string());
+    upsert(&mut status.conditions, ready);
+    status
+}
+
+fn upsert(conditions: &mut Vec<ShopCondition>, new: ShopCondition) {
+    match conditions.iter_mut().find(|c| c.type_ == new.type_) {
+        Some(existing) => *existing = new,
+        None => conditions.insert(0, new),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::build::{components, tests::shop};
+
+    fn observed(shop: &Shop, ready: bool) -> Observed {
+        Observed {
+            secrets: 7,
+            external_database_problems: vec![],
+            components: components(shop)
+                .into_iter()
+                .map(|(name, kind, desired)| ComponentStatus {
+                    name,
+                    kind: kind.into(),
+                    desired_replicas: desired,
+                    ready_replicas: if ready { desired } else { 0 },
+                })
+                .collect(),
+        }
+    }
+
+    fn get<'a>(status: &'a ShopStatus, type_: &str) -> &'a ShopCondition {
+        status.conditions.iter().find(|c| c.type_ == type_).expect(type_)
+    }
+
+    #[test]
+    fn nothing_ready_is_pending_everything_ready_is_ready() {
+        let s = shop("demo");
+        let pending = reconciled(&s, &observed(&s, false), None, "t0");
+        assert_eq!(pending.phase, Phase::Pending);
+        assert_eq!(pending.ready_components, "0/8");
+        assert_eq!(get(&pending, READY).status, "False");
+        assert_eq!(get(&pending, DATABASES_READY).reason, "Starting");
+
+        let ready = reconciled(&s, &observed(&s, true), Some(&pending), "t1");
+        assert_eq!(ready.phase, Phase::Ready);
+        assert_eq!(ready.ready_components, "8/8");
+        assert_eq!(get(&ready, READY).last_transition_time, "t1", "status changed, so did the time");
+        assert_eq!(get(&ready, SECRETS_READY).last_transition_time, "t0", "unchanged condition keeps its time");
+        assert_eq!(ready.observed_generation, Some(1));
+        assert_eq!(ready.urls["products-docs"], "http://demo-products.shops.svc:8080/docs");
+    }
+
+    #[test]
+    fn same_observation_gives_an_identical_status() {
+        let s = shop("demo");
+        let first = reconciled(&s, &observed(&s, true), None, "t0");
+        let second = reconciled(&s, &observed(&s, true), Some(&first), "t9");
+        assert_eq!(first, second);
+    }
+
+    #[test]
+    fn partial_readiness_is_progressing_and_names_the_laggards() {
+        let s = shop("demo");
+        let mut obs = observed(&s, true);
+        if let Some(orders) = obs.components.iter_mut().find(|c| c.name == "orders") {
+            orders.ready_replicas = 0;
+        }
+        let status = reconciled(&s, &obs, None, "t0");
+        assert_eq!(status.phase, Phase::Progressing);
+        assert_eq!(status.ready_components, "7/8");
+        assert!(get(&status, SERVICES_READY).message.contains("orders 0/1"));
+        assert!(get(&status, READY).message.contains("ServicesReady"));
+    }
+
+    #[test]
+    fn tracing_condition_only_when_tracing_is_on() {
+        let mut s = shop("demo");
+        let status = reconciled(&s, &observed(&s, true), None, "t0");
+        assert!(status.conditions.iter().all(|c| c.type_ != TRACING_READY));
+        s.spec.tracing.jaeger.enabled = true;
+        let status = reconciled(&s, &observed(&s, true), None, "t0");
+        assert_eq!(get(&status, TRACING_READY).status, "True");
+        assert!(status.urls.contains_key("jaeger"));
+    }
+
+    #[test]
+    fn missing_external_secret_degrades() {
+        let mut s = shop("demo");
+        s.spec.database.mode = DatabaseMode::External;
+        let mut obs = observed(&s, true);
+        obs.external_database_problems = vec!["Secret pg-users not found".into()];
+        let status = reconciled(&s, &obs, None, "t0");
+        assert_eq!(status.phase, Phase::Degraded);
+        assert_eq!(get(&status, DATABASES_READY).reason, "SecretMissing");
+    }
+
+    #[test]
+    fn paused_and_invalid_keep_previous_observations() {
+        let s = shop("demo");
+        let before = reconciled(&s, &observed(&s, true), None, "t0");
+        let paused_status = paused(Some(2), Some(&before), "t1");
+        assert_eq!(paused_status.phase, Phase::Paused);
+        assert_eq!(paused_status.components, before.components);
+        assert_eq!(get(&paused_status, READY).reason, "Paused");
+        assert_eq!(paused(Some(2), Some(&paused_status), "t2"), paused_status, "paused twice writes nothing");
+
+        let bad = invalid(Some(3), "database.mode: unknown variant", Some(&before), "t1");
+        assert_eq!(bad.phase, Phase::Degraded);
+        assert_eq!(get(&bad, READY).reason, "InvalidSpec");
+        assert_eq!(bad.observed_generation, Some(3));
+    }
+}
