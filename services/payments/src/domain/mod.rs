@@ -1,0 +1,4 @@
+//! Card and charge rules, free of I/O.
+
+pub mod card;
+pub mod charge;

@@ -1,0 +1,62 @@
+//! The microshop payments service: a simulated card processor with the behaviour of a real
+//! one (validation, declines with codes, idempotent charges, refunds), storing only a card's
+//! brand and last four digits.
+//!
+//! # Layout
+//! - [`api`]: HTTP handlers and wire types.
+//! - [`domain`]: card validation (Luhn, expiry), the network's decision, the payment state machine.
+//! - [`store`]: SQL for payments.
+//! - [`simulation`]: configurable latency and failures, request fingerprints.
+//! - [`error`], [`config`].
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod simulation;
+pub mod store;
+
+use poem::Endpoint;
+use poem_openapi::OpenApiService;
+use shopkit::{
+    auth::TokenVerifier,
+    db::Database,
+    server::{ServiceParts, openapi_service, service_routes},
+};
+
+/// The service name.
+pub const SERVICE_NAME: &str = "payments";
+
+/// The embedded migrations.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The OpenAPI description of the service.
+pub fn openapi() -> OpenApiService<api::PaymentsApi, ()> {
+    openapi_service(
+        api::PaymentsApi,
+        "microshop payments",
+        env!("CARGO_PKG_VERSION"),
+        "A simulated card processor. Charges need a service or admin token and an Idempotency-Key. Amounts are integer minor units.",
+    )
+}
+
+/// The service's complete HTTP endpoint.
+pub fn app(database: Database, verifier: TokenVerifier, simulation: config::Simulation) -> impl Endpoint + 'static {
+    let state = api::AppState { pool: database.pool().clone(), simulation };
+    service_routes(openapi(), ServiceParts { state, database, verifier })
+}
+
+/// Runs the service until `shutdown` resolves.
+pub async fn run(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let database = Database::connect_lazy(&config.common.database_url, config.common.database_max_connections)?;
+    let verifier =
+        TokenVerifier::from_public_pem(&config.jwt_public_key, &config.common.jwt_issuer, &config.common.jwt_audience)?;
+    database.start_migrations(&MIGRATOR);
+    shopkit::server::serve(listener, app(database.clone(), verifier, config.simulation), shutdown).await?;
+    database.pool().close().await;
+    Ok(())
+}

@@ -1,0 +1,3 @@
+//! SQL for the payments database.
+
+pub mod payments;

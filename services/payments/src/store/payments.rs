@@ -1,0 +1,150 @@
+//! Payments: idempotent insert, reads, refund.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::{
+    domain::charge::{PaymentEvent, PaymentStatus},
+    error::PaymentsError,
+};
+
+/// A payment as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PaymentRow {
+    /// Payment id.
+    pub id: Uuid,
+    /// Hash of the request that created it.
+    pub request_hash: String,
+    /// The order paid for.
+    pub order_id: Uuid,
+    /// Amount in minor units.
+    pub amount_minor: i64,
+    /// ISO 4217 code.
+    pub currency: String,
+    /// `succeeded`, `declined` or `refunded`.
+    pub status: String,
+    /// Why it was declined.
+    pub decline_code: Option<String>,
+    /// Card brand.
+    pub card_brand: String,
+    /// Last four digits of the card.
+    pub card_last4: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it was refunded.
+    pub refunded_at: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4, created_at, refunded_at";
+
+/// A payment to record.
+#[derive(Debug)]
+pub struct NewPayment<'a> {
+    /// Client-chosen key making the request idempotent.
+    pub idempotency_key: &'a str,
+    /// Hash of the request.
+    pub request_hash: &'a str,
+    /// The order.
+    pub order_id: Uuid,
+    /// Amount.
+    pub amount_minor: i64,
+    /// Currency.
+    pub currency: &'a str,
+    /// Outcome.
+    pub status: PaymentStatus,
+    /// Decline reason, with `Declined`.
+    pub decline_code: Option<&'a str>,
+    /// Brand.
+    pub card_brand: &'a str,
+    /// Last four digits.
+    pub card_last4: &'a str,
+}
+
+/// The payment recorded under `key`, if any; a different request under the same key is an error.
+#[tracing::instrument(name = "db.find_payment_by_key", skip_all)]
+pub async fn find_by_key(
+    conn: &mut PgConnection,
+    key: &str,
+    request_hash: &str,
+) -> Result<Option<PaymentRow>, PaymentsError> {
+    let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE idempotency_key = $1"))
+        .bind(key)
+        .fetch_optional(conn)
+        .await?;
+    match row {
+        Some(row) if row.request_hash != request_hash => Err(PaymentsError::KeyReused),
+        other => Ok(other),
+    }
+}
+
+/// Records a payment. If a concurrent request with the same key won the race, its payment is
+/// returned instead (and this one is discarded), so a key never charges twice.
+#[tracing::instrument(name = "db.insert_payment", skip_all, fields(order_id = %payment.order_id))]
+pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result<PaymentRow, PaymentsError> {
+    let inserted = sqlx::query_as::<_, PaymentRow>(&format!(
+        "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(payment.idempotency_key)
+    .bind(payment.request_hash)
+    .bind(payment.order_id)
+    .bind(payment.amount_minor)
+    .bind(payment.currency)
+    .bind(payment.status.as_str())
+    .bind(payment.decline_code)
+    .bind(payment.card_brand)
+    .bind(payment.card_last4)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match inserted {
+        Some(row) => Ok(row),
+        None => find_by_key(conn, payment.idempotency_key, payment.request_hash).await?.ok_or(PaymentsError::NotFound),
+    }
+}
+
+/// A payment by id.
+#[tracing::instrument(name = "db.get_payment", skip(conn))]
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<PaymentRow, PaymentsError> {
+    sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(PaymentsError::NotFound)
+}
+
+/// Every payment of an order, oldest first.
+#[tracing::instrument(name = "db.list_payments_of_order", skip(conn))]
+pub async fn list_for_order(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<PaymentRow>, PaymentsError> {
+    Ok(sqlx::query_as::<_, PaymentRow>(&format!(
+        "SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
+    ))
+    .bind(order_id)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Refunds a payment in full, once: the row is locked, the state machine decides, and a
+/// payment already refunded is returned unchanged.
+#[tracing::instrument(name = "db.refund_payment", skip(tx))]
+pub async fn refund(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<PaymentRow, PaymentsError> {
+    let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(PaymentsError::NotFound)?;
+    let current = PaymentStatus::from_db(&row.status).ok_or(PaymentsError::NotFound)?;
+    let next = current.transition(PaymentEvent::Refund)?;
+    if next == current {
+        return Ok(row);
+    }
+    Ok(sqlx::query_as::<_, PaymentRow>(&format!(
+        "UPDATE payments SET status = $2, refunded_at = now() WHERE id = $1 RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(next.as_str())
+    .fetch_one(&mut **tx)
+    .await?)
+}

@@ -1,0 +1,4 @@
+//! Integration tests of the payments service: real PostgreSQL, real HTTP, real tokens.
+
+mod charges;
+mod helpers;
