@@ -62,7 +62,7 @@ RUN set -eu; \
 # Linker and C compiler per target. On a native build these names are Debian's own gcc aliases
 # (x86_64-linux-gnu-gcc on amd64, aarch64-linux-gnu-gcc on arm64), so one setting serves both cases.
 # The release profile is tightened here rather than in Cargo.toml: stripped symbols and thin LTO
-# keep each image well under 40 MB. SQLX_OFFLINE makes sqlx macros use the committed .sqlx/ data.
+# aim at the 40 MB image target. SQLX_OFFLINE makes sqlx macros use the committed .sqlx/ data.
 ENV CARGO_TARGET_X86_64_UNKNOWN_LINUX_GNU_LINKER=x86_64-linux-gnu-gcc \
     CC_x86_64_unknown_linux_gnu=x86_64-linux-gnu-gcc \
     CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc \
