@@ -123,12 +123,16 @@ impl PullPolicy {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ServicesSpec {
+    /// The catalogue and stock service.
     #[serde(default)]
     pub products: ServiceSpec,
+    /// Accounts, login and token issuing.
     #[serde(default)]
     pub users: ServiceSpec,
+    /// Carts and orders; calls products, users and payments.
     #[serde(default)]
     pub orders: ServiceSpec,
+    /// The (simulated) payment processor.
     #[serde(default)]
     pub payments: ServiceSpec,
 }
@@ -175,13 +179,17 @@ fn default_log_level() -> String {
     "quantity(self.memoryRequest).compareTo(quantity(self.memoryLimit)) <= 0"
 ).message("memoryRequest must not exceed memoryLimit"))]
 pub struct Resources {
+    /// CPU request (scheduling guarantee), e.g. `50m`.
     #[schemars(length(max = 32), regex(pattern = QUANTITY))]
     pub cpu_request: String,
+    /// CPU limit; unset (no throttling) by default.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = 32), regex(pattern = QUANTITY))]
     pub cpu_limit: Option<String>,
+    /// Memory request, e.g. `64Mi`.
     #[schemars(length(max = 32), regex(pattern = QUANTITY))]
     pub memory_request: String,
+    /// Memory limit (the container is restarted above it), e.g. `256Mi`.
     #[schemars(length(max = 32), regex(pattern = QUANTITY))]
     pub memory_limit: String,
 }
@@ -241,7 +249,7 @@ pub struct AuthSpec {
     pub service_token_ttl_secs: u32,
     /// E-mail of the administrator created at first start; its password is generated into a Secret.
     #[serde(default = "default_admin_email")]
-    #[schemars(length(min = 3, max = 254), regex(pattern = r"^[^@\s]+@[^@\s]+$"))]
+    #[schemars(length(min = 3, max = 254), regex(pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"))]
     pub bootstrap_admin_email: String,
 }
 
@@ -460,8 +468,10 @@ impl OtlpProtocol {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct JaegerSpec {
+    /// Run a Jaeger all-in-one and point every service's OTLP exporter at it.
     #[serde(default)]
     pub enabled: bool,
+    /// Jaeger all-in-one image (v1 line: OTLP on 4317/4318, UI on 16686, admin on 14269).
     #[serde(default = "default_jaeger_image")]
     #[schemars(length(min = 1, max = 300))]
     pub image: String,
@@ -481,6 +491,7 @@ fn default_jaeger_image() -> String {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ExposureSpec {
+    /// `ClusterIP` (in-cluster only) or `NodePort` (fixed ports on every node).
     #[serde(default, rename = "type")]
     pub type_: ExposureType,
     /// Fixed node ports, used when `type` is `NodePort` (kind maps them to the host).
@@ -503,15 +514,19 @@ pub enum ExposureType {
     "[self.products, self.users, self.orders, self.payments, self.jaeger].all(p, [self.products, self.users, self.orders, self.payments, self.jaeger].filter(q, q == p).size() == 1)"
 ).message("node ports must differ"))]
 pub struct NodePorts {
+    /// Node port of the products Service.
     #[serde(default = "port_products")]
     #[schemars(range(min = 30000, max = 32767))]
     pub products: i32,
+    /// Node port of the users Service.
     #[serde(default = "port_users")]
     #[schemars(range(min = 30000, max = 32767))]
     pub users: i32,
+    /// Node port of the orders Service.
     #[serde(default = "port_orders")]
     #[schemars(range(min = 30000, max = 32767))]
     pub orders: i32,
+    /// Node port of the payments Service.
     #[serde(default = "port_payments")]
     #[schemars(range(min = 30000, max = 32767))]
     pub payments: i32,
@@ -627,6 +642,31 @@ mod tests {
         let committed = std::fs::read_to_string(path).unwrap_or_default();
         let generated = serde_yaml::to_string(&Shop::crd()).expect("CRD serializes");
         assert!(committed == generated, "k8s/crd.yaml is stale: run `cargo run -q -p operator -- crd > k8s/crd.yaml`");
+    }
+
+    fn leaf_paths(schema: &serde_json::Value, path: String, out: &mut Vec<String>) {
+        match schema["properties"].as_object() {
+            Some(properties) => {
+                for (key, child) in properties {
+                    leaf_paths(child, format!("{path}.{key}"), out);
+                }
+            }
+            None => out.push(path),
+        }
+    }
+
+    /// docs/operator.md carries a field reference; a new field must be documented there.
+    #[test]
+    fn every_spec_field_is_documented() {
+        let crd = serde_json::to_value(Shop::crd()).expect("json");
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let mut paths = Vec::new();
+        leaf_paths(spec, "spec".into(), &mut paths);
+        assert!(paths.len() > 40, "walked the schema: {}", paths.len());
+        let docs =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/operator.md")).unwrap_or_default();
+        let missing: Vec<&String> = paths.iter().filter(|p| !docs.contains(&format!("`{p}`"))).collect();
+        assert!(missing.is_empty(), "fields missing from docs/operator.md: {missing:?}");
     }
 
     #[test]
