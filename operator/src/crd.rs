@@ -630,6 +630,10 @@ pub struct ComponentStatus {
 }
 
 #[cfg(test)]
+#[path = "crd_cel_tests.rs"]
+mod cel_tests;
+
+#[cfg(test)]
 mod tests {
     use kube::CustomResourceExt;
 

@@ -1,0 +1,91 @@
+//! The CRD's CEL rules (`x-kubernetes-validations`), evaluated client-side with kube's CEL
+//! validator, which applies schema defaults first as the API server does. Without this, a rule
+//! that does not compile or says the opposite of what it means would only show on a cluster.
+
+use kube::CustomResourceExt;
+use serde_json::{Value, json};
+
+use super::Shop;
+
+fn schema() -> Value {
+    let crd = serde_json::to_value(Shop::crd()).expect("CRD serializes");
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"].clone()
+}
+
+fn shop(name: &str, spec: Value) -> Value {
+    json!({"apiVersion": "microshop.dev/v1alpha1", "kind": "Shop", "metadata": {"name": name}, "spec": spec})
+}
+
+fn errors(object: &Value, old: Option<&Value>) -> Vec<String> {
+    match kube::core::cel::Validator::new().validate(&schema(), object, old) {
+        Ok(()) => Vec::new(),
+        Err(errors) => errors.into_vec().into_iter().map(|e| e.to_string()).collect(),
+    }
+}
+
+#[test]
+fn example_shops_pass_every_rule() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8s/examples");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).expect("k8s/examples exists").flatten() {
+        let text = std::fs::read_to_string(entry.path()).expect("readable example");
+        let example: Value = serde_yaml::from_str(&text).expect("example is YAML");
+        assert_eq!(errors(&example, None), Vec::<String>::new(), "{}", entry.path().display());
+        checked += 1;
+    }
+    assert!(checked >= 2, "examples were found ({checked})");
+}
+
+#[test]
+fn each_rule_rejects_what_it_should() {
+    let node_ports = json!({"type": "NodePort", "nodePorts": {"products": 30080, "users": 30080}});
+    let refs = json!({"name": "pg"});
+    let cases = [
+        ("name too long", shop(&"a".repeat(41), json!({})), "at most 40 characters"),
+        ("name not a DNS label", shop("my.shop", json!({})), "must be a DNS label"),
+        ("external without refs", shop("demo", json!({"database": {"mode": "external"}})), "database.external"),
+        (
+            "otlp and jaeger",
+            shop("demo", json!({"tracing": {"otlpEndpoint": "http://c:4317", "jaeger": {"enabled": true}}})),
+            "not both",
+        ),
+        ("same node ports", shop("demo", json!({"exposure": node_ports})), "node ports must differ"),
+        (
+            "memory request above limit",
+            shop(
+                "demo",
+                json!({"services": {"users": {"resources": {"cpuRequest": "50m", "memoryRequest": "1Gi", "memoryLimit": "512Mi"}}}}),
+            ),
+            "memoryRequest must not exceed memoryLimit",
+        ),
+        (
+            "cpu request above limit",
+            shop(
+                "demo",
+                json!({"services": {"users": {"resources": {"cpuRequest": "2", "cpuLimit": "500m", "memoryRequest": "64Mi", "memoryLimit": "64Mi"}}}}),
+            ),
+            "cpuRequest must not exceed cpuLimit",
+        ),
+    ];
+    for (what, object, expected) in cases {
+        let found = errors(&object, None);
+        assert!(found.iter().any(|e| e.contains(expected)), "{what}: expected {expected:?} in {found:?}");
+    }
+    let external = shop(
+        "demo",
+        json!({"database": {"mode": "external", "external": {"products": refs, "users": refs, "orders": refs, "payments": refs}}}),
+    );
+    assert_eq!(errors(&external, None), Vec::<String>::new(), "external with references is valid");
+}
+
+#[test]
+fn storage_settings_cannot_change_after_creation() {
+    let old = shop("demo", json!({"database": {"managed": {"storageSize": "1Gi"}}}));
+    let bigger = shop("demo", json!({"database": {"managed": {"storageSize": "2Gi"}}}));
+    let classed = shop("demo", json!({"database": {"managed": {"storageSize": "1Gi", "storageClassName": "fast"}}}));
+    let other = shop("demo", json!({"database": {"managed": {"storageSize": "1Gi", "deletionPolicy": "Delete"}}}));
+    assert!(errors(&bigger, Some(&old)).iter().any(|e| e.contains("storageSize cannot change")));
+    assert!(errors(&classed, Some(&old)).iter().any(|e| e.contains("storageClassName cannot change")));
+    assert_eq!(errors(&other, Some(&old)), Vec::<String>::new(), "other managed settings may change");
+    assert_eq!(errors(&bigger, None), Vec::<String>::new(), "any size is fine at creation");
+}
