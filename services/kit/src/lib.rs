@@ -8,6 +8,8 @@
 //!   every operation.
 //! - [`auth`]: Ed25519 JWT signing (users) and verification (everyone), the `bearer`
 //!   security scheme.
+//! - [`client`]: calls to other services: deadlines, retries of idempotent calls, cached
+//!   service tokens, trace context passed on.
 //! - [`metrics`]: Prometheus request metrics.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
 //!   with graceful shutdown.
@@ -15,6 +17,7 @@
 //!   one fresh database per test cloned from a migrated template.
 
 pub mod auth;
+pub mod client;
 pub mod config;
 pub mod db;
 pub mod metrics;

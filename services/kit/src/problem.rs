@@ -89,6 +89,9 @@ pub enum ApiError {
     /// 401: no bearer token, or one that is invalid or expired.
     #[oai(status = 401, content_type = "application/problem+json")]
     Unauthorized(Json<Problem>),
+    /// 402: the payment was declined; `detail` gives the reason.
+    #[oai(status = 402, content_type = "application/problem+json")]
+    PaymentRequired(Json<Problem>),
     /// 403: authenticated, but the role may not perform this operation.
     #[oai(status = 403, content_type = "application/problem+json")]
     Forbidden(Json<Problem>),
@@ -120,6 +123,10 @@ impl ApiError {
     /// 401 with a detail.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Self::Unauthorized(Json(Problem::new(401, detail)))
+    }
+    /// 402 with a detail.
+    pub fn payment_required(detail: impl Into<String>) -> Self {
+        Self::PaymentRequired(Json(Problem::new(402, detail)))
     }
     /// 403 with a detail.
     pub fn forbidden(detail: impl Into<String>) -> Self {

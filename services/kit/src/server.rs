@@ -12,7 +12,13 @@ use poem::{
 };
 use poem_openapi::{OpenApi, OpenApiService, OperationId};
 
-use crate::{auth::TokenVerifier, db::Database, metrics::HttpMetrics, problem::problem_response};
+use crate::{
+    auth::TokenVerifier,
+    db::Database,
+    metrics::HttpMetrics,
+    problem::problem_response,
+    telemetry::{TraceHeaders, with_trace_headers},
+};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -120,7 +126,9 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let started = Instant::now();
         let method = req.method().to_string();
-        let response = match self.inner.call(req).await {
+        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let trace = TraceHeaders { traceparent: header("traceparent"), tracestate: header("tracestate") };
+        let response = match with_trace_headers(trace, self.inner.call(req)).await {
             Ok(resp) => resp.into_response(),
             Err(err) => error_to_response(err),
         };

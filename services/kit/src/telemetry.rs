@@ -36,3 +36,36 @@ pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
     }
     TelemetryGuard { _private: () }
 }
+
+/// The W3C trace context headers of the request being served (`traceparent`, `tracestate`),
+/// kept for the duration of the request so outgoing calls can pass them on.
+#[derive(Debug, Clone, Default)]
+pub struct TraceHeaders {
+    /// `traceparent`, if the caller sent one.
+    pub traceparent: Option<String>,
+    /// `tracestate`, if the caller sent one.
+    pub tracestate: Option<String>,
+}
+
+tokio::task_local! {
+    static CURRENT_TRACE: TraceHeaders;
+}
+
+/// Runs `fut` with `headers` as the current request's trace context.
+pub async fn with_trace_headers<F: std::future::Future>(headers: TraceHeaders, fut: F) -> F::Output {
+    CURRENT_TRACE.scope(headers, fut).await
+}
+
+/// Adds the current request's trace context to an outgoing request, so the callee's work
+/// joins the caller's trace.
+pub fn propagate_context(request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    let headers = CURRENT_TRACE.try_with(Clone::clone).unwrap_or_default();
+    let mut request = request;
+    if let Some(traceparent) = headers.traceparent {
+        request = request.header("traceparent", traceparent);
+    }
+    if let Some(tracestate) = headers.tracestate {
+        request = request.header("tracestate", tracestate);
+    }
+    request
+}

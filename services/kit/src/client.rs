@@ -1,0 +1,253 @@
+//! Calls to other microshop services.
+//!
+//! Every call has a deadline (a slow dependency becomes a fast 503, never a hung request);
+//! only idempotent methods (GET, PUT, DELETE) are retried, with exponential backoff inside the
+//! deadline; each call carries a `service` token from the client-credentials grant, cached
+//! until shortly before it expires; and the trace context of the current request is passed on.
+
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+use reqwest::{Method, StatusCode};
+use serde::{Serialize, de::DeserializeOwned};
+use tokio::sync::Mutex;
+
+use crate::{config::Secret, problem::Problem};
+
+/// Default time budget of one call, retries included.
+pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_millis(800);
+/// A cached token is renewed when it has less than this left.
+const TOKEN_RENEW_MARGIN: Duration = Duration::from_secs(30);
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    /// The service could not be reached or answered 5xx within the budget: retry later.
+    #[error("{service} is unavailable: {reason}")]
+    Unavailable {
+        /// Which service.
+        service: &'static str,
+        /// What happened (connection refused, timeout, status).
+        reason: String,
+    },
+    /// The service answered with a client error; its problem body when it sent one.
+    #[error("{service} answered {status}")]
+    Rejected {
+        /// Which service.
+        service: &'static str,
+        /// The status.
+        status: StatusCode,
+        /// The problem details, if the body was one.
+        problem: Option<Problem>,
+    },
+    /// The answer could not be decoded: a contract mismatch between services.
+    #[error("{service} sent an unexpected body: {reason}")]
+    Decode {
+        /// Which service.
+        service: &'static str,
+        /// The decoding error.
+        reason: String,
+    },
+}
+
+/// Obtains and caches service tokens from the users service (`POST /auth/token`).
+pub struct TokenSource {
+    http: reqwest::Client,
+    token_url: String,
+    client_id: String,
+    client_secret: Secret<String>,
+    cached: Mutex<Option<(String, Instant)>>,
+}
+
+impl std::fmt::Debug for TokenSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenSource").field("client_id", &self.client_id).finish_non_exhaustive()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct TokenBody {
+    access_token: String,
+    expires_in: u64,
+}
+
+impl TokenSource {
+    /// A token source for `client_id` against the users service at `users_url`.
+    pub fn new(users_url: &str, client_id: String, client_secret: Secret<String>) -> Self {
+        Self {
+            http: reqwest::Client::new(),
+            token_url: format!("{}/auth/token", users_url.trim_end_matches('/')),
+            client_id,
+            client_secret,
+            cached: Mutex::new(None),
+        }
+    }
+
+    /// A valid token: the cached one while it has more than 30 s left, else a fresh one.
+    pub async fn token(&self) -> Result<String, ClientError> {
+        let mut cached = self.cached.lock().await;
+        if let Some((token, renew_at)) = cached.as_ref()
+            && Instant::now() < *renew_at
+        {
+            return Ok(token.clone());
+        }
+        let unavailable = |reason: String| ClientError::Unavailable { service: "users", reason };
+        let response = self
+            .http
+            .post(&self.token_url)
+            .timeout(DEFAULT_CALL_BUDGET)
+            .json(&serde_json::json!({"client_id": self.client_id, "client_secret": self.client_secret.expose()}))
+            .send()
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(if status.is_server_error() {
+                unavailable(format!("token endpoint answered {status}"))
+            } else {
+                ClientError::Rejected { service: "users", status, problem: None }
+            });
+        }
+        let body: TokenBody =
+            response.json().await.map_err(|e| ClientError::Decode { service: "users", reason: e.to_string() })?;
+        let lifetime = Duration::from_secs(body.expires_in).saturating_sub(TOKEN_RENEW_MARGIN);
+        *cached = Some((body.access_token.clone(), Instant::now() + lifetime));
+        Ok(body.access_token)
+    }
+
+    /// Drops the cached token (after a 401, e.g. when the signing key rotated).
+    pub async fn invalidate(&self) {
+        *self.cached.lock().await = None;
+    }
+}
+
+/// A client for one other service.
+#[derive(Clone, Debug)]
+pub struct ServiceClient {
+    service: &'static str,
+    base_url: String,
+    http: reqwest::Client,
+    tokens: Arc<TokenSource>,
+    budget: Duration,
+}
+
+impl ServiceClient {
+    /// A client for `service` at `base_url`, authenticating with `tokens`.
+    pub fn new(service: &'static str, base_url: &str, tokens: Arc<TokenSource>) -> Self {
+        Self {
+            service,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+            tokens,
+            budget: DEFAULT_CALL_BUDGET,
+        }
+    }
+
+    /// The same client with another time budget per call.
+    pub fn with_budget(mut self, budget: Duration) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// `GET path`, decoded.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.call(Method::GET, path, None::<&()>, None).await?.decode(self.service)
+    }
+
+    /// `PUT path` with a JSON body, decoded.
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.call(Method::PUT, path, Some(body), None).await?.decode(self.service)
+    }
+
+    /// `DELETE path`; the body, if any, is ignored.
+    pub async fn delete(&self, path: &str) -> Result<(), ClientError> {
+        self.call(Method::DELETE, path, None::<&()>, None).await.map(|_| ())
+    }
+
+    /// `POST path` with a JSON body and an optional `Idempotency-Key`. Retried only when an
+    /// idempotency key makes the retry safe.
+    pub async fn post<B: Serialize, T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &B,
+        idempotency_key: Option<&str>,
+    ) -> Result<T, ClientError> {
+        self.call(Method::POST, path, Some(body), idempotency_key).await?.decode(self.service)
+    }
+
+    async fn call<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+    ) -> Result<Answer, ClientError> {
+        let deadline = Instant::now() + self.budget;
+        let retryable = matches!(method, Method::GET | Method::PUT | Method::DELETE) || idempotency_key.is_some();
+        let mut backoff = Duration::from_millis(25);
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let outcome = self.attempt(&method, path, body, idempotency_key, remaining).await;
+            match outcome {
+                Err(ClientError::Unavailable { .. }) if retryable && Instant::now() + backoff < deadline => {
+                    tokio::time::sleep(backoff).await;
+                    backoff *= 2;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt<B: Serialize>(
+        &self,
+        method: &Method,
+        path: &str,
+        body: Option<&B>,
+        idempotency_key: Option<&str>,
+        timeout: Duration,
+    ) -> Result<Answer, ClientError> {
+        let unavailable = |reason: String| ClientError::Unavailable { service: self.service, reason };
+        if timeout.is_zero() {
+            return Err(unavailable("no time left for the call".into()));
+        }
+        let token = tokio::time::timeout(timeout, self.tokens.token())
+            .await
+            .map_err(|_| unavailable("timed out getting a service token".into()))??;
+        let mut request =
+            self.http.request(method.clone(), format!("{}{}", self.base_url, path)).timeout(timeout).bearer_auth(token);
+        request = crate::telemetry::propagate_context(request);
+        if let Some(key) = idempotency_key {
+            request = request.header("Idempotency-Key", key);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = request.send().await.map_err(|e| unavailable(e.to_string()))?;
+        let status = response.status();
+        let bytes = response.bytes().await.map_err(|e| unavailable(e.to_string()))?;
+        if status.is_success() {
+            return Ok(Answer(bytes.to_vec()));
+        }
+        if status.is_server_error() {
+            return Err(unavailable(format!("answered {status}")));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            self.tokens.invalidate().await;
+        }
+        let problem = serde_json::from_slice::<Problem>(&bytes).ok();
+        Err(ClientError::Rejected { service: self.service, status, problem })
+    }
+}
+
+/// A successful answer's body.
+struct Answer(Vec<u8>);
+
+impl Answer {
+    fn decode<T: DeserializeOwned>(self, service: &'static str) -> Result<T, ClientError> {
+        // An empty body (204) decodes as `null`, which suits `()` and `Option`.
+        let bytes = if self.0.is_empty() { b"null".to_vec() } else { self.0 };
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { service, reason: e.to_string() })
+    }
+}

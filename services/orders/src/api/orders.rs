@@ -1,0 +1,245 @@
+//! `/orders`: place, read, list, change, pay, cancel, delete.
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
+use poem::web::Data;
+use poem_openapi::{
+    ApiResponse, OpenApi,
+    param::{Header, Path, Query},
+    payload::Json,
+};
+use shopkit::{
+    ApiError, FieldErrors,
+    auth::{BearerAuth, Role},
+};
+use uuid::Uuid;
+
+use super::{
+    ApiTags,
+    wire::{ItemBody, NewOrderBody, Order, OrderPage, OrderPatchBody, PayBody, Status, TargetStatus},
+};
+use crate::{
+    clients::CardDetails,
+    domain::status::OrderEvent,
+    error::OrdersError,
+    saga::{Orders, create::Placed, view},
+    store::orders::{self, ListFilter},
+};
+
+/// Response of `POST /orders`.
+#[derive(ApiResponse)]
+pub enum PlaceResponse {
+    /// The order was placed (or, for a replayed `Idempotency-Key`, had been placed): `pending`.
+    #[oai(status = 201)]
+    Created(Json<Order>, #[oai(header = "Location")] String),
+}
+
+/// Response of reads and changes of one order.
+#[derive(ApiResponse)]
+pub enum OrderResponse {
+    /// The order.
+    #[oai(status = 200)]
+    Ok(Json<Order>),
+}
+
+/// Response of the list.
+#[derive(ApiResponse)]
+pub enum ListResponse {
+    /// A page of orders.
+    #[oai(status = 200)]
+    Ok(Json<OrderPage>),
+}
+
+/// Response of delete.
+#[derive(ApiResponse)]
+pub enum DeleteResponse {
+    /// The order is gone.
+    #[oai(status = 204)]
+    Deleted,
+}
+
+fn raw_items(items: &[ItemBody]) -> Vec<(Uuid, i64)> {
+    items.iter().map(|i| (i.product_id, i.quantity)).collect()
+}
+
+fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.to_rfc3339()))
+}
+
+fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, Uuid)> {
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (ts, id) = text.split_once('|')?;
+    Some((DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
+}
+
+/// Order operations.
+pub struct OrdersApi;
+
+#[OpenApi(tag = "ApiTags::Orders")]
+impl OrdersApi {
+    /// Place an order: checks the customer, reserves every item's stock (all or nothing) and
+    /// snapshots names and prices. With an `Idempotency-Key`, a retry returns the same order.
+    #[oai(path = "/orders", method = "post", operation_id = "placeOrder")]
+    async fn place(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        /// Makes retries safe: the same key and body return the first result.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<NewOrderBody>,
+    ) -> Result<PlaceResponse, ApiError> {
+        let key = idempotency_key.0.as_deref().map(str::trim).filter(|k| !k.is_empty());
+        if key.is_some_and(|k| k.len() > 200) {
+            let mut errors = FieldErrors::default();
+            errors.add("Idempotency-Key", "must be at most 200 characters");
+            return Err(errors.into());
+        }
+        let placed = orders.place(&auth.0, body.user_id, &raw_items(&body.items), key).await?;
+        let order = match placed {
+            Placed::New(o) | Placed::Replayed(o) => Order::from(o),
+        };
+        let location = format!("/orders/{}", order.id);
+        Ok(PlaceResponse::Created(Json(order), location))
+    }
+
+    /// An order (its owner or an admin; anyone else gets 404).
+    #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder")]
+    async fn get(&self, auth: BearerAuth, orders: Data<&Orders>, id: Path<Uuid>) -> Result<OrderResponse, ApiError> {
+        let mut conn = orders.pool.acquire().await?;
+        let order = orders.visible(&mut conn, &auth.0, id.0).await?;
+        Ok(OrderResponse::Ok(Json(order.into())))
+    }
+
+    /// The caller's orders, newest first; admins see everyone's and may filter by user.
+    #[oai(path = "/orders", method = "get", operation_id = "listOrders")]
+    async fn list(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        /// Admins: only this customer's orders.
+        user_id: Query<Option<Uuid>>,
+        /// Only orders in this status.
+        status: Query<Option<Status>>,
+        /// `next_cursor` of the previous page.
+        cursor: Query<Option<String>>,
+        /// Page size, 1-100 (default 20).
+        limit: Query<Option<u32>>,
+    ) -> Result<ListResponse, ApiError> {
+        let mut errors = FieldErrors::default();
+        let owner = match auth.0.role {
+            Role::Admin | Role::Service => user_id.0,
+            Role::Customer => {
+                let me = auth.0.user_id()?;
+                if user_id.0.is_some_and(|u| u != me) {
+                    return Err(ApiError::forbidden("customers can only list their own orders"));
+                }
+                Some(me)
+            }
+        };
+        let limit = limit.0.unwrap_or(20);
+        if !(1..=100).contains(&limit) {
+            errors.add("limit", "must be between 1 and 100");
+        }
+        let after = match cursor.0.as_deref() {
+            Some(raw) => {
+                let decoded = decode_cursor(raw);
+                if decoded.is_none() {
+                    errors.add("cursor", "is not a cursor returned by this endpoint");
+                }
+                decoded
+            }
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(errors.into());
+        }
+        let filter =
+            ListFilter { user_id: owner, status: status.0.map(Into::into), after, limit: i64::from(limit) + 1 };
+        let mut conn = orders.pool.acquire().await?;
+        let mut rows = orders::list(&mut conn, &filter).await?;
+        let next_cursor = if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            rows.last().map(|r| encode_cursor(r.created_at, r.id))
+        } else {
+            None
+        };
+        let mut items = Vec::with_capacity(rows.len());
+        for row in rows {
+            items.push(Order::from(view(&mut conn, row).await.map_err(ApiError::from)?));
+        }
+        Ok(ListResponse::Ok(Json(OrderPage { items, next_cursor })))
+    }
+
+    /// Change a pending order's items (the reservation is adjusted all or nothing), or move a
+    /// paid order to `shipped` and a shipped one to `delivered` (admin). Illegal moves: 409.
+    #[oai(path = "/orders/:id", method = "patch", operation_id = "updateOrder")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        id: Path<Uuid>,
+        body: Json<OrderPatchBody>,
+    ) -> Result<OrderResponse, ApiError> {
+        let order = match (&body.items, body.status) {
+            (Some(items), None) => orders.edit_items(&auth.0, id.0, &raw_items(items)).await?,
+            (None, Some(target)) => {
+                let event = match target {
+                    TargetStatus::Shipped => OrderEvent::Ship,
+                    TargetStatus::Delivered => OrderEvent::Deliver,
+                };
+                orders.advance(&auth.0, id.0, event).await?
+            }
+            _ => {
+                let mut errors = FieldErrors::default();
+                errors.add("items", "give either `items` or `status`, not both or neither");
+                return Err(OrdersError::from(errors).into());
+            }
+        };
+        Ok(OrderResponse::Ok(Json(order.into())))
+    }
+
+    /// Pay a pending order by card. A decline answers 402 with the reason and the order stays
+    /// pending (pay again with a new `Idempotency-Key`). The same key never charges twice.
+    #[oai(path = "/orders/:id/pay", method = "post", operation_id = "payOrder")]
+    async fn pay(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        id: Path<Uuid>,
+        /// One key per payment attempt; a retry with the same key returns the same outcome.
+        #[oai(name = "Idempotency-Key")]
+        idempotency_key: Header<Option<String>>,
+        body: Json<PayBody>,
+    ) -> Result<OrderResponse, ApiError> {
+        let card = CardDetails {
+            number: body.0.card.number,
+            exp_month: body.0.card.exp_month,
+            exp_year: body.0.card.exp_year,
+            cvc: body.0.card.cvc,
+        };
+        let key = idempotency_key.0.unwrap_or_default();
+        let order = orders.pay(&auth.0, id.0, &card, key.trim()).await?;
+        Ok(OrderResponse::Ok(Json(order.into())))
+    }
+
+    /// Cancel a pending order (its stock is released) or a paid one (refunded, then released).
+    #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder")]
+    async fn cancel(&self, auth: BearerAuth, orders: Data<&Orders>, id: Path<Uuid>) -> Result<OrderResponse, ApiError> {
+        Ok(OrderResponse::Ok(Json(orders.cancel(&auth.0, id.0).await?.into())))
+    }
+
+    /// Delete a pending (its stock is released first) or cancelled order. A paid order cannot
+    /// be deleted: cancel it first (409).
+    #[oai(path = "/orders/:id", method = "delete", operation_id = "deleteOrder")]
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        id: Path<Uuid>,
+    ) -> Result<DeleteResponse, ApiError> {
+        orders.delete(&auth.0, id.0).await?;
+        Ok(DeleteResponse::Deleted)
+    }
+}

@@ -1,0 +1,187 @@
+//! Request and response bodies of the orders API.
+
+use chrono::{DateTime, Utc};
+use poem_openapi::{Enum, Object};
+use uuid::Uuid;
+
+use crate::{domain::status::OrderStatus, saga::OrderView};
+
+/// One product and how many units of it.
+#[derive(Debug, Object)]
+pub struct ItemBody {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units, 1-1000.
+    pub quantity: i64,
+}
+
+/// A new order.
+#[derive(Debug, Object)]
+pub struct NewOrderBody {
+    /// The products to buy, each at most once.
+    pub items: Vec<ItemBody>,
+    /// Admins only: the customer the order is for (default: the caller).
+    pub user_id: Option<Uuid>,
+}
+
+/// Status an admin may move an order to.
+#[derive(Debug, Enum, Clone, Copy)]
+#[oai(rename_all = "lowercase")]
+pub enum TargetStatus {
+    /// From paid.
+    Shipped,
+    /// From shipped.
+    Delivered,
+}
+
+/// A change to an order: new items (while pending) or a new status (admin).
+#[derive(Debug, Object)]
+pub struct OrderPatchBody {
+    /// The complete new list of items.
+    pub items: Option<Vec<ItemBody>>,
+    /// `shipped` or `delivered`.
+    pub status: Option<TargetStatus>,
+}
+
+/// Card details for a payment; passed to payments, never stored by orders.
+#[derive(Object)]
+pub struct CardBody {
+    /// Card number. Test cards: 4242424242424242 succeeds; 4000000000000002, 4000000000009995
+    /// and 4000000000000069 are declined.
+    #[oai(write_only)]
+    pub number: String,
+    /// Expiry month.
+    pub exp_month: u32,
+    /// Expiry year.
+    pub exp_year: i32,
+    /// CVC.
+    #[oai(write_only)]
+    pub cvc: String,
+}
+
+/// A payment request.
+#[derive(Object)]
+pub struct PayBody {
+    /// The card to charge.
+    pub card: CardBody,
+}
+
+/// An order's lifecycle status.
+#[derive(Debug, Enum, Clone, Copy, PartialEq, Eq)]
+#[oai(rename_all = "lowercase")]
+pub enum Status {
+    /// Placed, stock held, waiting for payment.
+    Pending,
+    /// Paid.
+    Paid,
+    /// Shipped.
+    Shipped,
+    /// Delivered.
+    Delivered,
+    /// Cancelled (stock given back, payment refunded).
+    Cancelled,
+}
+
+impl From<OrderStatus> for Status {
+    fn from(s: OrderStatus) -> Self {
+        match s {
+            OrderStatus::Pending => Self::Pending,
+            OrderStatus::Paid => Self::Paid,
+            OrderStatus::Shipped => Self::Shipped,
+            OrderStatus::Delivered => Self::Delivered,
+            OrderStatus::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+impl From<Status> for OrderStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Pending => Self::Pending,
+            Status::Paid => Self::Paid,
+            Status::Shipped => Self::Shipped,
+            Status::Delivered => Self::Delivered,
+            Status::Cancelled => Self::Cancelled,
+        }
+    }
+}
+
+/// An order line with the product's name and price when it was ordered.
+#[derive(Debug, Object)]
+pub struct OrderLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Product name when ordered.
+    pub name: String,
+    /// Unit price when ordered, minor units.
+    pub unit_price: i64,
+    /// Units.
+    pub quantity: i32,
+    /// `unit_price * quantity`.
+    pub line_total: i64,
+}
+
+/// An order.
+#[derive(Debug, Object)]
+pub struct Order {
+    /// Order id.
+    pub id: Uuid,
+    /// The customer.
+    pub user_id: Uuid,
+    /// Lifecycle status.
+    pub status: Status,
+    /// The lines.
+    pub items: Vec<OrderLine>,
+    /// Sum of the lines, minor units.
+    pub total: i64,
+    /// Currency of every amount.
+    pub currency: String,
+    /// The successful payment, once paid.
+    pub payment_id: Option<Uuid>,
+    /// Why it was cancelled: `cancelled_by_customer`, `cancelled_by_admin` or `expired`.
+    pub cancel_reason: Option<String>,
+    /// When a pending order expires and its stock is released.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Placed at.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<OrderView> for Order {
+    fn from(v: OrderView) -> Self {
+        let items = v
+            .lines
+            .into_iter()
+            .map(|l| OrderLine {
+                product_id: l.product_id,
+                name: l.name,
+                unit_price: l.unit_price_minor,
+                quantity: l.quantity,
+                line_total: l.unit_price_minor.saturating_mul(i64::from(l.quantity)),
+            })
+            .collect();
+        Self {
+            id: v.row.id,
+            user_id: v.row.user_id,
+            status: v.status.into(),
+            items,
+            total: v.row.total_minor.unwrap_or_default(),
+            currency: v.row.currency.unwrap_or_default(),
+            payment_id: v.row.payment_id,
+            cancel_reason: v.row.cancel_reason,
+            expires_at: if v.status == OrderStatus::Pending { v.row.expires_at } else { None },
+            created_at: v.row.created_at,
+            updated_at: v.row.updated_at,
+        }
+    }
+}
+
+/// A page of orders.
+#[derive(Debug, Object)]
+pub struct OrderPage {
+    /// Newest first.
+    pub items: Vec<Order>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}

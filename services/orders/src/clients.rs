@@ -1,0 +1,161 @@
+//! Typed calls to users, products and payments, over the kit's [`ServiceClient`].
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use shopkit::client::{ClientError, ServiceClient, TokenSource};
+use uuid::Uuid;
+
+/// A reserved line as products returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReservedLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units held.
+    pub quantity: i32,
+    /// Name now.
+    pub name: String,
+    /// Unit price now.
+    pub unit_price: i64,
+    /// Currency.
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct Reservation {
+    lines: Vec<ReservedLine>,
+}
+
+#[derive(Serialize)]
+struct ReservationLine {
+    product_id: Uuid,
+    quantity: i32,
+}
+
+#[derive(Serialize)]
+struct ReservationBody {
+    lines: Vec<ReservationLine>,
+}
+
+/// A payment as payments returns it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Payment {
+    /// Payment id.
+    pub id: Uuid,
+    /// `succeeded`, `declined` or `refunded`.
+    pub status: String,
+    /// Decline reason.
+    pub decline_code: Option<String>,
+}
+
+/// Card details passed through to payments (never stored here).
+#[derive(Serialize)]
+pub struct CardDetails {
+    /// Card number.
+    pub number: String,
+    /// Expiry month.
+    pub exp_month: u32,
+    /// Expiry year.
+    pub exp_year: i32,
+    /// CVC.
+    pub cvc: String,
+}
+
+#[derive(Serialize)]
+struct ChargeBody<'a> {
+    order_id: Uuid,
+    amount: i64,
+    currency: &'a str,
+    card: &'a CardDetails,
+}
+
+#[derive(Deserialize)]
+struct User {
+    #[allow(dead_code)]
+    id: Uuid,
+}
+
+/// The three services orders depends on.
+#[derive(Clone, Debug)]
+pub struct Dependencies {
+    users: ServiceClient,
+    products: ServiceClient,
+    payments: ServiceClient,
+}
+
+/// Base URLs and credentials of the dependencies.
+#[derive(Debug, Clone)]
+pub struct DependencyUrls {
+    /// `USERS_URL`.
+    pub users: String,
+    /// `PRODUCTS_URL`.
+    pub products: String,
+    /// `PAYMENTS_URL`.
+    pub payments: String,
+}
+
+impl Dependencies {
+    /// Clients sharing one cached service token.
+    pub fn new(urls: &DependencyUrls, tokens: Arc<TokenSource>) -> Self {
+        Self {
+            users: ServiceClient::new("users", &urls.users, tokens.clone()),
+            products: ServiceClient::new("products", &urls.products, tokens.clone()),
+            payments: ServiceClient::new("payments", &urls.payments, tokens),
+        }
+    }
+
+    /// Whether the user exists (a deleted account does not).
+    #[tracing::instrument(name = "saga.check_user", skip(self))]
+    pub async fn user_exists(&self, user_id: Uuid) -> Result<bool, ClientError> {
+        match self.users.get::<User>(&format!("/users/{user_id}")).await {
+            Ok(_) => Ok(true),
+            Err(ClientError::Rejected { status, .. }) if status.as_u16() == 404 => Ok(false),
+            Err(other) => Err(other),
+        }
+    }
+
+    /// Makes the order's reservation hold exactly `items` (all or nothing).
+    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id))]
+    pub async fn reserve(&self, order_id: Uuid, items: &[(Uuid, i32)]) -> Result<Vec<ReservedLine>, ClientError> {
+        let body = ReservationBody {
+            lines: items
+                .iter()
+                .map(|(product_id, quantity)| ReservationLine { product_id: *product_id, quantity: *quantity })
+                .collect(),
+        };
+        let reservation: Reservation = self.products.put(&format!("/reservations/{order_id}"), &body).await?;
+        Ok(reservation.lines)
+    }
+
+    /// Gives the order's stock back (idempotent; blocks any later reservation for it).
+    #[tracing::instrument(name = "saga.release_stock", skip(self), fields(order_id = %order_id))]
+    pub async fn release(&self, order_id: Uuid) -> Result<(), ClientError> {
+        self.products.delete(&format!("/reservations/{order_id}")).await
+    }
+
+    /// Charges the card; the idempotency key makes a retry return the first result.
+    #[tracing::instrument(name = "saga.charge", skip(self, card, key), fields(order_id = %order_id))]
+    pub async fn charge(
+        &self,
+        order_id: Uuid,
+        amount: i64,
+        currency: &str,
+        card: &CardDetails,
+        key: &str,
+    ) -> Result<Payment, ClientError> {
+        self.payments.post("/payments", &ChargeBody { order_id, amount, currency, card }, Some(key)).await
+    }
+
+    /// Refunds a payment in full (idempotent).
+    #[tracing::instrument(name = "saga.refund", skip(self))]
+    pub async fn refund(&self, payment_id: Uuid) -> Result<Payment, ClientError> {
+        let key = format!("refund-{payment_id}");
+        self.payments.post(&format!("/payments/{payment_id}/refund"), &serde_json::json!({}), Some(&key)).await
+    }
+
+    /// Every payment made for an order (to reconcile after a crash).
+    #[tracing::instrument(name = "saga.payments_of_order", skip(self))]
+    pub async fn payments_of(&self, order_id: Uuid) -> Result<Vec<Payment>, ClientError> {
+        self.payments.get(&format!("/payments?order_id={order_id}")).await
+    }
+}

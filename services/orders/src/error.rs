@@ -1,0 +1,82 @@
+//! The orders service's errors, and the HTTP status each one becomes.
+
+use shopkit::{ApiError, FieldError, FieldErrors, Problem, client::ClientError};
+
+use crate::domain::{items::rename_line_field, status::IllegalTransition};
+
+/// Everything that can go wrong in the orders service.
+#[derive(Debug, thiserror::Error)]
+pub enum OrdersError {
+    /// 422: invalid input.
+    #[error("invalid input")]
+    Invalid(FieldErrors),
+    /// 404: no such order, or not the caller's.
+    #[error("order not found")]
+    NotFound,
+    /// 403: the caller may not do this.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 409: the lifecycle does not allow it.
+    #[error(transparent)]
+    Transition(#[from] IllegalTransition),
+    /// 409: conflicts with the current state (payment in flight, request in progress, ...).
+    #[error("{0}")]
+    Conflict(String),
+    /// 409 or 422 from products (insufficient stock, unknown product), fields renamed to ours.
+    #[error("stock reservation refused")]
+    ReservationRefused(u16, Box<Problem>),
+    /// 402: the card was declined.
+    #[error("payment declined: {0}")]
+    Declined(String),
+    /// 503: a dependency is down or slow.
+    #[error(transparent)]
+    Dependency(Box<ClientError>),
+    /// 500/503: the database failed.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+impl OrdersError {
+    /// A dependency failure (boxed: the client error is large and rare).
+    pub fn dependency(err: ClientError) -> Self {
+        Self::Dependency(Box::new(err))
+    }
+}
+
+impl From<FieldErrors> for OrdersError {
+    fn from(errors: FieldErrors) -> Self {
+        Self::Invalid(errors)
+    }
+}
+
+impl From<OrdersError> for ApiError {
+    fn from(err: OrdersError) -> Self {
+        match err {
+            OrdersError::Invalid(errors) => errors.into(),
+            OrdersError::NotFound => ApiError::not_found("no such order"),
+            OrdersError::Forbidden(detail) => ApiError::forbidden(detail),
+            OrdersError::Transition(e) => ApiError::conflict(e.to_string()),
+            OrdersError::Conflict(detail) => ApiError::conflict(detail),
+            OrdersError::ReservationRefused(status, mut problem) => {
+                problem.errors = problem.errors.map(|errors| {
+                    errors.into_iter().map(|e| FieldError::new(rename_line_field(&e.field), e.message)).collect()
+                });
+                if status == 409 {
+                    let mut error = ApiError::conflict(problem.detail.clone());
+                    if let ApiError::Conflict(p) = &mut error {
+                        p.0.errors = problem.errors;
+                    }
+                    error
+                } else {
+                    ApiError::validation(problem.errors.unwrap_or_default())
+                }
+            }
+            OrdersError::Declined(code) => ApiError::payment_required(format!("the card was declined: {code}")),
+            OrdersError::Dependency(e) => {
+                tracing::warn!(error = %e, "dependency failure");
+                ApiError::unavailable(format!("{e}; nothing was changed, retry later"))
+            }
+            OrdersError::Database(err) => err.into(),
+        }
+    }
+}

@@ -1,0 +1,188 @@
+//! Placing an order: check the user, reserve the stock, store the snapshot.
+
+use shopkit::{
+    FieldErrors,
+    auth::{AuthUser, Role},
+    client::ClientError,
+};
+use uuid::Uuid;
+
+use super::{OrderView, Orders, expiry_from_now, view};
+use crate::{
+    clients::ReservedLine,
+    domain::items::{Items, total_minor},
+    error::OrdersError,
+    store::orders::{self, CreateStart, NewLine},
+};
+
+/// What a create call produced.
+#[derive(Debug)]
+pub enum Placed {
+    /// A new order.
+    New(OrderView),
+    /// The order an earlier request with the same idempotency key created.
+    Replayed(OrderView),
+}
+
+/// Whose order it is: customers order for themselves; an admin may name any user.
+fn owner(caller: &AuthUser, requested: Option<Uuid>) -> Result<Uuid, OrdersError> {
+    match caller.role {
+        Role::Customer => {
+            let me = caller.user_id().map_err(|_| OrdersError::Forbidden("the token does not name a user".into()))?;
+            match requested {
+                Some(other) if other != me => {
+                    Err(OrdersError::Forbidden("customers can only order for themselves".into()))
+                }
+                _ => Ok(me),
+            }
+        }
+        Role::Admin => match requested {
+            Some(user) => Ok(user),
+            None => caller.user_id().map_err(|_| OrdersError::Forbidden("the token does not name a user".into())),
+        },
+        Role::Service => Err(OrdersError::Forbidden("services do not place orders".into())),
+    }
+}
+
+fn request_hash(user_id: Uuid, items: &Items) -> String {
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    ctx.update(user_id.as_bytes());
+    for (product, quantity) in items.as_slice() {
+        ctx.update(product.as_bytes());
+        ctx.update(&quantity.to_le_bytes());
+    }
+    ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Snapshot lines in the client's item order, with one currency and the total.
+fn snapshot(items: &Items, reserved: &[ReservedLine]) -> Result<(Vec<NewLine>, String, i64), FieldErrors> {
+    let mut errors = FieldErrors::default();
+    let mut lines = Vec::new();
+    for (product_id, quantity) in items.as_slice() {
+        match reserved.iter().find(|l| l.product_id == *product_id) {
+            Some(l) => lines.push(NewLine {
+                product_id: *product_id,
+                name: l.name.clone(),
+                unit_price_minor: l.unit_price,
+                quantity: *quantity,
+            }),
+            None => errors.add("items", format!("product {product_id} missing from the reservation")),
+        }
+    }
+    let currency = reserved.first().map(|l| l.currency.clone()).unwrap_or_default();
+    if reserved.iter().any(|l| l.currency != currency) {
+        errors.add("items", "all products of one order must be priced in the same currency");
+    }
+    let priced: Vec<(i64, i32)> = lines.iter().map(|l| (l.unit_price_minor, l.quantity)).collect();
+    let total = total_minor(&priced).unwrap_or_else(|| {
+        errors.add("items", "the order total is too large");
+        0
+    });
+    if errors.is_empty() { Ok((lines, currency, total)) } else { Err(errors) }
+}
+
+impl Orders {
+    /// Places an order, all or nothing.
+    #[tracing::instrument(name = "saga.place_order", skip_all, fields(order_id))]
+    pub async fn place(
+        &self,
+        caller: &AuthUser,
+        requested_user: Option<Uuid>,
+        raw_items: &[(Uuid, i64)],
+        idempotency_key: Option<&str>,
+    ) -> Result<Placed, OrdersError> {
+        let user_id = owner(caller, requested_user)?;
+        let items = Items::parse(raw_items)?;
+        let hash = request_hash(user_id, &items);
+        let order_id = Uuid::now_v7();
+        tracing::Span::current().record("order_id", tracing::field::display(order_id));
+        let mut conn = self.pool.acquire().await?;
+        if let CreateStart::Existing(existing) =
+            orders::start(&mut conn, order_id, user_id, idempotency_key, &hash).await?
+        {
+            return replay(&mut conn, *existing, &hash).await;
+        }
+        match self.deps.user_exists(user_id).await {
+            Ok(true) => {}
+            Ok(false) => {
+                orders::delete(&mut conn, order_id).await?;
+                let mut errors = FieldErrors::default();
+                errors.add("user_id", format!("user {user_id} does not exist"));
+                return Err(errors.into());
+            }
+            Err(e) => {
+                orders::delete(&mut conn, order_id).await?;
+                return Err(OrdersError::dependency(e));
+            }
+        }
+        let reserved = match self.deps.reserve(order_id, items.as_slice()).await {
+            Ok(lines) => lines,
+            Err(ClientError::Rejected { status, problem: Some(problem), .. })
+                if status.as_u16() == 409 || status.as_u16() == 422 =>
+            {
+                // Refused all or nothing by products: nothing is held, nothing to undo.
+                orders::delete(&mut conn, order_id).await?;
+                return Err(OrdersError::ReservationRefused(status.as_u16(), Box::new(problem)));
+            }
+            Err(e) => {
+                // Unknown outcome (timeout): the stock may be held. Undo in the background so
+                // the client gets its 503 now; the sweeper retries if this fails too.
+                self.compensate_in_background(order_id).await;
+                return Err(OrdersError::dependency(e));
+            }
+        };
+        let (lines, currency, total) = match snapshot(&items, &reserved) {
+            Ok(s) => s,
+            Err(errors) => {
+                self.compensate_in_background(order_id).await;
+                return Err(errors.into());
+            }
+        };
+        let expires_at = expiry_from_now(self.order_ttl);
+        if let Err(e) = orders::complete(&mut conn, order_id, &lines, &currency, total, expires_at).await {
+            self.compensate_in_background(order_id).await;
+            return Err(e.into());
+        }
+        tracing::info!(%order_id, %user_id, total, "order placed");
+        let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
+        Ok(Placed::New(view(&mut conn, row).await?))
+    }
+
+    /// Marks a creation failed and releases its stock in a background task; the row is
+    /// removed once the stock is back (by this task, or later by the sweeper).
+    async fn compensate_in_background(&self, order_id: Uuid) {
+        if let Ok(mut conn) = self.pool.acquire().await {
+            let _ = orders::mark_failed(&mut conn, order_id).await;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            if let Err(err) = this.undo_creation(order_id).await {
+                tracing::warn!(%order_id, error = %err, "compensation deferred to the sweeper");
+            }
+        });
+    }
+
+    /// Releases a failed creation's stock, then forgets the order.
+    #[tracing::instrument(name = "saga.compensate_creation", skip(self))]
+    pub(crate) async fn undo_creation(&self, order_id: uuid::Uuid) -> Result<(), OrdersError> {
+        self.deps.release(order_id).await.map_err(OrdersError::dependency)?;
+        let mut conn = self.pool.acquire().await?;
+        orders::delete(&mut conn, order_id).await?;
+        tracing::info!(%order_id, "failed order creation undone");
+        Ok(())
+    }
+}
+
+async fn replay(conn: &mut sqlx::PgConnection, existing: orders::OrderRow, hash: &str) -> Result<Placed, OrdersError> {
+    if existing.request_hash != hash {
+        let mut errors = FieldErrors::default();
+        errors.add("Idempotency-Key", "was already used for a different order; use a new key");
+        return Err(errors.into());
+    }
+    if existing.status().is_none() {
+        return Err(OrdersError::Conflict(
+            "an order with this Idempotency-Key is still being placed; retry shortly".into(),
+        ));
+    }
+    Ok(Placed::Replayed(view(conn, existing).await?))
+}

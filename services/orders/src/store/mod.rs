@@ -1,0 +1,3 @@
+//! SQL for the orders database.
+
+pub mod orders;

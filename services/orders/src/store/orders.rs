@@ -1,0 +1,340 @@
+//! Orders and lines.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::status::OrderStatus;
+
+/// An order row.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OrderRow {
+    /// Order id.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Status or saga stage.
+    pub status: String,
+    /// Currency of every line.
+    pub currency: Option<String>,
+    /// Total in minor units.
+    pub total_minor: Option<i64>,
+    /// Hash of the creating request.
+    pub request_hash: String,
+    /// Key of the payment attempt in flight or done.
+    pub payment_key: Option<String>,
+    /// The successful payment.
+    pub payment_id: Option<Uuid>,
+    /// Whether a cancelled order's stock is back.
+    pub stock_released: bool,
+    /// Why it was cancelled.
+    pub cancel_reason: Option<String>,
+    /// When an unpaid order expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl OrderRow {
+    /// The public status; `None` for saga stages.
+    pub fn status(&self) -> Option<OrderStatus> {
+        OrderStatus::parse(&self.status)
+    }
+}
+
+/// A line with its snapshot.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LineRow {
+    /// The product.
+    pub product_id: Uuid,
+    /// Product name when ordered.
+    pub name: String,
+    /// Unit price when ordered.
+    pub unit_price_minor: i64,
+    /// Units.
+    pub quantity: i32,
+}
+
+/// A line to store.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Name snapshot.
+    pub name: String,
+    /// Price snapshot.
+    pub unit_price_minor: i64,
+    /// Units.
+    pub quantity: i32,
+}
+
+const COLUMNS: &str = "id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason, expires_at, created_at, updated_at";
+
+/// The result of starting a creation.
+#[derive(Debug)]
+pub enum CreateStart {
+    /// A new order row in stage `reserving`.
+    Started,
+    /// The idempotency key was used before: that order.
+    Existing(Box<OrderRow>),
+}
+
+/// Inserts the order in stage `reserving`, unless the user already used `key`.
+#[tracing::instrument(name = "db.start_order", skip(conn, request_hash))]
+pub async fn start(
+    conn: &mut PgConnection,
+    id: Uuid,
+    user_id: Uuid,
+    key: Option<&str>,
+    request_hash: &str,
+) -> Result<CreateStart, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash) VALUES ($1, $2, 'reserving', $3, $4)
+         ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+    )
+    .bind(id)
+    .bind(user_id)
+    .bind(key)
+    .bind(request_hash)
+    .execute(&mut *conn)
+    .await?;
+    if inserted.rows_affected() == 1 {
+        return Ok(CreateStart::Started);
+    }
+    let existing = sqlx::query_as::<_, OrderRow>(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE user_id = $1 AND idempotency_key = $2"
+    ))
+    .bind(user_id)
+    .bind(key)
+    .fetch_one(conn)
+    .await?;
+    Ok(CreateStart::Existing(Box::new(existing)))
+}
+
+/// Stores the reserved lines and makes the order `pending`.
+#[tracing::instrument(name = "db.complete_order", skip(conn, lines))]
+pub async fn complete(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lines: &[NewLine],
+    currency: &str,
+    total_minor: i64,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    replace_lines(&mut *conn, id, lines).await?;
+    sqlx::query(
+        "UPDATE orders SET status = 'pending', currency = $2, total_minor = $3, expires_at = $4, updated_at = now()
+         WHERE id = $1 AND status = 'reserving'",
+    )
+    .bind(id)
+    .bind(currency)
+    .bind(total_minor)
+    .bind(expires_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Replaces the lines of an order.
+pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM order_lines WHERE order_id = $1").bind(id).execute(&mut *conn).await?;
+    for (position, line) in lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(i32::try_from(position).unwrap_or(i32::MAX))
+        .bind(line.product_id)
+        .bind(&line.name)
+        .bind(line.unit_price_minor)
+        .bind(line.quantity)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Updates lines and total of a pending order.
+#[tracing::instrument(name = "db.update_order_lines", skip(conn, lines))]
+pub async fn update_lines(
+    conn: &mut PgConnection,
+    id: Uuid,
+    lines: &[NewLine],
+    total_minor: i64,
+) -> Result<(), sqlx::Error> {
+    replace_lines(&mut *conn, id, lines).await?;
+    sqlx::query("UPDATE orders SET total_minor = $2, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(total_minor)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a creation that failed to stage `failed` (its reservation still to release).
+pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'reserving'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Removes an order and its lines.
+#[tracing::instrument(name = "db.delete_order", skip(conn))]
+pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM orders WHERE id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// An order row, locked for the rest of the transaction.
+#[tracing::instrument(name = "db.lock_order", skip(conn))]
+pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
+    sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// An order row.
+#[tracing::instrument(name = "db.get_order", skip(conn))]
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
+    sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The lines of an order, in the order they were placed.
+#[tracing::instrument(name = "db.order_lines", skip(conn))]
+pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sqlx::Error> {
+    sqlx::query_as::<_, LineRow>(
+        "SELECT product_id, name, unit_price_minor, quantity FROM order_lines WHERE order_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(conn)
+    .await
+}
+
+/// Records the payment attempt about to be made, so a crash mid-payment can be reconciled.
+pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET payment_key = $2, payment_started_at = now(), updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The attempt ended without a charge: another attempt may start.
+pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET payment_key = NULL, payment_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records a successful charge.
+#[tracing::instrument(name = "db.mark_order_paid", skip(conn))]
+pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
+        .bind(id)
+        .bind(payment_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Sets a new public status (with a reason when cancelling).
+#[tracing::instrument(name = "db.set_order_status", skip(conn))]
+pub async fn set_status(
+    conn: &mut PgConnection,
+    id: Uuid,
+    status: OrderStatus,
+    cancel_reason: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .bind(status.as_str())
+        .bind(cancel_reason)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Notes that a cancelled order's reservation was released.
+pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE orders SET stock_released = true, updated_at = now() WHERE id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Which orders to list.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    /// Only this owner.
+    pub user_id: Option<Uuid>,
+    /// Only this status.
+    pub status: Option<OrderStatus>,
+    /// Start after this (created_at, id).
+    pub after: Option<(DateTime<Utc>, Uuid)>,
+    /// Page size.
+    pub limit: i64,
+}
+
+/// Orders newest first, saga stages excluded.
+#[tracing::instrument(name = "db.list_orders", skip(conn))]
+pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<OrderRow>, sqlx::Error> {
+    let mut sql =
+        sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"));
+    if let Some(user_id) = filter.user_id {
+        sql.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(status) = filter.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some((created_at, id)) = filter.after {
+        sql.push(" AND (created_at, id) < (").push_bind(created_at).push(", ").push_bind(id).push(")");
+    }
+    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(filter.limit);
+    sql.build_query_as::<OrderRow>().fetch_all(conn).await
+}
+
+/// Up to `limit` pending orders past their expiry with no payment in flight, locked; rows
+/// another replica holds are skipped, so replicas share the work without doing it twice.
+#[tracing::instrument(name = "db.lock_expired_orders", skip(conn))]
+pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    sqlx::query_as::<_, OrderRow>(&format!(
+        "SELECT {COLUMNS} FROM orders WHERE status = 'pending' AND expires_at < now() AND payment_key IS NULL
+         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// Up to `limit` orders left half-done (by a crash or an unreachable dependency) for longer
+/// than `stale_secs`, locked and skipping rows other replicas hold.
+#[tracing::instrument(name = "db.lock_orders_to_recover", skip(conn))]
+pub async fn lock_to_recover(
+    conn: &mut PgConnection,
+    stale_secs: f64,
+    limit: i64,
+) -> Result<Vec<OrderRow>, sqlx::Error> {
+    sqlx::query_as::<_, OrderRow>(&format!(
+        "SELECT {COLUMNS} FROM orders
+         WHERE (status IN ('reserving', 'failed') OR (status = 'pending' AND payment_key IS NOT NULL)
+                OR (status = 'cancelled' AND NOT stock_released))
+           AND updated_at < now() - make_interval(secs => $1)
+         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+    ))
+    .bind(stale_secs)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
