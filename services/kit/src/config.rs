@@ -71,7 +71,7 @@ where
 pub enum LogFormat {
     /// One JSON object per line, for log collectors (the default).
     Json,
-    /// Human-readable multi-line output for a terminal.
+    /// Human-readable one-line-per-event output for a terminal.
     Pretty,
 }
 

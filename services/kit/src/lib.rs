@@ -13,6 +13,7 @@
 //! - [`metrics`]: Prometheus request metrics.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
 //!   with graceful shutdown.
+//! - `localdb` (feature `localdb`): a private PostgreSQL cluster from the local binaries.
 //! - `testing` (feature `testing`): the integration-test harness: a throwaway PostgreSQL,
 //!   one fresh database per test cloned from a migrated template.
 
@@ -20,6 +21,8 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+#[cfg(feature = "localdb")]
+pub mod localdb;
 pub mod metrics;
 pub mod problem;
 pub mod server;

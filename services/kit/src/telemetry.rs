@@ -29,7 +29,7 @@ pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
                     .with_span_list(false),
             )
             .try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().pretty()).try_init(),
+        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().compact()).try_init(),
     };
     if result.is_ok() {
         tracing::info!(service = service_name, "telemetry initialised");

@@ -8,18 +8,14 @@
 //! binaries (`initdb`, `pg_ctl`; run as the `postgres` user when the tests run as root), which
 //! a watchdog process stops and deletes once the test binary exits.
 
-use std::{
-    path::{Path, PathBuf},
-    process::{Command, Stdio},
-    sync::OnceLock,
-    time::Duration,
-};
+use std::{sync::OnceLock, time::Duration};
 
 use sqlx::{Connection, PgConnection, PgPool, migrate::Migrator, postgres::PgPoolOptions};
 
 use crate::{
     auth::{Role, TokenSigner, generate_key_pair},
     config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER},
+    localdb::{LocalCluster, free_port},
 };
 
 /// Where to find a PostgreSQL server for tests, resolved once per test binary.
@@ -45,116 +41,14 @@ fn server() -> &'static TestServer {
     })
 }
 
-/// Finds a PostgreSQL server binary on PATH or in Debian's versioned directories.
-fn find_binary(name: &str) -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).map(|d| d.join(name)).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let mut debian: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|entries| entries.filter_map(Result::ok).map(|e| e.path().join("bin").join(name)).collect())
-        .unwrap_or_default();
-    debian.sort();
-    debian.reverse(); // newest major version first
-    on_path.into_iter().chain(debian).find(|p| p.is_file())
-}
-
-fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout.starts_with(b"0\n")).unwrap_or(false)
-}
-
-/// A command run as the `postgres` user when we are root (PostgreSQL refuses to run as root).
-fn pg_command(binary: &Path, as_root: bool) -> Command {
-    if as_root {
-        let mut cmd = Command::new("runuser");
-        cmd.args(["-u", "postgres", "--"]).arg(binary);
-        cmd
-    } else {
-        Command::new(binary)
-    }
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    listener.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
-    let output = cmd.stdin(Stdio::null()).output().map_err(|e| format!("{what}: {e}"))?;
-    if output.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "{what} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        ))
-    }
-}
-
-/// Starts a private cluster and returns its maintenance URL.
+/// Starts a throwaway cluster in a temporary directory, removed with the cluster when this
+/// test process exits, and returns its maintenance URL.
 fn start_throwaway_cluster() -> Result<String, String> {
-    let initdb = find_binary("initdb").ok_or("initdb not found")?;
-    let pg_ctl = find_binary("pg_ctl").ok_or("pg_ctl not found")?;
-    let as_root = running_as_root();
     let dir = std::env::temp_dir().join(format!("microshop-test-pg-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
-    if as_root {
-        run(Command::new("chown").args(["postgres:postgres"]).arg(&dir), "chown to postgres")?;
-    }
-    let data = dir.join("data");
-    run(
-        pg_command(&initdb, as_root).arg("-D").arg(&data).args([
-            "-A",
-            "trust",
-            "-U",
-            "postgres",
-            "--no-sync",
-            "-E",
-            "UTF8",
-            "--locale=C",
-        ]),
-        "initdb",
-    )?;
-    let port = free_port()?;
-    let options = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=400",
-        dir.display()
-    );
-    run(
-        pg_command(&pg_ctl, as_root)
-            .arg("-D")
-            .arg(&data)
-            .args(["-o", &options, "-w", "-l"])
-            .arg(dir.join("log"))
-            .arg("start"),
-        "pg_ctl start",
-    )?;
-    spawn_watchdog(&pg_ctl, &data, &dir, as_root)?;
-    Ok(format!("postgres://postgres@127.0.0.1:{port}/postgres"))
-}
-
-/// A detached shell that waits for this test process to exit, then stops the cluster and
-/// deletes its files, so no PostgreSQL outlives the tests.
-fn spawn_watchdog(pg_ctl: &Path, data: &Path, dir: &Path, as_root: bool) -> Result<(), String> {
-    let stop = if as_root {
-        format!("runuser -u postgres -- '{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
-    } else {
-        format!("'{}' -D '{}' -m immediate stop", pg_ctl.display(), data.display())
-    };
-    let script = format!(
-        "while kill -0 {pid} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf '{dir}'",
-        pid = std::process::id(),
-        dir = dir.display()
-    );
-    Command::new("sh")
-        .args(["-c", &script])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .map(|_| ())
-        .map_err(|e| format!("watchdog: {e}"))
+    let cluster = LocalCluster::start(&dir, free_port()?)?;
+    cluster.stop_when_gone(std::process::id(), Some(&dir))?;
+    Ok(cluster.admin_url())
 }
 
 /// A URL like `base` but for database `name`.

@@ -1,0 +1,77 @@
+//! The databases of `cargo xtask dev`: a private cluster under `target/`, or the server in
+//! `DATABASE_URL`; one database per service, created if missing.
+
+use std::path::Path;
+
+use anyhow::Context;
+use shopkit::localdb::LocalCluster;
+use sqlx::{Connection, PgConnection};
+
+/// Port of the private cluster (kept fixed so a developer can `psql -p 55432` into it).
+const DEV_PORT: u16 = 55432;
+
+/// Where the service databases live.
+pub struct DevDatabase {
+    admin_url: String,
+    cluster: Option<LocalCluster>,
+}
+
+impl DevDatabase {
+    /// Starts (or reuses) the databases.
+    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+        let (admin_url, cluster) = match std::env::var("DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => {
+                println!("xtask: using the PostgreSQL server in DATABASE_URL");
+                (url, None)
+            }
+            _ => {
+                let cluster = LocalCluster::start(&dir.join("postgres"), DEV_PORT).map_err(|e| {
+                    anyhow::anyhow!("{e}\nInstall the PostgreSQL server binaries (initdb, pg_ctl) or set DATABASE_URL")
+                })?;
+                cluster.stop_when_gone(std::process::id(), None).map_err(|e| anyhow::anyhow!(e))?;
+                println!("xtask: PostgreSQL on 127.0.0.1:{DEV_PORT}, data in {}", dir.join("postgres").display());
+                (cluster.admin_url(), Some(cluster))
+            }
+        };
+        let db = Self { admin_url, cluster };
+        db.create_databases().await?;
+        Ok(db)
+    }
+
+    async fn create_databases(&self) -> anyhow::Result<()> {
+        let mut conn = PgConnection::connect(&self.admin_url).await.context("connecting to PostgreSQL")?;
+        for (name, _) in super::SERVICES {
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(name)
+                .fetch_one(&mut conn)
+                .await?;
+            if !exists {
+                // The names are the fixed service names above, never input.
+                sqlx::raw_sql(&format!("CREATE DATABASE \"{name}\"")).execute(&mut conn).await?;
+            }
+        }
+        conn.close().await?;
+        Ok(())
+    }
+
+    /// The URL of a service's database.
+    pub fn url_for(&self, service: &str) -> String {
+        match self.admin_url.rsplit_once('/') {
+            Some((prefix, rest)) => {
+                let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+                format!("{prefix}/{service}{query}")
+            }
+            None => format!("{}/{service}", self.admin_url),
+        }
+    }
+
+    /// Stops the private cluster, if this run started one.
+    pub fn stop(&self) {
+        if let Some(cluster) = &self.cluster {
+            match cluster.stop() {
+                Ok(()) => println!("xtask: PostgreSQL stopped"),
+                Err(e) => eprintln!("xtask: stopping PostgreSQL failed: {e}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+//! `cargo xtask dev`.
+
+mod database;
+mod seed;
+mod services;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use base64::Engine;
+
+/// The services, their ports, and the order they start in (users first: the others need its
+/// key; orders last: it calls the others).
+pub const SERVICES: [(&str, u16); 4] = [("users", 8082), ("products", 8081), ("payments", 8084), ("orders", 8083)];
+
+/// Printed once everything is up; scripts wait for this line.
+pub const READY_LINE: &str = "microshop is ready";
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
+}
+
+fn random_secret() -> anyhow::Result<String> {
+    let mut bytes = [0u8; 24];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
+        .map_err(|_| anyhow::anyhow!("system random generator failed"))?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// Runs the shop until SIGINT or SIGTERM.
+pub async fn run() -> anyhow::Result<()> {
+    let root = workspace_root();
+    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
+    services::build(&root).context("building the services")?;
+
+    let database = database::DevDatabase::start(&target.join("xtask-dev")).await.context("starting PostgreSQL")?;
+    let result = run_with_database(&target, &database).await;
+    database.stop();
+    result
+}
+
+async fn run_with_database(target: &std::path::Path, database: &database::DevDatabase) -> anyhow::Result<()> {
+    let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
+    let admin_email = std::env::var("BOOTSTRAP_ADMIN_EMAIL").unwrap_or_else(|_| "admin@microshop.local".into());
+    let admin_password = std::env::var("BOOTSTRAP_ADMIN_PASSWORD").unwrap_or_else(|_| "microshop-dev-admin".into());
+    let settings = services::Settings {
+        keys,
+        admin_email: admin_email.clone(),
+        admin_password: admin_password.clone(),
+        service_secret: random_secret()?,
+    };
+    let mut running = services::Running::default();
+    let outcome = async {
+        for (name, port) in SERVICES {
+            let url = database.url_for(name);
+            running.spawn(&target.join("debug").join(name), name, port, &url, &settings)?;
+        }
+        running.wait_until_ready().await?;
+        let seeded = seed::seed_catalogue(&admin_email, &admin_password).await.context("seeding the demo catalogue")?;
+        print_banner(seeded, &admin_email, &admin_password);
+        running.wait_for_shutdown().await
+    }
+    .await;
+    running.stop_all().await;
+    outcome
+}
+
+fn print_banner(seeded: usize, email: &str, password: &str) {
+    println!();
+    println!("  products  http://127.0.0.1:8081/docs");
+    println!("  users     http://127.0.0.1:8082/docs");
+    println!("  orders    http://127.0.0.1:8083/docs");
+    println!("  payments  http://127.0.0.1:8084/docs");
+    println!("  admin     {email} / {password}");
+    println!("  catalogue {seeded} new demo products (already present ones are kept)");
+    println!();
+    println!("{READY_LINE}; press Ctrl-C to stop everything");
+}

@@ -1,0 +1,21 @@
+//! Developer commands.
+//!
+//! `cargo xtask dev` runs the whole shop on this machine without Docker: a private
+//! PostgreSQL (the local server binaries, data under `target/xtask-dev/`, or the server in
+//! `DATABASE_URL`), the four services on ports 8081-8084, a demo catalogue, and the URLs and
+//! admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
+
+mod dev;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match std::env::args().nth(1).as_deref() {
+        Some("dev") => dev::run().await,
+        _ => {
+            eprintln!(
+                "usage: cargo xtask dev\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)"
+            );
+            std::process::exit(2);
+        }
+    }
+}
