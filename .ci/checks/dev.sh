@@ -12,7 +12,7 @@ fi
 
 cargo build -q --locked -p xtask
 log="$(mktemp)"
-target/debug/xtask dev >"$log" 2>&1 &
+RUST_BACKTRACE=0 target/debug/xtask dev >"$log" 2>&1 &
 pid=$!
 stop() { kill -INT "$pid" 2>/dev/null || true; }
 trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"' ERR

@@ -3,7 +3,8 @@
 //! Every call has a deadline (a slow dependency becomes a fast 503, never a hung request);
 //! only idempotent methods (GET, PUT, DELETE) are retried, with exponential backoff inside the
 //! deadline; each call carries a `service` token from the client-credentials grant, cached
-//! until shortly before it expires; and the trace context of the current request is passed on.
+//! until shortly before it expires; and each attempt is a client span whose W3C trace context
+//! is injected into the request, so the callee's spans join the caller's trace.
 
 use std::{
     sync::Arc,
@@ -14,7 +15,10 @@ use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Mutex;
 
-use crate::{config::Secret, problem::Problem};
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
+use crate::{config::Secret, problem::Problem, telemetry::propagation};
 
 /// Default time budget of one call, retries included.
 pub const DEFAULT_CALL_BUDGET: Duration = Duration::from_millis(800);
@@ -215,22 +219,50 @@ impl ServiceClient {
         let token = tokio::time::timeout(timeout, self.tokens.token())
             .await
             .map_err(|_| unavailable("timed out getting a service token".into()))??;
-        let mut request =
-            self.http.request(method.clone(), format!("{}{}", self.base_url, path)).timeout(timeout).bearer_auth(token);
-        request = crate::telemetry::propagate_context(request);
+        let url = format!("{}{}", self.base_url, path);
+        // The client span; its context goes into the request headers, so the callee's server
+        // span becomes its child. The URL holds ids only, never secrets.
+        let span = tracing::info_span!(
+            "HTTP client",
+            otel.name = %format!("{method} {}", self.service),
+            otel.kind = "client",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            server.address = self.service,
+            url.full = %url,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let mut request = self.http.request(method.clone(), &url).timeout(timeout).bearer_auth(token);
+        let mut headers = reqwest::header::HeaderMap::new();
+        propagation::inject(&span.context(), &mut headers);
+        request = request.headers(headers);
         if let Some(key) = idempotency_key {
             request = request.header("Idempotency-Key", key);
         }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = request.send().await.map_err(|e| unavailable(e.to_string()))?;
-        let status = response.status();
-        let bytes = response.bytes().await.map_err(|e| unavailable(e.to_string()))?;
+        let outcome = async {
+            let response = request.send().await.map_err(|e| unavailable(e.to_string()))?;
+            let status = response.status();
+            tracing::Span::current().record("http.response.status_code", status.as_u16());
+            let bytes = response.bytes().await.map_err(|e| unavailable(e.to_string()))?;
+            Ok::<_, ClientError>((status, bytes))
+        }
+        .instrument(span.clone())
+        .await;
+        let (status, bytes) = match outcome {
+            Ok(answer) => answer,
+            Err(err) => {
+                span.record("otel.status_code", "ERROR");
+                return Err(err);
+            }
+        };
         if status.is_success() {
             return Ok(Answer(bytes.to_vec()));
         }
         if status.is_server_error() {
+            span.record("otel.status_code", "ERROR");
             return Err(unavailable(format!("answered {status}")));
         }
         if status == StatusCode::UNAUTHORIZED {

@@ -28,6 +28,22 @@ pub struct Database {
     pool: PgPool,
     migrated: watch::Receiver<bool>,
     migrated_tx: std::sync::Arc<watch::Sender<bool>>,
+    /// Start-up work besides migrations that readiness waits for (see [`Database::gate_readiness`]).
+    gates_open: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    gates: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Keeps the service not-ready until [`ReadinessGate::open`] is called.
+#[derive(Debug)]
+pub struct ReadinessGate {
+    opened: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ReadinessGate {
+    /// The work this gate waited for is done.
+    pub fn open(self) {
+        self.opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 impl Database {
@@ -45,7 +61,13 @@ impl Database {
     /// Wraps an existing pool (tests), not yet marked migrated.
     pub fn from_pool(pool: PgPool) -> Self {
         let (tx, rx) = watch::channel(false);
-        Self { pool, migrated: rx, migrated_tx: std::sync::Arc::new(tx) }
+        Self {
+            pool,
+            migrated: rx,
+            migrated_tx: std::sync::Arc::new(tx),
+            gates_open: Default::default(),
+            gates: Default::default(),
+        }
     }
 
     /// The connection pool.
@@ -89,9 +111,18 @@ impl Database {
         let _ = rx.wait_for(|done| *done).await;
     }
 
-    /// Ready means: migrations done and the database answers a trivial query right now.
+    /// Holds readiness back until the returned gate is opened: for start-up work that clients
+    /// depend on, such as the users service creating its bootstrap admin.
+    pub fn gate_readiness(&self) -> ReadinessGate {
+        self.gates.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        ReadinessGate { opened: self.gates_open.clone() }
+    }
+
+    /// Ready means: migrations done, every readiness gate opened, and the database answers a
+    /// trivial query right now.
     pub async fn is_ready(&self) -> bool {
-        if !*self.migrated.borrow() {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !*self.migrated.borrow() || self.gates_open.load(SeqCst) < self.gates.load(SeqCst) {
             return false;
         }
         let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.pool);

@@ -6,19 +6,24 @@
 
 use std::{collections::HashMap, future::Future, sync::Arc, time::Instant};
 
+use opentelemetry::trace::TraceContextExt as _;
+use tracing::Instrument as _;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+
 use poem::{
     Endpoint, EndpointExt, IntoResponse, Middleware, PathPattern, Request, Response, Route, get, handler,
-    http::StatusCode, listener::TcpAcceptor, web::Data,
+    http::{HeaderValue, StatusCode},
+    listener::TcpAcceptor,
+    web::Data,
 };
 use poem_openapi::{OpenApi, OpenApiService, OperationId};
 
 use crate::{
-    auth::TokenVerifier,
-    db::Database,
-    metrics::HttpMetrics,
-    problem::problem_response,
-    telemetry::{TraceHeaders, with_trace_headers},
+    auth::TokenVerifier, db::Database, metrics::HttpMetrics, problem::problem_response, telemetry::propagation,
 };
+
+/// Response header carrying the trace id of the request, so a user can look it up in Jaeger.
+pub const TRACE_ID_HEADER: &str = "x-trace-id";
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
@@ -126,9 +131,26 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let started = Instant::now();
         let method = req.method().to_string();
-        let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let trace = TraceHeaders { traceparent: header("traceparent"), tracestate: header("tracestate") };
-        let response = match with_trace_headers(trace, self.inner.call(req)).await {
+        // The server span: named by route template once routing has found it, parented on
+        // the caller's span when the request carries W3C trace context.
+        let span = tracing::info_span!(
+            "HTTP request",
+            otel.name = %method,
+            otel.kind = "server",
+            otel.status_code = tracing::field::Empty,
+            http.request.method = %method,
+            url.path = %req.uri().path(),
+            url.scheme = "http",
+            http.route = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let _ = span.set_parent(propagation::extract(req.headers()));
+        let trace_id = {
+            let context = span.context();
+            let ids = context.span().span_context().clone();
+            ids.is_valid().then(|| ids.trace_id().to_string())
+        };
+        let mut response = match self.inner.call(req).instrument(span.clone()).await {
             Ok(resp) => resp.into_response(),
             Err(err) => error_to_response(err),
         };
@@ -138,14 +160,25 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             _ => "unmatched".to_owned(),
         };
         let status = response.status().as_u16();
+        span.record("otel.name", format!("{method} {route}"));
+        span.record("http.route", route.as_str());
+        span.record("http.response.status_code", status);
+        if status >= 500 {
+            span.record("otel.status_code", "ERROR");
+        }
+        if let Some(value) = trace_id.and_then(|t| HeaderValue::from_str(&t).ok()) {
+            response.headers_mut().insert(TRACE_ID_HEADER, value);
+        }
         let elapsed = started.elapsed();
         self.metrics.record(&method, &route, status, elapsed);
         let latency_ms = elapsed.as_secs_f64() * 1000.0;
-        if status >= 500 {
-            tracing::error!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
-        } else {
-            tracing::info!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
-        }
+        span.in_scope(|| {
+            if status >= 500 {
+                tracing::error!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
+            } else {
+                tracing::info!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
+            }
+        });
         Ok(response)
     }
 }

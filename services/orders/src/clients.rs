@@ -105,8 +105,8 @@ impl Dependencies {
     }
 
     /// Whether the user exists (a deleted account does not).
-    #[tracing::instrument(name = "saga.check_user", skip(self))]
-    pub async fn user_exists(&self, user_id: Uuid) -> Result<bool, ClientError> {
+    #[tracing::instrument(name = "saga.check_user", skip(self), fields(order_id = %order_id), err(Display))]
+    pub async fn user_exists(&self, order_id: Uuid, user_id: Uuid) -> Result<bool, ClientError> {
         match self.users.get::<User>(&format!("/users/{user_id}")).await {
             Ok(_) => Ok(true),
             Err(ClientError::Rejected { status, .. }) if status.as_u16() == 404 => Ok(false),
@@ -115,7 +115,7 @@ impl Dependencies {
     }
 
     /// Makes the order's reservation hold exactly `items` (all or nothing).
-    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id))]
+    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id), err(Display))]
     pub async fn reserve(&self, order_id: Uuid, items: &[(Uuid, i32)]) -> Result<Vec<ReservedLine>, ClientError> {
         let body = ReservationBody {
             lines: items
@@ -128,13 +128,13 @@ impl Dependencies {
     }
 
     /// Gives the order's stock back (idempotent; blocks any later reservation for it).
-    #[tracing::instrument(name = "saga.release_stock", skip(self), fields(order_id = %order_id))]
+    #[tracing::instrument(name = "saga.release_stock", skip(self), fields(order_id = %order_id), err(Display))]
     pub async fn release(&self, order_id: Uuid) -> Result<(), ClientError> {
         self.products.delete(&format!("/reservations/{order_id}")).await
     }
 
     /// Charges the card; the idempotency key makes a retry return the first result.
-    #[tracing::instrument(name = "saga.charge", skip(self, card, key), fields(order_id = %order_id))]
+    #[tracing::instrument(name = "saga.charge", skip(self, card, key), fields(order_id = %order_id), err(Display))]
     pub async fn charge(
         &self,
         order_id: Uuid,
@@ -147,14 +147,14 @@ impl Dependencies {
     }
 
     /// Refunds a payment in full (idempotent).
-    #[tracing::instrument(name = "saga.refund", skip(self))]
-    pub async fn refund(&self, payment_id: Uuid) -> Result<Payment, ClientError> {
+    #[tracing::instrument(name = "saga.refund", skip(self), fields(order_id = %order_id), err(Display))]
+    pub async fn refund(&self, order_id: Uuid, payment_id: Uuid) -> Result<Payment, ClientError> {
         let key = format!("refund-{payment_id}");
         self.payments.post(&format!("/payments/{payment_id}/refund"), &serde_json::json!({}), Some(&key)).await
     }
 
     /// Every payment made for an order (to reconcile after a crash).
-    #[tracing::instrument(name = "saga.payments_of_order", skip(self))]
+    #[tracing::instrument(name = "saga.payments_of_order", skip(self), err(Display))]
     pub async fn payments_of(&self, order_id: Uuid) -> Result<Vec<Payment>, ClientError> {
         self.payments.get(&format!("/payments?order_id={order_id}")).await
     }

@@ -21,7 +21,7 @@ pub struct Config {
     pub client_secret: Secret<String>,
     /// `ORDER_TTL_SECS` (default 900): how long an unpaid order holds its stock.
     pub order_ttl: Duration,
-    /// `ORDER_SWEEP_INTERVAL_SECS` (default 5): how often expiry and recovery run.
+    /// `ORDER_SWEEP_INTERVAL_SECS` (default 15): how often expiry and recovery run.
     pub sweep_interval: Duration,
     /// `ORDER_RECOVERY_AFTER_SECS` (default 30): how old a half-done saga must be before the
     /// sweeper settles it (longer than any request takes).
@@ -42,7 +42,7 @@ impl Config {
             client_id: parse_or("SERVICE_CLIENT_ID", "orders".to_owned())?,
             client_secret: Secret::new(required("SERVICE_CLIENT_SECRET")?),
             order_ttl: Duration::from_secs(parse_or("ORDER_TTL_SECS", 900)?),
-            sweep_interval: Duration::from_secs_f64(parse_or("ORDER_SWEEP_INTERVAL_SECS", 5.0)?),
+            sweep_interval: Duration::from_secs_f64(parse_or("ORDER_SWEEP_INTERVAL_SECS", 15.0)?),
             recovery_after: Duration::from_secs_f64(parse_or("ORDER_RECOVERY_AFTER_SECS", 30.0)?),
         })
     }

@@ -88,17 +88,45 @@ pub async fn run(
     let auth = auth_settings(&config)?;
     database.start_migrations(&MIGRATOR);
     if let Some(admin) = config.bootstrap_admin.clone() {
+        // Not ready until the admin exists: seeding scripts log in as soon as we are ready.
+        let gate = database.gate_readiness();
         let db = database.clone();
         tokio::spawn(async move {
             db.wait_until_migrated().await;
-            match bootstrap::ensure_admin(&db, &admin).await {
-                Ok(true) => tracing::info!("bootstrap admin created"),
-                Ok(false) => tracing::info!("bootstrap admin already present"),
-                Err(err) => tracing::error!(error = %err, "bootstrap admin could not be created"),
+            let mut delay = std::time::Duration::from_millis(250);
+            loop {
+                match bootstrap::ensure_admin(&db, &admin).await {
+                    Ok(created) => {
+                        tracing::info!(created, "bootstrap admin present");
+                        break;
+                    }
+                    Err(error::UsersError::Database(err)) => {
+                        tracing::warn!(error = %err, "bootstrap admin: database error, retrying");
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(std::time::Duration::from_secs(10));
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "bootstrap admin could not be created (check BOOTSTRAP_ADMIN_*)");
+                        break;
+                    }
+                }
             }
+            gate.open();
         });
     }
     shopkit::server::serve(listener, app(database.clone(), auth), shutdown).await?;
     database.pool().close().await;
     Ok(())
+}
+
+/// The `users` process: reads the config, sets up logs and traces, serves on `LISTEN_ADDR` until
+/// SIGINT/SIGTERM, then flushes the spans still buffered.
+pub async fn serve_from_env() -> anyhow::Result<()> {
+    let config = config::Config::from_env()?;
+    let telemetry = shopkit::telemetry::init(SERVICE_NAME, config.common.log_format);
+    let listener = tokio::net::TcpListener::bind(config.common.listen_addr).await?;
+    tracing::info!(addr = %config.common.listen_addr, "users listening");
+    let result = run(config, listener, shopkit::server::shutdown_signal()).await;
+    telemetry.shutdown();
+    result
 }

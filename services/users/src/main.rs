@@ -1,16 +1,10 @@
 //! `users`: serve the API, or `users openapi` to print the OpenAPI spec.
 
-use users::{SERVICE_NAME, config::Config};
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("openapi") {
         println!("{}", users::openapi().spec());
         return Ok(());
     }
-    let config = Config::from_env()?;
-    let _telemetry = shopkit::telemetry::init(SERVICE_NAME, config.common.log_format);
-    let listener = tokio::net::TcpListener::bind(config.common.listen_addr).await?;
-    tracing::info!(addr = %config.common.listen_addr, "users listening");
-    users::run(config, listener, shopkit::server::shutdown_signal()).await
+    users::serve_from_env().await
 }

@@ -146,6 +146,9 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Trace id of the request that placed the order: search for it in Jaeger to see the
+    /// whole purchase across services.
+    pub trace_id: Option<String>,
 }
 
 impl From<OrderView> for Order {
@@ -173,6 +176,7 @@ impl From<OrderView> for Order {
             expires_at: if v.status == OrderStatus::Pending { v.row.expires_at } else { None },
             created_at: v.row.created_at,
             updated_at: v.row.updated_at,
+            trace_id: v.row.trace_id,
         }
     }
 }

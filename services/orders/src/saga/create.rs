@@ -83,7 +83,7 @@ fn snapshot(items: &Items, reserved: &[ReservedLine]) -> Result<(Vec<NewLine>, S
 
 impl Orders {
     /// Places an order, all or nothing.
-    #[tracing::instrument(name = "saga.place_order", skip_all, fields(order_id))]
+    #[tracing::instrument(name = "saga.place_order", skip_all, fields(order_id), err(Display))]
     pub async fn place(
         &self,
         caller: &AuthUser,
@@ -96,13 +96,13 @@ impl Orders {
         let hash = request_hash(user_id, &items);
         let order_id = Uuid::now_v7();
         tracing::Span::current().record("order_id", tracing::field::display(order_id));
+        let trace_id = shopkit::telemetry::current_trace_ids().map(|(trace, _)| trace);
         let mut conn = self.pool.acquire().await?;
-        if let CreateStart::Existing(existing) =
-            orders::start(&mut conn, order_id, user_id, idempotency_key, &hash).await?
-        {
+        let started = orders::start(&mut conn, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await?;
+        if let CreateStart::Existing(existing) = started {
             return replay(&mut conn, *existing, &hash).await;
         }
-        match self.deps.user_exists(user_id).await {
+        match self.deps.user_exists(order_id, user_id).await {
             Ok(true) => {}
             Ok(false) => {
                 orders::delete(&mut conn, order_id).await?;
@@ -163,7 +163,7 @@ impl Orders {
     }
 
     /// Releases a failed creation's stock, then forgets the order.
-    #[tracing::instrument(name = "saga.compensate_creation", skip(self))]
+    #[tracing::instrument(name = "saga.compensate_creation", skip(self), err(Display))]
     pub(crate) async fn undo_creation(&self, order_id: uuid::Uuid) -> Result<(), OrdersError> {
         self.deps.release(order_id).await.map_err(OrdersError::dependency)?;
         let mut conn = self.pool.acquire().await?;

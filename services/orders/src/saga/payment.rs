@@ -13,7 +13,7 @@ use crate::{clients::CardDetails, domain::status::OrderEvent, error::OrdersError
 
 impl Orders {
     /// Pays a pending order with a card.
-    #[tracing::instrument(name = "saga.pay_order", skip(self, caller, card, key), fields(order_id = %order_id))]
+    #[tracing::instrument(name = "saga.pay_order", skip(self, caller, card, key), fields(order_id = %order_id), err(Display))]
     pub async fn pay(
         &self,
         caller: &AuthUser,

@@ -16,7 +16,7 @@ const BATCH: i64 = 20;
 
 impl Orders {
     /// Cancels pending orders past their expiry and gives their stock back. Returns how many.
-    #[tracing::instrument(name = "saga.expire_orders", skip(self))]
+    #[tracing::instrument(name = "saga.expire_orders", skip(self), err(Display))]
     pub async fn expire_due(&self) -> Result<usize, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let due = orders::lock_expired(&mut tx, BATCH).await?;
@@ -34,7 +34,7 @@ impl Orders {
     /// Settles sagas left half-done for longer than `stale`: failed or interrupted creations
     /// are undone, interrupted payments reconciled with payments, unreleased stock of
     /// cancelled orders released. Returns how many orders were settled.
-    #[tracing::instrument(name = "saga.recover_orders", skip(self))]
+    #[tracing::instrument(name = "saga.recover_orders", skip(self), err(Display))]
     pub async fn recover(&self, stale: Duration) -> Result<usize, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let rows = orders::lock_to_recover(&mut tx, stale.as_secs_f64(), BATCH).await?;

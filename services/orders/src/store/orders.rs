@@ -35,6 +35,8 @@ pub struct OrderRow {
     pub created_at: DateTime<Utc>,
     /// Last change.
     pub updated_at: DateTime<Utc>,
+    /// Trace id of the request that placed it.
+    pub trace_id: Option<String>,
 }
 
 impl OrderRow {
@@ -70,7 +72,7 @@ pub struct NewLine {
     pub quantity: i32,
 }
 
-const COLUMNS: &str = "id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason, expires_at, created_at, updated_at";
+const COLUMNS: &str = "id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason, expires_at, created_at, updated_at, trace_id";
 
 /// The result of starting a creation.
 #[derive(Debug)]
@@ -82,22 +84,24 @@ pub enum CreateStart {
 }
 
 /// Inserts the order in stage `reserving`, unless the user already used `key`.
-#[tracing::instrument(name = "db.start_order", skip(conn, request_hash))]
+#[tracing::instrument(name = "db.start_order", skip(conn, request_hash, trace_id), fields(db.system = "postgresql", db.operation.name = "start_order", otel.kind = "client"))]
 pub async fn start(
     conn: &mut PgConnection,
     id: Uuid,
     user_id: Uuid,
     key: Option<&str>,
     request_hash: &str,
+    trace_id: Option<&str>,
 ) -> Result<CreateStart, sqlx::Error> {
     let inserted = sqlx::query(
-        "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash) VALUES ($1, $2, 'reserving', $3, $4)
+        "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash, trace_id) VALUES ($1, $2, 'reserving', $3, $4, $5)
          ON CONFLICT (user_id, idempotency_key) DO NOTHING",
     )
     .bind(id)
     .bind(user_id)
     .bind(key)
     .bind(request_hash)
+    .bind(trace_id)
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 1 {
@@ -114,7 +118,7 @@ pub async fn start(
 }
 
 /// Stores the reserved lines and makes the order `pending`.
-#[tracing::instrument(name = "db.complete_order", skip(conn, lines))]
+#[tracing::instrument(name = "db.complete_order", skip(conn, lines), fields(db.system = "postgresql", db.operation.name = "complete_order", otel.kind = "client"))]
 pub async fn complete(
     conn: &mut PgConnection,
     id: Uuid,
@@ -138,6 +142,7 @@ pub async fn complete(
 }
 
 /// Replaces the lines of an order.
+#[tracing::instrument(name = "db.replace_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "replace_lines", otel.kind = "client"))]
 pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine]) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM order_lines WHERE order_id = $1").bind(id).execute(&mut *conn).await?;
     for (position, line) in lines.iter().enumerate() {
@@ -157,7 +162,7 @@ pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine])
 }
 
 /// Updates lines and total of a pending order.
-#[tracing::instrument(name = "db.update_order_lines", skip(conn, lines))]
+#[tracing::instrument(name = "db.update_order_lines", skip(conn, lines), fields(db.system = "postgresql", db.operation.name = "update_order_lines", otel.kind = "client"))]
 pub async fn update_lines(
     conn: &mut PgConnection,
     id: Uuid,
@@ -174,6 +179,7 @@ pub async fn update_lines(
 }
 
 /// Moves a creation that failed to stage `failed` (its reservation still to release).
+#[tracing::instrument(name = "db.mark_failed", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_failed", otel.kind = "client"))]
 pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'reserving'")
         .bind(id)
@@ -183,14 +189,14 @@ pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::
 }
 
 /// Removes an order and its lines.
-#[tracing::instrument(name = "db.delete_order", skip(conn))]
+#[tracing::instrument(name = "db.delete_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "delete_order", otel.kind = "client"))]
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM orders WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
 
 /// An order row, locked for the rest of the transaction.
-#[tracing::instrument(name = "db.lock_order", skip(conn))]
+#[tracing::instrument(name = "db.lock_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "lock_order", otel.kind = "client"))]
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"))
         .bind(id)
@@ -199,7 +205,7 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>,
 }
 
 /// An order row.
-#[tracing::instrument(name = "db.get_order", skip(conn))]
+#[tracing::instrument(name = "db.get_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "get_order", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
         .bind(id)
@@ -208,7 +214,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, 
 }
 
 /// The lines of an order, in the order they were placed.
-#[tracing::instrument(name = "db.order_lines", skip(conn))]
+#[tracing::instrument(name = "db.order_lines", skip(conn), fields(db.system = "postgresql", db.operation.name = "order_lines", otel.kind = "client"))]
 pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sqlx::Error> {
     sqlx::query_as::<_, LineRow>(
         "SELECT product_id, name, unit_price_minor, quantity FROM order_lines WHERE order_id = $1 ORDER BY position",
@@ -219,6 +225,7 @@ pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sq
 }
 
 /// Records the payment attempt about to be made, so a crash mid-payment can be reconciled.
+#[tracing::instrument(name = "db.start_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "start_payment", otel.kind = "client"))]
 pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET payment_key = $2, payment_started_at = now(), updated_at = now() WHERE id = $1")
         .bind(id)
@@ -229,6 +236,7 @@ pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Resu
 }
 
 /// The attempt ended without a charge: another attempt may start.
+#[tracing::instrument(name = "db.clear_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "clear_payment", otel.kind = "client"))]
 pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET payment_key = NULL, payment_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
         .bind(id)
@@ -238,7 +246,7 @@ pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
 }
 
 /// Records a successful charge.
-#[tracing::instrument(name = "db.mark_order_paid", skip(conn))]
+#[tracing::instrument(name = "db.mark_order_paid", skip(conn), fields(db.system = "postgresql", db.operation.name = "mark_order_paid", otel.kind = "client"))]
 pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
         .bind(id)
@@ -249,7 +257,7 @@ pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> R
 }
 
 /// Sets a new public status (with a reason when cancelling).
-#[tracing::instrument(name = "db.set_order_status", skip(conn))]
+#[tracing::instrument(name = "db.set_order_status", skip(conn), fields(db.system = "postgresql", db.operation.name = "set_order_status", otel.kind = "client"))]
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
@@ -266,6 +274,7 @@ pub async fn set_status(
 }
 
 /// Notes that a cancelled order's reservation was released.
+#[tracing::instrument(name = "db.mark_stock_released", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_stock_released", otel.kind = "client"))]
 pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET stock_released = true, updated_at = now() WHERE id = $1")
         .bind(id)
@@ -288,7 +297,7 @@ pub struct ListFilter {
 }
 
 /// Orders newest first, saga stages excluded.
-#[tracing::instrument(name = "db.list_orders", skip(conn))]
+#[tracing::instrument(name = "db.list_orders", skip(conn), fields(db.system = "postgresql", db.operation.name = "list_orders", otel.kind = "client"))]
 pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<OrderRow>, sqlx::Error> {
     let mut sql =
         sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"));
@@ -307,7 +316,7 @@ pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<Or
 
 /// Up to `limit` pending orders past their expiry with no payment in flight, locked; rows
 /// another replica holds are skipped, so replicas share the work without doing it twice.
-#[tracing::instrument(name = "db.lock_expired_orders", skip(conn))]
+#[tracing::instrument(name = "db.lock_expired_orders", skip(conn), fields(db.system = "postgresql", db.operation.name = "lock_expired_orders", otel.kind = "client"))]
 pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
     sqlx::query_as::<_, OrderRow>(&format!(
         "SELECT {COLUMNS} FROM orders WHERE status = 'pending' AND expires_at < now() AND payment_key IS NULL
@@ -320,7 +329,7 @@ pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Ord
 
 /// Up to `limit` orders left half-done (by a crash or an unreachable dependency) for longer
 /// than `stale_secs`, locked and skipping rows other replicas hold.
-#[tracing::instrument(name = "db.lock_orders_to_recover", skip(conn))]
+#[tracing::instrument(name = "db.lock_orders_to_recover", skip(conn), fields(db.system = "postgresql", db.operation.name = "lock_orders_to_recover", otel.kind = "client"))]
 pub async fn lock_to_recover(
     conn: &mut PgConnection,
     stale_secs: f64,

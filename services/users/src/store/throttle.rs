@@ -26,7 +26,7 @@ fn interval(d: Duration) -> sqlx::postgres::types::PgInterval {
 }
 
 /// Seconds until the longest lock among `keys` ends, if any is locked.
-#[tracing::instrument(name = "db.login_lock_remaining", skip_all)]
+#[tracing::instrument(name = "db.login_lock_remaining", skip_all, fields(db.system = "postgresql", db.operation.name = "login_lock_remaining", otel.kind = "client"))]
 pub async fn locked_for(conn: &mut PgConnection, keys: &[String]) -> Result<Option<u64>, sqlx::Error> {
     let seconds: Option<f64> = sqlx::query_scalar(
         "SELECT extract(epoch FROM max(locked_until) - now())::float8 FROM login_throttle
@@ -39,7 +39,7 @@ pub async fn locked_for(conn: &mut PgConnection, keys: &[String]) -> Result<Opti
 }
 
 /// Counts one failure for `key`, locking it when the limit is reached.
-#[tracing::instrument(name = "db.record_login_failure", skip_all)]
+#[tracing::instrument(name = "db.record_login_failure", skip_all, fields(db.system = "postgresql", db.operation.name = "record_login_failure", otel.kind = "client"))]
 pub async fn record_failure(conn: &mut PgConnection, key: &str, limit: Limit) -> Result<(), sqlx::Error> {
     let window = interval(limit.window);
     sqlx::query(
@@ -65,7 +65,7 @@ pub async fn record_failure(conn: &mut PgConnection, key: &str, limit: Limit) ->
 }
 
 /// Forgets the failures of `key` (after a successful login).
-#[tracing::instrument(name = "db.clear_login_failures", skip_all)]
+#[tracing::instrument(name = "db.clear_login_failures", skip_all, fields(db.system = "postgresql", db.operation.name = "clear_login_failures", otel.kind = "client"))]
 pub async fn clear(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM login_throttle WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())")
         .bind(key)

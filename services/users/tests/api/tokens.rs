@@ -105,3 +105,14 @@ async fn health_and_docs_are_served() {
         assert_eq!(app.client.get(app.url(path)).send().await.expect("send").status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn not_ready_until_readiness_gates_open() {
+    let db = shopkit::testing::fresh_database("users", &users::MIGRATOR).await;
+    let database = shopkit::db::Database::from_pool(db.pool.clone());
+    database.migrate(&users::MIGRATOR).await.expect("migrate");
+    let gate = database.gate_readiness();
+    assert!(!database.is_ready().await, "a closed gate holds readiness back");
+    gate.open();
+    assert!(database.is_ready().await);
+}
