@@ -160,7 +160,9 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             _ => "unmatched".to_owned(),
         };
         let status = response.status().as_u16();
-        span.record("otel.name", format!("{method} {route}"));
+        // The span was started before routing (children needed its context), so the name is
+        // changed on the OpenTelemetry span itself.
+        span.context().span().update_name(format!("{method} {route}"));
         span.record("http.route", route.as_str());
         span.record("http.response.status_code", status);
         if status >= 500 {
