@@ -22,7 +22,7 @@ use crate::{
 
 /// A new account. Any other field (such as `role`) is ignored: registration always creates
 /// a customer.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct RegisterBody {
     /// Email address, unique (case-insensitively).
     pub email: String,
@@ -35,7 +35,7 @@ pub struct RegisterBody {
 
 /// Changes to the caller's account. Changing the email or the password needs
 /// `current_password`.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct ProfilePatchBody {
     /// New display name.
     pub name: Option<String>,

@@ -17,7 +17,7 @@ use crate::{
 };
 
 /// Email and password.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct LoginBody {
     /// Account email.
     pub email: String,
@@ -27,7 +27,7 @@ pub struct LoginBody {
 }
 
 /// Client-credentials grant of another microshop service.
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct ClientCredentialsBody {
     /// The client id, e.g. `orders`.
     pub client_id: String,
@@ -37,7 +37,7 @@ pub struct ClientCredentialsBody {
 }
 
 /// An access token (RFC 6749 section 5.1 shape).
-#[derive(Debug, Object)]
+#[derive(Object)]
 pub struct TokenBody {
     /// The JWT to send as `Authorization: Bearer <token>`.
     pub access_token: String,
