@@ -168,6 +168,18 @@ async fn purchase_is_one_trace(protocol: Protocol) {
         assert_eq!(span.attributes.get("db.system").map(String::as_str), Some("postgresql"), "{name}");
     }
 
+    // Database spans name the statement, never its parameter values.
+    for span in spans.iter().filter(|s| s.name.starts_with("db.")) {
+        for key in span.attributes.keys() {
+            assert!(
+                !["id", "order_id", "user_id", "product_id", "email", "key", "lines", "changes"]
+                    .contains(&key.as_str()),
+                "{} records parameter `{key}`",
+                span.name
+            );
+        }
+    }
+
     // A failed step is recorded with an error status; the successful one is not.
     let pays: Vec<&Span> = spans.iter().filter(|s| s.name == "saga.pay_order").collect();
     let statuses: BTreeSet<&str> = pays.iter().map(|s| s.status.as_str()).collect();

@@ -84,7 +84,7 @@ pub enum CreateStart {
 }
 
 /// Inserts the order in stage `reserving`, unless the user already used `key`.
-#[tracing::instrument(name = "db.start_order", skip(conn, request_hash, trace_id), fields(db.system = "postgresql", db.operation.name = "start_order", otel.kind = "client"))]
+#[tracing::instrument(name = "db.start_order", skip_all, fields(db.system = "postgresql", db.operation.name = "start_order", otel.kind = "client"))]
 pub async fn start(
     conn: &mut PgConnection,
     id: Uuid,
@@ -118,7 +118,7 @@ pub async fn start(
 }
 
 /// Stores the reserved lines and makes the order `pending`.
-#[tracing::instrument(name = "db.complete_order", skip(conn, lines), fields(db.system = "postgresql", db.operation.name = "complete_order", otel.kind = "client"))]
+#[tracing::instrument(name = "db.complete_order", skip_all, fields(db.system = "postgresql", db.operation.name = "complete_order", otel.kind = "client"))]
 pub async fn complete(
     conn: &mut PgConnection,
     id: Uuid,
@@ -162,7 +162,7 @@ pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine])
 }
 
 /// Updates lines and total of a pending order.
-#[tracing::instrument(name = "db.update_order_lines", skip(conn, lines), fields(db.system = "postgresql", db.operation.name = "update_order_lines", otel.kind = "client"))]
+#[tracing::instrument(name = "db.update_order_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "update_order_lines", otel.kind = "client"))]
 pub async fn update_lines(
     conn: &mut PgConnection,
     id: Uuid,
@@ -189,14 +189,14 @@ pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::
 }
 
 /// Removes an order and its lines.
-#[tracing::instrument(name = "db.delete_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "delete_order", otel.kind = "client"))]
+#[tracing::instrument(name = "db.delete_order", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_order", otel.kind = "client"))]
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM orders WHERE id = $1").bind(id).execute(conn).await?;
     Ok(())
 }
 
 /// An order row, locked for the rest of the transaction.
-#[tracing::instrument(name = "db.lock_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "lock_order", otel.kind = "client"))]
+#[tracing::instrument(name = "db.lock_order", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_order", otel.kind = "client"))]
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"))
         .bind(id)
@@ -205,7 +205,7 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>,
 }
 
 /// An order row.
-#[tracing::instrument(name = "db.get_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "get_order", otel.kind = "client"))]
+#[tracing::instrument(name = "db.get_order", skip_all, fields(db.system = "postgresql", db.operation.name = "get_order", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
     sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
         .bind(id)
@@ -214,7 +214,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, 
 }
 
 /// The lines of an order, in the order they were placed.
-#[tracing::instrument(name = "db.order_lines", skip(conn), fields(db.system = "postgresql", db.operation.name = "order_lines", otel.kind = "client"))]
+#[tracing::instrument(name = "db.order_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "order_lines", otel.kind = "client"))]
 pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sqlx::Error> {
     sqlx::query_as::<_, LineRow>(
         "SELECT product_id, name, unit_price_minor, quantity FROM order_lines WHERE order_id = $1 ORDER BY position",
@@ -246,7 +246,7 @@ pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
 }
 
 /// Records a successful charge.
-#[tracing::instrument(name = "db.mark_order_paid", skip(conn), fields(db.system = "postgresql", db.operation.name = "mark_order_paid", otel.kind = "client"))]
+#[tracing::instrument(name = "db.mark_order_paid", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_order_paid", otel.kind = "client"))]
 pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
         .bind(id)
@@ -257,7 +257,7 @@ pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> R
 }
 
 /// Sets a new public status (with a reason when cancelling).
-#[tracing::instrument(name = "db.set_order_status", skip(conn), fields(db.system = "postgresql", db.operation.name = "set_order_status", otel.kind = "client"))]
+#[tracing::instrument(name = "db.set_order_status", skip_all, fields(db.system = "postgresql", db.operation.name = "set_order_status", otel.kind = "client"))]
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
@@ -297,7 +297,7 @@ pub struct ListFilter {
 }
 
 /// Orders newest first, saga stages excluded.
-#[tracing::instrument(name = "db.list_orders", skip(conn), fields(db.system = "postgresql", db.operation.name = "list_orders", otel.kind = "client"))]
+#[tracing::instrument(name = "db.list_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "list_orders", otel.kind = "client"))]
 pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<OrderRow>, sqlx::Error> {
     let mut sql =
         sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"));
@@ -316,7 +316,7 @@ pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<Or
 
 /// Up to `limit` pending orders past their expiry with no payment in flight, locked; rows
 /// another replica holds are skipped, so replicas share the work without doing it twice.
-#[tracing::instrument(name = "db.lock_expired_orders", skip(conn), fields(db.system = "postgresql", db.operation.name = "lock_expired_orders", otel.kind = "client"))]
+#[tracing::instrument(name = "db.lock_expired_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_expired_orders", otel.kind = "client"))]
 pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
     sqlx::query_as::<_, OrderRow>(&format!(
         "SELECT {COLUMNS} FROM orders WHERE status = 'pending' AND expires_at < now() AND payment_key IS NULL
@@ -329,7 +329,7 @@ pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Ord
 
 /// Up to `limit` orders left half-done (by a crash or an unreachable dependency) for longer
 /// than `stale_secs`, locked and skipping rows other replicas hold.
-#[tracing::instrument(name = "db.lock_orders_to_recover", skip(conn), fields(db.system = "postgresql", db.operation.name = "lock_orders_to_recover", otel.kind = "client"))]
+#[tracing::instrument(name = "db.lock_orders_to_recover", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_orders_to_recover", otel.kind = "client"))]
 pub async fn lock_to_recover(
     conn: &mut PgConnection,
     stale_secs: f64,

@@ -80,7 +80,7 @@ pub async fn find_by_key(
 
 /// Records a payment. If a concurrent request with the same key won the race, its payment is
 /// returned instead (and this one is discarded), so a key never charges twice.
-#[tracing::instrument(name = "db.insert_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_payment", otel.kind = "client", order_id = %payment.order_id))]
+#[tracing::instrument(name = "db.insert_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_payment", otel.kind = "client"))]
 pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result<PaymentRow, PaymentsError> {
     let inserted = sqlx::query_as::<_, PaymentRow>(&format!(
         "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4)
@@ -106,7 +106,7 @@ pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result
 }
 
 /// A payment by id.
-#[tracing::instrument(name = "db.get_payment", skip(conn), fields(db.system = "postgresql", db.operation.name = "get_payment", otel.kind = "client"))]
+#[tracing::instrument(name = "db.get_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "get_payment", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<PaymentRow, PaymentsError> {
     sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
         .bind(id)
@@ -116,7 +116,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<PaymentRow, Paymen
 }
 
 /// Every payment of an order, oldest first.
-#[tracing::instrument(name = "db.list_payments_of_order", skip(conn), fields(db.system = "postgresql", db.operation.name = "list_payments_of_order", otel.kind = "client"))]
+#[tracing::instrument(name = "db.list_payments_of_order", skip_all, fields(db.system = "postgresql", db.operation.name = "list_payments_of_order", otel.kind = "client"))]
 pub async fn list_for_order(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<PaymentRow>, PaymentsError> {
     Ok(sqlx::query_as::<_, PaymentRow>(&format!(
         "SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
@@ -128,7 +128,7 @@ pub async fn list_for_order(conn: &mut PgConnection, order_id: Uuid) -> Result<V
 
 /// Refunds a payment in full, once: the row is locked, the state machine decides, and a
 /// payment already refunded is returned unchanged.
-#[tracing::instrument(name = "db.refund_payment", skip(tx), fields(db.system = "postgresql", db.operation.name = "refund_payment", otel.kind = "client"))]
+#[tracing::instrument(name = "db.refund_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "refund_payment", otel.kind = "client"))]
 pub async fn refund(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<PaymentRow, PaymentsError> {
     let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1 FOR UPDATE"))
         .bind(id)

@@ -71,7 +71,7 @@ pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<Pro
 }
 
 /// A live product.
-#[tracing::instrument(name = "db.get_product", skip(conn), fields(db.system = "postgresql", db.operation.name = "get_product", otel.kind = "client"))]
+#[tracing::instrument(name = "db.get_product", skip_all, fields(db.system = "postgresql", db.operation.name = "get_product", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<ProductRow, ProductsError> {
     sqlx::query_as::<_, ProductRow>(&format!("SELECT {COLUMNS} FROM products WHERE id = $1 AND deleted_at IS NULL"))
         .bind(id)
@@ -81,7 +81,7 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<ProductRow, Produc
 }
 
 /// Applies the given changes to a live product; absent fields keep their value.
-#[tracing::instrument(name = "db.update_product", skip(conn, changes), fields(db.system = "postgresql", db.operation.name = "update_product", otel.kind = "client"))]
+#[tracing::instrument(name = "db.update_product", skip_all, fields(db.system = "postgresql", db.operation.name = "update_product", otel.kind = "client"))]
 pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges) -> Result<ProductRow, ProductsError> {
     let sku = changes.sku.as_ref().map(|s| s.as_str().to_owned());
     sqlx::query_as::<_, ProductRow>(&format!(
@@ -113,7 +113,7 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges)
 
 /// Soft-deletes a live product: it disappears from reads and search, but reservations and
 /// other services' snapshots that reference it stay valid.
-#[tracing::instrument(name = "db.delete_product", skip(conn), fields(db.system = "postgresql", db.operation.name = "delete_product", otel.kind = "client"))]
+#[tracing::instrument(name = "db.delete_product", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_product", otel.kind = "client"))]
 pub async fn soft_delete(conn: &mut PgConnection, id: Uuid) -> Result<(), ProductsError> {
     let result =
         sqlx::query("UPDATE products SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL")

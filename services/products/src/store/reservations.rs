@@ -96,7 +96,7 @@ async fn current_lines(tx: &mut PgConnection, order_id: Uuid) -> Result<BTreeMap
 /// existing one by the difference. All or nothing: on any shortage or unknown product the
 /// transaction is rolled back and no unit moves. Calling it again with the same lines
 /// changes nothing, which makes retries safe.
-#[tracing::instrument(name = "db.reserve_stock", skip(tx, lines), fields(db.system = "postgresql", db.operation.name = "reserve_stock", otel.kind = "client", order_id = %order_id))]
+#[tracing::instrument(name = "db.reserve_stock", skip_all, fields(db.system = "postgresql", db.operation.name = "reserve_stock", otel.kind = "client"))]
 pub async fn reserve(
     tx: &mut Transaction<'_, Postgres>,
     order_id: Uuid,
@@ -162,7 +162,7 @@ pub async fn reserve(
 /// Gives back every unit the reservation holds and marks it released. Idempotent; releasing
 /// an order that never reserved records a released reservation, so a reserve call that
 /// arrives late (a retry racing a cancellation) cannot take stock for a dead order.
-#[tracing::instrument(name = "db.release_stock", skip(tx), fields(db.system = "postgresql", db.operation.name = "release_stock", otel.kind = "client", order_id = %order_id))]
+#[tracing::instrument(name = "db.release_stock", skip_all, fields(db.system = "postgresql", db.operation.name = "release_stock", otel.kind = "client"))]
 pub async fn release(tx: &mut Transaction<'_, Postgres>, order_id: Uuid) -> Result<(), ProductsError> {
     if lock_or_create(tx, order_id, ReservationStatus::Released).await? == ReservationStatus::Released {
         return Ok(());
@@ -195,7 +195,7 @@ async fn load_lines(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<Reser
 }
 
 /// The reservation of an order.
-#[tracing::instrument(name = "db.get_reservation", skip(conn), fields(db.system = "postgresql", db.operation.name = "get_reservation", otel.kind = "client"))]
+#[tracing::instrument(name = "db.get_reservation", skip_all, fields(db.system = "postgresql", db.operation.name = "get_reservation", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation, ProductsError> {
     let status: Option<String> = sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = $1")
         .bind(order_id)

@@ -104,7 +104,7 @@ pub async fn insert_if_absent(
 }
 
 /// An account by id.
-#[tracing::instrument(name = "db.get_user", skip(conn), fields(db.system = "postgresql", db.operation.name = "get_user", otel.kind = "client"))]
+#[tracing::instrument(name = "db.get_user", skip_all, fields(db.system = "postgresql", db.operation.name = "get_user", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, UsersError> {
     sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
         .bind(id)
@@ -134,7 +134,7 @@ pub struct AccountChanges {
 }
 
 /// Applies changes to an account.
-#[tracing::instrument(name = "db.update_user", skip(conn, changes), fields(db.system = "postgresql", db.operation.name = "update_user", otel.kind = "client"))]
+#[tracing::instrument(name = "db.update_user", skip_all, fields(db.system = "postgresql", db.operation.name = "update_user", otel.kind = "client"))]
 pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges) -> Result<UserRow, UsersError> {
     sqlx::query_as::<_, UserRow>(&format!(
         "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),
@@ -152,7 +152,7 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges)
 }
 
 /// Deletes an account and, with it, all its personal data.
-#[tracing::instrument(name = "db.delete_user", skip(conn), fields(db.system = "postgresql", db.operation.name = "delete_user", otel.kind = "client"))]
+#[tracing::instrument(name = "db.delete_user", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_user", otel.kind = "client"))]
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), UsersError> {
     let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
     if result.rows_affected() == 0 { Err(UsersError::NotFound) } else { Ok(()) }
