@@ -257,3 +257,24 @@ pub async fn shutdown_signal() {
     }
     tracing::info!("shutdown signal received, draining requests");
 }
+
+/// A service process from start to stop: sets up telemetry, binds `LISTEN_ADDR`, runs
+/// `run(listener, shutdown)` until SIGINT/SIGTERM, then flushes the spans still buffered.
+/// Every service's `serve_from_env` is this with its own config and `run`.
+pub async fn run_process<F, Fut, E>(
+    service: &'static str,
+    common: &crate::config::CommonConfig,
+    run: F,
+) -> Result<(), E>
+where
+    F: FnOnce(tokio::net::TcpListener, std::pin::Pin<Box<dyn Future<Output = ()> + Send>>) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: From<std::io::Error>,
+{
+    let telemetry = crate::telemetry::init(service, common.log_format);
+    let listener = tokio::net::TcpListener::bind(common.listen_addr).await?;
+    tracing::info!(addr = %common.listen_addr, "{service} listening");
+    let result = run(listener, Box::pin(shutdown_signal())).await;
+    telemetry.shutdown();
+    result
+}

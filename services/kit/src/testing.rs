@@ -220,6 +220,71 @@ impl TestKeys {
     }
 }
 
+/// A verifier for tokens minted with [`TestKeys`], as every service under test uses.
+pub fn test_verifier() -> crate::auth::TokenVerifier {
+    crate::auth::TokenVerifier::from_public_pem(&TestKeys::get().public_pem, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)
+        .expect("test verifier")
+}
+
+/// One service under test: its fresh, migrated database and its server on port 0.
+pub struct TestService {
+    /// The test's own database.
+    pub db: TestDatabase,
+    /// The same database as the service sees it (migrated, ready).
+    pub database: crate::db::Database,
+    /// The running server; dropping it shuts the server down.
+    pub server: TestServerHandle,
+}
+
+/// Starts a service: a fresh database from the `label` template of `migrator`, then the
+/// endpoint `build` makes of it, served on 127.0.0.1 port 0.
+pub async fn spawn_service<E, F>(label: &str, migrator: &Migrator, build: F) -> TestService
+where
+    E: poem::Endpoint + 'static,
+    F: FnOnce(crate::db::Database, crate::auth::TokenVerifier) -> E,
+{
+    let db = fresh_database(label, migrator).await;
+    let database = crate::db::Database::from_pool(db.pool.clone());
+    database.migrate(migrator).await.expect("migrations (already applied in the template)");
+    let server = spawn_server(build(database.clone(), test_verifier())).await;
+    TestService { db, database, server }
+}
+
+/// Reads an error body, asserting the status, the `application/problem+json` media type and
+/// the RFC 9457 members every microshop problem has.
+pub async fn assert_problem(resp: reqwest::Response, status: u16) -> serde_json::Value {
+    assert_eq!(resp.status(), status, "status");
+    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
+    let body: serde_json::Value = resp.json().await.expect("problem json");
+    assert_eq!(body["status"], status, "{body}");
+    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{body}");
+    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
+    body
+}
+
+/// The `field` of every entry of a problem's `errors`.
+pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
+        .unwrap_or_default()
+}
+
+/// Fails when the committed spec at `path` differs from `generated`; with `UPDATE_OPENAPI` set
+/// it rewrites the file first. `service` names the binary whose `openapi` command prints it.
+pub fn assert_spec_fresh(generated: &str, path: &str, service: &str) {
+    if std::env::var_os("UPDATE_OPENAPI").is_some() {
+        std::fs::write(path, format!("{generated}\n")).expect("write spec");
+    }
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert_eq!(
+        committed.trim_end(),
+        generated.trim_end(),
+        "{path} is stale: run `cargo run -p {service} -- openapi > docs/openapi/{service}.json`"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::url_for;

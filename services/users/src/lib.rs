@@ -119,14 +119,10 @@ pub async fn run(
     Ok(())
 }
 
-/// The `users` process: reads the config, sets up logs and traces, serves on `LISTEN_ADDR` until
-/// SIGINT/SIGTERM, then flushes the spans still buffered.
+/// The `users` process: reads the config, then runs until SIGINT/SIGTERM (see
+/// [`shopkit::server::run_process`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
     let config = config::Config::from_env()?;
-    let telemetry = shopkit::telemetry::init(SERVICE_NAME, config.common.log_format);
-    let listener = tokio::net::TcpListener::bind(config.common.listen_addr).await?;
-    tracing::info!(addr = %config.common.listen_addr, "users listening");
-    let result = run(config, listener, shopkit::server::shutdown_signal()).await;
-    telemetry.shutdown();
-    result
+    let common = config.common.clone();
+    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
 }

@@ -247,17 +247,8 @@ async fn stock_and_input_errors_name_the_item() {
     assert_eq!(rows, 0, "refused orders leave no row");
 }
 
-#[tokio::test]
-async fn committed_openapi_spec_matches_the_code() {
-    let generated = orders::openapi().spec();
+#[test]
+fn committed_openapi_spec_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/orders.json");
-    if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        std::fs::write(path, format!("{generated}\n")).expect("write spec");
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(
-        committed.trim_end(),
-        generated.trim_end(),
-        "docs/openapi/orders.json is stale: run `cargo run -p orders -- openapi > docs/openapi/orders.json`"
-    );
+    shopkit::testing::assert_spec_fresh(&orders::openapi().spec(), path, "orders");
 }

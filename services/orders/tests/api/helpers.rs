@@ -7,12 +7,13 @@ use payments::config::Simulation;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use shopkit::{
-    auth::TokenVerifier,
     config::{CommonConfig, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, LogFormat, Secret},
     db::Database,
-    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server},
+    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
 };
 use uuid::Uuid;
+
+pub use shopkit::testing::{assert_problem as problem, error_fields};
 
 pub const ADMIN_EMAIL: &str = "admin@microshop.test";
 pub const ADMIN_PASSWORD: &str = "admin password for tests";
@@ -46,22 +47,11 @@ pub struct Shop {
     _sweeper: Option<tokio::sync::watch::Sender<bool>>,
 }
 
-fn verifier() -> TokenVerifier {
-    TokenVerifier::from_public_pem(&TestKeys::get().public_pem, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)
-        .expect("verifier")
-}
-
 pub async fn spawn_shop() -> Shop {
     spawn_shop_with(ShopOptions::default()).await
 }
 
 pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
-    let users_db = fresh_database("users", &users::MIGRATOR).await;
-    let users_database = Database::from_pool(users_db.pool.clone());
-    users_database.migrate(&users::MIGRATOR).await.expect("users migrations");
-    let admin =
-        users::config::BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
-    users::bootstrap::ensure_admin(&users_database, &admin).await.expect("admin");
     let keys = TestKeys::get();
     let auth = users::api::AuthSettings {
         signer: shopkit::auth::TokenSigner::from_private_pem(
@@ -80,17 +70,18 @@ pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
         per_account: users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) },
         per_address: users::store::throttle::Limit { max_failures: 1000, window: Duration::from_secs(900) },
     };
-    let users_server = spawn_server(users::app(users_database, auth)).await;
-
-    let products_db = fresh_database("products", &products::MIGRATOR).await;
-    let products_database = Database::from_pool(products_db.pool.clone());
-    products_database.migrate(&products::MIGRATOR).await.expect("products migrations");
-    let products_server = spawn_server(products::app(products_database, verifier())).await;
-
-    let payments_db = fresh_database("payments", &payments::MIGRATOR).await;
-    let payments_database = Database::from_pool(payments_db.pool.clone());
-    payments_database.migrate(&payments::MIGRATOR).await.expect("payments migrations");
-    let payments_server = spawn_server(payments::app(payments_database, verifier(), options.simulation)).await;
+    let users = spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, auth)).await;
+    let admin =
+        users::config::BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
+    users::bootstrap::ensure_admin(&users.database, &admin).await.expect("admin");
+    let products = spawn_service("products", &products::MIGRATOR, products::app).await;
+    let simulation = options.simulation;
+    let payments = spawn_service("payments", &payments::MIGRATOR, |database, verifier| {
+        payments::app(database, verifier, simulation)
+    })
+    .await;
+    let (users_server, products_db, products_server, payments_db, payments_server) =
+        (users.server, products.db, products.server, payments.db, payments.server);
 
     let orders_db = fresh_database("orders", &orders::MIGRATOR).await;
     let orders_database = Database::from_pool(orders_db.pool.clone());
@@ -122,7 +113,7 @@ pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
         tokio::spawn(flows.clone().sweep_forever(interval, Duration::from_secs(30), rx));
         tx
     });
-    let orders_server = spawn_server(orders::app(orders_database, verifier(), flows.clone())).await;
+    let orders_server = spawn_server(orders::app(orders_database, test_verifier(), flows.clone())).await;
     Shop {
         client: Client::new(),
         orders_url: orders_server.base_url.clone(),
@@ -283,18 +274,4 @@ pub fn id_of(order: &Value) -> String {
 
 pub fn new_key() -> String {
     Uuid::new_v4().to_string()
-}
-
-pub async fn problem(resp: Response, status: u16) -> Value {
-    assert_eq!(resp.status(), status, "status");
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
-    resp.json().await.expect("problem json")
-}
-
-pub fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }

@@ -158,17 +158,8 @@ async fn simulated_latency_and_failures() {
     assert_eq!(count, 0, "a processor failure records nothing, so a retry with the same key can charge");
 }
 
-#[tokio::test]
-async fn committed_openapi_spec_matches_the_code() {
-    let generated = payments::openapi().spec();
+#[test]
+fn committed_openapi_spec_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/payments.json");
-    if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        std::fs::write(path, format!("{generated}\n")).expect("write spec");
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(
-        committed.trim_end(),
-        generated.trim_end(),
-        "docs/openapi/payments.json is stale: run `cargo run -p payments -- openapi > docs/openapi/payments.json`"
-    );
+    shopkit::testing::assert_spec_fresh(&payments::openapi().spec(), path, "payments");
 }

@@ -3,11 +3,10 @@
 use payments::{MIGRATOR, app, config::Simulation};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
+pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
-    auth::{Role, TokenVerifier},
-    config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER},
-    db::Database,
-    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server},
+    auth::Role,
+    testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
 };
 use uuid::Uuid;
 
@@ -24,19 +23,13 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(simulation: Simulation) -> TestApp {
-    let db = fresh_database("payments", &MIGRATOR).await;
-    let database = Database::from_pool(db.pool.clone());
-    database.migrate(&MIGRATOR).await.expect("migrations");
-    let verifier =
-        TokenVerifier::from_public_pem(&TestKeys::get().public_pem, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)
-            .expect("verifier");
-    let server = spawn_server(app(database, verifier, simulation)).await;
+    let service = spawn_service("payments", &MIGRATOR, |database, verifier| app(database, verifier, simulation)).await;
     TestApp {
-        base: server.base_url.clone(),
+        base: service.server.base_url.clone(),
         client: Client::new(),
-        db,
+        db: service.db,
         service_token: TestKeys::get().token("orders", Role::Service),
-        _server: server,
+        _server: service.server,
     }
 }
 
@@ -75,18 +68,4 @@ impl TestApp {
             .await
             .expect("request")
     }
-}
-
-pub async fn problem(resp: Response, status: u16) -> Value {
-    assert_eq!(resp.status(), status, "status");
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
-    resp.json().await.expect("problem json")
-}
-
-pub fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }

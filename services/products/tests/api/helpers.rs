@@ -3,11 +3,10 @@
 use products::{MIGRATOR, app};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
+pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
-    auth::{Role, TokenVerifier},
-    config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER},
-    db::Database,
-    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server},
+    auth::Role,
+    testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
 };
 use uuid::Uuid;
 
@@ -21,14 +20,8 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let db = fresh_database("products", &MIGRATOR).await;
-    let database = Database::from_pool(db.pool.clone());
-    database.migrate(&MIGRATOR).await.expect("migrations (already applied in the template)");
-    let verifier =
-        TokenVerifier::from_public_pem(&TestKeys::get().public_pem, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)
-            .expect("verifier");
-    let server = spawn_server(app(database, verifier)).await;
-    TestApp { base: server.base_url.clone(), client: Client::new(), db, _server: server }
+    let service = spawn_service("products", &MIGRATOR, app).await;
+    TestApp { base: service.server.base_url.clone(), client: Client::new(), db: service.db, _server: service.server }
 }
 
 pub fn token(role: Role) -> String {
@@ -143,24 +136,4 @@ impl TestApp {
             .await
             .expect("stock")
     }
-}
-
-/// Reads a problem+json body, asserting the media type and status.
-pub async fn problem(resp: Response, status: u16) -> Value {
-    assert_eq!(resp.status(), status, "status");
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
-    let body: Value = resp.json().await.expect("problem json");
-    assert_eq!(body["status"], status, "{body}");
-    assert!(body["type"].as_str().is_some_and(|t| t.starts_with("https://")), "{body}");
-    assert!(body["title"].is_string() && body["detail"].is_string(), "{body}");
-    body
-}
-
-/// The `field` names of a 422 problem.
-pub fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }

@@ -11,19 +11,10 @@ use shopkit::{
 
 use crate::helpers::{problem, product_body, spawn_app, token};
 
-#[tokio::test]
-async fn committed_openapi_spec_matches_the_code() {
-    let generated = products::openapi().spec();
+#[test]
+fn committed_openapi_spec_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/products.json");
-    if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        std::fs::write(path, format!("{generated}\n")).expect("write spec");
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(
-        committed.trim_end(),
-        generated.trim_end(),
-        "docs/openapi/products.json is stale: run `UPDATE_OPENAPI=1 cargo test -p products --test api committed_openapi` or `cargo run -p products -- openapi > docs/openapi/products.json`"
-    );
+    shopkit::testing::assert_spec_fresh(&products::openapi().spec(), path, "products");
 }
 
 #[tokio::test]
@@ -64,12 +55,7 @@ async fn not_ready_while_the_database_is_unreachable() {
         1,
     )
     .expect("lazy pool");
-    let verifier = shopkit::auth::TokenVerifier::from_public_pem(
-        &TestKeys::get().public_pem,
-        DEFAULT_JWT_ISSUER,
-        DEFAULT_JWT_AUDIENCE,
-    )
-    .expect("verifier");
+    let verifier = shopkit::testing::test_verifier();
     database.start_migrations(&products::MIGRATOR);
     let server = shopkit::testing::spawn_server(products::app(database, verifier)).await;
     let client = reqwest::Client::new();

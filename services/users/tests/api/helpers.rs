@@ -4,10 +4,11 @@ use std::time::Duration;
 
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
+pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
     config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, Secret},
     db::Database,
-    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server},
+    testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
 };
 use users::{
     MIGRATOR,
@@ -53,13 +54,16 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: AuthSettings) -> TestApp {
-    let db = fresh_database("users", &MIGRATOR).await;
-    let database = Database::from_pool(db.pool.clone());
-    database.migrate(&MIGRATOR).await.expect("migrations");
+    let service = spawn_service("users", &MIGRATOR, |database, _| app(database, settings)).await;
     let admin = BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
-    users::bootstrap::ensure_admin(&database, &admin).await.expect("bootstrap admin");
-    let server = spawn_server(app(database.clone(), settings)).await;
-    TestApp { base: server.base_url.clone(), client: Client::new(), db, database, _server: server }
+    users::bootstrap::ensure_admin(&service.database, &admin).await.expect("bootstrap admin");
+    TestApp {
+        base: service.server.base_url.clone(),
+        client: Client::new(),
+        db: service.db,
+        database: service.database,
+        _server: service.server,
+    }
 }
 
 impl TestApp {
@@ -119,23 +123,6 @@ impl TestApp {
             .await
             .expect("request")
     }
-}
-
-/// Reads a problem+json body, asserting the media type and status.
-pub async fn problem(resp: Response, status: u16) -> Value {
-    assert_eq!(resp.status(), status, "status");
-    let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    assert!(content_type.starts_with("application/problem+json"), "content type was {content_type}");
-    let body: Value = resp.json().await.expect("problem json");
-    assert_eq!(body["status"], status, "{body}");
-    body
-}
-
-pub fn error_fields(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|a| a.iter().filter_map(|e| e["field"].as_str().map(str::to_owned)).collect())
-        .unwrap_or_default()
 }
 
 /// The claims of a JWT, decoded without verification (to inspect what was issued).

@@ -83,19 +83,10 @@ async fn bootstrap_admin_is_idempotent_and_never_reachable_by_registration() {
     );
 }
 
-#[tokio::test]
-async fn committed_openapi_spec_matches_the_code() {
-    let generated = users::openapi().spec();
+#[test]
+fn committed_openapi_spec_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/users.json");
-    if std::env::var_os("UPDATE_OPENAPI").is_some() {
-        std::fs::write(path, format!("{generated}\n")).expect("write spec");
-    }
-    let committed = std::fs::read_to_string(path).unwrap_or_default();
-    assert_eq!(
-        committed.trim_end(),
-        generated.trim_end(),
-        "docs/openapi/users.json is stale: run `cargo run -p users -- openapi > docs/openapi/users.json`"
-    );
+    shopkit::testing::assert_spec_fresh(&users::openapi().spec(), path, "users");
 }
 
 #[tokio::test]
