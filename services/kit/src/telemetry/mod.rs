@@ -72,7 +72,12 @@ pub enum Export {
 
 /// Reads the export settings from the standard environment variables.
 pub fn export_from_env() -> Result<Export, String> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    export_from(|name| std::env::var(name).ok())
+}
+
+/// The export settings given a variable lookup (blank counts as unset).
+fn export_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Export, String> {
+    let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     if var("OTEL_SDK_DISABLED").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
         return Ok(Export::Disabled);
     }
@@ -179,4 +184,48 @@ pub fn current_trace_ids() -> Option<(String, String)> {
 /// The installed dispatcher, if [`init`] installed one.
 pub(crate) fn installed_dispatch() -> Option<tracing::Dispatch> {
     DISPATCH.get().and_then(WeakDispatch::upgrade)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Environment variables, the expected outcome, and why.
+    type Case<'a> = (&'a [(&'a str, &'a str)], Result<Export, ()>, &'a str);
+
+    #[test]
+    fn export_settings_follow_the_standard_variables() {
+        let cases: &[Case<'_>] = &[
+            (&[], Ok(Export::None), "no endpoint: nothing exported"),
+            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317")], Ok(Export::Grpc), "grpc is the default"),
+            (
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")],
+                Ok(Export::HttpProtobuf),
+                "http",
+            ),
+            (
+                &[
+                    ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://c:4318/v1/traces"),
+                    ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/protobuf"),
+                ],
+                Ok(Export::HttpProtobuf),
+                "signal-specific variables",
+            ),
+            (
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4317"), ("OTEL_SDK_DISABLED", "TRUE")],
+                Ok(Export::Disabled),
+                "disabled wins",
+            ),
+            (&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")], Ok(Export::None), "blank endpoint"),
+            (
+                &[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c"), ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")],
+                Err(()),
+                "unsupported protocol",
+            ),
+        ];
+        for (vars, expected, message) in cases {
+            let lookup = |name: &str| vars.iter().find(|(k, _)| *k == name).map(|(_, v)| (*v).to_owned());
+            assert_eq!(export_from(lookup).map_err(|_| ()), *expected, "{message}");
+        }
+    }
 }
