@@ -88,31 +88,7 @@ kubernetes-validate --version
 
 shops_against_crd() { # shops_against_crd FILE: each Shop in FILE against the CRD's openAPIV3Schema, strictly
   [ -f k8s/crd.yaml ] || { skip "k8s/crd.yaml does not exist yet: Shops not checked against it"; return; }
-  "$PY" - "$1" <<'PY'
-import sys, yaml, jsonschema
-crd = yaml.safe_load(open("k8s/crd.yaml"))
-version = next(v for v in crd["spec"]["versions"] if v.get("storage"))
-schema = version["schema"]["openAPIV3Schema"]
-kind = crd["spec"]["names"]["kind"]
-def strict(node):
-    """Unknown fields are errors, as with `kubectl apply --validate=strict`."""
-    if isinstance(node, dict):
-        if node.get("type") == "object" and "properties" in node and "additionalProperties" not in node:
-            node["additionalProperties"] = False
-        for value in node.values():
-            strict(value)
-    elif isinstance(node, list):
-        for value in node:
-            strict(value)
-strict(schema["properties"]["spec"])
-n = 0
-for doc in yaml.safe_load_all(open(sys.argv[1])):
-    if doc and doc.get("kind") == kind:
-        # Structural schema checks (types, enums, ranges, patterns); CEL rules need an API server.
-        jsonschema.validate(doc, schema, cls=jsonschema.Draft4Validator)
-        n += 1
-print(f"{kind} objects valid against k8s/crd.yaml: {n}")
-PY
+  "$PY" .ci/lib/shops_against_crd.py k8s/crd.yaml "$1"
 }
 
 validate() { # validate FILE: strict schema validation for Kubernetes $K8S_VERSION

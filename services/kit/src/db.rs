@@ -58,6 +58,19 @@ impl Database {
         Ok(Self::from_pool(pool))
     }
 
+    /// The service's database as a service starts it: the pool from `DATABASE_URL` (connecting
+    /// on first use) and its migrations running in the background.
+    pub fn open(common: &crate::config::CommonConfig, migrator: &'static Migrator) -> Result<Self, ConfigError> {
+        let database = Self::connect_lazy(&common.database_url, common.database_max_connections)?;
+        database.start_migrations(migrator);
+        Ok(database)
+    }
+
+    /// Closes the pool once the server has drained, so PostgreSQL sees clean disconnects.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
     /// Wraps an existing pool (tests), not yet marked migrated.
     pub fn from_pool(pool: PgPool) -> Self {
         let (tx, rx) = watch::channel(false);

@@ -66,10 +66,8 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let database = Database::connect_lazy(&config.common.database_url, config.common.database_max_connections)?;
-    let verifier =
-        TokenVerifier::from_public_pem(&config.jwt_public_key, &config.common.jwt_issuer, &config.common.jwt_audience)?;
-    database.start_migrations(&MIGRATOR);
+    let database = Database::open(&config.common, &MIGRATOR)?;
+    let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
     let flows = orders(&database, &config);
     let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
     let sweeper = {
@@ -84,7 +82,7 @@ pub async fn run(
     shopkit::server::serve(listener, app(database.clone(), verifier, flows), shutdown).await?;
     let _ = stop_sweeper.send(true);
     let _ = sweeper.await;
-    database.pool().close().await;
+    database.close().await;
     Ok(())
 }
 

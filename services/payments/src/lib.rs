@@ -52,12 +52,10 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let database = Database::connect_lazy(&config.common.database_url, config.common.database_max_connections)?;
-    let verifier =
-        TokenVerifier::from_public_pem(&config.jwt_public_key, &config.common.jwt_issuer, &config.common.jwt_audience)?;
-    database.start_migrations(&MIGRATOR);
+    let database = Database::open(&config.common, &MIGRATOR)?;
+    let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
     shopkit::server::serve(listener, app(database.clone(), verifier, config.simulation), shutdown).await?;
-    database.pool().close().await;
+    database.close().await;
     Ok(())
 }
 

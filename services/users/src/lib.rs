@@ -84,9 +84,8 @@ pub async fn run(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
-    let database = Database::connect_lazy(&config.common.database_url, config.common.database_max_connections)?;
+    let database = Database::open(&config.common, &MIGRATOR)?;
     let auth = auth_settings(&config)?;
-    database.start_migrations(&MIGRATOR);
     if let Some(admin) = config.bootstrap_admin.clone() {
         // Not ready until the admin exists: seeding scripts log in as soon as we are ready.
         let gate = database.gate_readiness();
@@ -115,7 +114,7 @@ pub async fn run(
         });
     }
     shopkit::server::serve(listener, app(database.clone(), auth), shutdown).await?;
-    database.pool().close().await;
+    database.close().await;
     Ok(())
 }
 

@@ -93,6 +93,11 @@ impl TokenVerifier {
         Ok(Self::from_raw_public_key(&raw, issuer, audience))
     }
 
+    /// A verifier for `JWT_PUBLIC_KEY` with the issuer and audience of the common settings.
+    pub fn from_config(public_pem: &str, common: &crate::config::CommonConfig) -> Result<Self, KeyError> {
+        Self::from_public_pem(public_pem, &common.jwt_issuer, &common.jwt_audience)
+    }
+
     fn from_raw_public_key(raw: &[u8; 32], issuer: &str, audience: &str) -> Self {
         // Only EdDSA is accepted: `alg: none`, HS256 (key confusion) and others fail here.
         let mut validation = Validation::new(Algorithm::EdDSA);
