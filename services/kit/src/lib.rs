@@ -10,6 +10,7 @@
 //!   security scheme.
 //! - [`client`]: calls to other services: deadlines, retries of idempotent calls, cached
 //!   service tokens, trace context passed on.
+//! - [`faults`]: fault flags (OpenFeature, flagd file format) switched at run time.
 //! - [`metrics`]: Prometheus request metrics.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
 //!   with graceful shutdown.
@@ -21,6 +22,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod faults;
 #[cfg(feature = "localdb")]
 pub mod localdb;
 pub mod metrics;

@@ -19,7 +19,8 @@ use poem::{
 use poem_openapi::{OpenApi, OpenApiService, OperationId};
 
 use crate::{
-    auth::TokenVerifier, db::Database, metrics::HttpMetrics, problem::problem_response, telemetry::propagation,
+    auth::TokenVerifier, db::Database, faults::Outage, metrics::HttpMetrics, problem::problem_response,
+    telemetry::propagation,
 };
 
 /// Response header carrying the trace id of the request, so a user can look it up in Jaeger.
@@ -51,6 +52,21 @@ where
     T: OpenApi + 'static,
     S: Clone + Send + Sync + 'static,
 {
+    service_routes_with_outage(api, parts, Outage::never())
+}
+
+/// [`service_routes`] whose API (not its health, metrics or docs routes) answers 503 while
+/// the `outage` fault flag is on. The refusal passes through [`Observe`], so it is logged,
+/// counted and traced like a real outage.
+pub fn service_routes_with_outage<T, S>(
+    api: OpenApiService<T, ()>,
+    parts: ServiceParts<S>,
+    outage: Outage,
+) -> impl Endpoint + 'static
+where
+    T: OpenApi + 'static,
+    S: Clone + Send + Sync + 'static,
+{
     let metrics = Arc::new(HttpMetrics::default());
     let routes = Arc::new(operation_routes(&api.spec()));
     Route::new()
@@ -59,7 +75,7 @@ where
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))
         .at("/metrics", get(render_metrics))
-        .nest("/", api)
+        .nest("/", api.with(outage))
         .data(parts.state)
         .data(parts.database)
         .data(Arc::new(parts.verifier))

@@ -285,6 +285,79 @@ pub fn assert_spec_fresh(generated: &str, path: &str, service: &str) {
     );
 }
 
+/// A fault-flag file for a service under test, in a folder of its own (removed on drop):
+/// tests switch flags on and off while the service runs, as an operator edits the ConfigMap.
+pub struct FaultFile {
+    dir: std::path::PathBuf,
+    /// The flag file, to hand to [`crate::faults::Faults::watch`].
+    pub path: std::path::PathBuf,
+}
+
+impl FaultFile {
+    /// A flag file with no flag on.
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("microshop-faults-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("fault flag folder");
+        let file = Self { path: dir.join("flags.json"), dir };
+        file.set(&[]);
+        file
+    }
+
+    /// Replaces the flags: each `(name, value)` becomes an enabled flagd flag whose default
+    /// variant is `value`. Written to a temporary file and renamed, like a ConfigMap update,
+    /// so the service never reads half a file.
+    pub fn set(&self, flags: &[(&str, serde_json::Value)]) {
+        let flags: serde_json::Map<String, serde_json::Value> = flags
+            .iter()
+            .map(|(name, value)| {
+                let flag = serde_json::json!({
+                    "state": "ENABLED",
+                    "variants": {"on": value, "off": serde_json::Value::Null},
+                    "defaultVariant": "on",
+                });
+                ((*name).to_owned(), flag)
+            })
+            .collect();
+        let staged = self.dir.join("flags.json.new");
+        std::fs::write(&staged, serde_json::json!({ "flags": flags }).to_string()).expect("write flags");
+        std::fs::rename(&staged, &self.path).expect("swap flags");
+    }
+
+    /// The flags the service follows.
+    pub fn faults(&self) -> crate::faults::Faults {
+        crate::faults::Faults::watch(&self.path).expect("fault flags load")
+    }
+}
+
+impl Default for FaultFile {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drop for FaultFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Polls `check` every 100 ms until it returns true, for at most `within`; panics with
+/// `what` otherwise. For behaviour that must change "within N seconds", without fixed sleeps.
+pub async fn eventually<F, Fut>(within: std::time::Duration, what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check().await {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::url_for;

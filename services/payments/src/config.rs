@@ -28,6 +28,8 @@ pub struct Config {
     pub jwt_public_key: String,
     /// Processor simulation.
     pub simulation: Simulation,
+    /// `FAULTS_FILE`: the fault flags to follow, if any.
+    pub faults_file: Option<std::path::PathBuf>,
 }
 
 impl Config {
@@ -47,6 +49,7 @@ impl Config {
                 latency: Duration::from_millis(parse_or("PAYMENTS_SIMULATED_LATENCY_MS", 0)?),
                 failure_rate,
             },
+            faults_file: shopkit::faults::Faults::file_from_env(),
         })
     }
 }

@@ -21,6 +21,7 @@ use poem_openapi::OpenApiService;
 use shopkit::{
     auth::TokenVerifier,
     db::Database,
+    faults::Faults,
     server::{ServiceParts, openapi_service, service_routes},
 };
 
@@ -42,7 +43,17 @@ pub fn openapi() -> OpenApiService<api::PaymentsApi, ()> {
 
 /// The service's complete HTTP endpoint.
 pub fn app(database: Database, verifier: TokenVerifier, simulation: config::Simulation) -> impl Endpoint + 'static {
-    let state = api::AppState { pool: database.pool().clone(), simulation };
+    app_with_faults(database, verifier, simulation, Faults::none())
+}
+
+/// [`app`] with run-time fault flags that override the simulation's latency and failure rate.
+pub fn app_with_faults(
+    database: Database,
+    verifier: TokenVerifier,
+    simulation: config::Simulation,
+    faults: Faults,
+) -> impl Endpoint + 'static {
+    let state = api::AppState { pool: database.pool().clone(), simulation, faults };
     service_routes(openapi(), ServiceParts { state, database, verifier })
 }
 
@@ -54,7 +65,9 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let database = Database::open(&config.common, &MIGRATOR)?;
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
-    shopkit::server::serve(listener, app(database.clone(), verifier, config.simulation), shutdown).await?;
+    let faults = Faults::load(config.faults_file.as_deref())?;
+    let app = app_with_faults(database.clone(), verifier, config.simulation, faults);
+    shopkit::server::serve(listener, app, shutdown).await?;
     database.close().await;
     Ok(())
 }

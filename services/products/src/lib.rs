@@ -21,7 +21,8 @@ use poem_openapi::OpenApiService;
 use shopkit::{
     auth::TokenVerifier,
     db::Database,
-    server::{ServiceParts, openapi_service, service_routes},
+    faults::{Faults, Outage},
+    server::{ServiceParts, openapi_service, service_routes_with_outage},
 };
 
 /// The service name, used in logs, the spec and telemetry.
@@ -42,8 +43,14 @@ pub fn openapi() -> OpenApiService<(api::ProductsApi, api::ReservationsApi), ()>
 
 /// The service's complete HTTP endpoint over `database`.
 pub fn app(database: Database, verifier: TokenVerifier) -> impl Endpoint + 'static {
-    let state = api::AppState { pool: database.pool().clone() };
-    service_routes(openapi(), ServiceParts { state, database, verifier })
+    app_with_faults(database, verifier, Faults::none())
+}
+
+/// [`app`] with run-time fault flags: slow search, and the whole API answering 503.
+pub fn app_with_faults(database: Database, verifier: TokenVerifier, faults: Faults) -> impl Endpoint + 'static {
+    let outage = Outage::new(faults.clone(), api::UNAVAILABLE_FLAG);
+    let state = api::AppState { pool: database.pool().clone(), faults };
+    service_routes_with_outage(openapi(), ServiceParts { state, database, verifier }, outage)
 }
 
 /// Runs the service until `shutdown` resolves: starts migrations in the background (the
@@ -55,7 +62,8 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let database = Database::open(&config.common, &MIGRATOR)?;
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
-    shopkit::server::serve(listener, app(database.clone(), verifier), shutdown).await?;
+    let faults = Faults::load(config.faults_file.as_deref())?;
+    shopkit::server::serve(listener, app_with_faults(database.clone(), verifier, faults), shutdown).await?;
     database.close().await;
     Ok(())
 }

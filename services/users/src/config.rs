@@ -43,6 +43,8 @@ pub struct Config {
     pub login_max_failures: i32,
     /// `LOGIN_LOCKOUT_SECS` (default 900): the counting window and lockout length.
     pub login_lockout: Duration,
+    /// `FAULTS_FILE`: the fault flags to follow, if any.
+    pub faults_file: Option<std::path::PathBuf>,
 }
 
 /// Parses `SERVICE_CLIENTS`.
@@ -85,6 +87,7 @@ impl Config {
             bootstrap_admin,
             login_max_failures: parse_or("LOGIN_MAX_FAILURES", 5)?,
             login_lockout: Duration::from_secs(parse_or("LOGIN_LOCKOUT_SECS", 900)?),
+            faults_file: shopkit::faults::Faults::file_from_env(),
         })
     }
 }

@@ -24,6 +24,7 @@ use poem_openapi::OpenApiService;
 use shopkit::{
     auth::TokenSigner,
     db::Database,
+    faults::Faults,
     server::{ServiceParts, openapi_service, service_routes},
 };
 
@@ -72,8 +73,13 @@ pub fn auth_settings(config: &config::Config) -> anyhow::Result<api::AuthSetting
 
 /// The service's complete HTTP endpoint.
 pub fn app(database: Database, auth: api::AuthSettings) -> impl Endpoint + 'static {
+    app_with_faults(database, auth, Faults::none())
+}
+
+/// [`app`] with run-time fault flags: slow logins and service tokens.
+pub fn app_with_faults(database: Database, auth: api::AuthSettings, faults: Faults) -> impl Endpoint + 'static {
     let verifier = auth.signer.verifier();
-    let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth) };
+    let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth), faults };
     service_routes(openapi(), ServiceParts { state, database, verifier })
 }
 
@@ -86,6 +92,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     let database = Database::open(&config.common, &MIGRATOR)?;
     let auth = auth_settings(&config)?;
+    let faults = Faults::load(config.faults_file.as_deref())?;
     if let Some(admin) = config.bootstrap_admin.clone() {
         // Not ready until the admin exists: seeding scripts log in as soon as we are ready.
         let gate = database.gate_readiness();
@@ -113,7 +120,7 @@ pub async fn run(
             gate.open();
         });
     }
-    shopkit::server::serve(listener, app(database.clone(), auth), shutdown).await?;
+    shopkit::server::serve(listener, app_with_faults(database.clone(), auth, faults), shutdown).await?;
     database.close().await;
     Ok(())
 }

@@ -15,6 +15,8 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     /// How the simulated processor behaves.
     pub simulation: Simulation,
+    /// Run-time fault flags, which override the simulation while they are on.
+    pub faults: shopkit::faults::Faults,
 }
 
 /// Operation groups in the docs UI.

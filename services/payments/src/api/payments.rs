@@ -206,7 +206,7 @@ impl PaymentsApi {
             tracing::info!(payment_id = %existing.id, "idempotent replay");
             return Ok(ChargeResponse::Replayed(Json(existing.into())));
         }
-        simulation::process(&state.simulation)
+        simulation::process(&state.simulation, &state.faults)
             .await
             .map_err(|_: simulation::ProcessorError| PaymentsError::ProcessorUnavailable)?;
         let decision = network_decision(&card);

@@ -1,11 +1,12 @@
 //! `spawn_app` and one helper per endpoint.
 
-use payments::{MIGRATOR, app, config::Simulation};
+use payments::{MIGRATOR, app_with_faults, config::Simulation};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
     auth::Role,
+    faults::Faults,
     testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
 };
 use uuid::Uuid;
@@ -23,7 +24,15 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(simulation: Simulation) -> TestApp {
-    let service = spawn_service("payments", &MIGRATOR, |database, verifier| app(database, verifier, simulation)).await;
+    spawn_app_with_faults(simulation, Faults::none()).await
+}
+
+/// A payments service following the fault flags `faults`.
+pub async fn spawn_app_with_faults(simulation: Simulation, faults: Faults) -> TestApp {
+    let service = spawn_service("payments", &MIGRATOR, |database, verifier| {
+        app_with_faults(database, verifier, simulation, faults)
+    })
+    .await;
     TestApp {
         base: service.server.base_url.clone(),
         client: Client::new(),

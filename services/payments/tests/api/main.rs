@@ -1,4 +1,5 @@
 //! Integration tests of the payments service: real PostgreSQL, real HTTP, real tokens.
 
 mod charges;
+mod faults;
 mod helpers;

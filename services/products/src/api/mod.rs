@@ -14,7 +14,14 @@ use poem_openapi::Tags;
 pub struct AppState {
     /// The products database.
     pub pool: sqlx::PgPool,
+    /// Run-time fault flags ([`SEARCH_DELAY_FLAG`]; [`UNAVAILABLE_FLAG`] acts in the routes).
+    pub faults: shopkit::faults::Faults,
 }
+
+/// Fault flag: milliseconds added to every search, to see a slow dependency in a trace.
+pub const SEARCH_DELAY_FLAG: &str = "productSearchDelayMs";
+/// Fault flag: while on, the API answers 503 (health and metrics still answer).
+pub const UNAVAILABLE_FLAG: &str = "productsUnavailable";
 
 /// Operation groups in the docs UI.
 #[derive(Tags)]

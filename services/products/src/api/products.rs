@@ -212,6 +212,7 @@ impl ProductsApi {
             cursor: cursor.0.as_deref(),
             limit: limit.0,
         })?;
+        state.faults.inject_delay(super::SEARCH_DELAY_FLAG).await;
         let mut conn = state.pool.acquire().await?;
         let page = products::search(&mut conn, &query).await?;
         Ok(SearchResponse::Ok(Json(ProductPage {

@@ -1,11 +1,12 @@
 //! `spawn_app` and one helper per endpoint, so tests read as scenarios.
 
-use products::{MIGRATOR, app};
+use products::{MIGRATOR, app_with_faults};
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
     auth::Role,
+    faults::Faults,
     testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
 };
 use uuid::Uuid;
@@ -20,7 +21,13 @@ pub struct TestApp {
 }
 
 pub async fn spawn_app() -> TestApp {
-    let service = spawn_service("products", &MIGRATOR, app).await;
+    spawn_app_with_faults(Faults::none()).await
+}
+
+/// A products service following the fault flags `faults`.
+pub async fn spawn_app_with_faults(faults: Faults) -> TestApp {
+    let service =
+        spawn_service("products", &MIGRATOR, |database, verifier| app_with_faults(database, verifier, faults)).await;
     TestApp { base: service.server.base_url.clone(), client: Client::new(), db: service.db, _server: service.server }
 }
 

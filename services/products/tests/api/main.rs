@@ -2,6 +2,7 @@
 //! JWT signatures. Each test gets its own database and server (see `helpers`).
 
 mod catalogue;
+mod faults;
 mod helpers;
 mod reservations;
 mod search;

@@ -37,7 +37,13 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     /// Token issuing and throttling settings.
     pub auth: Arc<AuthSettings>,
+    /// Run-time fault flags ([`TOKEN_DELAY_FLAG`]).
+    pub faults: shopkit::faults::Faults,
 }
+
+/// Fault flag: milliseconds added to every login and service-token request, so that callers
+/// (orders' token cache, the storefront's log-in) show a slow identity provider in traces.
+pub const TOKEN_DELAY_FLAG: &str = "usersTokenDelayMs";
 
 /// Operation groups in the docs UI.
 #[derive(Tags)]

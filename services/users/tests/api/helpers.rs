@@ -8,12 +8,13 @@ pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
     config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, Secret},
     db::Database,
+    faults::Faults,
     testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
 };
 use users::{
     MIGRATOR,
     api::AuthSettings,
-    app,
+    app_with_faults,
     config::{BootstrapAdmin, ServiceClient},
     store::throttle::Limit,
 };
@@ -54,7 +55,12 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(settings: AuthSettings) -> TestApp {
-    let service = spawn_service("users", &MIGRATOR, |database, _| app(database, settings)).await;
+    spawn_app_with_faults(settings, Faults::none()).await
+}
+
+/// A users service following the fault flags `faults`.
+pub async fn spawn_app_with_faults(settings: AuthSettings, faults: Faults) -> TestApp {
+    let service = spawn_service("users", &MIGRATOR, |database, _| app_with_faults(database, settings, faults)).await;
     let admin = BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
     users::bootstrap::ensure_admin(&service.database, &admin).await.expect("bootstrap admin");
     TestApp {

@@ -2,6 +2,7 @@
 //! Ed25519 signatures.
 
 mod accounts;
+mod faults;
 mod helpers;
 mod login;
 mod tokens;

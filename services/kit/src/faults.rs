@@ -1,0 +1,354 @@
+//! Faults switched on and off at run time, for seeing in traces what a failure looks like.
+//!
+//! The flags are a flag set in flagd's flag-definition format (the format of the OpenFeature
+//! flagd provider), read from the file named by `FAULTS_FILE`. The file is read again every
+//! [`POLL_INTERVAL`], so an edited file, or a Kubernetes ConfigMap whose mounted folder is
+//! swapped, takes effect without a restart. A missing `FAULTS_FILE` means no faults and no
+//! polling at all.
+//!
+//! Why the kit reads the format itself rather than through the `open-feature-flagd` crate:
+//! that crate's file mode lives behind its `in-process` feature, which compiles flagd's gRPC
+//! sync protocol at build time (every build machine, the Docker builder included, would need
+//! `protoc`) and brings about fifty more crates (a JSONLogic engine, a file watcher, mockall)
+//! for five flags whose targeting rules we do not use.
+//!
+//! A flag counts when its `state` is `ENABLED`: its value is the value of its
+//! `defaultVariant`. Targeting rules are not evaluated (the default variant applies). A
+//! missing, disabled or ill-typed flag counts as off, so a typo in the file leaves the fault
+//! unapplied instead of breaking the service; a file that stops parsing keeps the last good
+//! flags and is logged.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::{Arc, RwLock, Weak},
+    time::Duration,
+};
+
+use poem::{Endpoint, IntoResponse, Middleware, Request, Response, http::StatusCode};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::problem::problem_response;
+
+/// The environment variable naming the flag file.
+pub const FAULTS_FILE_VARIABLE: &str = "FAULTS_FILE";
+
+/// How often the flag file is read again: well inside the 5 s a switch may take.
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The longest delay a flag may inject: a fault should slow requests down, not hang them.
+pub const MAX_DELAY: Duration = Duration::from_secs(30);
+
+/// The flag file could not be loaded at start.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot load the fault flags from {path}: {reason}")]
+pub struct FaultsError {
+    path: PathBuf,
+    reason: String,
+}
+
+/// A flagd flag definition, as much of it as decides the value.
+#[derive(Debug, Deserialize)]
+struct FlagDefinition {
+    state: FlagState,
+    variants: HashMap<String, Value>,
+    #[serde(rename = "defaultVariant")]
+    default_variant: String,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "UPPERCASE")]
+enum FlagState {
+    Enabled,
+    Disabled,
+}
+
+/// A flagd flag-definition document; other top-level keys (`$schema`, `$evaluators`,
+/// `metadata`) are allowed and ignored.
+#[derive(Debug, Deserialize)]
+struct FlagFile {
+    #[serde(default)]
+    flags: HashMap<String, FlagDefinition>,
+}
+
+/// The value of every enabled flag of a flag-definition document.
+fn parse_flags(text: &str) -> Result<HashMap<String, Value>, String> {
+    let file: FlagFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut values = HashMap::new();
+    for (name, flag) in file.flags {
+        if flag.state != FlagState::Enabled {
+            continue;
+        }
+        match flag.variants.get(&flag.default_variant) {
+            Some(value) => {
+                values.insert(name, value.clone());
+            }
+            None => return Err(format!("flag `{name}`: defaultVariant `{}` is not a variant", flag.default_variant)),
+        }
+    }
+    Ok(values)
+}
+
+/// What the poller shares with the handlers: the last good flag values and file text.
+#[derive(Debug, Default)]
+struct Loaded {
+    text: String,
+    values: HashMap<String, Value>,
+}
+
+/// The fault flags a service consults. Cheap to clone; [`Faults::none`] answers "off" to
+/// everything without any I/O.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    loaded: Option<Arc<RwLock<Loaded>>>,
+}
+
+impl Faults {
+    /// No faults: every flag is off.
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    /// The flags of `file` (a service's `FAULTS_FILE`), or none when it is `None`. Must run
+    /// inside a Tokio runtime.
+    pub fn load(file: Option<&Path>) -> Result<Self, FaultsError> {
+        file.map_or_else(|| Ok(Self::none()), Self::watch)
+    }
+
+    /// The `FAULTS_FILE` setting, for a service's config.
+    pub fn file_from_env() -> Option<PathBuf> {
+        crate::config::optional(FAULTS_FILE_VARIABLE).map(PathBuf::from)
+    }
+
+    /// Reads `path` now and follows its changes until the last clone of the returned value is
+    /// dropped. Fails when the file cannot be read or parsed at start: a fault file that is
+    /// configured but missing is a deployment mistake. Must run inside a Tokio runtime.
+    pub fn watch(path: &Path) -> Result<Self, FaultsError> {
+        let error = |reason: String| FaultsError { path: path.to_owned(), reason };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let values = parse_flags(&text).map_err(error)?;
+        tracing::info!(path = %path.display(), flags = values.len(), "fault flags loaded; the file is re-read every second");
+        let loaded = Arc::new(RwLock::new(Loaded { text, values }));
+        tokio::spawn(poll(path.to_owned(), Arc::downgrade(&loaded)));
+        Ok(Self { loaded: Some(loaded) })
+    }
+
+    fn value(&self, name: &str) -> Option<Value> {
+        let loaded = self.loaded.as_ref()?;
+        // A poisoned lock only means a poller panicked mid-write of plain data: read it anyway.
+        let loaded = loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        loaded.values.get(name).cloned()
+    }
+
+    /// Whether the boolean flag `name` is on.
+    pub fn is_on(&self, name: &str) -> bool {
+        matches!(self.value(name), Some(Value::Bool(true)))
+    }
+
+    /// The numeric flag `name`, or `None` when it is off.
+    pub fn number(&self, name: &str) -> Option<f64> {
+        self.value(name)?.as_f64().filter(|n| n.is_finite())
+    }
+
+    /// The delay flag `name` in milliseconds, zero when off, capped at [`MAX_DELAY`].
+    pub fn delay(&self, name: &str) -> Duration {
+        match self.number(name) {
+            Some(ms) if ms > 0.0 => Duration::from_secs_f64(ms / 1000.0).min(MAX_DELAY),
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// Sleeps for the delay flag `name`, logging the injected delay inside the current span so
+    /// that a slow span in Jaeger says why it was slow.
+    pub async fn inject_delay(&self, name: &str) {
+        let delay = self.delay(name);
+        if !delay.is_zero() {
+            tracing::info!(flag = name, delay_ms = delay.as_millis() as u64, "fault injected: delay");
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
+
+/// Re-reads the file every [`POLL_INTERVAL`] while a [`Faults`] holding it lives. Reading a
+/// small file once a second costs nothing and, unlike change notifications, also sees the
+/// symlink swap by which Kubernetes updates a mounted ConfigMap.
+async fn poll(path: PathBuf, loaded: Weak<RwLock<Loaded>>) {
+    let mut ticks = tokio::time::interval(POLL_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(loaded) = loaded.upgrade() else { return };
+        let text = match tokio::fs::read_to_string(&path).await {
+            Ok(text) => text,
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "fault flags unreadable; keeping the last ones");
+                continue;
+            }
+        };
+        let unchanged = loaded.read().map(|l| l.text == text).unwrap_or(false);
+        if unchanged {
+            continue;
+        }
+        match parse_flags(&text) {
+            Ok(values) => {
+                tracing::info!(path = %path.display(), on = ?values.keys().collect::<Vec<_>>(), "fault flags changed");
+                let mut guard = loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+                *guard = Loaded { text, values };
+            }
+            Err(error) => {
+                tracing::warn!(path = %path.display(), %error, "fault flags invalid; keeping the last good ones");
+                let mut guard = loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+                guard.text = text;
+            }
+        }
+    }
+}
+
+/// Middleware that answers 503 (problem+json) while the boolean flag it names is on: the
+/// service looks down to its callers, while its health and metrics routes (mounted outside
+/// the API) keep answering so the orchestrator does not restart it.
+#[derive(Clone)]
+pub struct Outage {
+    faults: Faults,
+    flag: &'static str,
+}
+
+impl Outage {
+    /// An outage switched by the boolean flag `flag`.
+    pub fn new(faults: Faults, flag: &'static str) -> Self {
+        Self { faults, flag }
+    }
+
+    /// No outage, ever: what services without an outage flag get.
+    pub fn never() -> Self {
+        Self { faults: Faults::none(), flag: "" }
+    }
+}
+
+impl<E: Endpoint> Middleware<E> for Outage {
+    type Output = OutageEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        OutageEndpoint { inner, outage: self.clone() }
+    }
+}
+
+/// The endpoint [`Outage`] wraps.
+pub struct OutageEndpoint<E> {
+    inner: E,
+    outage: Outage,
+}
+
+impl<E: Endpoint> Endpoint for OutageEndpoint<E> {
+    type Output = Response;
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        if self.outage.faults.is_on(self.outage.flag) {
+            tracing::info!(flag = self.outage.flag, "fault injected: service unavailable");
+            return Ok(problem_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &format!("the service is unavailable (fault flag `{}` is on)", self.outage.flag),
+            ));
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flag file in a folder of its own under the system temp dir, removed on drop.
+    struct FlagFileOnDisk {
+        dir: PathBuf,
+        path: PathBuf,
+    }
+
+    impl FlagFileOnDisk {
+        fn with(contents: &str) -> Self {
+            let dir = std::env::temp_dir().join(format!("faults-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).expect("temp dir");
+            let path = dir.join("flags.json");
+            std::fs::write(&path, contents).expect("write flags");
+            Self { dir, path }
+        }
+    }
+
+    impl Drop for FlagFileOnDisk {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+
+    #[test]
+    fn no_file_means_every_flag_off() {
+        let faults = Faults::none();
+        assert!(!faults.is_on("productsUnavailable"));
+        assert_eq!(faults.number("paymentFailureRate"), None);
+        assert_eq!(faults.delay("paymentLatencyMs"), Duration::ZERO);
+    }
+
+    #[tokio::test]
+    async fn enabled_flags_give_their_default_variant_and_the_rest_count_as_off() {
+        let file = FlagFileOnDisk::with(
+            r#"{"$schema": "https://flagd.dev/schema/v0/flags.json", "flags": {
+                "down": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"},
+                "up": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "off"},
+                "rate": {"state": "ENABLED", "variants": {"on": 0.25, "off": 0}, "defaultVariant": "on"},
+                "slow": {"state": "ENABLED", "variants": {"on": 120, "off": 0}, "defaultVariant": "on"},
+                "huge": {"state": "ENABLED", "variants": {"on": 3600000, "off": 0}, "defaultVariant": "on"},
+                "disabled": {"state": "DISABLED", "variants": {"on": 500, "off": 0}, "defaultVariant": "on"},
+                "mistyped": {"state": "ENABLED", "variants": {"on": "yes", "off": "no"}, "defaultVariant": "on"}
+            }}"#,
+        );
+        let faults = Faults::watch(&file.path).expect("flags load");
+        assert!(faults.is_on("down"), "an enabled boolean flag is on");
+        assert!(!faults.is_on("up"), "the default variant decides");
+        assert_eq!(faults.number("rate"), Some(0.25), "a number flag gives its value");
+        assert_eq!(faults.delay("slow"), Duration::from_millis(120), "an integer is read as ms");
+        assert_eq!(faults.delay("huge"), MAX_DELAY, "delays are capped");
+        assert_eq!(faults.delay("disabled"), Duration::ZERO, "a disabled flag is off");
+        assert!(!faults.is_on("mistyped"), "a wrongly typed flag is off");
+        assert!(!faults.is_on("absent"), "a missing flag is off");
+    }
+
+    #[tokio::test]
+    async fn a_missing_or_broken_file_fails_at_start() {
+        let missing = std::env::temp_dir().join(format!("no-such-{}/flags.json", uuid::Uuid::new_v4()));
+        assert!(Faults::watch(&missing).is_err(), "missing file");
+        let broken = FlagFileOnDisk::with("{not json");
+        assert!(Faults::watch(&broken.path).is_err(), "broken file");
+        let dangling = FlagFileOnDisk::with(
+            r#"{"flags": {"x": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "maybe"}}}"#,
+        );
+        assert!(Faults::watch(&dangling.path).is_err(), "default variant that is not a variant");
+    }
+
+    #[tokio::test]
+    async fn a_changed_file_applies_within_seconds_and_a_broken_one_keeps_the_last_flags() {
+        let on = r#"{"flags": {"down": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"}}}"#;
+        let file = FlagFileOnDisk::with(r#"{"flags": {}}"#);
+        let faults = Faults::watch(&file.path).expect("flags load");
+        assert!(!faults.is_on("down"));
+
+        std::fs::write(&file.path, on).expect("switch on");
+        wait_until(|| faults.is_on("down")).await;
+
+        std::fs::write(&file.path, "{broken").expect("break the file");
+        tokio::time::sleep(POLL_INTERVAL * 2).await;
+        assert!(faults.is_on("down"), "a broken file keeps the last good flags");
+
+        std::fs::write(&file.path, on.replace(r#""defaultVariant": "on""#, r#""defaultVariant": "off""#))
+            .expect("switch off");
+        wait_until(|| !faults.is_on("down")).await;
+    }
+
+    async fn wait_until(condition: impl Fn() -> bool) {
+        for _ in 0..50 {
+            if condition() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the flag change was not seen within 5 s");
+    }
+}
