@@ -246,7 +246,7 @@ impl<E: Endpoint> Endpoint for OutageEndpoint<E> {
             tracing::info!(flag = self.outage.flag, "fault injected: service unavailable");
             return Ok(problem_response(
                 StatusCode::SERVICE_UNAVAILABLE,
-                &format!("the service is unavailable (fault flag `{}` is on)", self.outage.flag),
+                format!("the service is unavailable (fault flag `{}` is on)", self.outage.flag),
             ));
         }
         self.inner.call(req).await.map(IntoResponse::into_response)
