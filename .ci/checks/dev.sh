@@ -34,6 +34,27 @@ bash -euo pipefail -x "$walkthrough"
 echo "--- smoke purchase"
 ADMIN_EMAIL=admin@microshop.local ADMIN_PASSWORD=microshop-dev-admin bash scripts/smoke-purchase.sh
 
+echo "--- load: simulated shoppers for 20 s, no unexpected answer allowed"
+cargo build -q --locked -p loadgen
+report=target/loadgen/report.md
+target/debug/xtask load --users-per-sec 2 --duration 20 --progress 10 --report "$report" --fail-on-errors
+for operation in browse search view_product register login place_order pay my_orders; do
+  grep -Eq "^\| $operation \| [1-9]" "$report" || { echo "load report has no $operation requests"; cat "$report"; exit 1; }
+done
+
+echo "--- load with a fault flag on: the errors show in the report"
+faults=target/xtask-dev/faults.json
+cp "$faults" "$faults.healthy"
+jq '.flags.productsUnavailable.state = "ENABLED"' "$faults.healthy" >"$faults.new" && mv "$faults.new" "$faults"
+sleep 2
+if target/debug/xtask load --users-per-sec 2 --duration 6 --report target/loadgen/fault.md --fail-on-errors >/dev/null 2>&1; then
+  echo "productsUnavailable was on but loadgen saw no unexpected answer"; cat target/loadgen/fault.md; exit 1
+fi
+grep -Eq '^\| browse \| [0-9]+ \| [1-9][0-9]* \|.*503' target/loadgen/fault.md \
+  || { echo "expected 503s on browse in the fault report"; cat target/loadgen/fault.md; exit 1; }
+mv "$faults.healthy" "$faults"
+echo "fault report:"; cat target/loadgen/fault.md
+
 echo "--- stopping with SIGINT"
 kill -INT "$pid"
 status=0

@@ -4,16 +4,20 @@
 //! PostgreSQL (the local server binaries, data under `target/xtask-dev/`, or the server in
 //! `DATABASE_URL`), the four services on ports 8081-8084, a demo catalogue, and the URLs and
 //! admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
+//!
+//! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
 
 mod dev;
+mod load;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     match std::env::args().nth(1).as_deref() {
         Some("dev") => dev::run().await,
+        Some("load") => load::run(&dev::workspace_root(), std::env::args().skip(2).collect()),
         _ => {
             eprintln!(
-                "usage: cargo xtask dev\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)"
+                "usage: cargo xtask dev | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)"
             );
             std::process::exit(2);
         }

@@ -16,7 +16,14 @@ pub const SERVICES: [(&str, u16); 4] = [("users", 8082), ("products", 8081), ("p
 /// Printed once everything is up; scripts wait for this line.
 pub const READY_LINE: &str = "microshop is ready";
 
-fn workspace_root() -> PathBuf {
+/// The bootstrap admin of `cargo xtask dev` (also what `cargo xtask load` restocks as).
+pub fn admin_credentials() -> (String, String) {
+    let email = std::env::var("BOOTSTRAP_ADMIN_EMAIL").unwrap_or_else(|_| "admin@microshop.local".into());
+    let password = std::env::var("BOOTSTRAP_ADMIN_PASSWORD").unwrap_or_else(|_| "microshop-dev-admin".into());
+    (email, password)
+}
+
+pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
@@ -41,13 +48,14 @@ pub async fn run() -> anyhow::Result<()> {
 
 async fn run_with_database(target: &std::path::Path, database: &database::DevDatabase) -> anyhow::Result<()> {
     let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
-    let admin_email = std::env::var("BOOTSTRAP_ADMIN_EMAIL").unwrap_or_else(|_| "admin@microshop.local".into());
-    let admin_password = std::env::var("BOOTSTRAP_ADMIN_PASSWORD").unwrap_or_else(|_| "microshop-dev-admin".into());
+    let (admin_email, admin_password) = admin_credentials();
+    let faults_file = fresh_fault_flags(target)?;
     let settings = services::Settings {
         keys,
         admin_email: admin_email.clone(),
         admin_password: admin_password.clone(),
         service_secret: random_secret()?,
+        faults_file: faults_file.clone(),
     };
     let mut running = services::Running::default();
     let outcome = async {
@@ -57,7 +65,7 @@ async fn run_with_database(target: &std::path::Path, database: &database::DevDat
         }
         running.wait_until_ready().await?;
         let seeded = seed::seed_catalogue(&admin_email, &admin_password).await.context("seeding the demo catalogue")?;
-        print_banner(seeded, &admin_email, &admin_password);
+        print_banner(seeded, &admin_email, &admin_password, &faults_file);
         running.wait_for_shutdown().await
     }
     .await;
@@ -65,7 +73,17 @@ async fn run_with_database(target: &std::path::Path, database: &database::DevDat
     outcome
 }
 
-fn print_banner(seeded: usize, email: &str, password: &str) {
+/// Copies the fault-flag template (every flag disabled) to `target/xtask-dev/faults.json`, so
+/// each run starts healthy and the developer flips flags by editing that file.
+fn fresh_fault_flags(target: &std::path::Path) -> anyhow::Result<PathBuf> {
+    let template = workspace_root().join("deploy/faults/flags.json");
+    let file = target.join("xtask-dev").join("faults.json");
+    std::fs::create_dir_all(target.join("xtask-dev"))?;
+    std::fs::copy(&template, &file).with_context(|| format!("copying {}", template.display()))?;
+    Ok(file)
+}
+
+fn print_banner(seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
     println!();
     println!("  products  http://127.0.0.1:8081/docs");
     println!("  users     http://127.0.0.1:8082/docs");
@@ -73,6 +91,8 @@ fn print_banner(seeded: usize, email: &str, password: &str) {
     println!("  payments  http://127.0.0.1:8084/docs");
     println!("  admin     {email} / {password}");
     println!("  catalogue {seeded} new demo products (already present ones are kept)");
+    println!("  faults    {} (set a flag's state to ENABLED; applies within a second)", faults_file.display());
+    println!("  traffic   cargo xtask load --users-per-sec 2 --duration 60");
     println!();
     println!("{READY_LINE}; press Ctrl-C to stop everything");
 }

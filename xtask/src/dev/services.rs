@@ -20,6 +20,8 @@ pub struct Settings {
     pub admin_password: String,
     /// The orders service's client secret.
     pub service_secret: String,
+    /// The fault-flag file products, users and payments follow (`FAULTS_FILE`).
+    pub faults_file: std::path::PathBuf,
 }
 
 /// Builds the service binaries (debug profile).
@@ -58,6 +60,7 @@ impl Running {
             .env("DATABASE_URL", database_url)
             .env("JWT_PUBLIC_KEY", &s.keys.public_pem)
             .env("OTEL_SERVICE_NAME", std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| name.to_owned()))
+            .env("FAULTS_FILE", &s.faults_file)
             .stdin(Stdio::null());
         if std::env::var_os("LOG_FORMAT").is_none() {
             cmd.env("LOG_FORMAT", "pretty");
