@@ -1,6 +1,6 @@
 # Container images for every microshop binary, from one multi-stage Dockerfile.
 #
-# One target per binary: products, users, orders, payments, operator.
+# One target per binary: products, users, orders, payments, operator, loadgen.
 #
 #   docker build --target products -t ghcr.io/microshop/microshop-products:0.1.0 .
 #
@@ -80,9 +80,9 @@ COPY . .
 RUN set -eu; \
     triple="$(cat /rust-target)"; \
     cargo build --release --locked --target "$triple" \
-      -p products -p users -p orders -p payments -p operator; \
+      -p products -p users -p orders -p payments -p operator -p loadgen; \
     mkdir -p /out; \
-    for bin in products users orders payments operator; do \
+    for bin in products users orders payments operator loadgen; do \
       cp "target/$triple/release/$bin" /out/; \
     done; \
     ls -l /out
@@ -137,3 +137,9 @@ LABEL org.opencontainers.image.title="microshop-operator" \
 COPY --from=builder /out/operator /usr/local/bin/operator
 ENTRYPOINT ["/usr/local/bin/operator"]
 CMD ["run"]
+
+FROM runtime AS loadgen
+LABEL org.opencontainers.image.title="microshop-loadgen" \
+      org.opencontainers.image.description="microshop load generator: simulated shoppers and admin restocks"
+COPY --from=builder /out/loadgen /usr/local/bin/loadgen
+ENTRYPOINT ["/usr/local/bin/loadgen"]

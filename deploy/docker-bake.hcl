@@ -1,4 +1,4 @@
-// Builds all five microshop images, multi-arch, in one command (run from the repository root):
+// Builds all microshop images, multi-arch, in one command (run from the repository root):
 //
 //   docker buildx bake -f deploy/docker-bake.hcl                     # linux/amd64 + linux/arm64
 //   REGISTRY=registry.example.com/shop TAG=1.2.3 \
@@ -23,7 +23,7 @@ variable "REVISION" {
 }
 
 group "default" {
-  targets = ["products", "users", "orders", "payments", "operator"]
+  targets = ["products", "users", "orders", "payments", "operator", "loadgen"]
 }
 
 target "_common" {
@@ -64,4 +64,10 @@ target "operator" {
   inherits = ["_common"]
   target   = "operator"
   tags     = ["${REGISTRY}/microshop-operator:${TAG}"]
+}
+
+target "loadgen" {
+  inherits = ["_common"]
+  target   = "loadgen"
+  tags     = ["${REGISTRY}/microshop-loadgen:${TAG}"]
 }
