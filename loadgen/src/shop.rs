@@ -118,10 +118,24 @@ impl Shop {
         self.call("view_product", request, &[200, 404]).await.map(|_| ())
     }
 
-    /// The storefront's home page, when there is a storefront.
+    /// The storefront's home page, when there is a storefront (always "done" otherwise).
     pub async fn storefront_home(&self) -> Option<()> {
-        let base = self.storefront.as_ref()?;
+        let Some(base) = &self.storefront else { return Some(()) };
         self.call("storefront_home", self.http.get(format!("{base}/")), &[200]).await.map(|_| ())
+    }
+
+    /// The storefront's search page for `words`, when there is a storefront.
+    pub async fn storefront_search(&self, words: &str) -> Option<()> {
+        let Some(base) = &self.storefront else { return Some(()) };
+        let request = self.http.get(format!("{base}/")).query(&[("q", words)]);
+        self.call("storefront_search", request, &[200]).await.map(|_| ())
+    }
+
+    /// The storefront's page of one product, when there is a storefront.
+    pub async fn storefront_product(&self, id: Uuid) -> Option<()> {
+        let Some(base) = &self.storefront else { return Some(()) };
+        let request = self.http.get(format!("{base}/products/{id}"));
+        self.call("storefront_product", request, &[200, 404]).await.map(|_| ())
     }
 
     /// Opens an account.

@@ -1,5 +1,9 @@
 //! One shopper's visit: the mix of what people do in a shop.
 //!
+//! With a storefront, each page a visitor reads through the API is also fetched as the
+//! storefront's HTML page, so the storefront's server spans and its calls to the services show
+//! up in traces too; buying goes through the APIs, whose answers are easier to classify.
+//!
 //! Most visitors only look: they browse, search (one search in five with a typo) and open a
 //! few product pages. About a third buy: a returning customer logs in, a new one registers
 //! first; they order one or two products, pay (one in seven tries a card that is declined,
@@ -43,7 +47,7 @@ impl Accounts {
 
 /// Runs one visit to its end.
 pub async fn visit(shop: &Shop, catalogue: &Catalogue, accounts: &Accounts, mut rng: fastrand::Rng) -> Option<()> {
-    shop.storefront_home().await;
+    shop.storefront_home().await?;
     let sort = SORTS[rng.usize(..SORTS.len())];
     catalogue.learn(&shop.browse(sort).await?);
     if rng.f64() < 0.7
@@ -51,10 +55,12 @@ pub async fn visit(shop: &Shop, catalogue: &Catalogue, accounts: &Accounts, mut 
     {
         let typed = if rng.f64() < TYPO_SHARE { with_typo(&word, &mut rng) } else { word };
         catalogue.learn(&shop.search(&typed).await?);
+        shop.storefront_search(&typed).await?;
     }
     let pages = rng.usize(1..=3);
     for product in catalogue.pick(&mut rng, pages, false) {
         shop.view(product.id).await?;
+        shop.storefront_product(product.id).await?;
     }
     if rng.f64() >= BUYER_SHARE {
         return Some(());
