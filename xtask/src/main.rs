@@ -2,8 +2,9 @@
 //!
 //! `cargo xtask dev` runs the whole shop on this machine without Docker: a private
 //! PostgreSQL (the local server binaries, data under `target/xtask-dev/`, or the server in
-//! `DATABASE_URL`), the four services on ports 8081-8084, a demo catalogue, and the URLs and
-//! admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
+//! `DATABASE_URL`), the storefront on 8080 and the four services on ports 8081-8084, a demo
+//! catalogue, and the URLs and admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops
+//! everything it started.
 //!
 //! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
 

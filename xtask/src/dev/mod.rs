@@ -10,8 +10,9 @@ use anyhow::Context;
 use base64::Engine;
 
 /// The services, their ports, and the order they start in (users first: the others need its
-/// key; orders last: it calls the others).
-pub const SERVICES: [(&str, u16); 4] = [("users", 8082), ("products", 8081), ("payments", 8084), ("orders", 8083)];
+/// key; orders after the services it calls; the storefront last: its pages call the others).
+pub const SERVICES: [(&str, u16); 5] =
+    [("users", 8082), ("products", 8081), ("payments", 8084), ("orders", 8083), ("storefront", 8080)];
 
 /// Printed once everything is up; scripts wait for this line.
 pub const READY_LINE: &str = "microshop is ready";
@@ -85,6 +86,7 @@ fn fresh_fault_flags(target: &std::path::Path) -> anyhow::Result<PathBuf> {
 
 fn print_banner(seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
     println!();
+    println!("  shop      http://127.0.0.1:8080");
     println!("  products  http://127.0.0.1:8081/docs");
     println!("  users     http://127.0.0.1:8082/docs");
     println!("  orders    http://127.0.0.1:8083/docs");

@@ -27,10 +27,23 @@ pub struct Settings {
 /// Builds the service binaries (debug profile).
 pub fn build(root: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("xtask: building products, users, orders, payments");
+    println!("xtask: building products, users, orders, payments, storefront");
     let status = std::process::Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--quiet", "-p", "products", "-p", "users", "-p", "orders", "-p", "payments"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "products",
+            "-p",
+            "users",
+            "-p",
+            "orders",
+            "-p",
+            "payments",
+            "-p",
+            "storefront",
+        ])
         .status()?;
     if !status.success() {
         bail!("cargo build failed");
@@ -78,6 +91,11 @@ impl Running {
                     .env("PAYMENTS_URL", "http://127.0.0.1:8084")
                     .env("SERVICE_CLIENT_ID", "orders")
                     .env("SERVICE_CLIENT_SECRET", &s.service_secret);
+            }
+            "storefront" => {
+                cmd.env("USERS_URL", "http://127.0.0.1:8082")
+                    .env("PRODUCTS_URL", "http://127.0.0.1:8081")
+                    .env("ORDERS_URL", "http://127.0.0.1:8083");
             }
             _ => {}
         }

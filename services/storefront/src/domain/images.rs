@@ -36,13 +36,15 @@ pub fn drawing(slug_text: &str) -> String {
         })
         .collect();
     let caption = words.join(" ");
+    // 24 px fits about 26 characters across the 400 px picture; longer captions get smaller.
+    let font_size = (24 * 26 / caption.chars().count().max(26)).max(12);
     let shape = match hash % 3 {
         0 => r#"<circle cx="200" cy="130" r="70""#.to_owned(),
         1 => r#"<rect x="135" y="65" width="130" height="130" rx="18""#.to_owned(),
         _ => r#"<polygon points="200,55 280,200 120,200""#.to_owned(),
     };
     format!(
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" role="img" aria-label="{caption}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl({hue},60%,88%)"/><stop offset="1" stop-color="hsl({accent},55%,75%)"/></linearGradient></defs><rect width="400" height="300" fill="url(#g)"/>{shape} fill="hsl({hue},45%,45%)" opacity="0.85"/><text x="200" y="262" font-family="system-ui,sans-serif" font-size="24" text-anchor="middle" fill="hsl({hue},40%,20%)">{caption}</text></svg>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 400 300" role="img" aria-label="{caption}"><defs><linearGradient id="g" x1="0" y1="0" x2="1" y2="1"><stop offset="0" stop-color="hsl({hue},60%,88%)"/><stop offset="1" stop-color="hsl({accent},55%,75%)"/></linearGradient></defs><rect width="400" height="300" fill="url(#g)"/>{shape} fill="hsl({hue},45%,45%)" opacity="0.85"/><text x="200" y="262" font-family="system-ui,sans-serif" font-size="{font_size}" text-anchor="middle" fill="hsl({hue},40%,20%)">{caption}</text></svg>"#
     )
 }
 

@@ -307,7 +307,7 @@ pub async fn set_order_status(
         .patch(&format!("/orders/{id}"), &json!({"status": form.status}))
         .await;
     let notice = match result {
-        Ok(_) => format!("Order {} marked {}.", &id.simple().to_string()[..8].to_uppercase(), form.status),
+        Ok(_) => format!("Order {} marked {}.", super::orders::short_id(id), form.status),
         Err(err) => format!("Could not change the order: {}", rejection_detail(&err).ok_or(PageError::from(err))?),
     };
     let mut conn = state.pool.acquire().await?;

@@ -21,6 +21,9 @@ use tokio::sync::Mutex;
 
 use crate::clients::Backends;
 
+/// The cached category list and when it was fetched.
+pub type CategoryCache = Arc<Mutex<Option<(Instant, Vec<String>)>>>;
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
@@ -32,7 +35,7 @@ pub struct AppState {
     pub verifier: Arc<TokenVerifier>,
     /// The catalogue's categories, refreshed at most once a minute (the products API has no
     /// category list; this saves a search per page view).
-    pub categories: Arc<Mutex<Option<(Instant, Vec<String>)>>>,
+    pub categories: CategoryCache,
     /// Mark session cookies `Secure` (behind TLS).
     pub secure_cookies: bool,
 }

@@ -72,7 +72,7 @@ impl From<&Order> for OrderView {
         };
         Self {
             id: o.id,
-            short_id: o.id.simple().to_string()[..8].to_uppercase(),
+            short_id: short_id(o.id),
             status: o.status.clone(),
             status_label: status_label.to_owned(),
             lines: o
@@ -101,6 +101,12 @@ impl From<&Order> for OrderView {
             trace_id: o.trace_id.clone(),
         }
     }
+}
+
+/// The last eight hex digits of an id, for people (order ids are UUIDv7: their first digits
+/// are a timestamp and look alike).
+pub fn short_id(id: Uuid) -> String {
+    id.simple().to_string()[24..].to_uppercase()
 }
 
 /// The W3C traceparent of the current server span, when tracing is on.
@@ -296,7 +302,7 @@ pub async fn pay(
                     _ => StatusCode::BAD_REQUEST,
                 };
                 let message = if status == StatusCode::PAYMENT_REQUIRED {
-                    format!("Your card was declined: {reason}. Nothing was charged; try another card.")
+                    format!("Payment declined ({reason}). Nothing was charged: try another card.")
                 } else {
                     format!("Please check the card details: {reason}")
                 };

@@ -29,8 +29,12 @@ async fn demo_products(shop: &Shop) -> (String, String) {
 async fn assert_images_load(driver: &Driver) {
     let broken = driver
         .client
-        .execute(
-            "return Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src);",
+        .execute_async(
+            "const done = arguments[arguments.length - 1];
+             const images = Array.from(document.images);
+             Promise.all(images.map(i => { i.loading = 'eager';
+                 return i.complete ? null : new Promise(r => { i.onload = r; i.onerror = r; }); }))
+               .then(() => done(images.filter(i => !(i.naturalWidth > 0)).map(i => i.src)));",
             vec![],
         )
         .await
@@ -43,8 +47,8 @@ async fn add_to_cart(driver: &Driver, shop: &Shop, product: &str, quantity: &str
     assert_images_load(driver).await;
     driver.fill("input[name=quantity]", quantity).await;
     driver.click("#add-to-cart").await;
-    assert!(driver.text("#notice").await.starts_with("Added"), "notice after adding");
     driver.shot(label).await;
+    assert!(driver.text("#notice").await.starts_with("Added"), "notice after adding");
 }
 
 #[tokio::test]
@@ -73,7 +77,7 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert_eq!(driver.text("#cart-total").await, "€74.99");
     driver.shot("guest-cart").await;
     driver.click("#login-to-checkout").await;
-    driver.click("a[href^='/register']").await;
+    driver.click("main a[href^='/register']").await;
     driver.fill("input[name=name]", "Ada Lovelace").await;
     driver.fill("input[name=email]", "ada.browser@example.com").await;
     driver.fill("input[name=password]", "correct horse battery").await;

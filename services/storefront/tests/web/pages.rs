@@ -149,7 +149,7 @@ async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable(
         .await;
     assert_eq!(declined.status(), 402);
     let declined = declined.text().await.expect("html");
-    assert!(declined.contains("Your card was declined") && declined.contains("Nothing was charged"), "{declined}");
+    assert!(declined.contains("Payment declined") && declined.contains("Nothing was charged"), "{declined}");
 
     let bad_expiry =
         browser.post(&pay_path, &[("number", GOOD_CARD), ("expiry", "2030"), ("cvc", "123"), ("attempt", "x")]).await;

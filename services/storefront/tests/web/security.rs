@@ -45,12 +45,12 @@ async fn every_form_needs_the_session_csrf_token() {
     let attacker = Browser::new(&shop);
     let attacker_token = attacker.csrf().await;
 
-    let cases: [(&str, Vec<(&str, &str)>, &str); 3] = [
-        ("no token", vec![("product_id", id), ("quantity", "1")], "missing"),
-        ("another session's token", vec![("product_id", id), ("quantity", "1"), ("csrf", &attacker_token)], "foreign"),
-        ("empty token", vec![("product_id", id), ("quantity", "1"), ("csrf", "")], "empty"),
+    let cases = [
+        ("no token", vec![("product_id", id), ("quantity", "1")]),
+        ("another session's token", vec![("product_id", id), ("quantity", "1"), ("csrf", attacker_token.as_str())]),
+        ("empty token", vec![("product_id", id), ("quantity", "1"), ("csrf", "")]),
     ];
-    for (why, form, _) in cases {
+    for (why, form) in cases {
         let resp = victim.http.post(format!("{}/cart/items", shop.storefront)).form(&form).send().await.expect("post");
         assert_eq!(resp.status(), 403, "{why}");
         assert!(resp.text().await.expect("html").contains("This form has expired"), "{why}");
@@ -77,7 +77,7 @@ async fn the_session_cookie_is_http_only_and_rotated_at_log_in_and_the_token_sta
     }
     assert!(!cookie.contains("Secure"), "not Secure unless STOREFRONT_SECURE_COOKIES=true");
     assert!(first.headers()["content-security-policy"].to_str().expect("csp").contains("script-src 'self'"));
-    assert_eq!(storefront::web::session::cookie("v", true).contains("; Secure"), true);
+    assert!(storefront::web::session::cookie("v", true).contains("; Secure"), "Secure when configured");
 
     let guest_value = cookie.split(';').next().expect("pair").to_owned();
     let csrf_page = plain.get(shop.url("/login")).header("cookie", &guest_value).send().await.expect("get");
