@@ -20,7 +20,7 @@ fi
 chromium --version
 chromedriver --version
 
-cargo test --locked -p storefront --test web browser -- --ignored
+cargo test --locked -p storefront --test web browser -- --ignored --test-threads=1
 target_dir="${CARGO_TARGET_DIR:-target}"
 echo "screenshots:"
 find "$target_dir/browser-screenshots" -name '*.png' | sort

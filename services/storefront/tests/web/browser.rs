@@ -84,13 +84,14 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     driver.shot("register").await;
     driver.click("#register").await;
 
-    assert_eq!(driver.path().await, "/cart", "back to the cart after registering");
+    driver.wait_for_path("/cart").await;
     assert_eq!(driver.text("#cart-total").await, "€74.99", "the guest cart survived registering");
     driver.refresh_check().await;
     assert_eq!(driver.text("#cart-total").await, "€74.99", "and a reload");
     driver.shot("cart-after-register").await;
 
     driver.click("#checkout").await;
+    driver.find("#card-number").await;
     assert!(driver.path().await.ends_with("/pay"));
     driver.shot("pay-page").await;
     driver.fill("#card-number", DECLINED_CARD).await;
@@ -119,7 +120,7 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
         [("/", "phone-catalogue"), (&*format!("/products/{mug}"), "phone-product"), ("/orders", "phone-orders")]
     {
         driver.goto(&shop.url(path)).await;
-        assert!(!driver.overflows_horizontally().await, "{path} fits a phone");
+        assert_eq!(driver.overflowing_elements().await, Vec::<String>::new(), "{path} fits a phone");
         driver.shot(label).await;
     }
     driver.close().await;
@@ -141,7 +142,7 @@ async fn an_admin_edits_a_product_and_ships_the_order() {
     driver.fill("input[name=email]", ADMIN_EMAIL).await;
     driver.fill("input[name=password]", ADMIN_PASSWORD).await;
     driver.click("#login").await;
-    assert_eq!(driver.path().await, "/admin/products");
+    driver.wait_for_path("/admin/products").await;
     driver.shot("admin-products").await;
 
     driver.goto(&shop.url(&format!("/admin/products/{lamp}"))).await;
@@ -202,5 +203,53 @@ async fn script_in_a_product_name_is_text_and_a_cross_site_form_is_refused() {
     driver.shot("csrf-refused").await;
     driver.goto(&shop.url("/cart")).await;
     assert!(driver.text("main").await.contains("Your cart is empty"), "the forged form added nothing");
+    driver.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/checks/storefront.sh runs it"]
+async fn a_shopper_manages_the_account_cancels_with_a_refund_and_leaves() {
+    let shop = spawn_shop().await;
+    let (lamp, mug) = demo_products(&shop).await;
+    let driver = Driver::start("account", 390, 844).await;
+
+    driver.goto(&shop.url("/register")).await;
+    driver.fill("input[name=name]", "Grace").await;
+    driver.fill("input[name=email]", "grace.browser@example.com").await;
+    driver.fill("input[name=password]", "correct horse battery").await;
+    driver.click("#register").await;
+    add_to_cart(&driver, &shop, &lamp, "1", "phone-lamp-added").await;
+    add_to_cart(&driver, &shop, &mug, "1", "phone-mug-added").await;
+    driver.goto(&shop.url("/cart")).await;
+    assert_eq!(driver.overflowing_elements().await, Vec::<String>::new(), "the cart fits a phone");
+    driver.shot("phone-cart").await;
+
+    driver.click("#checkout").await;
+    driver.find("#card-number").await;
+    assert_eq!(driver.overflowing_elements().await, Vec::<String>::new(), "the pay page fits a phone");
+    driver.fill("#card-number", GOOD_CARD).await;
+    driver.fill("#card-expiry", "12/30").await;
+    driver.fill("#card-cvc", "123").await;
+    driver.shot("phone-pay").await;
+    driver.click("#pay").await;
+    assert_eq!(driver.text("#order-status").await, "Paid");
+    driver.click("#cancel-order").await;
+    assert_eq!(driver.text("#refunded").await, "Your payment has been refunded.");
+    assert_eq!(driver.text("#order-status").await, "Cancelled");
+    driver.shot("phone-cancelled-refunded").await;
+    assert_eq!(shop.product_now(&lamp).await["stock"], 3, "the stock went back");
+
+    driver.goto(&shop.url("/account")).await;
+    driver.fill("input[name=name]", "Grace Hopper").await;
+    driver.click("form.stack button").await;
+    assert_eq!(driver.text("#notice").await, "Your account was updated.");
+    assert_eq!(driver.text(".who").await, "Grace Hopper", "the header shows the new name");
+    driver.shot("phone-account").await;
+    driver.click("button.danger").await;
+    driver.wait_for_path("/account/delete").await;
+    assert_eq!(driver.text("main h1").await, "Your account was deleted");
+    driver.shot("phone-deleted").await;
+    driver.goto(&shop.url("/orders")).await;
+    driver.wait_for_path("/login").await;
     driver.close().await;
 }

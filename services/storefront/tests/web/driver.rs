@@ -97,20 +97,28 @@ impl Driver {
         self.client.goto(url).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
     }
 
+    /// The first element matching `css`, waiting up to 20 s for it to appear.
+    pub async fn find(&self, css: &str) -> fantoccini::elements::Element {
+        match self.client.wait().at_most(Duration::from_secs(20)).for_element(Locator::Css(css)).await {
+            Ok(element) => element,
+            Err(e) => panic!("find {css} on {}: {e}", self.path().await),
+        }
+    }
+
     pub async fn click(&self, css: &str) {
-        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
+        let element = self.find(css).await;
         element.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
     }
 
     pub async fn fill(&self, css: &str, value: &str) {
-        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
+        let element = self.find(css).await;
         element.clear().await.unwrap_or_else(|e| panic!("clear {css}: {e}"));
         element.send_keys(value).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
     /// The visible text of the first element matching `css`.
     pub async fn text(&self, css: &str) -> String {
-        let element = self.client.find(Locator::Css(css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
+        let element = self.find(css).await;
         element.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
     }
 
@@ -119,14 +127,30 @@ impl Driver {
         self.client.current_url().await.expect("url").path().to_owned()
     }
 
-    /// Whether the page is wider than the window (sideways scrolling on a phone).
-    pub async fn overflows_horizontally(&self) -> bool {
-        let wide = self
+    /// The elements that stick out of the window on the right (sideways scrolling on a phone),
+    /// as `tag.class` names; empty when the page fits.
+    pub async fn overflowing_elements(&self) -> Vec<String> {
+        let found = self
             .client
-            .execute("return document.documentElement.scrollWidth > window.innerWidth;", vec![])
+            .execute(
+                "return Array.from(document.querySelectorAll('body *'))
+                   .filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1)
+                   .map(e => e.tagName.toLowerCase() + (e.className ? '.' + e.className : ''));",
+                vec![],
+            )
             .await
             .expect("measure");
-        wide.as_bool().unwrap_or(true)
+        serde_json::from_value(found).unwrap_or_default()
+    }
+
+    /// Waits (up to 20 s) until the browser is at `path`: a click that submits a form returns
+    /// before the next page has loaded when the machine is busy.
+    pub async fn wait_for_path(&self, path: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.path().await != path {
+            assert!(Instant::now() < deadline, "still at {} instead of {path}", self.path().await);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// Reloads the current page.
