@@ -39,7 +39,7 @@ impl Shopper {
     }
 }
 
-fn server_spans<'a>(spans: &'a [Span], trace_id: &str) -> BTreeSet<(String, String)> {
+fn server_spans(spans: &[Span], trace_id: &str) -> BTreeSet<(String, String)> {
     spans
         .iter()
         .filter(|s| s.trace_id == trace_id && s.kind == "SPAN_KIND_SERVER")
