@@ -75,7 +75,7 @@ COPY --from=planner /src/recipe.json recipe.json
 # Dependencies only: rebuilt when the recipe (manifests, lock file) changes, not when source does.
 RUN cargo chef cook --release --locked --workspace --target "$(cat /rust-target)" --recipe-path recipe.json
 COPY . .
-# One build for every binary: the six image targets below share this stage, so building all of
+# One build for every binary: the image targets below share this stage, so building all of
 # them (compose, scripts/kind-up.sh, buildx bake) compiles the workspace once.
 RUN set -eu; \
     triple="$(cat /rust-target)"; \

@@ -18,7 +18,7 @@ async fn main() -> anyhow::Result<()> {
         Some("load") => load::run(&dev::workspace_root(), std::env::args().skip(2).collect()),
         _ => {
             eprintln!(
-                "usage: cargo xtask dev | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)"
+                "usage: cargo xtask dev | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)"
             );
             std::process::exit(2);
         }
