@@ -50,7 +50,10 @@ impl Driver {
         let chromedriver_bin = binary("CHROMEDRIVER", "/usr/bin/chromedriver");
         let chromium_bin = binary("CHROME_BIN", "/usr/bin/chromium");
         let port = shopkit::localdb::free_port().expect("free port");
+        // Its own process group, which Chromium joins: dropping the driver (also when a test
+        // panics) kills the group, so no browser outlives the test.
         let chromedriver = Command::new(chromedriver_bin)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -158,10 +161,17 @@ impl Driver {
         self.client.refresh().await.expect("reload");
     }
 
-    /// Ends the browser session and chromedriver.
-    pub async fn close(mut self) {
+    /// Ends the browser session (then `Drop` stops chromedriver and the browser).
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.chromedriver.kill().await;
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        if let Some(pid) = self.chromedriver.id() {
+            let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+        }
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
