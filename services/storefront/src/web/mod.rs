@@ -75,9 +75,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/static/style.css", get(assets::stylesheet))
         .at("/favicon.ico", get(assets::favicon))
         .at("/images/catalogue/:file", get(assets::catalogue_image))
-        .catch_error(|_: poem::error::NotFoundError| async {
-            poem::IntoResponse::into_response(page::PageError::NotFound)
-        })
+        .catch_all_error(page::error_page)
         .with(csrf::CsrfGuard)
         .data(state)
 }

@@ -74,6 +74,10 @@ pub enum PageError {
     /// 404: no such page, product or order.
     #[error("not found")]
     NotFound,
+    /// 400: a form or query that could not be read (a hand-made request: the pages' own forms
+    /// always parse).
+    #[error("malformed request")]
+    Malformed,
     /// 403: the page is for staff.
     #[error("forbidden")]
     Forbidden,
@@ -134,6 +138,9 @@ impl IntoResponse for PageError {
                 return redirect(&format!("/login?{query}"));
             }
             PageError::NotFound => (StatusCode::NOT_FOUND, "Not found", "This page does not exist (any more)."),
+            PageError::Malformed => {
+                (StatusCode::BAD_REQUEST, "This request could not be read", "Go back and send the form again.")
+            }
             PageError::Forbidden => (StatusCode::FORBIDDEN, "Not allowed", "This page is for shop staff."),
             PageError::Csrf => {
                 (StatusCode::FORBIDDEN, "This form has expired", "Go back, reload the page and send the form again.")
@@ -148,6 +155,19 @@ impl IntoResponse for PageError {
         };
         let html = ErrorPage { heading, message }.render().unwrap_or_else(|_| heading.to_owned());
         Response::builder().status(status).content_type("text/html; charset=utf-8").body(html)
+    }
+}
+
+/// Any error poem raised outside a handler (no such route, wrong method, a body that does not
+/// parse) as an HTML page; responses already built (by [`PageError`]) pass through unchanged.
+pub async fn error_page(err: poem::Error) -> Response {
+    if err.is_from_response() {
+        return err.into_response();
+    }
+    match err.status() {
+        StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => PageError::NotFound.into_response(),
+        status if status.is_client_error() => PageError::Malformed.into_response(),
+        _ => PageError::Internal(err.to_string()).into_response(),
     }
 }
 

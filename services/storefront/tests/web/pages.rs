@@ -323,6 +323,13 @@ async fn health_metrics_and_unknown_pages() {
     assert!(missing.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
     assert_eq!(browser.get(&format!("/products/{}", uuid::Uuid::new_v4())).await.status(), 404);
     assert_eq!(browser.get("/products/not-a-uuid").await.status(), 404);
+    let malformed = browser.post("/cart/items", &[("product_id", "x")]).await;
+    assert_eq!(malformed.status(), 400, "a form without its fields");
+    let body = malformed.text().await.expect("html");
+    assert!(body.contains("could not be read"), "{body}");
+    let wrong_method = browser.get("/checkout").await;
+    assert_eq!(wrong_method.status(), 404);
+    assert!(wrong_method.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
     let metrics = browser.get("/metrics").await.text().await.expect("metrics");
     assert!(metrics.contains("/products/:id") || metrics.contains("route=\""), "{metrics}");
 }
