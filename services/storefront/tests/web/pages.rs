@@ -271,6 +271,32 @@ async fn an_admin_edits_the_catalogue_and_ships_orders_and_customers_may_not() {
         "the products service's field errors: {refused}"
     );
 
+    let (_, list) = admin
+        .submit(
+            "/admin/products/new",
+            &[
+                ("sku", "tent-2"),
+                ("name", "Two-person tent"),
+                ("description", "Light"),
+                ("price", "249"),
+                ("currency", "eur"),
+                ("stock", "4"),
+                ("category", "outdoor"),
+                ("image_url", ""),
+            ],
+        )
+        .await;
+    assert!(list.contains("Saved Two-person tent.") && list.contains("TENT-2"), "created: {list}");
+    let link = "href=\"/products/";
+    let at = list.find(">Two-person tent<").expect("listed");
+    let start = list[..at].rfind(link).expect("link") + link.len();
+    let tent_id = list[start..start + 36].to_owned();
+    assert_eq!(shop.product_now(&tent_id).await["price"], 24900, "249 EUR in cents");
+    assert!(admin.page("/").await.contains("Two-person tent"), "in the catalogue");
+    let (_, list) = admin.submit(&format!("/admin/products/{tent_id}/delete"), &[]).await;
+    assert!(list.contains("Product deleted.") && !list.contains("TENT-2"));
+    assert_eq!(admin.get(&format!("/products/{tent_id}")).await.status(), 404);
+
     let orders = admin.page("/admin/orders?status=paid").await;
     let order_id = pay_path.trim_start_matches("/orders/").trim_end_matches("/pay");
     assert!(orders.contains(&format!("order-{order_id}")), "the paid order is listed");
