@@ -138,16 +138,27 @@ pub struct SessionEndpoint<E> {
     secure: bool,
 }
 
+/// Why a session could not be loaded or started (the page answers 503 either way).
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    /// The session store is unreachable.
+    #[error("session store: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The system random generator failed (no id can be issued safely).
+    #[error("system random generator failed")]
+    Random,
+}
+
 impl<E: Endpoint> SessionEndpoint<E> {
-    async fn load_or_create(&self, req: &Request) -> Result<(SessionRow, Option<String>), sqlx::Error> {
+    async fn load_or_create(&self, req: &Request) -> Result<(SessionRow, Option<String>), SessionError> {
         let mut conn = self.pool.acquire().await?;
         if let Some(value) = cookie_value(req)
             && let Some(row) = sessions::load(&mut conn, &hash_id(&value), req.method() == Method::GET).await?
         {
             return Ok((row, None));
         }
-        let value = random_token().map_err(|_| sqlx::Error::Protocol("system random generator failed".into()))?;
-        let csrf = random_token().map_err(|_| sqlx::Error::Protocol("system random generator failed".into()))?;
+        let value = random_token().map_err(|_| SessionError::Random)?;
+        let csrf = random_token().map_err(|_| SessionError::Random)?;
         let ttl = chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::days(7));
         let row = sessions::create(&mut conn, &hash_id(&value), &csrf, ttl).await?;
         Ok((row, Some(value)))
@@ -164,7 +175,7 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
         let (row, new_cookie) = match self.load_or_create(&req).await {
             Ok(loaded) => loaded,
             Err(err) => {
-                tracing::error!(error = %err, "session store unavailable");
+                tracing::error!(error = %err, "no session for this request");
                 return Ok(crate::web::page::PageError::Unavailable.into_response());
             }
         };
