@@ -6,6 +6,7 @@ pub mod admin;
 pub mod assets;
 pub mod cart;
 pub mod catalogue;
+pub mod checkout;
 pub mod csrf;
 pub mod forms;
 pub mod orders;
@@ -56,10 +57,10 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/cart/items", post(cart::add))
         .at("/cart/items/:id", post(cart::update))
         .at("/cart/items/:id/remove", post(cart::remove))
-        .at("/checkout", post(orders::checkout))
+        .at("/checkout", post(checkout::checkout))
         .at("/orders", get(orders::list))
         .at("/orders/:id", get(orders::detail))
-        .at("/orders/:id/pay", get(orders::pay_page).post(orders::pay))
+        .at("/orders/:id/pay", get(checkout::pay_page).post(checkout::pay))
         .at("/orders/:id/cancel", post(orders::cancel))
         .at("/register", get(account::register_page).post(account::register))
         .at("/login", get(account::login_page).post(account::login))
