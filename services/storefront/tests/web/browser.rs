@@ -64,6 +64,7 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     driver.shot("catalogue").await;
     driver.fill(".filters input[name=q]", "lamb").await;
     driver.click(".filters button").await;
+    driver.wait_for_url_containing("q=lamb").await;
     assert!(driver.text("#catalogue").await.contains("Desk lamp"), "typo-tolerant search");
     driver.shot("search").await;
     driver.click(".product-link").await;

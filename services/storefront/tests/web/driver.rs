@@ -119,10 +119,26 @@ impl Driver {
         element.send_keys(value).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    /// The visible text of the first element matching `css`.
+    /// The visible text of the first element matching `css`. Retried for up to 20 s when the
+    /// element goes stale (the page it was found on was replaced by the next one meanwhile).
     pub async fn text(&self, css: &str) -> String {
-        let element = self.find(css).await;
-        element.text().await.unwrap_or_else(|e| panic!("text of {css}: {e}"))
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match self.find(css).await.text().await {
+                Ok(text) => return text,
+                Err(_) if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(50)).await,
+                Err(e) => panic!("text of {css}: {e}"),
+            }
+        }
+    }
+
+    /// Waits (up to 20 s) until the current URL contains `part` (a query after a GET form).
+    pub async fn wait_for_url_containing(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !self.client.current_url().await.expect("url").as_str().contains(part) {
+            assert!(Instant::now() < deadline, "the URL never contained {part}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     /// The path of the current page.
