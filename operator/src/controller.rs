@@ -6,7 +6,7 @@ use std::sync::Arc;
 use futures::StreamExt;
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
-    core::v1::{Secret, Service},
+    core::v1::{ConfigMap, Secret, Service},
 };
 use kube::{
     Client,
@@ -40,6 +40,7 @@ pub async fn run(
         .owns(Api::<Deployment>::all(client.clone()), children.clone())
         .owns(Api::<StatefulSet>::all(client.clone()), children.clone())
         .owns(Api::<Service>::all(client.clone()), children.clone())
+        .owns(Api::<ConfigMap>::all(client.clone()), children.clone())
         .owns(Api::<Secret>::all(client), children)
         .graceful_shutdown_on(shutdown)
         .run(reconcile, error_policy, context)

@@ -8,13 +8,17 @@
 use std::collections::BTreeMap;
 
 use kube::{CustomResource, KubeSchema};
+
+mod traffic;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+pub use traffic::{FaultsSpec, LoadGeneratorSpec, StorefrontSpec};
 
 /// Quantity syntax of Kubernetes (`100m`, `128Mi`, `1.5`), the same pattern the API server uses.
 const QUANTITY: &str = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
 
-/// Desired state of one shop: four services, their databases, their secrets and optional tracing.
+/// Desired state of one shop: the services, their databases, their secrets, optional tracing,
+/// load generation and faults.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[kube(
     group = "microshop.dev",
@@ -57,18 +61,27 @@ pub struct ShopSpec {
     /// One PostgreSQL per service, run by the operator (`managed`) or provided (`external`).
     #[serde(default)]
     pub database: DatabaseSpec,
-    /// Where traces go: an OTLP endpoint, or a Jaeger all-in-one run by the operator.
+    /// Where traces go: an OTLP endpoint, or a Jaeger (v2, in-memory) run by the operator.
     #[serde(default)]
     pub tracing: TracingSpec,
     /// How the services are reachable: ClusterIP, or NodePort with fixed ports (for kind).
     #[serde(default)]
     pub exposure: ExposureSpec,
+    /// The web shop in front of the services (on by default).
+    #[serde(default)]
+    pub storefront: StorefrontSpec,
+    /// A load generator that shops like people (off by default).
+    #[serde(default)]
+    pub load_generator: LoadGeneratorSpec,
+    /// Faults switched on at run time through the `<shop>-faults` flag file (all off by default).
+    #[serde(default)]
+    pub faults: FaultsSpec,
     /// When true the operator writes nothing to the children and reports phase `Paused`.
     #[serde(default)]
     pub paused: bool,
 }
 
-/// Image coordinates of the four services: `<registry>/microshop-<service>:<tag>`.
+/// Image coordinates of the services: `<registry>/microshop-<service>:<tag>`.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct ImageSpec {
@@ -76,7 +89,7 @@ pub struct ImageSpec {
     #[serde(default = "default_registry")]
     #[schemars(length(min = 1, max = 200), regex(pattern = r"^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?$"))]
     pub registry: String,
-    /// Image tag shared by the four services.
+    /// Image tag shared by the services (and the load generator).
     #[serde(default = "default_tag")]
     #[schemars(regex(pattern = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"))]
     pub tag: String,
@@ -119,7 +132,7 @@ impl PullPolicy {
     }
 }
 
-/// Settings of each of the four services.
+/// Settings of each service.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct ServicesSpec {
@@ -135,6 +148,9 @@ pub struct ServicesSpec {
     /// The (simulated) payment processor.
     #[serde(default)]
     pub payments: ServiceSpec,
+    /// The web shop (runs when `storefront.enabled`).
+    #[serde(default)]
+    pub storefront: ServiceSpec,
 }
 
 /// Settings of one service's Deployment.
@@ -210,7 +226,7 @@ impl Resources {
         }
     }
 
-    /// Defaults for the Jaeger all-in-one container (in-memory trace storage).
+    /// Defaults for the Jaeger container (in-memory trace storage).
     pub fn jaeger() -> Self {
         Self {
             cpu_request: "50m".into(),
@@ -388,6 +404,9 @@ pub struct ExternalDatabases {
     pub users: SecretKeyRef,
     pub orders: SecretKeyRef,
     pub payments: SecretKeyRef,
+    /// The storefront's database; required when the storefront is enabled.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storefront: Option<SecretKeyRef>,
 }
 
 /// A key of a Secret in the Shop's namespace.
@@ -424,7 +443,7 @@ pub struct TracingSpec {
     #[serde(default = "default_sample_ratio")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub sample_ratio: f64,
-    /// A Jaeger all-in-one (in-memory storage) for this shop.
+    /// A Jaeger v2 (in-memory storage) for this shop.
     #[serde(default)]
     pub jaeger: JaegerSpec,
 }
@@ -464,14 +483,15 @@ impl OtlpProtocol {
     }
 }
 
-/// The optional Jaeger all-in-one.
+/// The optional Jaeger v2 (the OpenTelemetry-collector based Jaeger; v1 is end-of-life).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 pub struct JaegerSpec {
-    /// Run a Jaeger all-in-one and point every service's OTLP exporter at it.
+    /// Run a Jaeger and point every service's OTLP exporter at it.
     #[serde(default)]
     pub enabled: bool,
-    /// Jaeger all-in-one image (v1 line: OTLP on 4317/4318, UI on 16686, admin on 14269).
+    /// Jaeger v2 image (`jaegertracing/jaeger` 2.x: OTLP on 4317/4318, UI on 16686, health on 13133);
+    /// its configuration is the `<shop>-jaeger` ConfigMap.
     #[serde(default = "default_jaeger_image")]
     #[schemars(length(min = 1, max = 300))]
     pub image: String,
@@ -484,7 +504,7 @@ impl Default for JaegerSpec {
 }
 
 fn default_jaeger_image() -> String {
-    "docker.io/jaegertracing/all-in-one:1.62.0".into()
+    "docker.io/jaegertracing/jaeger:2.10.0".into()
 }
 
 /// How the services (and Jaeger's UI) are exposed.
@@ -511,7 +531,7 @@ pub enum ExposureType {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new(
-    "[self.products, self.users, self.orders, self.payments, self.jaeger].all(p, [self.products, self.users, self.orders, self.payments, self.jaeger].filter(q, q == p).size() == 1)"
+    "[self.products, self.users, self.orders, self.payments, self.jaeger, self.storefront].all(p, [self.products, self.users, self.orders, self.payments, self.jaeger, self.storefront].filter(q, q == p).size() == 1)"
 ).message("node ports must differ"))]
 pub struct NodePorts {
     /// Node port of the products Service.
@@ -534,6 +554,10 @@ pub struct NodePorts {
     #[serde(default = "port_jaeger")]
     #[schemars(range(min = 30000, max = 32767))]
     pub jaeger: i32,
+    /// Node port of the storefront Service (the web shop).
+    #[serde(default = "port_storefront")]
+    #[schemars(range(min = 30000, max = 32767))]
+    pub storefront: i32,
 }
 
 impl Default for NodePorts {
@@ -544,6 +568,7 @@ impl Default for NodePorts {
             orders: port_orders(),
             payments: port_payments(),
             jaeger: port_jaeger(),
+            storefront: port_storefront(),
         }
     }
 }
@@ -562,6 +587,9 @@ fn port_payments() -> i32 {
 }
 fn port_jaeger() -> i32 {
     30686
+}
+fn port_storefront() -> i32 {
+    30000
 }
 
 /// Observed state of a shop, written only when it changes (see `crate::status`).

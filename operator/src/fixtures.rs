@@ -30,6 +30,9 @@ struct State {
     failures: Vec<(Method, String, u16)>,
     /// Whether applied Deployments and StatefulSets report all replicas ready.
     workloads_ready: bool,
+    /// Whether their status lags one generation behind (the workload controller has not yet
+    /// seen the latest spec), as right after a real apply that changed it.
+    status_lags: bool,
     next_version: u64,
 }
 
@@ -84,6 +87,11 @@ impl FakeApiServer {
     /// Whether applied workloads report their replicas ready.
     pub fn set_workloads_ready(&self, ready: bool) {
         self.state().workloads_ready = ready;
+    }
+
+    /// Whether workload status describes the previous generation instead of the current one.
+    pub fn set_status_lags(&self, lags: bool) {
+        self.state().status_lags = lags;
     }
 
     /// Every request so far, then forgets them.
@@ -226,9 +234,20 @@ fn patch(state: &mut State, path: &str, content_type: &str, body: Value) -> Resp
         (_, None) => return status(404, "not found"),
         _ => return status(415, "unsupported patch type"),
     };
-    if state.workloads_ready && (path.contains("/deployments/") || path.contains("/statefulsets/")) {
-        let replicas = next["spec"]["replicas"].clone();
-        next["status"] = json!({"replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas});
+    if path.contains("/deployments/") || path.contains("/statefulsets/") {
+        // Like the API server: `generation` counts spec changes.
+        let previous = existing.as_ref().map(|e| e["metadata"]["generation"].as_i64().unwrap_or(1));
+        let generation = match (&existing, previous) {
+            (Some(e), Some(g)) if e["spec"] == next["spec"] => g,
+            (_, Some(g)) => g + 1,
+            (None, _) | (_, None) => 1,
+        };
+        next["metadata"]["generation"] = json!(generation);
+        if state.workloads_ready {
+            let replicas = next["spec"]["replicas"].clone();
+            let seen = if state.status_lags { generation - 1 } else { generation };
+            next["status"] = json!({"replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas, "observedGeneration": seen});
+        }
     }
     // Like the API server: an apply that changes nothing keeps the resourceVersion.
     let mut unchanged = existing.clone().unwrap_or(Value::Null);
@@ -275,6 +294,7 @@ fn status(code: u16, message: &str) -> Response<Body> {
     let reason = match code {
         404 => "NotFound",
         409 => "Conflict",
+        422 => "Invalid",
         _ => "InternalError",
     };
     let body = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": message, "reason": reason, "code": code});

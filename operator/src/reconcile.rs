@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
-    core::v1::{PersistentVolumeClaim, Secret, Service},
+    core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service},
 };
 use kube::{
     Client, Resource, ResourceExt,
@@ -27,8 +27,8 @@ use tracing::{info, warn};
 
 use crate::build::{
     self, Microservice, SecretVersions,
-    labels::{MANAGER, database_claims_selector},
-    names,
+    labels::{MANAGER, database_claims_selector, owned_children_selector},
+    names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
 };
 use crate::crd::{ComponentStatus, DatabaseMode, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus};
@@ -151,8 +151,22 @@ pub async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Act
         Err(error) => {
             warn!(shop = %key_of(&obj), %error, "reconcile failed");
             ctx.publish(&obj, EventType::Warning, "ReconcileFailed", "Reconcile", error.to_string()).await;
+            report_failure(&obj, &ctx, &error).await;
             Err(error)
         }
+    }
+}
+
+/// Puts a failed reconcile on the Shop itself (`Reconciled=False`, phase `Degraded`), so that
+/// `kubectl get shop` shows it and not only an Event (e.g. "port already allocated" when a second
+/// NodePort Shop asks for the same ports). Failing to write it is logged: the retry follows anyway.
+async fn report_failure(obj: &DynamicObject, ctx: &Context, error: &Error) {
+    let Some(ns) = obj.namespace() else { return };
+    let shops: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &shop_resource());
+    let previous: Option<ShopStatus> = obj.data.get("status").cloned().and_then(|v| serde_json::from_value(v).ok());
+    let status = status::failed(obj.metadata.generation, &error.to_string(), previous.as_ref(), &(ctx.now)());
+    if let Err(write_error) = write_status(&shops, obj, previous.as_ref(), &status).await {
+        warn!(shop = %key_of(obj), error = %write_error, "could not report the failure in the status");
     }
 }
 
@@ -175,10 +189,10 @@ async fn reconcile_shop(obj: &DynamicObject, ctx: &Context) -> Result<Action, Er
     }
     let shop = match to_shop(obj, previous.clone()) {
         Ok(shop) => shop,
-        Err(message) => return reject(obj, &shops, ctx, previous.as_ref(), &message).await,
+        Err(message) => return reject(obj, &shops, ctx, previous.as_ref(), INVALID_SPEC, &message).await,
     };
     if let Err(errors) = validate(&shop) {
-        return reject(obj, &shops, ctx, previous.as_ref(), &errors.to_string()).await;
+        return reject(obj, &shops, ctx, previous.as_ref(), INVALID_SPEC, &errors.to_string()).await;
     }
     sync_finalizer(obj, &shop, &shops).await?;
     if shop.spec.paused {
@@ -186,12 +200,15 @@ async fn reconcile_shop(obj: &DynamicObject, ctx: &Context) -> Result<Action, Er
         write_status(&shops, obj, previous.as_ref(), &status).await?;
         return Ok(Action::await_change());
     }
+    if let Some(message) = refused_database_upgrade(&shop, &ns, ctx).await? {
+        return reject(obj, &shops, ctx, previous.as_ref(), UPGRADE_REFUSED, &message).await;
+    }
 
     let (mut versions, secret_count) = ensure_secrets(obj, &shop, &ns, ctx).await?;
     let external_database_problems = check_external_databases(&shop, &ns, ctx, &mut versions).await?;
     let built = build::workloads(&shop, &versions);
     let components = apply_workloads(&built, &ns, ctx).await?;
-    prune(obj, &shop, previous.as_ref(), &ns, ctx).await?;
+    prune(obj, &shop, &built, &ns, ctx).await?;
 
     let observed = Observed { secrets: secret_count, external_database_problems, components };
     let status = status::reconciled(&shop, &observed, previous.as_ref(), &(ctx.now)());
@@ -210,21 +227,62 @@ fn to_shop(obj: &DynamicObject, status: Option<ShopStatus>) -> Result<Shop, Stri
     Ok(Shop { metadata: obj.metadata.clone(), spec, status })
 }
 
-/// Reports an invalid Shop: Degraded status with an `InvalidSpec` condition, and an Event when
-/// the message is new. No requeue: only an edit of the Shop can fix it.
+/// Reason of a Shop whose spec does not parse or fails validation.
+const INVALID_SPEC: &str = "InvalidSpec";
+/// Reason of a Shop whose managed database image changes PostgreSQL major version.
+const UPGRADE_REFUSED: &str = "DatabaseUpgradeRefused";
+
+/// Reports a Shop that cannot be applied as it is: Degraded status with a `Ready=False`
+/// condition of this reason, and an Event when the message is new. No requeue: only an edit of
+/// the Shop can fix it.
 async fn reject(
     obj: &DynamicObject,
     shops: &Api<DynamicObject>,
     ctx: &Context,
     previous: Option<&ShopStatus>,
+    reason: &str,
     message: &str,
 ) -> Result<Action, Error> {
-    let status = status::invalid(obj.metadata.generation, message, previous, &(ctx.now)());
+    let status = status::invalid(obj.metadata.generation, reason, message, previous, &(ctx.now)());
     if previous != Some(&status) {
-        ctx.publish(obj, EventType::Warning, "InvalidSpec", "Validate", message.to_string()).await;
+        ctx.publish(obj, EventType::Warning, reason, "Validate", message.to_string()).await;
     }
     write_status(shops, obj, previous, &status).await?;
     Ok(Action::await_change())
+}
+
+/// A managed database whose running image has another PostgreSQL major version than the spec
+/// asks for: the new server would refuse the old data directory (it needs `pg_upgrade` or a
+/// dump and restore), so the change is refused before anything is applied.
+async fn refused_database_upgrade(shop: &Shop, ns: &str, ctx: &Context) -> Result<Option<String>, Error> {
+    if shop.spec.database.mode != DatabaseMode::Managed {
+        return Ok(None);
+    }
+    let wanted_image = &shop.spec.database.managed.image;
+    let Some(wanted) = postgres::major_version(wanted_image) else { return Ok(None) };
+    let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
+    for service in Microservice::enabled(shop) {
+        let name = names::db(shop, service);
+        let Some(existing) = api.get_opt(&name).await.map_err(kube_err("get", "StatefulSet", &name))? else {
+            continue;
+        };
+        let running = existing
+            .spec
+            .and_then(|s| s.template.spec)
+            .and_then(|p| p.containers.into_iter().find(|c| c.name == "postgres"))
+            .and_then(|c| c.image);
+        if let Some(running) = running
+            && let Some(major) = postgres::major_version(&running)
+            && major != wanted
+        {
+            return Ok(Some(format!(
+                "database.managed.image {wanted_image} is PostgreSQL {wanted}, but {name} runs {running} \
+                 (PostgreSQL {major}): a major version change needs pg_upgrade or a dump and restore; \
+                 set the image back to PostgreSQL {major}"
+            )));
+        }
+    }
+    Ok(None)
 }
 
 /// Adds the data finalizer when the deletion policy is `Delete`, removes it otherwise.
@@ -281,8 +339,11 @@ async fn cleanup(obj: &DynamicObject, ns: &str, shops: &Api<DynamicObject>, ctx:
         for service in Microservice::ALL {
             delete_if_present(&secrets_api, &names::db_secret(&named, service)).await?;
         }
-        let note =
-            format!("deletionPolicy Delete: deleted claims [{}] and the database credentials", deleted.join(", "));
+        delete_if_present(&secrets_api, &names::admin_secret(&named)).await?;
+        let note = format!(
+            "deletionPolicy Delete: deleted claims [{}], the database credentials and the admin password",
+            deleted.join(", ")
+        );
         info!(shop = %key_of(obj), "{note}");
         ctx.publish(obj, EventType::Normal, "DataDeleted", "Delete", note).await;
     }
@@ -394,6 +455,16 @@ async fn check_external_databases(
     Ok(problems)
 }
 
+/// Whether a workload's status describes its current spec: right after an apply that changed
+/// the spec, `status` still tells about the previous generation (ready replicas of old pods).
+fn observed(generation: Option<i64>, observed_generation: Option<i64>) -> bool {
+    match (generation, observed_generation) {
+        (Some(generation), Some(observed)) => observed >= generation,
+        (Some(_), None) => false,
+        (None, _) => true,
+    }
+}
+
 fn component_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     meta.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/name")).cloned().unwrap_or_default()
 }
@@ -402,15 +473,24 @@ fn component_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMet
 /// the API server's answers.
 async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> Result<Vec<ComponentStatus>, Error> {
     let mut components = Vec::new();
+    let config_maps: Api<ConfigMap> = Api::namespaced(ctx.client.clone(), ns);
+    for desired in &built.config_maps {
+        apply(&config_maps, desired).await?;
+    }
     let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.statefulsets {
         let applied = apply(&statefulsets, desired).await?;
         let status = applied.status.clone().unwrap_or_default();
+        let ready = if observed(applied.metadata.generation, status.observed_generation) {
+            status.ready_replicas.unwrap_or(0).min(status.updated_replicas.unwrap_or(0))
+        } else {
+            0
+        };
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
             kind: "StatefulSet".into(),
             desired_replicas: desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
-            ready_replicas: status.ready_replicas.unwrap_or(0),
+            ready_replicas: ready,
         });
     }
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
@@ -421,8 +501,13 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     for desired in &built.deployments {
         let applied = apply(&deployments, desired).await?;
         let status = applied.status.clone().unwrap_or_default();
-        // Pods of the current template that are ready: old pods of a rollout do not count.
-        let ready = status.ready_replicas.unwrap_or(0).min(status.updated_replicas.unwrap_or(0));
+        // Pods of the current template that are ready: old pods of a rollout do not count, and
+        // nothing counts before the workload controller has seen the current generation.
+        let ready = if observed(applied.metadata.generation, status.observed_generation) {
+            status.ready_replicas.unwrap_or(0).min(status.updated_replicas.unwrap_or(0))
+        } else {
+            0
+        };
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
             kind: "Deployment".into(),
@@ -433,37 +518,62 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     Ok(components)
 }
 
-/// Deletes workloads the previous status reported that the spec no longer wants (Jaeger turned
-/// off, managed databases after a switch to external). Claims and credentials are kept.
+/// Deletes the children this operator made for this Shop that the spec no longer wants (Jaeger
+/// or the load generator switched off, the storefront disabled, managed databases after a switch
+/// to external), found by label and controller owner, so nothing depends on an earlier status.
+/// Secrets and claims are not listed: credentials and data are only deleted by the finalizer.
 async fn prune(
     obj: &DynamicObject,
     shop: &Shop,
-    previous: Option<&ShopStatus>,
+    built: &build::Workloads,
     ns: &str,
     ctx: &Context,
 ) -> Result<(), Error> {
-    let wanted: BTreeSet<String> = build::components(shop).into_iter().map(|c| c.0).collect();
-    let stale: Vec<&ComponentStatus> =
-        previous.map(|p| p.components.iter().filter(|c| !wanted.contains(&c.name)).collect()).unwrap_or_default();
-    if stale.is_empty() {
-        return Ok(());
+    let wanted = built.names();
+    let selector = owned_children_selector(&shop.name_any());
+    let params = ListParams::default().labels(&selector);
+    let mut removed = Vec::new();
+    removed.extend(prune_kind::<Deployment>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<StatefulSet>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<Service>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<ConfigMap>(ctx, ns, &params, shop, &wanted).await?);
+    if !removed.is_empty() {
+        let note = format!("removed objects no longer in the spec: {}", removed.join(", "));
+        ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;
     }
-    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
-    let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
-    let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
-    for component in &stale {
-        let name = format!("{}-{}", shop.name_any(), component.name);
-        if component.kind == "StatefulSet" {
-            delete_if_present(&statefulsets, &name).await?;
-        } else {
-            delete_if_present(&deployments, &name).await?;
-        }
-        delete_if_present(&services, &name).await?;
-    }
-    let removed: Vec<&str> = stale.iter().map(|c| c.name.as_str()).collect();
-    let note = format!("removed components no longer in the spec: {}", removed.join(", "));
-    ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;
     Ok(())
+}
+
+/// Deletes the objects of one kind that carry the Shop's labels and controller owner reference
+/// but are not wanted; returns `Kind/name` of each.
+async fn prune_kind<K>(
+    ctx: &Context,
+    ns: &str,
+    params: &ListParams,
+    shop: &Shop,
+    wanted: &BTreeSet<(&'static str, String)>,
+) -> Result<Vec<String>, Error>
+where
+    K: Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
+    let kind = K::kind(&());
+    let list =
+        api.list(params).await.map_err(kube_err("list", &kind, &params.label_selector.clone().unwrap_or_default()))?;
+    let uid = shop.uid();
+    let mut removed = Vec::new();
+    for object in list {
+        let name = object.name_any();
+        let owned =
+            object.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
+        if owned && !wanted.iter().any(|(k, n)| *k == kind && *n == name) && delete_if_present(&api, &name).await? {
+            removed.push(format!("{kind}/{name}"));
+        }
+    }
+    Ok(removed)
 }
 
 /// Events for new components and for a newly applied generation.

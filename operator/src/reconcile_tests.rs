@@ -82,16 +82,17 @@ async fn first_reconcile_creates_everything_with_server_side_apply() {
         "apply bodies name their kind"
     );
     let count = |fragment: &str| applies.iter().filter(|r| r.path.contains(fragment)).count();
-    assert_eq!(count("/secrets/"), 7);
-    assert_eq!(count("/statefulsets/"), 4);
-    assert_eq!(count("/services/"), 8);
-    assert_eq!(count("/deployments/"), 4);
+    assert_eq!(count("/secrets/"), 8);
+    assert_eq!(count("/statefulsets/"), 5);
+    assert_eq!(count("/services/"), 10);
+    assert_eq!(count("/deployments/"), 5);
+    assert_eq!(count("/configmaps/"), 1, "the fault flags");
     assert_eq!(status_patches(&requests).len(), 1);
     assert_eq!(event_reasons(&requests), ["SecretsCreated", "Created"]);
 
     let shop = fake.get(SHOP_PATH).expect("shop");
     assert_eq!(shop["status"]["phase"], "Pending");
-    assert_eq!(shop["status"]["readyComponents"], "0/8");
+    assert_eq!(shop["status"]["readyComponents"], "0/10");
     assert!(secret_value(&fake, "demo-jwt", "private.pem").starts_with("-----BEGIN PRIVATE KEY-----"));
     assert!(secret_value(&fake, "demo-users-db", "uri").starts_with("postgres://users:"));
     assert_eq!(action, Action::requeue(Duration::from_secs(30)), "not ready yet: look again soon");
@@ -176,7 +177,8 @@ fn claim(name: &str, shop: &str) -> Value {
     json!({
         "apiVersion": "v1", "kind": "PersistentVolumeClaim",
         "metadata": {"name": name, "namespace": "shops", "labels": {
-            "app.kubernetes.io/instance": shop, "app.kubernetes.io/component": "database"}},
+            "app.kubernetes.io/instance": shop, "app.kubernetes.io/component": "database",
+            "app.kubernetes.io/managed-by": "microshop-operator"}},
     })
 }
 
@@ -192,19 +194,31 @@ async fn deleting_a_shop_with_delete_removes_claims_and_credentials() {
         let secret = format!("demo-{service}-db");
         fake.insert(&format!("{NS_CORE}/secrets/{secret}"), stored_secret(&secret, &[("password", "x")]));
     }
+    fake.insert(&format!("{NS_CORE}/secrets/demo-admin"), stored_secret("demo-admin", &[("password", "x")]));
     fake.insert(
         &format!("{NS_CORE}/persistentvolumeclaims/data-other-users-db-0"),
         claim("data-other-users-db-0", "other"),
     );
+    // Another application's claim with the same instance and component labels, not ours.
+    let mut foreign = claim("data-demo-cache-0", "demo");
+    foreign["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("helm");
+    fake.insert(&format!("{NS_CORE}/persistentvolumeclaims/data-demo-cache-0"), foreign);
 
     reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
 
     let requests = fake.take_requests();
     assert_eq!(
         fake.paths_under(&format!("{NS_CORE}/persistentvolumeclaims")),
-        [format!("{NS_CORE}/persistentvolumeclaims/data-other-users-db-0")]
+        [
+            format!("{NS_CORE}/persistentvolumeclaims/data-demo-cache-0"),
+            format!("{NS_CORE}/persistentvolumeclaims/data-other-users-db-0")
+        ],
+        "only claims this operator made for this Shop are deleted"
     );
-    assert!(fake.paths_under(&format!("{NS_CORE}/secrets")).is_empty(), "credentials deleted with the data");
+    assert!(
+        fake.paths_under(&format!("{NS_CORE}/secrets")).is_empty(),
+        "credentials and the admin password deleted with the data"
+    );
     assert_eq!(
         fake.get(SHOP_PATH).expect("shop")["metadata"]["finalizers"],
         json!(["example.com/other"]),
@@ -239,7 +253,7 @@ async fn an_api_error_publishes_an_event_and_requeues_with_backoff() {
     assert!(matches!(&error, Error::Kube { action: "apply", kind, .. } if kind == "Deployment"), "{error}");
     let requests = fake.take_requests();
     assert!(event_reasons(&requests).contains(&"ReconcileFailed".to_string()));
-    assert!(status_patches(&requests).is_empty());
+    assert_eq!(status_patches(&requests).len(), 1, "the failure is reported in the status");
     assert_eq!(error_policy(shop.clone(), &error, ctx.clone()), Action::requeue(Duration::from_secs(5)));
     assert_eq!(error_policy(shop.clone(), &error, ctx.clone()), Action::requeue(Duration::from_secs(10)));
     assert_eq!(ctx.health.metrics.failures("apply"), 2);
@@ -300,7 +314,7 @@ async fn switching_jaeger_off_removes_it() {
 #[tokio::test]
 async fn a_missing_external_database_secret_degrades_the_shop() {
     let refs = json!({"name": "pg", "key": "uri"});
-    let spec = json!({"database": {"mode": "external", "external": {"products": refs, "users": refs, "orders": refs, "payments": {"name": "pg-payments"}}}});
+    let spec = json!({"database": {"mode": "external", "external": {"products": refs, "users": refs, "orders": refs, "storefront": refs, "payments": {"name": "pg-payments"}}}});
     let (ctx, fake) = setup(shop_json(spec));
     fake.insert(&format!("{NS_CORE}/secrets/pg"), stored_secret("pg", &[("uri", "postgres://u:p@db:5432/x")]));
     fake.set_workloads_ready(true);
@@ -318,4 +332,168 @@ async fn a_missing_external_database_secret_degrades_the_shop() {
         "{databases}"
     );
     assert!(fake.paths_under(&format!("{NS_APPS}/statefulsets")).is_empty(), "no managed databases in external mode");
+}
+
+fn condition(fake: &FakeApiServer, type_: &str) -> Value {
+    let status = fake.get(SHOP_PATH).expect("shop")["status"].clone();
+    status["conditions"].as_array().and_then(|c| c.iter().find(|c| c["type"] == type_).cloned()).unwrap_or(Value::Null)
+}
+
+#[tokio::test]
+async fn the_admin_password_survives_the_shop_like_the_data() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+
+    reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
+
+    let admin = fake.get(&format!("{NS_CORE}/secrets/demo-admin")).expect("admin secret");
+    assert!(admin["metadata"]["ownerReferences"].is_null(), "not garbage-collected with the Shop: {admin}");
+    let jwt = fake.get(&format!("{NS_CORE}/secrets/demo-jwt")).expect("jwt secret");
+    assert!(jwt["metadata"]["ownerReferences"].is_array(), "other Secrets go with the Shop");
+}
+
+#[tokio::test]
+async fn deleting_a_database_password_rotates_it_and_rolls_the_database() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("first");
+    let hash = |fake: &FakeApiServer, kind: &str, name: &str| {
+        fake.get(&format!("{NS_APPS}/{kind}/{name}")).expect("workload")["spec"]["template"]["metadata"]["annotations"]
+            ["microshop.dev/config-hash"]
+            .clone()
+    };
+    let (db_before, users_before) =
+        (hash(&fake, "statefulsets", "demo-users-db"), hash(&fake, "deployments", "demo-users"));
+    let old_password = secret_value(&fake, "demo-users-db", "password");
+    let mut secret = fake.get(&format!("{NS_CORE}/secrets/demo-users-db")).expect("secret");
+    secret["data"].as_object_mut().expect("data").remove("password");
+    fake.insert(&format!("{NS_CORE}/secrets/demo-users-db"), secret);
+
+    reconcile(stored_shop(&fake), ctx).await.expect("second");
+
+    let new_password = secret_value(&fake, "demo-users-db", "password");
+    assert_ne!(new_password, old_password);
+    assert_eq!(
+        secret_value(&fake, "demo-users-db", "uri"),
+        format!("postgres://users:{new_password}@demo-users-db:5432/users"),
+        "the URI follows the new password"
+    );
+    assert_ne!(hash(&fake, "statefulsets", "demo-users-db"), db_before, "the database restarts to apply it");
+    assert_ne!(hash(&fake, "deployments", "demo-users"), users_before, "the service restarts with the new URI");
+}
+
+#[tokio::test]
+async fn a_shop_is_not_ready_before_its_workloads_observed_the_new_generation() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+    fake.set_workloads_ready(true);
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("first");
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["status"]["phase"], "Ready");
+
+    // A spec change: the Deployments get a new generation that their controller has not seen yet,
+    // while their status still counts the old pods as ready.
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["spec"]["services"] = json!({"orders": {"logLevel": "debug"}});
+    shop["metadata"]["generation"] = json!(2);
+    fake.insert(SHOP_PATH, shop);
+    fake.set_status_lags(true);
+
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("after the change");
+
+    let stored = fake.get(SHOP_PATH).expect("shop");
+    assert_ne!(stored["status"]["phase"], "Ready", "{}", stored["status"]);
+    assert_eq!(condition(&fake, "ServicesReady")["status"], "False");
+    assert!(condition(&fake, "ServicesReady")["message"].as_str().unwrap_or_default().contains("orders 0/1"));
+
+    fake.set_status_lags(false);
+    reconcile(stored_shop(&fake), ctx).await.expect("rolled out");
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["status"]["phase"], "Ready");
+}
+
+#[tokio::test]
+async fn an_apply_error_is_a_condition_on_the_shop() {
+    let (ctx, fake) = setup(shop_json(json!({"exposure": {"type": "NodePort"}})));
+    fake.fail(Method::PATCH, "/services/demo-products", 422);
+
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect_err("the Service is refused");
+
+    let reconciled = condition(&fake, "Reconciled");
+    assert_eq!(reconciled["status"], "False");
+    assert_eq!(reconciled["reason"], "ApplyFailed");
+    assert!(reconciled["message"].as_str().unwrap_or_default().contains("Service demo-products"), "{reconciled}");
+    assert_eq!(condition(&fake, "Ready")["reason"], "ReconcileFailed");
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["status"]["phase"], "Degraded");
+}
+
+#[tokio::test]
+async fn a_postgres_major_version_change_is_refused_before_anything_is_applied() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("first, on postgres:17");
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["spec"]["database"] = json!({"managed": {"image": "docker.io/library/postgres:18"}});
+    shop["metadata"]["generation"] = json!(2);
+    fake.insert(SHOP_PATH, shop);
+    fake.take_requests();
+
+    let action = reconcile(stored_shop(&fake), ctx.clone()).await.expect("refused, not failed");
+
+    let requests = fake.take_requests();
+    assert_eq!(writes(&requests).iter().filter(|w| !w.ends_with("/events")).count(), 1, "{:?}", writes(&requests));
+    assert_eq!(event_reasons(&requests), ["DatabaseUpgradeRefused"]);
+    let ready = condition(&fake, "Ready");
+    assert_eq!(ready["reason"], "DatabaseUpgradeRefused");
+    assert!(ready["message"].as_str().unwrap_or_default().contains("PostgreSQL 17"), "{ready}");
+    assert_eq!(action, Action::await_change());
+
+    // A minor update of the same major version goes through.
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["spec"]["database"] = json!({"managed": {"image": "docker.io/library/postgres:17.6"}});
+    fake.insert(SHOP_PATH, shop);
+    reconcile(stored_shop(&fake), ctx).await.expect("minor update");
+    let sts = fake.get(&format!("{NS_APPS}/statefulsets/demo-users-db")).expect("sts");
+    assert_eq!(sts["spec"]["template"]["spec"]["containers"][0]["image"], "docker.io/library/postgres:17.6");
+}
+
+#[tokio::test]
+async fn pruning_finds_unwanted_children_by_label_not_by_the_previous_status() {
+    let (ctx, fake) = setup(shop_json(json!({"loadGenerator": {"enabled": true}})));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("with the load generator");
+    assert!(fake.get(&format!("{NS_APPS}/deployments/demo-loadgen")).is_some());
+    // The status is lost (restored from a backup, say), and the load generator is switched off.
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["status"] = Value::Null;
+    shop["spec"]["loadGenerator"]["enabled"] = json!(false);
+    fake.insert(SHOP_PATH, shop);
+    // Something else in the namespace with our name pattern, but not owned by the Shop.
+    fake.insert(
+        &format!("{NS_APPS}/deployments/demo-tools"),
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "demo-tools", "namespace": "shops",
+            "labels": {"app.kubernetes.io/instance": "demo", "app.kubernetes.io/managed-by": "microshop-operator"}}}),
+    );
+
+    reconcile(stored_shop(&fake), ctx).await.expect("without");
+
+    assert!(fake.get(&format!("{NS_APPS}/deployments/demo-loadgen")).is_none(), "pruned without a status entry");
+    assert!(fake.get(&format!("{NS_APPS}/deployments/demo-tools")).is_some(), "not owned by the Shop: kept");
+    assert!(fake.get(&format!("{NS_APPS}/deployments/demo-orders")).is_some());
+}
+
+#[tokio::test]
+async fn faults_change_the_flag_file_without_restarting_the_services() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("no faults");
+    let products = |fake: &FakeApiServer| fake.get(&format!("{NS_APPS}/deployments/demo-products")).expect("products");
+    let before = products(&fake)["spec"]["template"].clone();
+    let flags = |fake: &FakeApiServer| {
+        let cm = fake.get(&format!("{NS_CORE}/configmaps/demo-faults")).expect("faults ConfigMap");
+        serde_json::from_str::<Value>(cm["data"]["flags.json"].as_str().unwrap_or_default()).expect("json")
+    };
+    assert_eq!(flags(&fake), json!({"flags": {}}));
+
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["spec"]["faults"] = json!({"productsUnavailable": true, "paymentFailureRate": 0.5});
+    fake.insert(SHOP_PATH, shop);
+    reconcile(stored_shop(&fake), ctx).await.expect("faults on");
+
+    let doc = flags(&fake);
+    assert_eq!(doc["flags"]["productsUnavailable"]["variants"]["on"], true);
+    assert_eq!(doc["flags"]["paymentFailureRate"]["variants"]["on"], 0.5);
+    assert_eq!(products(&fake)["spec"]["template"], before, "no rollout: the mounted file changes in place");
 }

@@ -43,7 +43,7 @@ pub fn parse_shop(yaml: &str) -> Result<Shop, RenderError> {
     Ok(shop)
 }
 
-/// Renders all children of a Shop: Secrets, then databases, then services (apply order).
+/// Renders all children of a Shop: Secrets, ConfigMaps, then databases, then services (apply order).
 pub fn render(shop: &Shop) -> Result<String, RenderError> {
     validate(shop)?;
     let mut docs = Vec::new();
@@ -54,6 +54,9 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
         versions.insert(plan.name.clone(), "rendered".into());
     }
     let built = workloads(shop, &versions);
+    for cm in &built.config_maps {
+        docs.push(to_yaml(cm, &cm.name_any())?);
+    }
     for sts in &built.statefulsets {
         docs.push(to_yaml(sts, &sts.name_any())?);
     }
@@ -81,10 +84,11 @@ mod tests {
         let out = render(&shop).expect("render");
         let docs: Vec<serde_yaml::Value> = out.split("---\n").map(|d| serde_yaml::from_str(d).expect("yaml")).collect();
         let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
-        assert_eq!(kinds.iter().filter(|k| **k == "Secret").count(), 7);
-        assert_eq!(kinds.iter().filter(|k| **k == "StatefulSet").count(), 4);
-        assert_eq!(kinds.iter().filter(|k| **k == "Service").count(), 8);
-        assert_eq!(kinds.iter().filter(|k| **k == "Deployment").count(), 4);
+        assert_eq!(kinds.iter().filter(|k| **k == "Secret").count(), 8);
+        assert_eq!(kinds.iter().filter(|k| **k == "ConfigMap").count(), 1);
+        assert_eq!(kinds.iter().filter(|k| **k == "StatefulSet").count(), 5);
+        assert_eq!(kinds.iter().filter(|k| **k == "Service").count(), 10);
+        assert_eq!(kinds.iter().filter(|k| **k == "Deployment").count(), 5);
         assert!(docs.iter().all(|d| d["apiVersion"].as_str().is_some()), "server-side apply needs apiVersion");
         assert!(!out.contains("BEGIN PRIVATE KEY-----\nMC"), "no real key material in render output");
     }

@@ -16,6 +16,8 @@ pub const SECRETS_READY: &str = "SecretsReady";
 pub const DATABASES_READY: &str = "DatabasesReady";
 pub const SERVICES_READY: &str = "ServicesReady";
 pub const TRACING_READY: &str = "TracingReady";
+/// Whether the last reconcile applied every child (`False` with the API error otherwise).
+pub const RECONCILED: &str = "Reconciled";
 
 /// What the reconciler saw after applying a Shop's children.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -66,13 +68,17 @@ fn summary(components: &[&ComponentStatus]) -> String {
         .join(", ")
 }
 
-/// In-cluster URLs of each service's API docs and of Jaeger's UI.
+/// In-cluster URLs of each API's docs, of the storefront and of Jaeger's UI.
 pub fn urls(shop: &Shop) -> BTreeMap<String, String> {
     let ns = shop.namespace().unwrap_or_else(|| "default".into());
-    let mut urls: BTreeMap<String, String> = Microservice::ALL
+    let mut urls: BTreeMap<String, String> = Microservice::enabled(shop)
         .iter()
         .map(|s| {
-            (format!("{}-docs", s.name()), format!("http://{}.{ns}.svc:{HTTP_PORT}/docs", names::service(shop, *s)))
+            let base = format!("http://{}.{ns}.svc:{HTTP_PORT}", names::service(shop, *s));
+            match s {
+                Microservice::Storefront => ("storefront".to_string(), format!("{base}/")),
+                _ => (format!("{}-docs", s.name()), format!("{base}/docs")),
+            }
         })
         .collect();
     if shop.spec.tracing.jaeger.enabled {
@@ -93,8 +99,10 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         components.iter().filter(|c| Microservice::ALL.iter().any(|s| s.name() == c.name)).collect();
     let databases: Vec<&ComponentStatus> = components.iter().filter(|c| c.name.ends_with("-db")).collect();
 
-    let mut conditions =
-        vec![cond(SECRETS_READY, true, "Generated", format!("{} Secrets hold every key", observed.secrets))];
+    let mut conditions = vec![
+        cond(RECONCILED, true, "Applied", "every child object is applied".into()),
+        cond(SECRETS_READY, true, "Generated", format!("{} Secrets hold every key", observed.secrets)),
+    ];
     let databases_ok = match shop.spec.database.mode {
         DatabaseMode::Managed => {
             let ok = databases.iter().all(|c| is_ready(c));
@@ -122,7 +130,7 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         let jaeger: Vec<&ComponentStatus> = components.iter().filter(|c| c.name == "jaeger").collect();
         tracing_ok = jaeger.iter().all(|c| is_ready(c));
         let reason = if tracing_ok { "Ready" } else { "Starting" };
-        conditions.push(cond(TRACING_READY, tracing_ok, reason, format!("Jaeger all-in-one: {}", summary(&jaeger))));
+        conditions.push(cond(TRACING_READY, tracing_ok, reason, format!("Jaeger: {}", summary(&jaeger))));
     } else if let Some(endpoint) = &tracing.otlp_endpoint {
         conditions.push(cond(TRACING_READY, true, "External", format!("exporting to {endpoint}")));
     }
@@ -171,12 +179,31 @@ pub fn paused(generation: Option<i64>, previous: Option<&ShopStatus>, now: &str)
     status
 }
 
-/// The status of a Shop that cannot be deserialized or fails validation.
-pub fn invalid(generation: Option<i64>, message: &str, previous: Option<&ShopStatus>, now: &str) -> ShopStatus {
+/// The status of a Shop that cannot be applied as it is: it does not deserialize, fails
+/// validation (`reason` `InvalidSpec`) or asks for a refused change (`DatabaseUpgradeRefused`).
+pub fn invalid(
+    generation: Option<i64>,
+    reason: &str,
+    message: &str,
+    previous: Option<&ShopStatus>,
+    now: &str,
+) -> ShopStatus {
     let mut status = previous.cloned().unwrap_or_default();
     status.observed_generation = generation;
     status.phase = Phase::Degraded;
-    let ready = condition(previous, generation, now, READY, false, "InvalidSpec", message.to_string());
+    let ready = condition(previous, generation, now, READY, false, reason, message.to_string());
+    upsert(&mut status.conditions, ready);
+    status
+}
+
+/// The status after a reconcile failed while applying (an API error): `Reconciled=False` and
+/// `Ready=False` with the error, phase `Degraded`; the observations of the last success stay.
+pub fn failed(generation: Option<i64>, message: &str, previous: Option<&ShopStatus>, now: &str) -> ShopStatus {
+    let mut status = previous.cloned().unwrap_or_default();
+    status.phase = Phase::Degraded;
+    let reconciled = condition(previous, generation, now, RECONCILED, false, "ApplyFailed", message.to_string());
+    upsert(&mut status.conditions, reconciled);
+    let ready = condition(previous, generation, now, READY, false, "ReconcileFailed", message.to_string());
     upsert(&mut status.conditions, ready);
     status
 }
@@ -195,7 +222,7 @@ mod tests {
 
     fn observed(shop: &Shop, ready: bool) -> Observed {
         Observed {
-            secrets: 7,
+            secrets: 8,
             external_database_problems: vec![],
             components: components(shop)
                 .into_iter()
@@ -218,13 +245,14 @@ mod tests {
         let s = shop("demo");
         let pending = reconciled(&s, &observed(&s, false), None, "t0");
         assert_eq!(pending.phase, Phase::Pending);
-        assert_eq!(pending.ready_components, "0/8");
+        assert_eq!(pending.ready_components, "0/10");
         assert_eq!(get(&pending, READY).status, "False");
         assert_eq!(get(&pending, DATABASES_READY).reason, "Starting");
 
         let ready = reconciled(&s, &observed(&s, true), Some(&pending), "t1");
         assert_eq!(ready.phase, Phase::Ready);
-        assert_eq!(ready.ready_components, "8/8");
+        assert_eq!(ready.ready_components, "10/10");
+        assert_eq!(ready.urls["storefront"], "http://demo-storefront.shops.svc:8080/");
         assert_eq!(get(&ready, READY).last_transition_time, "t1", "status changed, so did the time");
         assert_eq!(get(&ready, SECRETS_READY).last_transition_time, "t0", "unchanged condition keeps its time");
         assert_eq!(ready.observed_generation, Some(1));
@@ -248,7 +276,7 @@ mod tests {
         }
         let status = reconciled(&s, &obs, None, "t0");
         assert_eq!(status.phase, Phase::Progressing);
-        assert_eq!(status.ready_components, "7/8");
+        assert_eq!(status.ready_components, "9/10");
         assert!(get(&status, SERVICES_READY).message.contains("orders 0/1"));
         assert!(get(&status, READY).message.contains("ServicesReady"));
     }
@@ -262,6 +290,23 @@ mod tests {
         let status = reconciled(&s, &observed(&s, true), None, "t0");
         assert_eq!(get(&status, TRACING_READY).status, "True");
         assert!(status.urls.contains_key("jaeger"));
+    }
+
+    #[test]
+    fn an_apply_failure_is_a_condition_and_clears_on_success() {
+        let s = shop("demo");
+        let before = reconciled(&s, &observed(&s, true), None, "t0");
+        let failed_status =
+            failed(Some(1), "apply Service demo-products: port 30080 is already allocated", Some(&before), "t1");
+        assert_eq!(failed_status.phase, Phase::Degraded);
+        assert_eq!(get(&failed_status, RECONCILED).status, "False");
+        assert!(get(&failed_status, RECONCILED).message.contains("already allocated"));
+        assert_eq!(get(&failed_status, READY).reason, "ReconcileFailed");
+        assert_eq!(failed_status.components, before.components, "observations of the last success stay");
+
+        let again = reconciled(&s, &observed(&s, true), Some(&failed_status), "t2");
+        assert_eq!(get(&again, RECONCILED).status, "True");
+        assert_eq!(again.phase, Phase::Ready);
     }
 
     #[test]
@@ -285,7 +330,7 @@ mod tests {
         assert_eq!(get(&paused_status, READY).reason, "Paused");
         assert_eq!(paused(Some(2), Some(&paused_status), "t2"), paused_status, "paused twice writes nothing");
 
-        let bad = invalid(Some(3), "database.mode: unknown variant", Some(&before), "t1");
+        let bad = invalid(Some(3), "InvalidSpec", "database.mode: unknown variant", Some(&before), "t1");
         assert_eq!(bad.phase, Phase::Degraded);
         assert_eq!(get(&bad, READY).reason, "InvalidSpec");
         assert_eq!(bad.observed_generation, Some(3));

@@ -29,8 +29,27 @@ pub fn validate(shop: &Shop) -> Result<(), SpecErrors> {
             .push("metadata.name must be a DNS label (lowercase letters, digits, '-', starting with a letter)".into());
     }
     let spec = &shop.spec;
-    if spec.database.mode == DatabaseMode::External && spec.database.external.is_none() {
-        errors.push("database.external is required when database.mode is external".into());
+    if spec.database.mode == DatabaseMode::External {
+        match &spec.database.external {
+            None => errors.push("database.external is required when database.mode is external".into()),
+            Some(ext) if spec.storefront.enabled && ext.storefront.is_none() => errors.push(
+                "database.external.storefront is required when the storefront is enabled in external mode".into(),
+            ),
+            Some(_) => {}
+        }
+    }
+    if spec.tracing.jaeger.enabled && spec.tracing.jaeger.image.contains("all-in-one") {
+        errors.push(
+            "tracing.jaeger.image must be a Jaeger v2 image (jaegertracing/jaeger:2.x); all-in-one 1.x is end-of-life"
+                .into(),
+        );
+    }
+    if spec.faults.payment_failure_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+        errors.push("faults.paymentFailureRate must be between 0 and 1".into());
+    }
+    let rate = spec.load_generator.users_per_second;
+    if spec.load_generator.enabled && !(rate.is_finite() && rate > 0.0) {
+        errors.push("loadGenerator.usersPerSecond must be above 0".into());
     }
     if spec.tracing.otlp_endpoint.is_some() && spec.tracing.jaeger.enabled {
         errors.push("set either tracing.otlpEndpoint or tracing.jaeger.enabled, not both".into());
@@ -47,12 +66,16 @@ pub fn validate(shop: &Shop) -> Result<(), SpecErrors> {
         if spec.tracing.jaeger.enabled {
             ports.push(p.jaeger);
         }
+        if spec.storefront.enabled {
+            ports.push(p.storefront);
+        }
+        let wanted = ports.len();
         if ports.iter().any(|port| !(30000..=32767).contains(port)) {
             errors.push("exposure.nodePorts must be within 30000-32767".into());
         }
         ports.sort_unstable();
         ports.dedup();
-        if ports.len() < 4 + usize::from(spec.tracing.jaeger.enabled) {
+        if ports.len() < wanted {
             errors.push("exposure.nodePorts must differ".into());
         }
     }
@@ -85,6 +108,7 @@ fn is_dns_label(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::build::tests::shop;
+    use crate::crd::{ExternalDatabases, SecretKeyRef};
 
     #[test]
     fn the_default_shop_is_valid() {
@@ -94,7 +118,7 @@ mod tests {
     #[test]
     fn each_rule_reports_its_field() {
         type Edit = fn(&mut Shop);
-        let cases: [(&str, Edit, &str); 9] = [
+        let cases: [(&str, Edit, &str); 13] = [
             ("long name", |s| s.metadata.name = Some("a".repeat(41)), "longer than 40"),
             ("dotted name", |s| s.metadata.name = Some("my.shop".into()), "DNS label"),
             ("external without refs", |s| s.spec.database.mode = DatabaseMode::External, "database.external"),
@@ -118,6 +142,38 @@ mod tests {
             ),
             ("negative replicas", |s| s.spec.services.orders.replicas = -1, "services.orders.replicas"),
             ("admin e-mail", |s| s.spec.auth.bootstrap_admin_email = "admin@localhost".into(), "bootstrapAdminEmail"),
+            (
+                "external without a storefront database",
+                |s| {
+                    let r = SecretKeyRef { name: "pg".into(), key: "uri".into() };
+                    s.spec.database.mode = DatabaseMode::External;
+                    s.spec.database.external = Some(ExternalDatabases {
+                        products: r.clone(),
+                        users: r.clone(),
+                        orders: r.clone(),
+                        payments: r,
+                        storefront: None,
+                    });
+                },
+                "database.external.storefront",
+            ),
+            (
+                "jaeger v1",
+                |s| {
+                    s.spec.tracing.jaeger.enabled = true;
+                    s.spec.tracing.jaeger.image = "jaegertracing/all-in-one:1.62.0".into();
+                },
+                "Jaeger v2",
+            ),
+            ("fault rate", |s| s.spec.faults.payment_failure_rate = Some(2.0), "faults.paymentFailureRate"),
+            (
+                "storefront node port",
+                |s| {
+                    s.spec.exposure.type_ = ExposureType::NodePort;
+                    s.spec.exposure.node_ports.storefront = s.spec.exposure.node_ports.orders;
+                },
+                "must differ",
+            ),
         ];
         for (what, edit, expected) in cases {
             let mut s = shop("demo");

@@ -1,10 +1,13 @@
-//! The optional Jaeger all-in-one (in-memory storage): OTLP gRPC and HTTP receivers and the UI.
+//! The optional Jaeger v2 (`jaegertracing/jaeger` 2.x, built on the OpenTelemetry collector):
+//! OTLP gRPC and HTTP receivers, in-memory storage and the UI, configured by the
+//! `<shop>-jaeger` ConfigMap. Jaeger v1 (all-in-one 1.x) is end-of-life.
 
 use k8s_openapi::{
     api::{
         apps::v1::{Deployment, DeploymentSpec},
         core::v1::{
-            Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec,
+            ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
+            Service, ServicePort, ServiceSpec, Volume, VolumeMount,
         },
     },
     apimachinery::pkg::{
@@ -14,9 +17,9 @@ use k8s_openapi::{
 };
 
 use super::{
-    labels::{child_meta, labels, selector_labels},
+    labels::{CONFIG_HASH_ANNOTATION, child_meta, config_hash, labels, selector_labels},
     names,
-    pod::{container_security, env, pod_security, resources, scratch},
+    pod::{container_security, pod_security, resources, scratch},
 };
 use crate::crd::{ExposureType, OtlpProtocol, Resources, Shop};
 
@@ -26,8 +29,78 @@ const JAEGER_UID: i64 = 10001;
 pub const OTLP_GRPC_PORT: i32 = 4317;
 pub const OTLP_HTTP_PORT: i32 = 4318;
 pub const UI_PORT: i32 = 16686;
-/// Jaeger's admin port; `/` answers 200 once it is ready.
-const ADMIN_PORT: i32 = 14269;
+/// The `healthcheckv2` extension's port; `/status` answers 200 once the pipeline runs.
+const HEALTH_PORT: i32 = 13133;
+/// Where the configuration is mounted, and its key in the ConfigMap.
+const CONFIG_DIR: &str = "/etc/jaeger";
+pub const CONFIG_KEY: &str = "config.yaml";
+
+/// Jaeger v2's configuration: OTLP receivers on 4317/4318, memory storage, the query UI on
+/// 16686 and the health check on 13133, every endpoint on all interfaces (the image's defaults
+/// listen on localhost only).
+pub const CONFIG: &str = r#"service:
+  extensions: [jaeger_storage, jaeger_query, healthcheckv2]
+  pipelines:
+    traces:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [jaeger_storage_exporter]
+  telemetry:
+    resource:
+      service.name: jaeger
+    metrics:
+      level: basic
+      readers:
+        - pull:
+            exporter:
+              prometheus:
+                host: 0.0.0.0
+                port: 8888
+    logs:
+      level: info
+
+extensions:
+  healthcheckv2:
+    use_v2: true
+    http:
+      endpoint: 0.0.0.0:13133
+  jaeger_query:
+    storage:
+      traces: memstore
+    http:
+      endpoint: 0.0.0.0:16686
+    grpc:
+      endpoint: 0.0.0.0:16685
+  jaeger_storage:
+    backends:
+      memstore:
+        memory:
+          max_traces: 100000
+
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: 0.0.0.0:4317
+      http:
+        endpoint: 0.0.0.0:4318
+
+processors:
+  batch:
+
+exporters:
+  jaeger_storage_exporter:
+    trace_storage: memstore
+"#;
+
+/// The ConfigMap holding [`CONFIG`].
+pub fn config_map(shop: &Shop) -> ConfigMap {
+    ConfigMap {
+        metadata: child_meta(shop, names::jaeger(shop), COMPONENT),
+        data: Some([(CONFIG_KEY.to_string(), CONFIG.to_string())].into()),
+        ..ConfigMap::default()
+    }
+}
 
 /// The in-cluster OTLP endpoint of the shop's Jaeger for the configured protocol.
 pub fn otlp_endpoint(shop: &Shop) -> String {
@@ -50,10 +123,21 @@ fn port(name: &str, port: i32) -> ContainerPort {
 /// The Jaeger Deployment.
 pub fn deployment(shop: &Shop) -> Deployment {
     let (tmp_volume, tmp_mount) = scratch("tmp", "/tmp");
+    let config_volume = Volume {
+        name: "config".into(),
+        config_map: Some(ConfigMapVolumeSource { name: names::jaeger(shop), ..ConfigMapVolumeSource::default() }),
+        ..Volume::default()
+    };
+    let config_mount = VolumeMount {
+        name: "config".into(),
+        mount_path: CONFIG_DIR.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    };
     let probe = |period| Probe {
         http_get: Some(HTTPGetAction {
-            path: Some("/".into()),
-            port: IntOrString::String("admin".into()),
+            path: Some("/status".into()),
+            port: IntOrString::String("health".into()),
             ..HTTPGetAction::default()
         }),
         period_seconds: Some(period),
@@ -66,16 +150,18 @@ pub fn deployment(shop: &Shop) -> Deployment {
             port("otlp-grpc", OTLP_GRPC_PORT),
             port("otlp-http", OTLP_HTTP_PORT),
             port("ui", UI_PORT),
-            port("admin", ADMIN_PORT),
+            port("health", HEALTH_PORT),
         ]),
-        env: Some(vec![env("COLLECTOR_OTLP_ENABLED", "true"), env("SPAN_STORAGE_TYPE", "memory")]),
+        args: Some(vec![format!("--config={CONFIG_DIR}/{CONFIG_KEY}")]),
         resources: Some(resources(&Resources::jaeger())),
         readiness_probe: Some(probe(5)),
         liveness_probe: Some(probe(15)),
         security_context: Some(container_security()),
-        volume_mounts: Some(vec![tmp_mount]),
+        volume_mounts: Some(vec![tmp_mount, config_mount]),
         ..Container::default()
     };
+    // Jaeger reads its configuration once: a new configuration (a new operator) rolls the pod.
+    let hash = config_hash([CONFIG]);
     Deployment {
         metadata: child_meta(shop, names::jaeger(shop), COMPONENT),
         spec: Some(DeploymentSpec {
@@ -85,10 +171,14 @@ pub fn deployment(shop: &Shop) -> Deployment {
                 ..LabelSelector::default()
             },
             template: PodTemplateSpec {
-                metadata: Some(ObjectMeta { labels: Some(labels(shop, COMPONENT)), ..ObjectMeta::default() }),
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(shop, COMPONENT)),
+                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
+                    ..ObjectMeta::default()
+                }),
                 spec: Some(PodSpec {
                     containers: vec![container],
-                    volumes: Some(vec![tmp_volume]),
+                    volumes: Some(vec![tmp_volume, config_volume]),
                     security_context: Some(pod_security(JAEGER_UID)),
                     automount_service_account_token: Some(false),
                     enable_service_links: Some(false),
@@ -139,6 +229,28 @@ mod tests {
         assert_eq!(otlp_endpoint(&s), "http://demo-jaeger:4317");
         s.spec.tracing.protocol = OtlpProtocol::HttpProtobuf;
         assert_eq!(otlp_endpoint(&s), "http://demo-jaeger:4318");
+    }
+
+    #[test]
+    fn config_is_v2_with_the_ports_the_services_and_probes_use() {
+        let config: serde_yaml::Value = serde_yaml::from_str(CONFIG).expect("config is YAML");
+        let otlp = &config["receivers"]["otlp"]["protocols"];
+        assert_eq!(otlp["grpc"]["endpoint"].as_str(), Some("0.0.0.0:4317"));
+        assert_eq!(otlp["http"]["endpoint"].as_str(), Some("0.0.0.0:4318"));
+        assert_eq!(config["extensions"]["jaeger_query"]["http"]["endpoint"].as_str(), Some("0.0.0.0:16686"));
+        assert_eq!(config["extensions"]["healthcheckv2"]["http"]["endpoint"].as_str(), Some("0.0.0.0:13133"));
+        let store = config["extensions"]["jaeger_query"]["storage"]["traces"].as_str();
+        assert_eq!(config["exporters"]["jaeger_storage_exporter"]["trace_storage"].as_str(), store);
+        assert!(config["extensions"]["jaeger_storage"]["backends"][store.unwrap_or_default()]["memory"].is_mapping());
+
+        let s = shop("demo");
+        let pod = deployment(&s).spec.and_then(|d| d.template.spec).expect("pod");
+        let c = &pod.containers[0];
+        assert_eq!(c.image.as_deref(), Some("docker.io/jaegertracing/jaeger:2.10.0"));
+        assert_eq!(c.args.as_deref(), Some(&["--config=/etc/jaeger/config.yaml".to_string()][..]));
+        let volume = pod.volumes.iter().flatten().find(|v| v.name == "config").expect("config volume");
+        assert_eq!(volume.config_map.as_ref().map(|c| c.name.as_str()), Some("demo-jaeger"));
+        assert!(config_map(&s).data.expect("data").contains_key(CONFIG_KEY));
     }
 
     #[test]

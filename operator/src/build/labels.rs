@@ -43,14 +43,25 @@ fn component_kind(component: &str) -> &'static str {
         "tracing"
     } else if component == "secrets" {
         "secrets"
+    } else if component == "faults" {
+        "faults"
+    } else if component == "loadgen" {
+        "load-generator"
     } else {
         "service"
     }
 }
 
-/// Label selector of every PersistentVolumeClaim of a shop's managed databases.
+/// Label selector of every PersistentVolumeClaim of a shop's managed databases. It includes
+/// `managed-by`, so claims of another application that happens to use the same `instance` and
+/// `component` labels are never selected (the claim templates carry all three).
 pub fn database_claims_selector(shop_name: &str) -> String {
-    format!("app.kubernetes.io/instance={shop_name},app.kubernetes.io/component=database")
+    format!("app.kubernetes.io/instance={shop_name},app.kubernetes.io/component=database,{MANAGED_BY_SELECTOR}")
+}
+
+/// Label selector of every child this operator made for a shop (pruning lists by it).
+pub fn owned_children_selector(shop_name: &str) -> String {
+    format!("app.kubernetes.io/instance={shop_name},{MANAGED_BY_SELECTOR}")
 }
 
 /// A tag may hold characters a label value may not (`+`); replace them and cut to 63.

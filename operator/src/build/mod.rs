@@ -5,8 +5,10 @@
 //! hash of the versions of the Secrets they read ([`SecretVersions`]): the reconciler applies the
 //! Secrets, collects their versions and only then builds the workloads with [`workloads`].
 
+pub mod config_maps;
 pub mod jaeger;
 pub mod labels;
+pub mod loadgen;
 pub mod pod;
 pub mod postgres;
 pub mod secrets;
@@ -16,7 +18,7 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
-    core::v1::Service,
+    core::v1::{ConfigMap, Service},
 };
 
 use crate::crd::{DatabaseMode, SecretKeyRef, ServiceSpec, Shop};
@@ -24,18 +26,29 @@ use crate::crd::{DatabaseMode, SecretKeyRef, ServiceSpec, Shop};
 /// The container port of every service (deployment contract).
 pub const HTTP_PORT: i32 = 8080;
 
-/// The four microshop services.
+/// The microshop services: each is a Deployment and a Service with its own database.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Microservice {
     Products,
     Users,
     Orders,
     Payments,
+    Storefront,
 }
 
 impl Microservice {
     /// Every service, in a stable order.
-    pub const ALL: [Microservice; 4] = [Self::Products, Self::Users, Self::Orders, Self::Payments];
+    pub const ALL: [Microservice; 5] = [Self::Products, Self::Users, Self::Orders, Self::Payments, Self::Storefront];
+
+    /// The services this Shop runs: the four APIs, and the storefront unless it is switched off.
+    pub fn enabled(shop: &Shop) -> Vec<Microservice> {
+        Self::ALL.into_iter().filter(|s| *s != Self::Storefront || shop.spec.storefront.enabled).collect()
+    }
+
+    /// Whether the service reads the fault flag file (`FAULTS_FILE`).
+    pub fn reads_faults(self) -> bool {
+        matches!(self, Self::Products | Self::Users | Self::Payments)
+    }
 
     /// The service's name: binary, image suffix, database name and component label.
     pub fn name(self) -> &'static str {
@@ -44,6 +57,7 @@ impl Microservice {
             Self::Users => "users",
             Self::Orders => "orders",
             Self::Payments => "payments",
+            Self::Storefront => "storefront",
         }
     }
 
@@ -55,6 +69,7 @@ impl Microservice {
             Self::Users => &services.users,
             Self::Orders => &services.orders,
             Self::Payments => &services.payments,
+            Self::Storefront => &services.storefront,
         }
     }
 
@@ -66,25 +81,24 @@ impl Microservice {
             Self::Users => ports.users,
             Self::Orders => ports.orders,
             Self::Payments => ports.payments,
+            Self::Storefront => ports.storefront,
         }
     }
 
     /// The Secret key holding this service's database URI: the external reference, or the
-    /// managed database's generated Secret. `None` only in external mode without references,
+    /// managed database's generated Secret. `None` only in external mode without a reference,
     /// which validation rejects first.
     pub fn database_uri(self, shop: &Shop) -> Option<SecretKeyRef> {
         match shop.spec.database.mode {
             DatabaseMode::Managed => {
                 Some(SecretKeyRef { name: names::db_secret(shop, self), key: secrets::DB_URI.into() })
             }
-            DatabaseMode::External => shop.spec.database.external.as_ref().map(|ext| {
-                match self {
-                    Self::Products => &ext.products,
-                    Self::Users => &ext.users,
-                    Self::Orders => &ext.orders,
-                    Self::Payments => &ext.payments,
-                }
-                .clone()
+            DatabaseMode::External => shop.spec.database.external.as_ref().and_then(|ext| match self {
+                Self::Products => Some(ext.products.clone()),
+                Self::Users => Some(ext.users.clone()),
+                Self::Orders => Some(ext.orders.clone()),
+                Self::Payments => Some(ext.payments.clone()),
+                Self::Storefront => ext.storefront.clone(),
             }),
         }
     }
@@ -132,9 +146,19 @@ pub mod names {
         format!("{}-admin", shop.name_any())
     }
 
-    /// Deployment and Service of the Jaeger all-in-one.
+    /// Deployment, Service and ConfigMap (its configuration) of Jaeger.
     pub fn jaeger(shop: &Shop) -> String {
         format!("{}-jaeger", shop.name_any())
+    }
+
+    /// The fault flag ConfigMap (`flags.json`).
+    pub fn faults(shop: &Shop) -> String {
+        format!("{}-faults", shop.name_any())
+    }
+
+    /// Deployment of the load generator.
+    pub fn loadgen(shop: &Shop) -> String {
+        format!("{}-loadgen", shop.name_any())
     }
 }
 
@@ -146,27 +170,47 @@ pub type SecretVersions = BTreeMap<String, String>;
 /// need them).
 #[derive(Clone, Debug, Default)]
 pub struct Workloads {
+    pub config_maps: Vec<ConfigMap>,
     pub statefulsets: Vec<StatefulSet>,
     pub deployments: Vec<Deployment>,
     pub services: Vec<Service>,
 }
 
-/// Builds the StatefulSets, Deployments and Services of a shop.
+impl Workloads {
+    /// `(kind, name)` of every object, for pruning what is no longer wanted.
+    pub fn names(&self) -> std::collections::BTreeSet<(&'static str, String)> {
+        use kube::ResourceExt;
+        let mut out = std::collections::BTreeSet::new();
+        out.extend(self.config_maps.iter().map(|o| ("ConfigMap", o.name_any())));
+        out.extend(self.statefulsets.iter().map(|o| ("StatefulSet", o.name_any())));
+        out.extend(self.deployments.iter().map(|o| ("Deployment", o.name_any())));
+        out.extend(self.services.iter().map(|o| ("Service", o.name_any())));
+        out
+    }
+}
+
+/// Builds the ConfigMaps, StatefulSets, Deployments and Services of a shop.
 pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
     let mut out = Workloads::default();
+    let enabled = Microservice::enabled(shop);
+    out.config_maps.push(config_maps::faults(shop));
     if shop.spec.database.mode == DatabaseMode::Managed {
-        for service in Microservice::ALL {
-            out.statefulsets.push(postgres::statefulset(shop, service));
-            out.services.push(postgres::headless_service(shop, service));
+        for service in &enabled {
+            out.statefulsets.push(postgres::statefulset(shop, *service, versions));
+            out.services.push(postgres::headless_service(shop, *service));
         }
     }
     if shop.spec.tracing.jaeger.enabled {
+        out.config_maps.push(jaeger::config_map(shop));
         out.deployments.push(jaeger::deployment(shop));
         out.services.push(jaeger::service(shop));
     }
-    for service in Microservice::ALL {
-        out.deployments.push(services::deployment(shop, service, versions));
-        out.services.push(services::service(shop, service));
+    for service in &enabled {
+        out.deployments.push(services::deployment(shop, *service, versions));
+        out.services.push(services::service(shop, *service));
+    }
+    if shop.spec.load_generator.enabled {
+        out.deployments.push(loadgen::deployment(shop, versions));
     }
     out
 }
@@ -175,7 +219,7 @@ pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
 /// status reports one entry for each.
 pub fn components(shop: &Shop) -> Vec<(String, &'static str, i32)> {
     let mut out = Vec::new();
-    for service in Microservice::ALL {
+    for service in Microservice::enabled(shop) {
         out.push((service.name().to_string(), "Deployment", service.spec(shop).replicas));
         if shop.spec.database.mode == DatabaseMode::Managed {
             out.push((names::db_component(service), "StatefulSet", 1));
@@ -183,6 +227,9 @@ pub fn components(shop: &Shop) -> Vec<(String, &'static str, i32)> {
     }
     if shop.spec.tracing.jaeger.enabled {
         out.push(("jaeger".to_string(), "Deployment", 1));
+    }
+    if shop.spec.load_generator.enabled {
+        out.push((loadgen::COMPONENT.to_string(), "Deployment", 1));
     }
     out.sort();
     out
@@ -203,23 +250,27 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn default_shop_has_four_services_and_four_databases() {
+    fn default_shop_has_five_services_and_five_databases() {
         let built = workloads(&shop("demo"), &SecretVersions::new());
-        assert_eq!(built.deployments.len(), 4);
-        assert_eq!(built.statefulsets.len(), 4);
-        assert_eq!(built.services.len(), 8);
-        assert_eq!(components(&shop("demo")).len(), 8);
+        assert_eq!(built.deployments.len(), 5, "four APIs and the storefront");
+        assert_eq!(built.statefulsets.len(), 5);
+        assert_eq!(built.services.len(), 10);
+        assert_eq!(built.config_maps.len(), 1, "the fault flags, always present so flags can be flipped");
+        assert_eq!(components(&shop("demo")).len(), 10);
     }
 
     #[test]
-    fn external_mode_runs_no_databases_and_jaeger_adds_one_component() {
+    fn external_mode_runs_no_databases_and_jaeger_and_loadgen_add_components() {
         let mut s = shop("demo");
         s.spec.database.mode = DatabaseMode::External;
         s.spec.tracing.jaeger.enabled = true;
+        s.spec.load_generator.enabled = true;
+        s.spec.storefront.enabled = false;
         let built = workloads(&s, &SecretVersions::new());
         assert!(built.statefulsets.is_empty());
-        assert_eq!(built.deployments.len(), 5);
+        assert_eq!(built.deployments.len(), 6);
+        assert_eq!(built.config_maps.len(), 2, "faults and the Jaeger configuration");
         let names: Vec<String> = components(&s).into_iter().map(|c| c.0).collect();
-        assert_eq!(names, ["jaeger", "orders", "payments", "products", "users"]);
+        assert_eq!(names, ["jaeger", "loadgen", "orders", "payments", "products", "users"]);
     }
 }

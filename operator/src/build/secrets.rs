@@ -46,6 +46,16 @@ pub enum SecretKind {
     Admin,
 }
 
+impl SecretKind {
+    /// Database credentials and the admin password outlive the Shop like the data they open
+    /// (deletion policy `Retain`): no owner reference, so garbage collection leaves them and a
+    /// Shop created again finds its data usable (the admin account lives in the users
+    /// database). The finalizer deletes them with the claims under `Delete`.
+    pub fn lives_with_the_data(self) -> bool {
+        matches!(self, Self::Database(_) | Self::Admin)
+    }
+}
+
 /// One Secret to ensure: its name and kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SecretPlan {
@@ -57,7 +67,7 @@ pub struct SecretPlan {
 pub fn secret_plans(shop: &Shop) -> Vec<SecretPlan> {
     let mut plans = Vec::new();
     if shop.spec.database.mode == DatabaseMode::Managed {
-        for service in Microservice::ALL {
+        for service in Microservice::enabled(shop) {
             plans.push(SecretPlan { name: names::db_secret(shop, service), kind: SecretKind::Database(service) });
         }
     }
@@ -152,15 +162,17 @@ impl SecretSource for PlaceholderSource {
     }
 }
 
-/// A Secret's data after completion, and the keys that were added (empty: nothing to write).
+/// A Secret's data after completion, and the keys that were added or re-derived (empty:
+/// nothing to write).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Completed {
     pub data: BTreeMap<String, String>,
     pub added: Vec<String>,
 }
 
-/// Completes `existing` for `kind`: every existing key keeps its value; missing keys are
-/// generated, or derived from existing values where they depend on them.
+/// Completes `existing` for `kind`: every generated key keeps its value; missing keys are
+/// generated. A database's `uri` is always derived from its username, password and database,
+/// so deleting `password` rotates the password *and* the URI the services use.
 pub fn complete(
     shop: &Shop,
     kind: SecretKind,
@@ -180,7 +192,7 @@ pub fn complete(
                 names::db(shop, service),
                 data[DB_NAME]
             );
-            fill(&mut data, DB_URI, || Ok(uri))?;
+            data.insert(DB_URI.into(), uri);
         }
         SecretKind::Jwt => {
             if !data.contains_key(JWT_PRIVATE) {
@@ -202,7 +214,7 @@ pub fn complete(
             fill(&mut data, ADMIN_PASSWORD, || source.password())?;
         }
     }
-    let added = data.keys().filter(|k| !existing.contains_key(*k)).cloned().collect();
+    let added = data.iter().filter(|(k, v)| existing.get(*k) != Some(*v)).map(|(k, _)| k.clone()).collect();
     Ok(Completed { data, added })
 }
 
@@ -224,10 +236,7 @@ pub fn secret(shop: &Shop, plan: &SecretPlan, data: &BTreeMap<String, String>) -
         _ => "secrets".to_string(),
     };
     let mut metadata = child_meta(shop, plan.name.clone(), &component);
-    if matches!(plan.kind, SecretKind::Database(_)) {
-        // Database credentials outlive the Shop like the data they open (deletion policy
-        // `Retain`): no owner reference, so garbage collection leaves them; the finalizer
-        // deletes them together with the claims under `Delete`.
+    if plan.kind.lives_with_the_data() {
         metadata.owner_references = None;
     }
     Secret {
@@ -357,14 +366,29 @@ mod tests {
     }
 
     #[test]
-    fn database_credentials_are_not_garbage_collected_with_the_shop() {
+    fn credentials_of_the_data_are_not_garbage_collected_with_the_shop() {
         let s = shop("demo");
         for plan in secret_plans(&s) {
             let data = complete(&s, plan.kind, &BTreeMap::new(), &PlaceholderSource).expect("complete").data;
             let owned = secret(&s, &plan, &data).metadata.owner_references.is_some();
-            let is_db = matches!(plan.kind, SecretKind::Database(_));
-            assert_eq!(owned, !is_db, "{}: owned only when it is not a database credential", plan.name);
+            let with_data = matches!(plan.kind, SecretKind::Database(_) | SecretKind::Admin);
+            assert_eq!(owned, !with_data, "{}: owned only when it is not a credential of the data", plan.name);
         }
+    }
+
+    #[test]
+    fn a_new_password_re_derives_the_uri() {
+        let stale = "postgres://orders:old@demo-orders-db:5432/orders";
+        let done = completed(
+            SecretKind::Database(Microservice::Orders),
+            &[(DB_USERNAME, "orders"), (DB_NAME, "orders"), (DB_URI, stale)],
+        );
+        assert_ne!(done.data[DB_PASSWORD], "old");
+        assert_eq!(
+            done.data[DB_URI],
+            format!("postgres://orders:{}@demo-orders-db:5432/orders", done.data[DB_PASSWORD])
+        );
+        assert_eq!(done.added, vec![DB_PASSWORD, DB_URI], "the password is new and the URI follows it");
     }
 
     #[test]
@@ -373,6 +397,6 @@ mod tests {
         external.spec.database.mode = DatabaseMode::External;
         let kinds: Vec<SecretKind> = secret_plans(&external).into_iter().map(|p| p.kind).collect();
         assert_eq!(kinds, vec![SecretKind::Jwt, SecretKind::ServiceClients, SecretKind::Admin]);
-        assert_eq!(secret_plans(&shop("demo")).len(), 7);
+        assert_eq!(secret_plans(&shop("demo")).len(), 8, "five databases (with the storefront's) and three more");
     }
 }

@@ -4,8 +4,8 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, DeploymentSpec},
         core::v1::{
-            Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe, Service, ServicePort,
-            ServiceSpec,
+            ConfigMapVolumeSource, Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
+            Service, ServicePort, ServiceSpec, Volume, VolumeMount,
         },
     },
     apimachinery::pkg::{
@@ -15,7 +15,7 @@ use k8s_openapi::{
 };
 
 use super::{
-    HTTP_PORT, Microservice, SecretVersions,
+    HTTP_PORT, Microservice, SecretVersions, config_maps,
     labels::{CONFIG_HASH_ANNOTATION, child_meta, config_hash, labels, selector_labels},
     names,
     pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
@@ -54,7 +54,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
     if let Some(uri) = service.database_uri(shop) {
         vars.push(env_from_secret("DATABASE_URL", &uri.name, &uri.key));
     }
-    vars.extend(otel_env(shop, service));
+    vars.extend(otel_env(shop, service.name()));
     match service {
         Microservice::Users => {
             let auth = &shop.spec.auth;
@@ -68,7 +68,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
             ]);
         }
         Microservice::Orders => {
-            let url = |s: Microservice| format!("http://{}:{HTTP_PORT}", names::service(shop, s));
+            let url = |s| url(shop, s);
             vars.extend([
                 env("PRODUCTS_URL", url(Microservice::Products)),
                 env("USERS_URL", url(Microservice::Users)),
@@ -85,15 +85,44 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 env("PAYMENTS_FAILURE_RATE", payments.failure_rate.to_string()),
             ]);
         }
+        Microservice::Storefront => {
+            let url = |s| url(shop, s);
+            vars.extend([
+                env("PRODUCTS_URL", url(Microservice::Products)),
+                env("USERS_URL", url(Microservice::Users)),
+                env("ORDERS_URL", url(Microservice::Orders)),
+                env("STOREFRONT_SECURE_COOKIES", shop.spec.storefront.secure_cookies.to_string()),
+            ]);
+        }
         Microservice::Products => {}
+    }
+    if service.reads_faults() {
+        vars.push(env("FAULTS_FILE", format!("{}/{}", config_maps::FAULTS_DIR, config_maps::FAULTS_KEY)));
     }
     vars
 }
 
+/// The `<shop>-faults` ConfigMap as a directory volume: no `subPath`, so the kubelet refreshes
+/// the file in the running pod when the Shop's faults change.
+fn faults_volume(shop: &Shop) -> (Volume, VolumeMount) {
+    let volume = Volume {
+        name: "faults".into(),
+        config_map: Some(ConfigMapVolumeSource { name: names::faults(shop), ..ConfigMapVolumeSource::default() }),
+        ..Volume::default()
+    };
+    let mount = VolumeMount {
+        name: "faults".into(),
+        mount_path: config_maps::FAULTS_DIR.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    };
+    (volume, mount)
+}
+
 /// Standard OpenTelemetry variables; with no endpoint the SDK is switched off explicitly.
-fn otel_env(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
+pub fn otel_env(shop: &Shop, service_name: &str) -> Vec<EnvVar> {
     let tracing = &shop.spec.tracing;
-    let mut vars = vec![env("OTEL_SERVICE_NAME", service.name())];
+    let mut vars = vec![env("OTEL_SERVICE_NAME", service_name)];
     match otlp_endpoint(shop) {
         Some(endpoint) => vars.extend([
             env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
@@ -127,6 +156,12 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
     let component = service.name();
     let spec = service.spec(shop);
     let (tmp_volume, tmp_mount) = scratch("tmp", "/tmp");
+    let (mut volumes, mut mounts) = (vec![tmp_volume], vec![tmp_mount]);
+    if service.reads_faults() {
+        let (volume, mount) = faults_volume(shop);
+        volumes.push(volume);
+        mounts.push(mount);
+    }
     let container = Container {
         name: component.into(),
         image: Some(image(shop, service)),
@@ -142,12 +177,12 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
         liveness_probe: Some(http_probe(LIVE_PATH, 10, 3)),
         readiness_probe: Some(http_probe(READY_PATH, 5, 2)),
         security_context: Some(container_security()),
-        volume_mounts: Some(vec![tmp_mount]),
+        volume_mounts: Some(mounts),
         ..Container::default()
     };
     let pod = PodSpec {
         containers: vec![container],
-        volumes: Some(vec![tmp_volume]),
+        volumes: Some(volumes),
         security_context: Some(pod_security(SERVICE_UID)),
         automount_service_account_token: Some(false),
         enable_service_links: Some(false),
@@ -176,6 +211,11 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
         }),
         status: None,
     }
+}
+
+/// The in-cluster URL of a service.
+pub fn url(shop: &Shop, service: Microservice) -> String {
+    format!("http://{}:{HTTP_PORT}", names::service(shop, service))
 }
 
 /// Hash of a pod spec and of the versions of every Secret its containers reference.

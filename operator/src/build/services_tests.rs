@@ -101,6 +101,7 @@ fn every_secret_reference_names_a_key_the_secret_has() {
             users: ext("pg-users"),
             orders: ext("pg-orders"),
             payments: ext("pg-payments"),
+            storefront: Some(ext("pg-storefront")),
         });
         let mut available: BTreeSet<(String, String)> = BTreeSet::new();
         for plan in secret_plans(&s) {
@@ -224,7 +225,7 @@ fn pods_run_with_the_restricted_security_context() {
         let psc = pod.security_context.as_ref().expect("pod security context");
         assert_eq!(psc.run_as_non_root, Some(true));
         assert_eq!(psc.seccomp_profile.as_ref().map(|p| p.type_.as_str()), Some("RuntimeDefault"));
-        for c in &pod.containers {
+        for c in pod.containers.iter().chain(pod.init_containers.iter().flatten()) {
             let sc = c.security_context.as_ref().expect("container security context");
             assert_eq!(sc.allow_privilege_escalation, Some(false), "{}", c.name);
             assert_eq!(sc.read_only_root_filesystem, Some(true), "{}", c.name);
@@ -243,7 +244,7 @@ fn pods_run_with_the_restricted_security_context() {
             assert!(res.limits.as_ref().is_some_and(|l| l.contains_key("memory")), "{}", c.name);
         }
     }
-    assert_eq!(count, 9, "4 services, 4 databases and Jaeger");
+    assert_eq!(count, 11, "5 services, 5 databases and Jaeger");
     let users = deployment(&s, Microservice::Users, &SecretVersions::new());
     assert_eq!(pod(&users).security_context.as_ref().and_then(|p| p.run_as_user), Some(65532));
 }

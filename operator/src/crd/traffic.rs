@@ -1,0 +1,85 @@
+//! The parts of a Shop that face shoppers and testers: the storefront, the load generator and
+//! the run-time fault flags (issues 9 and 12). Their process contracts are in HELPERS.md /
+//! `docs/operator.md`; here are only the knobs a Shop exposes.
+
+use kube::KubeSchema;
+use serde::{Deserialize, Serialize};
+
+use super::Resources;
+
+/// The web shop (`microshop-storefront`). Its replicas, resources and log level are
+/// `spec.services.storefront`, like every other service.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct StorefrontSpec {
+    /// Run the storefront (a Deployment, a Service and its own database `storefront`).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// `STOREFRONT_SECURE_COOKIES`: mark the session cookie `Secure`; set it when the shop is
+    /// served over TLS (an Ingress or Gateway terminating TLS in front of it).
+    #[serde(default)]
+    pub secure_cookies: bool,
+}
+
+impl Default for StorefrontSpec {
+    fn default() -> Self {
+        Self { enabled: true, secure_cookies: false }
+    }
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// The load generator (`microshop-loadgen`): one replica that shops until stopped.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct LoadGeneratorSpec {
+    /// Run the load generator (a one-replica Deployment, no Service).
+    #[serde(default)]
+    pub enabled: bool,
+    /// New simulated shoppers per second (`LOADGEN_USERS_PER_SEC`).
+    #[serde(default = "default_users_per_second")]
+    #[schemars(range(min = 0.01, max = 1000.0))]
+    pub users_per_second: f64,
+    /// Container resources of the load generator.
+    #[serde(default = "Resources::service")]
+    pub resources: Resources,
+}
+
+impl Default for LoadGeneratorSpec {
+    fn default() -> Self {
+        Self { enabled: false, users_per_second: default_users_per_second(), resources: Resources::service() }
+    }
+}
+
+fn default_users_per_second() -> f64 {
+    1.0
+}
+
+/// Fault flags, rendered into the `<shop>-faults` ConfigMap (flagd flag-definition format) that
+/// products, users and payments re-read while running: changing a value needs no restart.
+/// An unset flag is off.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FaultsSpec {
+    /// Share of payment attempts that fail, 0.0 to 1.0 (payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub payment_failure_rate: Option<f64>,
+    /// Added latency of every payment, in milliseconds (payments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 60000))]
+    pub payment_latency_ms: Option<u32>,
+    /// Added latency of product search, in milliseconds (products).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 60000))]
+    pub product_search_delay_ms: Option<u32>,
+    /// When true, products answers 503 on its API routes (health stays up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub products_unavailable: Option<bool>,
+    /// Added latency of login and token issuing, in milliseconds (users).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0, max = 60000))]
+    pub users_token_delay_ms: Option<u32>,
+}
