@@ -50,8 +50,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   exit 0
 fi
 pw=$(printf '%s' "$POSTGRES_PASSWORD" | sed "s/'/''/g")
-printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';
-' "$POSTGRES_USER" "$pw" \
+printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "$POSTGRES_USER" "$pw" \
   | postgres --single -D "$PGDATA" -c listen_addresses='' postgres > /dev/null
 echo "password of $POSTGRES_USER set from the Secret"
 "#;
@@ -206,6 +205,10 @@ pub fn headless_service(shop: &Shop, service: Microservice) -> Service {
         status: None,
     }
 }
+
+#[cfg(test)]
+#[path = "postgres_rotation_tests.rs"]
+mod rotation_tests;
 
 #[cfg(test)]
 mod tests {
