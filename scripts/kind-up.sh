@@ -5,9 +5,13 @@
 #
 #  1. checks that docker (with a running daemon), kind, kubectl, curl and jq are installed;
 #  2. creates the kind cluster from kind-config.yaml (reuses it when it already exists);
-#  3. builds the five images (Dockerfile targets) and loads them into the cluster's node;
-#  4. installs the Shop CRD and the operator (`kubectl apply -k k8s/`, or the Helm chart with
-#     INSTALL_WITH=helm) and waits for the operator to be ready;
+#  3. builds the images (Dockerfile targets, without provenance attestations) and loads them into
+#     the cluster's node as single-platform archives (`docker image save` + `kind load
+#     image-archive`: `kind load docker-image` fails on Docker's containerd image store, the
+#     default since Docker 29, when an image carries attestations; kubernetes-sigs/kind#3795);
+#  4. installs the Shop CRD and the operator (`kubectl apply` of a temporary kustomize overlay of
+#     k8s/ that sets the operator image to $IMAGE_REGISTRY/microshop-operator:$IMAGE_TAG, or the
+#     Helm chart with INSTALL_WITH=helm) and waits for the operator to be ready;
 #  5. applies the full example Shop (k8s/examples/full.yaml) with the kind overrides below, and
 #     waits for its Ready condition, printing progress;
 #  6. runs a smoke purchase through the NodePorts (scripts/smoke-purchase.sh);
@@ -22,13 +26,19 @@
 #   SKIP_SMOKE=1       do not run the smoke purchase
 #   READY_TIMEOUT      how long to wait for the Shop         (default: 600s)
 #   IMAGE_REGISTRY, IMAGE_TAG  image names to build/load     (default: ghcr.io/microshop, 0.1.0:
-#                      the defaults of the operator manifest and of the Shop CRD)
+#                      the defaults of the operator manifest and of the Shop CRD); used for the
+#                      operator on both installation paths and for the Shop's images
 #
 # Kind overrides of the Shop (a merge patch, applied client-side with `kubectl patch --local`):
 # the images are the ones just built and loaded into the node, so they come from
 # $IMAGE_REGISTRY:$IMAGE_TAG with pullPolicy IfNotPresent (the example names a registry that
-# does not exist); the payments failure rate is 0 so the smoke purchase is deterministic; and
-# the services are exposed on the NodePorts that kind-config.yaml maps.
+# does not exist); the payments failure rate is 0 so the smoke purchase is deterministic; the
+# services are exposed on the NodePorts that kind-config.yaml maps; and every workload runs one
+# replica with small requests, so the shop fits a 2-CPU / 4 GiB machine next to kind's control
+# plane (which requests about 1 CPU itself). .ci/checks/shipping.sh checks that budget.
+#
+# `--print-shop` prints that Shop; `--print-operator` prints the operator manifests of the
+# kustomize path (both used by .ci/checks/shipping.sh; they need only kubectl and jq).
 #
 # Tear down: kind delete cluster --name microshop
 set -euo pipefail
@@ -48,27 +58,57 @@ NODE_PORT_USERS="${NODE_PORT_USERS:-30081}"
 NODE_PORT_ORDERS="${NODE_PORT_ORDERS:-30082}"
 NODE_PORT_PAYMENTS="${NODE_PORT_PAYMENTS:-30083}"
 NODE_PORT_JAEGER="${NODE_PORT_JAEGER:-30686}"
-TARGETS=(products users orders payments operator)
+NODE_PORT_STOREFRONT="${NODE_PORT_STOREFRONT:-30000}"
+# Images to build and load (loadgen runs only when a Shop enables spec.loadGenerator).
+TARGETS=(products users orders payments storefront loadgen operator)
+
+# Whether the Dockerfile has a target (storefront and loadgen arrive with their own branches).
+has_target() { grep -Eq "^FROM runtime AS $1\$" Dockerfile; }
 
 # The Shop to apply: $SHOP_FILE with the kind overrides merged in, as JSON (needs kubectl, jq).
 render_shop() {
-  local overlay
+  local overlay storefront=true
+  has_target storefront || storefront=false
   overlay="$(jq -nc --arg registry "$REGISTRY" --arg tag "$TAG" \
     --argjson products "$NODE_PORT_PRODUCTS" --argjson users "$NODE_PORT_USERS" \
     --argjson orders "$NODE_PORT_ORDERS" --argjson payments "$NODE_PORT_PAYMENTS" \
-    --argjson jaeger "$NODE_PORT_JAEGER" '{spec: {
+    --argjson jaeger "$NODE_PORT_JAEGER" --argjson storefront_port "$NODE_PORT_STOREFRONT" \
+    --argjson storefront "$storefront" '
+    {replicas: 1, resources: {cpuRequest: "25m", memoryRequest: "64Mi", memoryLimit: "256Mi"}} as $small
+    | {spec: {
       image: {registry: $registry, tag: $tag, pullPolicy: "IfNotPresent"},
       payments: {failureRate: 0},
+      storefront: {enabled: $storefront},
+      services: {products: $small, users: $small, orders: $small, payments: $small, storefront: $small},
+      database: {managed: {resources: {cpuRequest: "50m", memoryRequest: "128Mi", memoryLimit: "512Mi"}}},
       exposure: {type: "NodePort", nodePorts: {products: $products, users: $users,
-        orders: $orders, payments: $payments, jaeger: $jaeger}}}}')"
+        orders: $orders, payments: $payments, jaeger: $jaeger, storefront: $storefront_port}}}}')"
   kubectl patch --local -f "$SHOP_FILE" --type merge -p "$overlay" -o json
 }
 
-# `scripts/kind-up.sh --print-shop` only prints that Shop (used by .ci/checks/shipping.sh).
-if [ "${1:-}" = --print-shop ]; then
-  render_shop
-  exit
-fi
+# The operator manifests of the kustomize path: k8s/ with the operator image set to
+# $REGISTRY/microshop-operator:$TAG by a temporary overlay (k8s/ itself names the release image).
+render_operator() {
+  # kustomize takes only relative paths to other kustomizations: the overlay lives under target/.
+  local overlay_dir=target/kind-operator-overlay
+  mkdir -p "$overlay_dir"
+  cat >"$overlay_dir/kustomization.yaml" <<EOF
+apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - ../../k8s
+images:
+  - name: ghcr.io/microshop/microshop-operator
+    newName: $REGISTRY/microshop-operator
+    newTag: "$TAG"
+EOF
+  kubectl kustomize "$overlay_dir"
+}
+
+case "${1:-}" in
+  --print-shop) render_shop; exit ;;
+  --print-operator) render_operator; exit ;;
+esac
 
 say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 die() { printf '\nkind-up: error: %s\n' "$*" >&2; exit 1; }
@@ -104,20 +144,35 @@ kubectl config use-context "kind-$CLUSTER" >/dev/null
 KUBECTL=(kubectl --context "kind-$CLUSTER")
 
 # -- 3. images -------------------------------------------------------------------------------
-images=()
-for target in "${TARGETS[@]}"; do images+=("$REGISTRY/microshop-$target:$TAG"); done
+built=()
+for target in "${TARGETS[@]}"; do
+  if has_target "$target"; then built+=("$target"); else echo "note: the Dockerfile has no '$target' target: not built"; fi
+done
 if [ "${SKIP_BUILD:-0}" != 1 ]; then
   say "Building images (the first build compiles the workspace once, then every target reuses it)"
   revision="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  for target in "${TARGETS[@]}"; do
+  for target in "${built[@]}"; do
     echo "--- $target"
-    DOCKER_BUILDKIT=1 docker build --target "$target" \
+    # No provenance/SBOM attestations: an image index with attestation manifests is what
+    # `ctr images import` in the kind node cannot import (kubernetes-sigs/kind#3795).
+    DOCKER_BUILDKIT=1 docker build --target "$target" --provenance=false --sbom=false \
       --build-arg VERSION="$TAG" --build-arg REVISION="$revision" \
       -t "$REGISTRY/microshop-$target:$TAG" .
   done
 fi
-say "Loading images into the cluster"
-kind load docker-image --name "$CLUSTER" "${images[@]}"
+say "Loading images into the cluster (docker image save + kind load image-archive)"
+platform="$(docker version --format '{{.Server.Os}}/{{.Server.Arch}}')"
+archive_dir="$(mktemp -d)"
+trap 'rm -rf "$archive_dir"' EXIT
+save_args=()
+# `docker image save --platform` (Docker 28+) writes only this platform's image, so the archive
+# never references content it does not hold (the workaround kind documents for #3795).
+if docker image save --help 2>/dev/null | grep -q -- '--platform'; then save_args=(--platform "$platform"); fi
+for target in "${built[@]}"; do
+  docker image save "${save_args[@]}" -o "$archive_dir/$target.tar" "$REGISTRY/microshop-$target:$TAG"
+  kind load image-archive --name "$CLUSTER" "$archive_dir/$target.tar"
+  rm -f "$archive_dir/$target.tar"
+done
 
 # -- 4. operator -----------------------------------------------------------------------------
 if [ "$INSTALL_WITH" = helm ]; then
@@ -126,8 +181,8 @@ if [ "$INSTALL_WITH" = helm ]; then
     --kube-context "kind-$CLUSTER" --namespace "$OPERATOR_NAMESPACE" --create-namespace \
     --set image.registry="$REGISTRY" --set image.tag="$TAG" --wait --timeout 5m
 else
-  say "Installing the CRD and the operator (kubectl apply -k k8s/)"
-  "${KUBECTL[@]}" apply -k k8s/
+  say "Installing the CRD and the operator (k8s/ with the operator image $REGISTRY/microshop-operator:$TAG)"
+  render_operator | "${KUBECTL[@]}" apply -f -
 fi
 "${KUBECTL[@]}" wait --for=condition=Established crd/shops.microshop.dev --timeout=60s
 # Both installation paths name it microshop-operator (kustomize: k8s/operator/deployment.yaml;
@@ -166,6 +221,12 @@ admin_email="$("${KS[@]}" get shop "$shop_name" -o jsonpath='{.spec.auth.bootstr
 admin_email="${admin_email:-admin@microshop.local}"
 admin_password="$("${KS[@]}" get secret "$shop_name-admin" -o jsonpath='{.data.password}' | base64 -d)"
 if [ "${SKIP_SMOKE:-0}" != 1 ]; then
+  if [ "$("${KS[@]}" get shop "$shop_name" -o jsonpath='{.spec.storefront.enabled}')" != false ]; then
+    say "Storefront through its NodePort"
+    curl -fsS --retry 5 --retry-delay 2 --retry-all-errors "http://localhost:$NODE_PORT_STOREFRONT/health/ready" >/dev/null \
+      || die "the storefront does not answer on http://localhost:$NODE_PORT_STOREFRONT/health/ready"
+    echo "ok: http://localhost:$NODE_PORT_STOREFRONT/ is ready"
+  fi
   say "Smoke purchase through the NodePorts"
   PRODUCTS_URL="http://localhost:$NODE_PORT_PRODUCTS" USERS_URL="http://localhost:$NODE_PORT_USERS" \
   ORDERS_URL="http://localhost:$NODE_PORT_ORDERS" PAYMENTS_URL="http://localhost:$NODE_PORT_PAYMENTS" \
@@ -176,6 +237,7 @@ fi
 # -- 7. URLs ---------------------------------------------------------------------------------
 say "microshop is running on kind cluster '$CLUSTER'"
 cat <<EOF
+  storefront         http://localhost:$NODE_PORT_STOREFRONT/
   products API docs  http://localhost:$NODE_PORT_PRODUCTS/docs
   users API docs     http://localhost:$NODE_PORT_USERS/docs
   orders API docs    http://localhost:$NODE_PORT_ORDERS/docs
