@@ -12,7 +12,7 @@ use kube::{CustomResource, KubeSchema};
 mod traffic;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-pub use traffic::{FaultsSpec, LoadGeneratorSpec, StorefrontSpec};
+pub use traffic::{FaultsSpec, LoadGeneratorSpec, NetworkPolicySpec, StorefrontSpec};
 
 /// Quantity syntax of Kubernetes (`100m`, `128Mi`, `1.5`), the same pattern the API server uses.
 const QUANTITY: &str = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
@@ -76,6 +76,9 @@ pub struct ShopSpec {
     /// Faults switched on at run time through the `<shop>-faults` flag file (all off by default).
     #[serde(default)]
     pub faults: FaultsSpec,
+    /// NetworkPolicies between the shop's workloads (on by default).
+    #[serde(default)]
+    pub network_policy: NetworkPolicySpec,
     /// When true the operator writes nothing to the children and reports phase `Paused`.
     #[serde(default)]
     pub paused: bool,

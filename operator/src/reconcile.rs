@@ -11,6 +11,8 @@ use std::time::Duration;
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
     core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service},
+    networking::v1::NetworkPolicy,
+    policy::v1::PodDisruptionBudget,
 };
 use kube::{
     Client, Resource, ResourceExt,
@@ -477,6 +479,15 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     for desired in &built.config_maps {
         apply(&config_maps, desired).await?;
     }
+    // Policies before the pods they protect, so no pod starts unprotected.
+    let policies: Api<NetworkPolicy> = Api::namespaced(ctx.client.clone(), ns);
+    for desired in &built.network_policies {
+        apply(&policies, desired).await?;
+    }
+    let budgets: Api<PodDisruptionBudget> = Api::namespaced(ctx.client.clone(), ns);
+    for desired in &built.disruption_budgets {
+        apply(&budgets, desired).await?;
+    }
     let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.statefulsets {
         let applied = apply(&statefulsets, desired).await?;
@@ -537,6 +548,8 @@ async fn prune(
     removed.extend(prune_kind::<StatefulSet>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<Service>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<ConfigMap>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<NetworkPolicy>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<PodDisruptionBudget>(ctx, ns, &params, shop, &wanted).await?);
     if !removed.is_empty() {
         let note = format!("removed objects no longer in the spec: {}", removed.join(", "));
         ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;

@@ -87,6 +87,7 @@ async fn first_reconcile_creates_everything_with_server_side_apply() {
     assert_eq!(count("/services/"), 10);
     assert_eq!(count("/deployments/"), 5);
     assert_eq!(count("/configmaps/"), 1, "the fault flags");
+    assert_eq!(count("/networkpolicies/"), 10, "one per service and per database");
     assert_eq!(status_patches(&requests).len(), 1);
     assert_eq!(event_reasons(&requests), ["SecretsCreated", "Created"]);
 

@@ -57,6 +57,12 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
     for cm in &built.config_maps {
         docs.push(to_yaml(cm, &cm.name_any())?);
     }
+    for policy in &built.network_policies {
+        docs.push(to_yaml(policy, &policy.name_any())?);
+    }
+    for budget in &built.disruption_budgets {
+        docs.push(to_yaml(budget, &budget.name_any())?);
+    }
     for sts in &built.statefulsets {
         docs.push(to_yaml(sts, &sts.name_any())?);
     }
@@ -86,6 +92,7 @@ mod tests {
         let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
         assert_eq!(kinds.iter().filter(|k| **k == "Secret").count(), 8);
         assert_eq!(kinds.iter().filter(|k| **k == "ConfigMap").count(), 1);
+        assert_eq!(kinds.iter().filter(|k| **k == "NetworkPolicy").count(), 10);
         assert_eq!(kinds.iter().filter(|k| **k == "StatefulSet").count(), 5);
         assert_eq!(kinds.iter().filter(|k| **k == "Service").count(), 10);
         assert_eq!(kinds.iter().filter(|k| **k == "Deployment").count(), 5);

@@ -9,6 +9,7 @@ pub mod config_maps;
 pub mod jaeger;
 pub mod labels;
 pub mod loadgen;
+pub mod network;
 pub mod pod;
 pub mod postgres;
 pub mod secrets;
@@ -19,6 +20,8 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
     core::v1::{ConfigMap, Service},
+    networking::v1::NetworkPolicy,
+    policy::v1::PodDisruptionBudget,
 };
 
 use crate::crd::{DatabaseMode, SecretKeyRef, ServiceSpec, Shop};
@@ -174,6 +177,8 @@ pub struct Workloads {
     pub statefulsets: Vec<StatefulSet>,
     pub deployments: Vec<Deployment>,
     pub services: Vec<Service>,
+    pub network_policies: Vec<NetworkPolicy>,
+    pub disruption_budgets: Vec<PodDisruptionBudget>,
 }
 
 impl Workloads {
@@ -185,11 +190,14 @@ impl Workloads {
         out.extend(self.statefulsets.iter().map(|o| ("StatefulSet", o.name_any())));
         out.extend(self.deployments.iter().map(|o| ("Deployment", o.name_any())));
         out.extend(self.services.iter().map(|o| ("Service", o.name_any())));
+        out.extend(self.network_policies.iter().map(|o| ("NetworkPolicy", o.name_any())));
+        out.extend(self.disruption_budgets.iter().map(|o| ("PodDisruptionBudget", o.name_any())));
         out
     }
 }
 
-/// Builds the ConfigMaps, StatefulSets, Deployments and Services of a shop.
+/// Builds the ConfigMaps, StatefulSets, Deployments, Services, NetworkPolicies and
+/// PodDisruptionBudgets of a shop.
 pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
     let mut out = Workloads::default();
     let enabled = Microservice::enabled(shop);
@@ -212,6 +220,8 @@ pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
     if shop.spec.load_generator.enabled {
         out.deployments.push(loadgen::deployment(shop, versions));
     }
+    out.network_policies = network::network_policies(shop);
+    out.disruption_budgets = network::disruption_budgets(shop);
     out
 }
 

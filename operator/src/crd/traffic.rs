@@ -83,3 +83,19 @@ pub struct FaultsSpec {
     #[schemars(range(min = 0, max = 60000))]
     pub users_token_delay_ms: Option<u32>,
 }
+
+/// Who may talk to whom inside the shop.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct NetworkPolicySpec {
+    /// One NetworkPolicy per workload: each service accepts connections only from its callers,
+    /// each database only from its service (needs a network plugin that enforces them).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+}
+
+impl Default for NetworkPolicySpec {
+    fn default() -> Self {
+        Self { enabled: true }
+    }
+}

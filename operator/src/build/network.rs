@@ -1,0 +1,253 @@
+//! NetworkPolicies and PodDisruptionBudgets of a shop.
+//!
+//! NetworkPolicies (ingress only; egress stays open for DNS and external databases): each API
+//! accepts its port only from the workloads that call it (storefront -> products, users,
+//! orders; orders -> products, users, payments; the load generator -> all of them), each
+//! database only from its service, Jaeger's OTLP ports from every pod of the shop. What users
+//! reach from outside (the storefront, Jaeger's UI, and every service under NodePort exposure)
+//! is open on its HTTP port. Kubelet probes are not subject to NetworkPolicies.
+//!
+//! PodDisruptionBudgets: a service with two or more replicas may lose at most one pod to a
+//! voluntary disruption (node drain). None for one replica (it would block drains for good)
+//! and none for the single-pod databases.
+
+use k8s_openapi::{
+    api::{
+        networking::v1::{
+            NetworkPolicy, NetworkPolicyIngressRule, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicySpec,
+        },
+        policy::v1::{PodDisruptionBudget, PodDisruptionBudgetSpec},
+    },
+    apimachinery::pkg::{apis::meta::v1::LabelSelector, util::intstr::IntOrString},
+};
+use kube::ResourceExt;
+
+use super::{
+    HTTP_PORT, Microservice, jaeger,
+    labels::{child_meta, selector_labels},
+    loadgen, names,
+    postgres::POSTGRES_PORT,
+};
+use crate::crd::{DatabaseMode, ExposureType, Shop};
+
+/// The workloads that call a service (component names).
+pub fn callers(service: Microservice) -> &'static [&'static str] {
+    match service {
+        Microservice::Products | Microservice::Users => &["storefront", "orders", loadgen::COMPONENT],
+        Microservice::Orders => &["storefront", loadgen::COMPONENT],
+        Microservice::Payments => &["orders", loadgen::COMPONENT],
+        // The web shop is the public entry point: reachable from anywhere (an ingress controller).
+        Microservice::Storefront => &[],
+    }
+}
+
+/// Whether anything outside the shop must reach this service.
+fn public(shop: &Shop, service: Microservice) -> bool {
+    service == Microservice::Storefront || shop.spec.exposure.type_ == ExposureType::NodePort
+}
+
+fn tcp(port: i32) -> NetworkPolicyPort {
+    NetworkPolicyPort {
+        port: Some(IntOrString::Int(port)),
+        protocol: Some("TCP".into()),
+        ..NetworkPolicyPort::default()
+    }
+}
+
+/// Pods of this shop with the given component name.
+fn peer(shop: &Shop, component: &str) -> NetworkPolicyPeer {
+    let labels = [
+        ("app.kubernetes.io/instance".to_string(), shop.name_any()),
+        ("app.kubernetes.io/name".to_string(), component.to_string()),
+    ];
+    NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector { match_labels: Some(labels.into()), ..LabelSelector::default() }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// Every pod of this shop.
+fn whole_shop(shop: &Shop) -> NetworkPolicyPeer {
+    let labels = [("app.kubernetes.io/instance".to_string(), shop.name_any())];
+    NetworkPolicyPeer {
+        pod_selector: Some(LabelSelector { match_labels: Some(labels.into()), ..LabelSelector::default() }),
+        ..NetworkPolicyPeer::default()
+    }
+}
+
+/// An ingress rule: these ports, from these peers (`None`: from anywhere).
+fn rule(ports: &[i32], from: Option<Vec<NetworkPolicyPeer>>) -> NetworkPolicyIngressRule {
+    NetworkPolicyIngressRule { ports: Some(ports.iter().map(|p| tcp(*p)).collect()), from }
+}
+
+fn policy(shop: &Shop, name: String, component: &str, ingress: Vec<NetworkPolicyIngressRule>) -> NetworkPolicy {
+    NetworkPolicy {
+        metadata: child_meta(shop, name, component),
+        spec: Some(NetworkPolicySpec {
+            pod_selector: Some(LabelSelector {
+                match_labels: Some(selector_labels(shop, component)),
+                ..LabelSelector::default()
+            }),
+            policy_types: Some(vec!["Ingress".into()]),
+            ingress: Some(ingress),
+            ..NetworkPolicySpec::default()
+        }),
+    }
+}
+
+/// The NetworkPolicies of a shop (none when `networkPolicy.enabled` is false).
+pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
+    if !shop.spec.network_policy.enabled {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for service in Microservice::enabled(shop) {
+        let from =
+            if public(shop, service) { None } else { Some(callers(service).iter().map(|c| peer(shop, c)).collect()) };
+        out.push(policy(shop, names::service(shop, service), service.name(), vec![rule(&[HTTP_PORT], from)]));
+        if shop.spec.database.mode == DatabaseMode::Managed {
+            let component = names::db_component(service);
+            let from = Some(vec![peer(shop, service.name())]);
+            out.push(policy(shop, names::db(shop, service), &component, vec![rule(&[POSTGRES_PORT], from)]));
+        }
+    }
+    if shop.spec.tracing.jaeger.enabled {
+        let rules = vec![
+            rule(&[jaeger::OTLP_GRPC_PORT, jaeger::OTLP_HTTP_PORT], Some(vec![whole_shop(shop)])),
+            rule(&[jaeger::UI_PORT], None),
+        ];
+        out.push(policy(shop, names::jaeger(shop), "jaeger", rules));
+    }
+    if shop.spec.load_generator.enabled {
+        // No port: nothing may connect to the load generator.
+        out.push(policy(shop, names::loadgen(shop), loadgen::COMPONENT, Vec::new()));
+    }
+    out
+}
+
+/// PodDisruptionBudgets of the services that run two or more replicas.
+pub fn disruption_budgets(shop: &Shop) -> Vec<PodDisruptionBudget> {
+    Microservice::enabled(shop)
+        .into_iter()
+        .filter(|s| s.spec(shop).replicas >= 2)
+        .map(|service| PodDisruptionBudget {
+            metadata: child_meta(shop, names::service(shop, service), service.name()),
+            spec: Some(PodDisruptionBudgetSpec {
+                max_unavailable: Some(IntOrString::Int(1)),
+                selector: Some(LabelSelector {
+                    match_labels: Some(selector_labels(shop, service.name())),
+                    ..LabelSelector::default()
+                }),
+                ..PodDisruptionBudgetSpec::default()
+            }),
+            status: None,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+    use crate::build::tests::shop;
+
+    /// `(port, allowed callers)` of a policy; `*` means from anywhere.
+    fn allowed(policy: &NetworkPolicy) -> BTreeSet<(i32, String)> {
+        let mut out = BTreeSet::new();
+        for rule in policy.spec.as_ref().and_then(|s| s.ingress.clone()).unwrap_or_default() {
+            for port in rule.ports.unwrap_or_default() {
+                let Some(IntOrString::Int(port)) = port.port else { continue };
+                match &rule.from {
+                    None => {
+                        out.insert((port, "*".to_string()));
+                    }
+                    Some(peers) => {
+                        for p in peers {
+                            let labels =
+                                p.pod_selector.as_ref().and_then(|s| s.match_labels.clone()).unwrap_or_default();
+                            let name = labels.get("app.kubernetes.io/name").cloned().unwrap_or_else(|| "shop".into());
+                            out.insert((port, name));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    fn by_name(policies: &[NetworkPolicy], name: &str) -> BTreeSet<(i32, String)> {
+        allowed(policies.iter().find(|p| p.metadata.name.as_deref() == Some(name)).expect(name))
+    }
+
+    fn set(entries: &[(i32, &str)]) -> BTreeSet<(i32, String)> {
+        entries.iter().map(|(p, n)| (*p, n.to_string())).collect()
+    }
+
+    #[test]
+    fn each_service_is_reachable_only_from_its_callers() {
+        let mut s = shop("demo");
+        s.spec.tracing.jaeger.enabled = true;
+        s.spec.load_generator.enabled = true;
+        let policies = network_policies(&s);
+        let cases = [
+            ("demo-products", set(&[(8080, "storefront"), (8080, "orders"), (8080, "loadgen")])),
+            ("demo-users", set(&[(8080, "storefront"), (8080, "orders"), (8080, "loadgen")])),
+            ("demo-orders", set(&[(8080, "storefront"), (8080, "loadgen")])),
+            ("demo-payments", set(&[(8080, "orders"), (8080, "loadgen")])),
+            ("demo-storefront", set(&[(8080, "*")])),
+            ("demo-orders-db", set(&[(5432, "orders")])),
+            ("demo-storefront-db", set(&[(5432, "storefront")])),
+            ("demo-jaeger", set(&[(4317, "shop"), (4318, "shop"), (16686, "*")])),
+            ("demo-loadgen", set(&[])),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(by_name(&policies, name), expected, "{name}");
+        }
+        assert_eq!(policies.len(), 12, "5 services, 5 databases, Jaeger, the load generator");
+    }
+
+    #[test]
+    fn node_port_exposure_opens_the_services_and_the_switch_removes_all() {
+        let mut s = shop("demo");
+        s.spec.exposure.type_ = ExposureType::NodePort;
+        assert_eq!(by_name(&network_policies(&s), "demo-payments"), set(&[(8080, "*")]));
+        assert_eq!(by_name(&network_policies(&s), "demo-payments-db"), set(&[(5432, "payments")]));
+        s.spec.network_policy.enabled = false;
+        assert!(network_policies(&s).is_empty());
+    }
+
+    #[test]
+    fn policies_select_the_pods_of_their_workload() {
+        let s = shop("demo");
+        let built = crate::build::workloads(&s, &Default::default());
+        for policy in network_policies(&s) {
+            let selector = policy.spec.and_then(|s| s.pod_selector).and_then(|s| s.match_labels).expect("selector");
+            let matching = built
+                .deployments
+                .iter()
+                .filter_map(|d| d.spec.as_ref()?.template.metadata.as_ref()?.labels.clone())
+                .chain(
+                    built
+                        .statefulsets
+                        .iter()
+                        .filter_map(|d| d.spec.as_ref()?.template.metadata.as_ref()?.labels.clone()),
+                )
+                .filter(|labels| selector.iter().all(|(k, v)| labels.get(k) == Some(v)))
+                .count();
+            assert_eq!(matching, 1, "{:?}", policy.metadata.name);
+        }
+    }
+
+    #[test]
+    fn budgets_only_for_services_with_several_replicas() {
+        let mut s = shop("demo");
+        assert!(disruption_budgets(&s).is_empty(), "one replica each: a budget would block drains");
+        s.spec.services.orders.replicas = 3;
+        let budgets = disruption_budgets(&s);
+        assert_eq!(budgets.len(), 1);
+        let spec = budgets[0].spec.as_ref().expect("spec");
+        assert_eq!(spec.max_unavailable, Some(IntOrString::Int(1)));
+        assert_eq!(budgets[0].metadata.name.as_deref(), Some("demo-orders"));
+    }
+}
