@@ -252,13 +252,13 @@ if [ -f k8s/kustomization.yaml ] && [ -d k8s/operator ] && [ -f k8s/crd.yaml ]; 
   for kind in CustomResourceDefinition ServiceAccount ClusterRole ClusterRoleBinding Deployment; do
     grep -q "^kind: $kind\$" "$WORK/kustomize.yaml" || fail "kubectl kustomize k8s/ renders no $kind"
   done
-  section "chart RBAC mirrors k8s/operator/"
+  section "chart RBAC (ClusterRole and leader-election Role) mirrors k8s/operator/"
   "$PY" - "$WORK/chart.yaml" "$WORK/kustomize.yaml" <<'PY'
 import sys, yaml
 def rules(path):
     out = set()
     for d in yaml.safe_load_all(open(path)):
-        if d and d.get("kind") == "ClusterRole":
+        if d and d.get("kind") in ("ClusterRole", "Role"):
             for r in d.get("rules", []):
                 for g in r.get("apiGroups", []):
                     for res in r.get("resources", []):

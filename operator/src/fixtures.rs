@@ -130,8 +130,15 @@ impl FakeApiServer {
             },
             Method::POST => {
                 let name = body["metadata"]["name"].as_str().unwrap_or("unnamed").to_string();
-                state.objects.insert(format!("{path}/{name}"), body.clone());
-                respond(StatusCode::CREATED, body)
+                let object_path = format!("{path}/{name}");
+                if !path.ends_with("/events") && state.objects.contains_key(&object_path) {
+                    return status(409, "already exists");
+                }
+                state.next_version += 1;
+                let mut created = body;
+                created["metadata"]["resourceVersion"] = json!(state.next_version.to_string());
+                state.objects.insert(object_path, created.clone());
+                respond(StatusCode::CREATED, created)
             }
             Method::DELETE => match state.objects.remove(&path) {
                 Some(object) => ok(object),

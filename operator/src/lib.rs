@@ -6,11 +6,13 @@
 //! - [`build`]: pure functions from a Shop to the desired children, one file per kind of child.
 //! - [`status`]: pure computation of the status from what a reconcile observed.
 //! - [`reconcile`]: the effects: apply, Secrets, finalizer, status, Events, backoff.
-//! - [`controller`]: watches and drives [`reconcile`]; [`metrics`] serves `/metrics` and health.
+//! - [`controller`]: watches and drives [`reconcile`]; [`metrics`] serves `/metrics` and health;
+//!   [`leader`]: a Lease so that of two replicas only one reconciles.
 //! - [`render`]: the `render` command, built on [`build`].
 pub mod build;
 pub mod controller;
 pub mod crd;
+pub mod leader;
 pub mod metrics;
 pub mod reconcile;
 pub mod render;

@@ -60,7 +60,7 @@ fn run() -> anyhow::Result<()> {
         let addr = std::env::var("LISTEN_ADDR").unwrap_or_else(|_| "0.0.0.0:8080".into());
         let shutdown = shutdown_signal().boxed().shared();
         let server = operator::metrics::serve(addr.clone(), health.clone(), shutdown.clone());
-        let controller = operator::controller::run(client, health, shutdown);
+        let controller = lead_and_run(client, health, shutdown);
         tokio::pin!(server, controller);
         tokio::select! {
             served = &mut server => {
@@ -74,6 +74,49 @@ fn run() -> anyhow::Result<()> {
         }
         Ok(())
     })
+}
+
+/// Runs the controller while this replica holds the leader Lease (always, outside a cluster).
+/// Losing the Lease stops the controller and fails, so the container restarts as a candidate.
+async fn lead_and_run(
+    client: kube::Client,
+    health: Arc<operator::metrics::Health>,
+    shutdown: futures::future::Shared<futures::future::BoxFuture<'static, ()>>,
+) -> anyhow::Result<()> {
+    let Some(config) = operator::leader::LeaseConfig::from_env() else {
+        tracing::info!("POD_NAMESPACE/POD_NAME unset: leader election off (run one replica)");
+        return Ok(operator::controller::run(client, health, shutdown).await?);
+    };
+    let elector = operator::leader::LeaderElector::new(client.clone(), config);
+    // A standby replica is healthy and ready: it only waits for the Lease.
+    health.set_ready(true);
+    if !elector.acquire(shutdown.clone()).await {
+        return Ok(());
+    }
+    let lost = std::sync::Arc::new(tokio::sync::Notify::new());
+    let stop = {
+        let (shutdown, lost) = (shutdown.clone(), lost.clone());
+        async move {
+            tokio::select! {
+                _ = shutdown => {}
+                _ = lost.notified() => {}
+            }
+        }
+    };
+    let controller = operator::controller::run(client, health, stop);
+    tokio::pin!(controller);
+    tokio::select! {
+        ran = &mut controller => {
+            ran?;
+            elector.release().await;
+            Ok(())
+        }
+        _ = elector.hold() => {
+            lost.notify_one();
+            controller.await?;
+            anyhow::bail!("lost the leader Lease: stopped reconciling, restarting as a candidate")
+        }
+    }
 }
 
 /// JSON logs by default (`LOG_FORMAT=pretty` for humans), filtered by `RUST_LOG`.

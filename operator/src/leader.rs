@@ -1,0 +1,197 @@
+//! Leader election with a `coordination.k8s.io/v1` Lease, so the operator can run two replicas:
+//! only the holder of the Lease reconciles; the other stands by and takes over once the holder
+//! has not renewed it for a lease duration (the holder crashed or was partitioned away).
+//!
+//! The same protocol as client-go's `leaderelection`: the holder renews `renewTime` every
+//! [`LeaseConfig::renew_every`]; a candidate takes an expired Lease over with a patch guarded by
+//! `resourceVersion`, so of two candidates exactly one wins; a holder that cannot renew within
+//! the lease duration stops reconciling (the process exits and restarts as a candidate), and a
+//! holder that stops gracefully releases the Lease so the other takes over at once.
+
+use std::time::Duration;
+
+use k8s_openapi::{
+    api::coordination::v1::{Lease, LeaseSpec},
+    apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta},
+    jiff::Timestamp,
+};
+use kube::{
+    Client,
+    api::{Api, Patch, PatchParams, PostParams},
+};
+use serde_json::json;
+use tracing::{info, warn};
+
+/// Where the Lease is and who we are.
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    /// Lease name (`microshop-operator`).
+    pub name: String,
+    /// The operator's namespace (`POD_NAMESPACE`).
+    pub namespace: String,
+    /// This replica's identity (`POD_NAME`).
+    pub identity: String,
+    /// How long a Lease stays valid without renewal.
+    pub duration: Duration,
+    /// How often the holder renews (well below `duration`).
+    pub renew_every: Duration,
+}
+
+impl LeaseConfig {
+    /// From `POD_NAMESPACE` and `POD_NAME` (set by the manifests with the downward API);
+    /// `None` outside a cluster, where leader election is off.
+    pub fn from_env() -> Option<Self> {
+        let namespace = std::env::var("POD_NAMESPACE").ok().filter(|s| !s.is_empty())?;
+        let identity = std::env::var("POD_NAME").ok().filter(|s| !s.is_empty())?;
+        Some(Self {
+            name: "microshop-operator".into(),
+            namespace,
+            identity,
+            duration: Duration::from_secs(15),
+            renew_every: Duration::from_secs(5),
+        })
+    }
+}
+
+/// What a replica does with the Lease as it is now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// There is no Lease: create it, holding it.
+    Create,
+    /// We hold it: renew it.
+    Renew,
+    /// Someone else held it and let it expire (or released it): take it over.
+    TakeOver,
+    /// Someone else holds it.
+    Wait { holder: String },
+}
+
+/// Decides from the Lease's spec (pure, so every case is a unit test).
+pub fn decide(spec: Option<&LeaseSpec>, me: &str, now: Timestamp) -> Decision {
+    let Some(spec) = spec else { return Decision::Create };
+    let holder = spec.holder_identity.clone().unwrap_or_default();
+    if holder == me {
+        return Decision::Renew;
+    }
+    let duration_ms = i64::from(spec.lease_duration_seconds.unwrap_or(0)) * 1000;
+    let expires = spec.renew_time.as_ref().map(|t| t.0.as_millisecond() + duration_ms).unwrap_or(i64::MIN);
+    if holder.is_empty() || expires < now.as_millisecond() { Decision::TakeOver } else { Decision::Wait { holder } }
+}
+
+/// Now as the Lease's time type (from the system clock through chrono, which the operator uses
+/// for its other timestamps).
+fn now() -> Timestamp {
+    Timestamp::from_millisecond(chrono::Utc::now().timestamp_millis()).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Acquires, renews and releases the Lease.
+pub struct LeaderElector {
+    api: Api<Lease>,
+    config: LeaseConfig,
+}
+
+impl LeaderElector {
+    pub fn new(client: Client, config: LeaseConfig) -> Self {
+        Self { api: Api::namespaced(client, &config.namespace), config }
+    }
+
+    /// One round of the protocol; `Ok(true)` when this replica holds the Lease afterwards.
+    /// A lost race (409 Conflict or 409 AlreadyExists) is `Ok(false)`, not an error.
+    pub async fn try_acquire_or_renew(&self) -> Result<bool, kube::Error> {
+        let current = self.api.get_opt(&self.config.name).await?;
+        let spec = current.as_ref().and_then(|l| l.spec.as_ref());
+        let now = now();
+        let duration = i32::try_from(self.config.duration.as_secs()).unwrap_or(15);
+        let result = match decide(spec, &self.config.identity, now) {
+            Decision::Wait { .. } => return Ok(false),
+            Decision::Create => {
+                let lease = Lease {
+                    metadata: ObjectMeta { name: Some(self.config.name.clone()), ..ObjectMeta::default() },
+                    spec: Some(LeaseSpec {
+                        holder_identity: Some(self.config.identity.clone()),
+                        lease_duration_seconds: Some(duration),
+                        acquire_time: Some(MicroTime(now)),
+                        renew_time: Some(MicroTime(now)),
+                        lease_transitions: Some(0),
+                        ..LeaseSpec::default()
+                    }),
+                };
+                self.api.create(&PostParams::default(), &lease).await.map(|_| ())
+            }
+            decision => {
+                let version = current.as_ref().and_then(|l| l.metadata.resource_version.clone());
+                let mut spec = json!({"holderIdentity": self.config.identity, "leaseDurationSeconds": duration,
+                    "renewTime": MicroTime(now)});
+                if decision == Decision::TakeOver {
+                    let transitions = current.as_ref().and_then(|l| l.spec.as_ref()?.lease_transitions).unwrap_or(0);
+                    spec["acquireTime"] = json!(MicroTime(now));
+                    spec["leaseTransitions"] = json!(transitions + 1);
+                }
+                // resourceVersion makes the patch fail with 409 if the Lease changed since we read it.
+                let patch = json!({"metadata": {"resourceVersion": version}, "spec": spec});
+                self.api.patch(&self.config.name, &PatchParams::default(), &Patch::Merge(&patch)).await.map(|_| ())
+            }
+        };
+        match result {
+            Ok(()) => Ok(true),
+            Err(kube::Error::Api(status)) if status.code == 409 => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Waits until this replica holds the Lease (or `stop` resolves: `false`).
+    pub async fn acquire(&self, stop: impl std::future::Future<Output = ()>) -> bool {
+        tokio::pin!(stop);
+        loop {
+            match self.try_acquire_or_renew().await {
+                Ok(true) => {
+                    info!(identity = %self.config.identity, "acquired the leader Lease");
+                    return true;
+                }
+                Ok(false) => {}
+                Err(error) => warn!(%error, "leader election: could not read or write the Lease"),
+            }
+            tokio::select! {
+                _ = &mut stop => return false,
+                _ = tokio::time::sleep(self.config.renew_every) => {}
+            }
+        }
+    }
+
+    /// Renews the Lease until renewing fails for longer than the lease duration or another
+    /// replica holds it; then returns (leadership is lost: stop reconciling).
+    pub async fn hold(&self) {
+        let mut last_renewed = tokio::time::Instant::now();
+        loop {
+            tokio::time::sleep(self.config.renew_every).await;
+            match self.try_acquire_or_renew().await {
+                Ok(true) => last_renewed = tokio::time::Instant::now(),
+                Ok(false) => {
+                    warn!("leader election: another replica holds the Lease");
+                    return;
+                }
+                Err(error) => warn!(%error, "leader election: renewing the Lease failed"),
+            }
+            if last_renewed.elapsed() > self.config.duration {
+                warn!("leader election: the Lease was not renewed within its duration");
+                return;
+            }
+        }
+    }
+
+    /// Gives the Lease up (graceful stop) so the other replica takes over without waiting.
+    pub async fn release(&self) {
+        let patch = json!({"spec": {"holderIdentity": null, "leaseDurationSeconds": 1}});
+        let current = self.api.get_opt(&self.config.name).await.ok().flatten();
+        let ours = current.and_then(|l| l.spec?.holder_identity).is_some_and(|h| h == self.config.identity);
+        if ours
+            && let Err(error) = self.api.patch(&self.config.name, &PatchParams::default(), &Patch::Merge(&patch)).await
+        {
+            warn!(%error, "leader election: could not release the Lease");
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "leader_tests.rs"]
+mod tests;
