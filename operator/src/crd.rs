@@ -320,9 +320,14 @@ fn default_order_ttl() -> u32 {
 #[x_kube(validation = kube::core::Rule::new("self.mode != 'external' || has(self.external)")
     .message("database.external (a Secret reference per service) is required when mode is external"))]
 pub struct DatabaseSpec {
-    /// `managed`: one PostgreSQL StatefulSet per service; `external`: connection URIs from Secrets.
+    /// `managed`: one PostgreSQL StatefulSet per service; `external`: connection URIs from
+    /// Secrets; `cloudnativepg`: one CloudNativePG `Cluster` per service (CloudNativePG must be
+    /// installed).
     #[serde(default)]
     pub mode: DatabaseMode,
+    /// Settings of the CloudNativePG clusters (`cloudnativepg` mode only).
+    #[serde(default)]
+    pub cloudnativepg: CloudNativePgSpec,
     /// Settings of the managed PostgreSQL instances (ignored in `external` mode).
     #[serde(default)]
     pub managed: ManagedDatabaseSpec,
@@ -338,6 +343,46 @@ pub enum DatabaseMode {
     #[default]
     Managed,
     External,
+    #[serde(rename = "cloudnativepg")]
+    CloudNativePg,
+}
+
+/// CloudNativePG clusters, one per service: replicated PostgreSQL with failover, a
+/// PodDisruptionBudget and a non-superuser application owner, all run by CloudNativePG.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudNativePgSpec {
+    /// PostgreSQL instances per cluster (one primary, the rest streaming replicas).
+    #[serde(default = "default_cnpg_instances")]
+    #[schemars(range(min = 1, max = 9))]
+    pub instances: i32,
+    /// PostgreSQL image; CloudNativePG's default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 300))]
+    pub image_name: Option<String>,
+    /// Size of each instance's volume.
+    #[serde(default = "default_storage_size")]
+    #[schemars(length(max = 32), regex(pattern = QUANTITY))]
+    pub storage_size: String,
+    /// StorageClass of the volumes; the cluster default when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub storage_class_name: Option<String>,
+}
+
+impl Default for CloudNativePgSpec {
+    fn default() -> Self {
+        Self {
+            instances: default_cnpg_instances(),
+            image_name: None,
+            storage_size: default_storage_size(),
+            storage_class_name: None,
+        }
+    }
+}
+
+fn default_cnpg_instances() -> i32 {
+    2
 }
 
 /// The PostgreSQL instances the operator runs, one per service.
@@ -737,6 +782,6 @@ mod tests {
         assert!(text.contains("self.mode != 'external' || has(self.external)"), "external needs its references");
         let mode =
             &version["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["database"]["properties"]["mode"];
-        assert_eq!(mode["enum"], serde_json::json!(["managed", "external"]));
+        assert_eq!(mode["enum"], serde_json::json!(["managed", "external", "cloudnativepg"]));
     }
 }

@@ -241,6 +241,9 @@ fn patch(state: &mut State, path: &str, content_type: &str, body: Value) -> Resp
         (_, None) => return status(404, "not found"),
         _ => return status(415, "unsupported patch type"),
     };
+    if state.workloads_ready && path.contains("/postgresql.cnpg.io/") {
+        next["status"] = json!({"instances": next["spec"]["instances"], "readyInstances": next["spec"]["instances"]});
+    }
     if path.contains("/deployments/") || path.contains("/statefulsets/") {
         // Like the API server: `generation` counts spec changes.
         let previous = existing.as_ref().map(|e| e["metadata"]["generation"].as_i64().unwrap_or(1));

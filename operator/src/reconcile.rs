@@ -28,7 +28,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use crate::build::{
-    self, Microservice, SecretVersions,
+    self, Microservice, SecretVersions, cnpg,
     labels::{MANAGER, database_claims_selector, owned_children_selector},
     names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
@@ -342,6 +342,18 @@ async fn cleanup(obj: &DynamicObject, ns: &str, shops: &Api<DynamicObject>, ctx:
             delete_if_present(&secrets_api, &names::db_secret(&named, service)).await?;
         }
         delete_if_present(&secrets_api, &names::admin_secret(&named)).await?;
+        if obj.data.pointer("/spec/database/mode").and_then(|v| v.as_str()) == Some("cloudnativepg") {
+            // CloudNativePG deletes a Cluster's volumes with it.
+            let clusters: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &cnpg::api_resource());
+            for service in Microservice::ALL {
+                let name = names::db(&named, service);
+                match clusters.delete(&name, &DeleteParams::default()).await {
+                    Ok(_) => deleted.push(format!("Cluster {name}")),
+                    Err(kube::Error::Api(status)) if status.code == 404 => {}
+                    Err(source) => return Err(kube_err("delete", "Cluster", &name)(source)),
+                }
+            }
+        }
         let note = format!(
             "deletionPolicy Delete: deleted claims [{}], the database credentials and the admin password",
             deleted.join(", ")
@@ -507,6 +519,20 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     let services: Api<Service> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.services {
         apply(&services, desired).await?;
+    }
+    let clusters: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &cnpg::api_resource());
+    for desired in &built.clusters {
+        let name = desired.name_any();
+        let applied = clusters
+            .patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(desired))
+            .await
+            .map_err(kube_err("apply", "Cluster", &name))?;
+        components.push(ComponentStatus {
+            name: component_of(&desired.metadata),
+            kind: "Cluster".into(),
+            desired_replicas: desired.data.pointer("/spec/instances").and_then(|v| v.as_i64()).unwrap_or(1) as i32,
+            ready_replicas: cnpg::ready_instances(&applied),
+        });
     }
     let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.deployments {

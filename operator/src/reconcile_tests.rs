@@ -498,3 +498,32 @@ async fn faults_change_the_flag_file_without_restarting_the_services() {
     assert_eq!(doc["flags"]["paymentFailureRate"]["variants"]["on"], 0.5);
     assert_eq!(products(&fake)["spec"]["template"], before, "no rollout: the mounted file changes in place");
 }
+
+#[tokio::test]
+async fn cloudnativepg_mode_applies_a_cluster_per_service_and_waits_for_its_instances() {
+    let (ctx, fake) =
+        setup(shop_json(json!({"database": {"mode": "cloudnativepg", "cloudnativepg": {"instances": 3}}})));
+    fake.set_workloads_ready(true);
+
+    reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
+
+    let clusters = fake.paths_under("/apis/postgresql.cnpg.io/v1/namespaces/shops/clusters");
+    assert_eq!(clusters.len(), 5, "{clusters:?}");
+    assert!(fake.paths_under(&format!("{NS_APPS}/statefulsets")).is_empty(), "no StatefulSets of our own");
+    let orders = fake.get(&format!("{NS_APPS}/deployments/demo-orders")).expect("orders");
+    let env = orders["spec"]["template"]["spec"]["containers"][0]["env"].as_array().cloned().unwrap_or_default();
+    let url = env.iter().find(|e| e["name"] == "DATABASE_URL").expect("DATABASE_URL");
+    assert_eq!(
+        url["valueFrom"]["secretKeyRef"],
+        json!({"name": "demo-orders-db-app", "key": "uri", "optional": false})
+    );
+    let status = fake.get(SHOP_PATH).expect("shop")["status"].clone();
+    assert_eq!(status["phase"], "Ready", "{status}");
+    let users_db =
+        status["components"].as_array().expect("components").iter().find(|c| c["name"] == "users-db").cloned();
+    assert_eq!(
+        users_db,
+        Some(json!({"name": "users-db", "kind": "Cluster", "desiredReplicas": 3, "readyReplicas": 3}))
+    );
+    assert!(condition(&fake, "DatabasesReady")["message"].as_str().unwrap_or_default().starts_with("CloudNativePG"));
+}

@@ -63,6 +63,9 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
     for budget in &built.disruption_budgets {
         docs.push(to_yaml(budget, &budget.name_any())?);
     }
+    for cluster in &built.clusters {
+        docs.push(to_yaml(cluster, &cluster.name_any())?);
+    }
     for sts in &built.statefulsets {
         docs.push(to_yaml(sts, &sts.name_any())?);
     }

@@ -104,10 +104,12 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         cond(SECRETS_READY, true, "Generated", format!("{} Secrets hold every key", observed.secrets)),
     ];
     let databases_ok = match shop.spec.database.mode {
-        DatabaseMode::Managed => {
+        DatabaseMode::Managed | DatabaseMode::CloudNativePg => {
             let ok = databases.iter().all(|c| is_ready(c));
             let reason = if ok { "Ready" } else { "Starting" };
-            conditions.push(cond(DATABASES_READY, ok, reason, format!("managed PostgreSQL: {}", summary(&databases))));
+            let what =
+                if shop.spec.database.mode == DatabaseMode::Managed { "managed PostgreSQL" } else { "CloudNativePG" };
+            conditions.push(cond(DATABASES_READY, ok, reason, format!("{what}: {}", summary(&databases))));
             ok
         }
         DatabaseMode::External if observed.external_database_problems.is_empty() => {

@@ -5,6 +5,7 @@
 //! hash of the versions of the Secrets they read ([`SecretVersions`]): the reconciler applies the
 //! Secrets, collects their versions and only then builds the workloads with [`workloads`].
 
+pub mod cnpg;
 pub mod config_maps;
 pub mod jaeger;
 pub mod labels;
@@ -96,6 +97,9 @@ impl Microservice {
             DatabaseMode::Managed => {
                 Some(SecretKeyRef { name: names::db_secret(shop, self), key: secrets::DB_URI.into() })
             }
+            DatabaseMode::CloudNativePg => {
+                Some(SecretKeyRef { name: cnpg::app_secret(shop, self), key: secrets::DB_URI.into() })
+            }
             DatabaseMode::External => shop.spec.database.external.as_ref().and_then(|ext| match self {
                 Self::Products => Some(ext.products.clone()),
                 Self::Users => Some(ext.users.clone()),
@@ -179,6 +183,8 @@ pub struct Workloads {
     pub services: Vec<Service>,
     pub network_policies: Vec<NetworkPolicy>,
     pub disruption_budgets: Vec<PodDisruptionBudget>,
+    /// CloudNativePG `Cluster`s (`cloudnativepg` mode).
+    pub clusters: Vec<kube::api::DynamicObject>,
 }
 
 impl Workloads {
@@ -192,6 +198,7 @@ impl Workloads {
         out.extend(self.services.iter().map(|o| ("Service", o.name_any())));
         out.extend(self.network_policies.iter().map(|o| ("NetworkPolicy", o.name_any())));
         out.extend(self.disruption_budgets.iter().map(|o| ("PodDisruptionBudget", o.name_any())));
+        out.extend(self.clusters.iter().map(|o| ("Cluster", o.name_any())));
         out
     }
 }
@@ -202,11 +209,15 @@ pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
     let mut out = Workloads::default();
     let enabled = Microservice::enabled(shop);
     out.config_maps.push(config_maps::faults(shop));
-    if shop.spec.database.mode == DatabaseMode::Managed {
-        for service in &enabled {
-            out.statefulsets.push(postgres::statefulset(shop, *service, versions));
-            out.services.push(postgres::headless_service(shop, *service));
+    match shop.spec.database.mode {
+        DatabaseMode::Managed => {
+            for service in &enabled {
+                out.statefulsets.push(postgres::statefulset(shop, *service, versions));
+                out.services.push(postgres::headless_service(shop, *service));
+            }
         }
+        DatabaseMode::CloudNativePg => out.clusters = enabled.iter().map(|s| cnpg::cluster(shop, *s)).collect(),
+        DatabaseMode::External => {}
     }
     if shop.spec.tracing.jaeger.enabled {
         out.config_maps.push(jaeger::config_map(shop));
@@ -231,8 +242,12 @@ pub fn components(shop: &Shop) -> Vec<(String, &'static str, i32)> {
     let mut out = Vec::new();
     for service in Microservice::enabled(shop) {
         out.push((service.name().to_string(), "Deployment", service.spec(shop).replicas));
-        if shop.spec.database.mode == DatabaseMode::Managed {
-            out.push((names::db_component(service), "StatefulSet", 1));
+        match shop.spec.database.mode {
+            DatabaseMode::Managed => out.push((names::db_component(service), "StatefulSet", 1)),
+            DatabaseMode::CloudNativePg => {
+                out.push((names::db_component(service), "Cluster", shop.spec.database.cloudnativepg.instances))
+            }
+            DatabaseMode::External => {}
         }
     }
     if shop.spec.tracing.jaeger.enabled {
