@@ -4,7 +4,9 @@
 #  2. `operator render` of every k8s/examples/*.yaml, the operator's own manifests in k8s/operator/
 #     and the CRD pass strict schema validation for Kubernetes 1.33 (unknown fields are errors);
 #  3. every example Shop validates against the CRD's openAPIV3Schema, strictly (unknown fields
-#     are errors, as with `kubectl apply --validate=strict`).
+#     are errors, as with `kubectl apply --validate=strict`);
+#  4. the kit's TLS test (sqlx sslmode/sslrootcert against a local PostgreSQL with a CA made by
+#     `openssl`), which needs the `localdb` feature.
 # Runs on a fresh machine: installs its Python tools, pinned, into a throwaway virtualenv.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,6 +40,9 @@ echo "-- kubernetes-validate -k 1.33.0 --strict"
 "$work/venv/bin/kubernetes-validate" -k 1.33.0 --strict --quiet \
   "$work"/rendered/*.yaml k8s/operator/*.yaml k8s/crd.yaml
 echo "rendered objects, k8s/operator/*.yaml and k8s/crd.yaml are valid for Kubernetes 1.33"
+
+echo "-- TLS to PostgreSQL (sslmode, sslrootcert) against a local server with a throwaway CA"
+cargo test -q --locked -p shopkit --features localdb db::tls_tests
 
 echo "-- example Shops against the CRD schema"
 "$work/venv/bin/python" .ci/lib/shops_against_crd.py k8s/crd.yaml k8s/examples/*.yaml --require

@@ -5,6 +5,11 @@
 //! nothing here blocks start-up: the pool connects on first use and [`Database::start_migrations`]
 //! keeps trying until the schema is in place. sqlx's migrator takes a PostgreSQL advisory lock,
 //! so replicas starting together apply each migration once.
+//!
+//! TLS: `DATABASE_URL` takes libpq's `sslmode` (`disable`, `prefer` (the default), `require`,
+//! `verify-ca`, `verify-full`) and `sslrootcert` (a CA file, e.g. a mounted Secret); sqlx
+//! speaks TLS with rustls on the `ring` provider, trusting the system's CA store (the runtime
+//! image's ca-certificates) unless `sslrootcert` names a CA.
 
 use std::{str::FromStr, time::Duration};
 
@@ -142,3 +147,7 @@ impl Database {
         matches!(tokio::time::timeout(ACQUIRE_TIMEOUT, ping).await, Ok(Ok(1)))
     }
 }
+
+#[cfg(all(test, feature = "localdb"))]
+#[path = "db_tls_tests.rs"]
+mod tls_tests;
