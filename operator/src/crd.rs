@@ -328,6 +328,9 @@ pub struct DatabaseSpec {
     /// Settings of the CloudNativePG clusters (`cloudnativepg` mode only).
     #[serde(default)]
     pub cloudnativepg: CloudNativePgSpec,
+    /// TLS from the services to their databases (`external` and `cloudnativepg` modes).
+    #[serde(default)]
+    pub tls: DatabaseTlsSpec,
     /// Settings of the managed PostgreSQL instances (ignored in `external` mode).
     #[serde(default)]
     pub managed: ManagedDatabaseSpec,
@@ -345,6 +348,45 @@ pub enum DatabaseMode {
     External,
     #[serde(rename = "cloudnativepg")]
     CloudNativePg,
+}
+
+/// TLS to the databases: libpq's `sslmode`, and the CA that signed the servers' certificates.
+/// In `cloudnativepg` mode the default is `verify-full` against each cluster's own CA
+/// (`<cluster>-ca`, key `ca.crt`); in `external` mode nothing is added to the URIs unless set.
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DatabaseTlsSpec {
+    /// `sslmode` appended to each service's URI (which must then carry no query of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssl_mode: Option<SslMode>,
+    /// Secret key holding the CA certificate (PEM), mounted and passed as `sslrootcert`
+    /// (external mode; CloudNativePG clusters use their own CA Secrets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<SecretKeyRef>,
+}
+
+/// libpq `sslmode` values the services support.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+impl SslMode {
+    /// The `sslmode` query value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Prefer => "prefer",
+            Self::Require => "require",
+            Self::VerifyCa => "verify-ca",
+            Self::VerifyFull => "verify-full",
+        }
+    }
 }
 
 /// CloudNativePG clusters, one per service: replicated PostgreSQL with failover, a

@@ -512,11 +512,13 @@ async fn cloudnativepg_mode_applies_a_cluster_per_service_and_waits_for_its_inst
     assert!(fake.paths_under(&format!("{NS_APPS}/statefulsets")).is_empty(), "no StatefulSets of our own");
     let orders = fake.get(&format!("{NS_APPS}/deployments/demo-orders")).expect("orders");
     let env = orders["spec"]["template"]["spec"]["containers"][0]["env"].as_array().cloned().unwrap_or_default();
-    let url = env.iter().find(|e| e["name"] == "DATABASE_URL").expect("DATABASE_URL");
+    let uri = env.iter().find(|e| e["name"] == "DATABASE_URI").expect("DATABASE_URI");
     assert_eq!(
-        url["valueFrom"]["secretKeyRef"],
+        uri["valueFrom"]["secretKeyRef"],
         json!({"name": "demo-orders-db-app", "key": "uri", "optional": false})
     );
+    let url = env.iter().find(|e| e["name"] == "DATABASE_URL").expect("DATABASE_URL");
+    assert!(url["value"].as_str().unwrap_or_default().contains("sslmode=verify-full"), "{url}");
     let status = fake.get(SHOP_PATH).expect("shop")["status"].clone();
     assert_eq!(status["phase"], "Ready", "{status}");
     let users_db =

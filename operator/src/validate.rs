@@ -6,7 +6,7 @@
 
 use kube::ResourceExt;
 
-use crate::crd::{DatabaseMode, ExposureType, Shop};
+use crate::crd::{DatabaseMode, ExposureType, Shop, SslMode};
 
 /// Longest Shop name: `<name>-payments-db-0` and its controller-revision label must stay
 /// within the 63 characters of a DNS label.
@@ -37,6 +37,11 @@ pub fn validate(shop: &Shop) -> Result<(), SpecErrors> {
             ),
             Some(_) => {}
         }
+    }
+    if spec.database.mode == DatabaseMode::Managed
+        && spec.database.tls.ssl_mode.is_some_and(|m| !matches!(m, SslMode::Disable | SslMode::Prefer))
+    {
+        errors.push("database.tls.sslMode: the managed PostgreSQL serves no TLS; use external or cloudnativepg".into());
     }
     if spec.tracing.jaeger.enabled && spec.tracing.jaeger.image.contains("all-in-one") {
         errors.push(

@@ -4,8 +4,8 @@ use k8s_openapi::{
     api::{
         apps::v1::{Deployment, DeploymentSpec},
         core::v1::{
-            ConfigMapVolumeSource, Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-            Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+            ConfigMapVolumeSource, Container, ContainerPort, EnvVar, HTTPGetAction, KeyToPath, PodSpec,
+            PodTemplateSpec, Probe, SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
         },
     },
     apimachinery::pkg::{
@@ -21,7 +21,7 @@ use super::{
     pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
     secrets,
 };
-use crate::crd::{ExposureType, Shop};
+use crate::crd::{DatabaseMode, ExposureType, SecretKeyRef, Shop, SslMode};
 
 /// uid/gid of the service images (deployment contract).
 pub const SERVICE_UID: i64 = 65532;
@@ -52,7 +52,18 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
         env_from_secret("JWT_PUBLIC_KEY", &names::jwt_secret(shop), secrets::JWT_PUBLIC),
     ];
     if let Some(uri) = service.database_uri(shop) {
-        vars.push(env_from_secret("DATABASE_URL", &uri.name, &uri.key));
+        match database_tls(shop, service) {
+            None => vars.push(env_from_secret("DATABASE_URL", &uri.name, &uri.key)),
+            Some((mode, ca)) => {
+                // Kubernetes expands `$(VAR)` from variables defined before it in the same list.
+                vars.push(env_from_secret("DATABASE_URI", &uri.name, &uri.key));
+                let mut url = format!("$(DATABASE_URI)?sslmode={}", mode.as_str());
+                if ca.is_some() {
+                    url.push_str(&format!("&sslrootcert={DB_CA_DIR}/{DB_CA_FILE}"));
+                }
+                vars.push(env("DATABASE_URL", url));
+            }
+        }
     }
     vars.extend(otel_env(shop, service.name()));
     match service {
@@ -100,6 +111,47 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
         vars.push(env("FAULTS_FILE", format!("{}/{}", config_maps::FAULTS_DIR, config_maps::FAULTS_KEY)));
     }
     vars
+}
+
+/// Where a database CA certificate is mounted, and its file name.
+pub const DB_CA_DIR: &str = "/etc/microshop/db-ca";
+pub const DB_CA_FILE: &str = "ca.crt";
+
+/// The effective TLS settings to a service's database: `sslmode` and the CA Secret key, or
+/// `None` to use the URI as it is.
+pub fn database_tls(shop: &Shop, service: Microservice) -> Option<(SslMode, Option<SecretKeyRef>)> {
+    let tls = &shop.spec.database.tls;
+    match shop.spec.database.mode {
+        DatabaseMode::Managed => None,
+        DatabaseMode::CloudNativePg => {
+            let ca = SecretKeyRef { name: format!("{}-ca", names::db(shop, service)), key: DB_CA_FILE.into() };
+            let mode = tls.ssl_mode.unwrap_or(SslMode::VerifyFull);
+            Some((mode, matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull).then_some(ca)))
+        }
+        DatabaseMode::External => tls.ssl_mode.map(|mode| (mode, tls.ca_secret.clone())),
+    }
+}
+
+/// The CA Secret of a service's database as a volume, when TLS verification needs one.
+fn database_ca_volume(shop: &Shop, service: Microservice) -> Option<(Volume, VolumeMount)> {
+    let (_, ca) = database_tls(shop, service)?;
+    let ca = ca?;
+    let volume = Volume {
+        name: "db-ca".into(),
+        secret: Some(SecretVolumeSource {
+            secret_name: Some(ca.name),
+            items: Some(vec![KeyToPath { key: ca.key, path: DB_CA_FILE.into(), mode: None }]),
+            ..SecretVolumeSource::default()
+        }),
+        ..Volume::default()
+    };
+    let mount = VolumeMount {
+        name: "db-ca".into(),
+        mount_path: DB_CA_DIR.into(),
+        read_only: Some(true),
+        ..VolumeMount::default()
+    };
+    Some((volume, mount))
 }
 
 /// The `<shop>-faults` ConfigMap as a directory volume: no `subPath`, so the kubelet refreshes
@@ -159,6 +211,10 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
     let (mut volumes, mut mounts) = (vec![tmp_volume], vec![tmp_mount]);
     if service.reads_faults() {
         let (volume, mount) = faults_volume(shop);
+        volumes.push(volume);
+        mounts.push(mount);
+    }
+    if let Some((volume, mount)) = database_ca_volume(shop, service) {
         volumes.push(volume);
         mounts.push(mount);
     }

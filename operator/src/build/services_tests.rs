@@ -314,3 +314,35 @@ fn tracing_env_points_at_jaeger_or_the_configured_endpoint() {
     let env = env_map(container(&deployment(&s, Microservice::Products, &SecretVersions::new())));
     assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://collector.monitoring:4317");
 }
+
+#[test]
+fn database_tls_appends_sslmode_and_mounts_the_ca() {
+    let mut s = shop("demo");
+    s.spec.database.mode = DatabaseMode::CloudNativePg;
+    let d = deployment(&s, Microservice::Orders, &SecretVersions::new());
+    let env = env_map(container(&d));
+    assert_eq!(env["DATABASE_URI"], "secret:demo-orders-db-app/uri");
+    assert_eq!(env["DATABASE_URL"], "$(DATABASE_URI)?sslmode=verify-full&sslrootcert=/etc/microshop/db-ca/ca.crt");
+    let names: Vec<&str> = container(&d).env.iter().flatten().map(|e| e.name.as_str()).collect();
+    let (uri, url) = (names.iter().position(|n| *n == "DATABASE_URI"), names.iter().position(|n| *n == "DATABASE_URL"));
+    assert!(uri < url, "a $(VAR) reference only sees variables defined before it");
+    let volume = pod(&d).volumes.iter().flatten().find(|v| v.name == "db-ca").expect("CA volume");
+    let secret = volume.secret.as_ref().expect("secret volume");
+    assert_eq!(secret.secret_name.as_deref(), Some("demo-orders-db-ca"), "each cluster's own CA");
+
+    let mut external = shop("demo");
+    external.spec.database.mode = DatabaseMode::External;
+    let r = |n: &str| SecretKeyRef { name: n.into(), key: "uri".into() };
+    external.spec.database.external = Some(ExternalDatabases {
+        products: r("pg"),
+        users: r("pg"),
+        orders: r("pg"),
+        payments: r("pg"),
+        storefront: Some(r("pg")),
+    });
+    let plain = env_map(container(&deployment(&external, Microservice::Users, &SecretVersions::new())));
+    assert_eq!(plain["DATABASE_URL"], "secret:pg/uri", "external without tls settings: the URI as it is");
+    external.spec.database.tls.ssl_mode = Some(crate::crd::SslMode::Require);
+    let required = env_map(container(&deployment(&external, Microservice::Users, &SecretVersions::new())));
+    assert_eq!(required["DATABASE_URL"], "$(DATABASE_URI)?sslmode=require");
+}
