@@ -35,9 +35,10 @@ const HEALTH_PORT: i32 = 13133;
 const CONFIG_DIR: &str = "/etc/jaeger";
 pub const CONFIG_KEY: &str = "config.yaml";
 
-/// Jaeger v2's configuration: OTLP receivers on 4317/4318, memory storage, the query UI on
-/// 16686 and the health check on 13133, every endpoint on all interfaces (the image's defaults
-/// listen on localhost only).
+/// Jaeger v2's configuration: OTLP receivers on 4317/4318, memory storage (bounded), the query
+/// UI on 16686 and the health check on 13133, every endpoint on all interfaces (the image's
+/// defaults listen on localhost only). The same pipeline as docker compose's
+/// `deploy/jaeger/config.yaml` (a test compares them).
 pub const CONFIG: &str = r#"service:
   extensions: [jaeger_storage, jaeger_query, healthcheckv2]
   pipelines:
@@ -75,7 +76,7 @@ extensions:
     backends:
       memstore:
         memory:
-          max_traces: 100000
+          max_traces: 50000
 
 receivers:
   otlp:
@@ -251,6 +252,23 @@ mod tests {
         let volume = pod.volumes.iter().flatten().find(|v| v.name == "config").expect("config volume");
         assert_eq!(volume.config_map.as_ref().map(|c| c.name.as_str()), Some("demo-jaeger"));
         assert!(config_map(&s).data.expect("data").contains_key(CONFIG_KEY));
+    }
+
+    /// Compose and the operator run the same Jaeger: same receivers, pipeline, storage bound,
+    /// query and health endpoints.
+    #[test]
+    fn config_matches_the_compose_configuration() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/jaeger/config.yaml");
+        let compose: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap_or_default()).expect("compose config is YAML");
+        let ours: serde_yaml::Value = serde_yaml::from_str(CONFIG).expect("config is YAML");
+        assert_eq!(ours["receivers"], compose["receivers"], "receivers");
+        assert_eq!(ours["service"]["pipelines"], compose["service"]["pipelines"], "pipelines");
+        assert_eq!(ours["exporters"], compose["exporters"], "exporters");
+        assert_eq!(ours["extensions"]["jaeger_storage"], compose["extensions"]["jaeger_storage"], "storage");
+        assert_eq!(ours["extensions"]["healthcheckv2"], compose["extensions"]["healthcheckv2"], "health check");
+        let query = |c: &serde_yaml::Value| c["extensions"]["jaeger_query"]["http"]["endpoint"].clone();
+        assert_eq!(query(&ours), query(&compose), "query UI");
     }
 
     #[test]
