@@ -30,7 +30,7 @@ pub const OTLP_GRPC_PORT: i32 = 4317;
 pub const OTLP_HTTP_PORT: i32 = 4318;
 pub const UI_PORT: i32 = 16686;
 /// The `healthcheckv2` extension's port; `/status` answers 200 once the pipeline runs.
-const HEALTH_PORT: i32 = 13133;
+pub const HEALTH_PORT: i32 = 13133;
 /// Where the configuration is mounted, and its key in the ConfigMap.
 const CONFIG_DIR: &str = "/etc/jaeger";
 pub const CONFIG_KEY: &str = "config.yaml";

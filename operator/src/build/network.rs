@@ -5,7 +5,9 @@
 //! orders; orders -> products, users, payments; the load generator -> all of them), each
 //! database only from its service, Jaeger's OTLP ports from every pod of the shop. What users
 //! reach from outside (the storefront, Jaeger's UI, and every service under NodePort exposure)
-//! is open on its HTTP port. Kubelet probes are not subject to NetworkPolicies.
+//! is open on its HTTP port, and so is Jaeger's health port. The kubelet's HTTP probes come from
+//! the node, which Calico and Cilium allow by default; where a network plugin does not, switch
+//! the policies off (`networkPolicy.enabled: false`) or expose the services as NodePort.
 //!
 //! PodDisruptionBudgets: a service with two or more replicas may lose at most one pod to a
 //! voluntary disruption (node drain). None for one replica (it would block drains for good)
@@ -114,7 +116,8 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
     if shop.spec.tracing.jaeger.enabled {
         let rules = vec![
             rule(&[jaeger::OTLP_GRPC_PORT, jaeger::OTLP_HTTP_PORT], Some(vec![whole_shop(shop)])),
-            rule(&[jaeger::UI_PORT], None),
+            // The UI for people, the health port for the kubelet's probes.
+            rule(&[jaeger::UI_PORT, jaeger::HEALTH_PORT], None),
         ];
         out.push(policy(shop, names::jaeger(shop), "jaeger", rules));
     }
@@ -198,7 +201,7 @@ mod tests {
             ("demo-storefront", set(&[(8080, "*")])),
             ("demo-orders-db", set(&[(5432, "orders")])),
             ("demo-storefront-db", set(&[(5432, "storefront")])),
-            ("demo-jaeger", set(&[(4317, "shop"), (4318, "shop"), (16686, "*")])),
+            ("demo-jaeger", set(&[(4317, "shop"), (4318, "shop"), (16686, "*"), (13133, "*")])),
             ("demo-loadgen", set(&[])),
         ];
         for (name, expected) in cases {
