@@ -4,22 +4,19 @@
 
 use k8s_openapi::{
     api::{
-        apps::v1::{Deployment, DeploymentSpec},
+        apps::v1::Deployment,
         core::v1::{
-            ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSpec, PodTemplateSpec, Probe,
-            Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+            ConfigMap, ConfigMapVolumeSource, Container, ContainerPort, HTTPGetAction, PodSpec, Probe, Service,
+            ServicePort, ServiceSpec, Volume, VolumeMount,
         },
     },
-    apimachinery::pkg::{
-        apis::meta::v1::{LabelSelector, ObjectMeta},
-        util::intstr::IntOrString,
-    },
+    apimachinery::pkg::util::intstr::IntOrString,
 };
 
 use super::{
-    labels::{CONFIG_HASH_ANNOTATION, child_meta, config_hash, labels, selector_labels},
+    labels::{child_meta, config_hash, selector_labels},
     names,
-    pod::{container_security, pod_security, resources, scratch},
+    pod::{container_security, deployment_of, pod_security, resources, scratch},
 };
 use crate::crd::{ExposureType, OtlpProtocol, Resources, Shop};
 
@@ -163,33 +160,15 @@ pub fn deployment(shop: &Shop) -> Deployment {
     };
     // Jaeger reads its configuration once: a new configuration (a new operator) rolls the pod.
     let hash = config_hash([CONFIG]);
-    Deployment {
-        metadata: child_meta(shop, names::jaeger(shop), COMPONENT),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels(shop, COMPONENT)),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(shop, COMPONENT)),
-                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    containers: vec![container],
-                    volumes: Some(vec![tmp_volume, config_volume]),
-                    security_context: Some(pod_security(JAEGER_UID)),
-                    automount_service_account_token: Some(false),
-                    enable_service_links: Some(false),
-                    ..PodSpec::default()
-                }),
-            },
-            ..DeploymentSpec::default()
-        }),
-        status: None,
-    }
+    let pod = PodSpec {
+        containers: vec![container],
+        volumes: Some(vec![tmp_volume, config_volume]),
+        security_context: Some(pod_security(JAEGER_UID)),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        ..PodSpec::default()
+    };
+    deployment_of(shop, names::jaeger(shop), COMPONENT, 1, pod, hash)
 }
 
 /// The Jaeger Service; with NodePort exposure the UI gets its fixed node port.

@@ -1,19 +1,14 @@
 //! The optional load generator (`microshop-loadgen`): one replica, no port, shopping through
 //! the storefront (when it runs) and the APIs until it is switched off.
 
-use k8s_openapi::{
-    api::{
-        apps::v1::{Deployment, DeploymentSpec},
-        core::v1::{Container, EnvVar, PodSpec, PodTemplateSpec},
-    },
-    apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta},
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{Container, EnvVar, PodSpec},
 };
 
 use super::{
-    Microservice, SecretVersions,
-    labels::{CONFIG_HASH_ANNOTATION, child_meta, labels, selector_labels},
-    names,
-    pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
+    Microservice, SecretVersions, names,
+    pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
     secrets,
     services::{SERVICE_UID, otel_env, pod_hash, url},
 };
@@ -67,26 +62,7 @@ pub fn deployment(shop: &Shop, versions: &SecretVersions) -> Deployment {
         ..PodSpec::default()
     };
     let hash = pod_hash(&pod, versions);
-    Deployment {
-        metadata: child_meta(shop, names::loadgen(shop), COMPONENT),
-        spec: Some(DeploymentSpec {
-            replicas: Some(1),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels(shop, COMPONENT)),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(shop, COMPONENT)),
-                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod),
-            },
-            ..DeploymentSpec::default()
-        }),
-        status: None,
-    }
+    deployment_of(shop, names::loadgen(shop), COMPONENT, 1, pod, hash)
 }
 
 #[cfg(test)]

@@ -6,14 +6,19 @@
 use std::collections::BTreeMap;
 
 use k8s_openapi::{
+    api::apps::v1::{Deployment, DeploymentSpec},
     api::core::v1::{
-        Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSecurityContext, ResourceRequirements,
-        SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+        Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
+        ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
     },
-    apimachinery::pkg::api::resource::Quantity,
+    apimachinery::pkg::{
+        api::resource::Quantity,
+        apis::meta::v1::{LabelSelector, ObjectMeta},
+    },
 };
 
-use crate::crd::Resources;
+use super::labels::{CONFIG_HASH_ANNOTATION, child_meta, labels, selector_labels};
+use crate::crd::{Resources, Shop};
 
 /// Pod-level security context: non-root with a fixed uid/gid, RuntimeDefault seccomp.
 pub fn pod_security(uid: i64) -> PodSecurityContext {
@@ -75,4 +80,36 @@ pub fn scratch(name: &str, path: &str) -> (Volume, VolumeMount) {
         Volume { name: name.into(), empty_dir: Some(EmptyDirVolumeSource::default()), ..Volume::default() },
         VolumeMount { name: name.into(), mount_path: path.into(), ..VolumeMount::default() },
     )
+}
+
+/// A Deployment of one component: selector on the stable labels, and the pod template carrying
+/// the component's labels and its config hash (a new hash rolls the pods).
+pub fn deployment_of(
+    shop: &Shop,
+    name: String,
+    component: &str,
+    replicas: i32,
+    pod: PodSpec,
+    hash: String,
+) -> Deployment {
+    Deployment {
+        metadata: child_meta(shop, name, component),
+        spec: Some(DeploymentSpec {
+            replicas: Some(replicas),
+            selector: LabelSelector {
+                match_labels: Some(selector_labels(shop, component)),
+                ..LabelSelector::default()
+            },
+            template: PodTemplateSpec {
+                metadata: Some(ObjectMeta {
+                    labels: Some(labels(shop, component)),
+                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
+                    ..ObjectMeta::default()
+                }),
+                spec: Some(pod),
+            },
+            ..DeploymentSpec::default()
+        }),
+        status: None,
+    }
 }

@@ -2,23 +2,20 @@
 
 use k8s_openapi::{
     api::{
-        apps::v1::{Deployment, DeploymentSpec},
+        apps::v1::Deployment,
         core::v1::{
-            ConfigMapVolumeSource, Container, ContainerPort, EnvVar, HTTPGetAction, KeyToPath, PodSpec,
-            PodTemplateSpec, Probe, SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+            ConfigMapVolumeSource, Container, ContainerPort, EnvVar, HTTPGetAction, KeyToPath, PodSpec, Probe,
+            SecretVolumeSource, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
         },
     },
-    apimachinery::pkg::{
-        apis::meta::v1::{LabelSelector, ObjectMeta},
-        util::intstr::IntOrString,
-    },
+    apimachinery::pkg::util::intstr::IntOrString,
 };
 
 use super::{
     HTTP_PORT, Microservice, SecretVersions, config_maps,
-    labels::{CONFIG_HASH_ANNOTATION, child_meta, config_hash, labels, selector_labels},
+    labels::{child_meta, config_hash, selector_labels},
     names,
-    pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
+    pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
     secrets,
 };
 use crate::crd::{DatabaseMode, ExposureType, SecretKeyRef, Shop, SslMode};
@@ -247,26 +244,7 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
         ..PodSpec::default()
     };
     let hash = pod_hash(&pod, versions);
-    Deployment {
-        metadata: child_meta(shop, names::service(shop, service), component),
-        spec: Some(DeploymentSpec {
-            replicas: Some(spec.replicas),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels(shop, component)),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(shop, component)),
-                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod),
-            },
-            ..DeploymentSpec::default()
-        }),
-        status: None,
-    }
+    deployment_of(shop, names::service(shop, service), component, spec.replicas, pod, hash)
 }
 
 /// The in-cluster URL of a service.

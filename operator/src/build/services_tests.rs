@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use k8s_openapi::api::core::v1::{Container, PodSpec};
 
 use super::*;
+use crate::build::labels::CONFIG_HASH_ANNOTATION;
 use crate::build::{
     SecretVersions,
     secrets::{SecretKind, keys_of, secret_plans},
