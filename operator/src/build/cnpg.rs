@@ -40,7 +40,9 @@ pub fn cluster(shop: &Shop, service: Microservice) -> DynamicObject {
         "storage": storage,
         // The service's database, owned by a non-superuser of the same name.
         "bootstrap": {"initdb": {"database": service.name(), "owner": service.name()}},
-        "enablePDB": true,
+        // CloudNativePG's budget keeps the primary up during drains; with one instance that
+        // would block every node drain, so only replicated clusters get it.
+        "enablePDB": settings.instances > 1,
     });
     if let Some(image) = &settings.image_name {
         spec["imageName"] = json!(image);
@@ -91,7 +93,11 @@ mod tests {
         assert_eq!(spec["instances"], 3);
         assert_eq!(spec["storage"], json!({"size": "1Gi", "storageClass": "fast"}));
         assert_eq!(spec["bootstrap"]["initdb"], json!({"database": "orders", "owner": "orders"}));
-        assert_eq!(spec["enablePDB"], true);
+        assert_eq!(spec["enablePDB"], true, "three instances: a budget");
+        let mut single = cnpg_shop();
+        single.spec.database.cloudnativepg.instances = 1;
+        let c = serde_json::to_value(cluster(&single, Microservice::Orders)).expect("json");
+        assert_eq!(c["spec"]["enablePDB"], false, "one instance: a budget would block node drains");
         assert!(spec.get("imageName").is_none(), "CloudNativePG's default image unless set");
     }
 
