@@ -35,7 +35,9 @@
 # does not exist); the payments failure rate is 0 so the smoke purchase is deterministic; the
 # services are exposed on the NodePorts that kind-config.yaml maps; and every workload runs one
 # replica with small requests, so the shop fits a 2-CPU / 4 GiB machine next to kind's control
-# plane (which requests about 1 CPU itself). .ci/checks/shipping.sh checks that budget.
+# plane (which requests about 1 CPU itself). .ci/checks/shipping.sh checks that budget. The
+# example's Ingress and autoscalers are switched off (kind has no ingress controller and no
+# metrics-server by default); the storefront is reached on its NodePort.
 #
 # `--print-shop` prints that Shop; `--print-operator` prints the operator manifests of the
 # kustomize path (both used by .ci/checks/shipping.sh; they need only kubectl and jq).
@@ -79,9 +81,10 @@ render_shop() {
       image: {registry: $registry, tag: $tag, pullPolicy: "IfNotPresent"},
       payments: {failureRate: 0},
       storefront: {enabled: $storefront},
+      autoscaling: {enabled: false},
       services: {products: $small, users: $small, orders: $small, payments: $small, storefront: $small},
       database: {managed: {resources: {cpuRequest: "50m", memoryRequest: "128Mi", memoryLimit: "512Mi"}}},
-      exposure: {type: "NodePort", nodePorts: {products: $products, users: $users,
+      exposure: {type: "NodePort", ingress: {enabled: false}, nodePorts: {products: $products, users: $users,
         orders: $orders, payments: $payments, jaeger: $jaeger, storefront: $storefront_port}}}}')"
   kubectl patch --local -f "$SHOP_FILE" --type merge -p "$overlay" -o json
 }

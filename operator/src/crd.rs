@@ -12,7 +12,7 @@ use kube::{CustomResource, KubeSchema};
 mod traffic;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-pub use traffic::{FaultsSpec, LoadGeneratorSpec, NetworkPolicySpec, StorefrontSpec};
+pub use traffic::{AutoscalingSpec, FaultsSpec, IngressSpec, LoadGeneratorSpec, NetworkPolicySpec, StorefrontSpec};
 
 /// Quantity syntax of Kubernetes (`100m`, `128Mi`, `1.5`), the same pattern the API server uses.
 const QUANTITY: &str = r"^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$";
@@ -79,6 +79,9 @@ pub struct ShopSpec {
     /// NetworkPolicies between the shop's workloads (on by default).
     #[serde(default)]
     pub network_policy: NetworkPolicySpec,
+    /// HorizontalPodAutoscalers for the services (off by default).
+    #[serde(default)]
+    pub autoscaling: AutoscalingSpec,
     /// When true the operator writes nothing to the children and reports phase `Paused`.
     #[serde(default)]
     pub paused: bool,
@@ -607,6 +610,9 @@ pub struct ExposureSpec {
     /// Fixed node ports, used when `type` is `NodePort` (kind maps them to the host).
     #[serde(default)]
     pub node_ports: NodePorts,
+    /// An Ingress for the storefront.
+    #[serde(default)]
+    pub ingress: IngressSpec,
 }
 
 /// Kubernetes Service types the operator supports.

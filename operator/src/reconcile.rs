@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
+    autoscaling::v2::HorizontalPodAutoscaler,
     core::v1::{ConfigMap, PersistentVolumeClaim, Secret, Service},
-    networking::v1::NetworkPolicy,
+    networking::v1::{Ingress, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
 };
 use kube::{
@@ -500,6 +501,14 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     for desired in &built.disruption_budgets {
         apply(&budgets, desired).await?;
     }
+    let ingresses: Api<Ingress> = Api::namespaced(ctx.client.clone(), ns);
+    for desired in &built.ingresses {
+        apply(&ingresses, desired).await?;
+    }
+    let autoscalers: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.client.clone(), ns);
+    for desired in &built.autoscalers {
+        apply(&autoscalers, desired).await?;
+    }
     let statefulsets: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.statefulsets {
         let applied = apply(&statefulsets, desired).await?;
@@ -576,6 +585,8 @@ async fn prune(
     removed.extend(prune_kind::<ConfigMap>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<NetworkPolicy>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<PodDisruptionBudget>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<Ingress>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_kind::<HorizontalPodAutoscaler>(ctx, ns, &params, shop, &wanted).await?);
     if !removed.is_empty() {
         let note = format!("removed objects no longer in the spec: {}", removed.join(", "));
         ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;

@@ -63,6 +63,12 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
     for budget in &built.disruption_budgets {
         docs.push(to_yaml(budget, &budget.name_any())?);
     }
+    for ingress in &built.ingresses {
+        docs.push(to_yaml(ingress, &ingress.name_any())?);
+    }
+    for hpa in &built.autoscalers {
+        docs.push(to_yaml(hpa, &hpa.name_any())?);
+    }
     for cluster in &built.clusters {
         docs.push(to_yaml(cluster, &cluster.name_any())?);
     }

@@ -168,7 +168,7 @@ pub fn deployment(shop: &Shop) -> Deployment {
         enable_service_links: Some(false),
         ..PodSpec::default()
     };
-    deployment_of(shop, names::jaeger(shop), COMPONENT, 1, pod, hash)
+    deployment_of(shop, names::jaeger(shop), COMPONENT, Some(1), pod, hash)
 }
 
 /// The Jaeger Service; with NodePort exposure the UI gets its fixed node port.

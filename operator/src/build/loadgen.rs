@@ -62,7 +62,7 @@ pub fn deployment(shop: &Shop, versions: &SecretVersions) -> Deployment {
         ..PodSpec::default()
     };
     let hash = pod_hash(&pod, versions);
-    deployment_of(shop, names::loadgen(shop), COMPONENT, 1, pod, hash)
+    deployment_of(shop, names::loadgen(shop), COMPONENT, Some(1), pod, hash)
 }
 
 #[cfg(test)]

@@ -5,8 +5,10 @@
 //! hash of the versions of the Secrets they read ([`SecretVersions`]): the reconciler applies the
 //! Secrets, collects their versions and only then builds the workloads with [`workloads`].
 
+pub mod autoscaling;
 pub mod cnpg;
 pub mod config_maps;
+pub mod ingress;
 pub mod jaeger;
 pub mod labels;
 pub mod loadgen;
@@ -20,8 +22,9 @@ use std::collections::BTreeMap;
 
 use k8s_openapi::api::{
     apps::v1::{Deployment, StatefulSet},
+    autoscaling::v2::HorizontalPodAutoscaler,
     core::v1::{ConfigMap, Service},
-    networking::v1::NetworkPolicy,
+    networking::v1::{Ingress, NetworkPolicy},
     policy::v1::PodDisruptionBudget,
 };
 
@@ -185,6 +188,8 @@ pub struct Workloads {
     pub disruption_budgets: Vec<PodDisruptionBudget>,
     /// CloudNativePG `Cluster`s (`cloudnativepg` mode).
     pub clusters: Vec<kube::api::DynamicObject>,
+    pub ingresses: Vec<Ingress>,
+    pub autoscalers: Vec<HorizontalPodAutoscaler>,
 }
 
 impl Workloads {
@@ -199,6 +204,8 @@ impl Workloads {
         out.extend(self.network_policies.iter().map(|o| ("NetworkPolicy", o.name_any())));
         out.extend(self.disruption_budgets.iter().map(|o| ("PodDisruptionBudget", o.name_any())));
         out.extend(self.clusters.iter().map(|o| ("Cluster", o.name_any())));
+        out.extend(self.ingresses.iter().map(|o| ("Ingress", o.name_any())));
+        out.extend(self.autoscalers.iter().map(|o| ("HorizontalPodAutoscaler", o.name_any())));
         out
     }
 }
@@ -233,6 +240,8 @@ pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
     }
     out.network_policies = network::network_policies(shop);
     out.disruption_budgets = network::disruption_budgets(shop);
+    out.ingresses = ingress::ingress(shop).into_iter().collect();
+    out.autoscalers = autoscaling::autoscalers(shop);
     out
 }
 

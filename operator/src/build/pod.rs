@@ -84,18 +84,19 @@ pub fn scratch(name: &str, path: &str) -> (Volume, VolumeMount) {
 
 /// A Deployment of one component: selector on the stable labels, and the pod template carrying
 /// the component's labels and its config hash (a new hash rolls the pods).
+/// `replicas: None` leaves the count to someone else (an HPA).
 pub fn deployment_of(
     shop: &Shop,
     name: String,
     component: &str,
-    replicas: i32,
+    replicas: Option<i32>,
     pod: PodSpec,
     hash: String,
 ) -> Deployment {
     Deployment {
         metadata: child_meta(shop, name, component),
         spec: Some(DeploymentSpec {
-            replicas: Some(replicas),
+            replicas,
             selector: LabelSelector {
                 match_labels: Some(selector_labels(shop, component)),
                 ..LabelSelector::default()

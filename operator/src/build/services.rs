@@ -99,7 +99,10 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 env("PRODUCTS_URL", url(Microservice::Products)),
                 env("USERS_URL", url(Microservice::Users)),
                 env("ORDERS_URL", url(Microservice::Orders)),
-                env("STOREFRONT_SECURE_COOKIES", shop.spec.storefront.secure_cookies.to_string()),
+                env(
+                    "STOREFRONT_SECURE_COOKIES",
+                    (shop.spec.storefront.secure_cookies || super::ingress::serves_tls(shop)).to_string(),
+                ),
             ]);
         }
         Microservice::Products => {}
@@ -244,7 +247,8 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
         ..PodSpec::default()
     };
     let hash = pod_hash(&pod, versions);
-    deployment_of(shop, names::service(shop, service), component, spec.replicas, pod, hash)
+    let replicas = (!shop.spec.autoscaling.enabled).then_some(spec.replicas);
+    deployment_of(shop, names::service(shop, service), component, replicas, pod, hash)
 }
 
 /// The in-cluster URL of a service.

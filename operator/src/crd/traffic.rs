@@ -99,3 +99,56 @@ impl Default for NetworkPolicySpec {
         Self { enabled: true }
     }
 }
+
+/// An Ingress in front of the storefront (off by default; an ingress controller must run).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct IngressSpec {
+    /// Create the Ingress `<shop>-storefront`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// `ingressClassName`; the cluster's default class when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub class_name: Option<String>,
+    /// Host name the shop answers on; every host when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub host: Option<String>,
+    /// TLS Secret for `host`; when set the storefront's session cookie is `Secure`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
+    pub tls_secret_name: Option<String>,
+}
+
+/// HorizontalPodAutoscalers for the stateless services (off by default; needs metrics-server).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoscalingSpec {
+    /// One `autoscaling/v2` HPA per service, between its `replicas` and `maxReplicas`; the
+    /// operator then leaves the Deployments' replica count to the HPA.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Upper bound of replicas per service.
+    #[serde(default = "default_max_replicas")]
+    #[schemars(range(min = 1, max = 50))]
+    pub max_replicas: i32,
+    /// Average CPU utilisation (percent of the CPU request) the HPA aims for.
+    #[serde(default = "default_target_cpu")]
+    #[schemars(range(min = 10, max = 100))]
+    pub target_cpu_utilization: i32,
+}
+
+impl Default for AutoscalingSpec {
+    fn default() -> Self {
+        Self { enabled: false, max_replicas: default_max_replicas(), target_cpu_utilization: default_target_cpu() }
+    }
+}
+
+fn default_max_replicas() -> i32 {
+    5
+}
+
+fn default_target_cpu() -> i32 {
+    70
+}
