@@ -42,6 +42,7 @@ echo "-- kubernetes-validate -k 1.33.0 --strict"
 echo "rendered objects, k8s/operator/*.yaml and k8s/crd.yaml are valid for Kubernetes 1.33"
 
 echo "-- TLS to PostgreSQL (sslmode, sslrootcert) against a local server with a throwaway CA"
+command -v openssl >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq openssl >/dev/null; }
 cargo test -q --locked -p shopkit --features localdb db::tls_tests
 
 echo "-- example Shops against the CRD schema"
