@@ -239,7 +239,7 @@ PY
   shops_against_crd "$WORK/chart-shop.yaml"
 done
 helm template microshop-operator "$CHART" --namespace shop --set shop.create=true \
-  --set serviceAccount.create=false --set serviceAccount.name=existing --set metrics.service.enabled=false \
+  --set serviceAccount.create=false --set serviceAccount.name=existing --set metrics.service.enabled=false --set replicaCount=2 \
   --set image.digest="sha256:$(printf '0%.0s' $(seq 64))" >"$WORK/chart-variants.yaml"
 validate "$WORK/chart-variants.yaml"
 shops_against_crd "$WORK/chart-variants.yaml"
