@@ -45,7 +45,7 @@ pub fn parse_shop(yaml: &str) -> Result<Shop, RenderError> {
 
 /// Renders all children of a Shop: Secrets, ConfigMaps, then databases, then services (apply order).
 pub fn render(shop: &Shop) -> Result<String, RenderError> {
-    validate(shop)?;
+    let shop = validate(shop)?.shop();
     let mut docs = Vec::new();
     let mut versions = SecretVersions::new();
     for plan in secret_plans(shop) {

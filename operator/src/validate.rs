@@ -12,21 +12,59 @@ use crate::crd::{DatabaseMode, ExposureType, Shop, SslMode};
 /// within the 63 characters of a DNS label.
 pub const MAX_NAME_LEN: usize = 40;
 
+/// A Shop's name, known to be a DNS label of at most [`MAX_NAME_LEN`] characters, so every
+/// child name built from it (`<name>-payments-db-0`, ...) is valid.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShopName(String);
+
+impl ShopName {
+    /// Checks a name; the error says which rule it breaks.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        if name.len() > MAX_NAME_LEN {
+            return Err(format!("metadata.name is longer than {MAX_NAME_LEN} characters"));
+        }
+        if !is_dns_label(name) {
+            return Err(
+                "metadata.name must be a DNS label (lowercase letters, digits, '-', starting with a letter)".into()
+            );
+        }
+        Ok(Self(name.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A Shop that passed [`validate`]: the only way to get one, so code that takes a `ValidShop`
+/// cannot be handed an unchecked Shop.
+#[derive(Clone, Copy, Debug)]
+pub struct ValidShop<'a> {
+    shop: &'a Shop,
+}
+
+impl<'a> ValidShop<'a> {
+    /// The checked Shop.
+    pub fn shop(&self) -> &'a Shop {
+        self.shop
+    }
+
+    /// Its checked name.
+    pub fn name(&self) -> ShopName {
+        ShopName(self.shop.name_any())
+    }
+}
+
 /// Every problem found in a Shop, in a stable order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("invalid Shop: {}", .0.join("; "))]
 pub struct SpecErrors(pub Vec<String>);
 
 /// Validates a Shop; `Ok` means the build functions produce valid objects for it.
-pub fn validate(shop: &Shop) -> Result<(), SpecErrors> {
+pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
     let mut errors = Vec::new();
-    let name = shop.name_any();
-    if name.len() > MAX_NAME_LEN {
-        errors.push(format!("metadata.name is longer than {MAX_NAME_LEN} characters"));
-    }
-    if !is_dns_label(&name) {
-        errors
-            .push("metadata.name must be a DNS label (lowercase letters, digits, '-', starting with a letter)".into());
+    if let Err(problem) = ShopName::parse(&shop.name_any()) {
+        errors.push(problem);
     }
     let spec = &shop.spec;
     if spec.database.mode == DatabaseMode::External {
@@ -98,7 +136,7 @@ pub fn validate(shop: &Shop) -> Result<(), SpecErrors> {
             errors.push(format!("services.{}.replicas must not be negative", service.name()));
         }
     }
-    if errors.is_empty() { Ok(()) } else { Err(SpecErrors(errors)) }
+    if errors.is_empty() { Ok(ValidShop { shop }) } else { Err(SpecErrors(errors)) }
 }
 
 fn is_dns_label(name: &str) -> bool {
@@ -117,7 +155,28 @@ mod tests {
 
     #[test]
     fn the_default_shop_is_valid() {
-        assert_eq!(validate(&shop("demo")), Ok(()));
+        let s = shop("demo");
+        let valid = validate(&s).expect("valid");
+        assert_eq!(valid.name().as_str(), "demo");
+        assert!(std::ptr::eq(valid.shop(), &s));
+    }
+
+    #[test]
+    fn shop_names_are_dns_labels_of_at_most_40_characters() {
+        let cases = [
+            ("demo", true),
+            ("a", true),
+            (&"a".repeat(40), true),
+            (&"a".repeat(41), false),
+            ("Demo", false),
+            ("1shop", false),
+            ("shop-", false),
+            ("my.shop", false),
+            ("", false),
+        ];
+        for (name, ok) in cases {
+            assert_eq!(ShopName::parse(name).is_ok(), ok, "{name:?}");
+        }
     }
 
     #[test]
@@ -193,7 +252,7 @@ mod tests {
         let mut s = shop("demo");
         s.spec.exposure.type_ = ExposureType::NodePort;
         s.spec.exposure.node_ports.jaeger = s.spec.exposure.node_ports.products;
-        assert_eq!(validate(&s), Ok(()));
+        assert!(validate(&s).is_ok());
         s.spec.tracing.jaeger.enabled = true;
         assert!(validate(&s).is_err());
     }
