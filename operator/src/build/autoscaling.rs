@@ -8,7 +8,11 @@ use k8s_openapi::api::autoscaling::v2::{
     ResourceMetricSource,
 };
 
-use super::{Microservice, labels::child_meta, names};
+use super::{
+    Microservice,
+    labels::{Component, child_meta},
+    names,
+};
 use crate::crd::Shop;
 
 /// The HPAs of a shop (none unless `autoscaling.enabled`).
@@ -22,7 +26,7 @@ pub fn autoscalers(shop: &Shop) -> Vec<HorizontalPodAutoscaler> {
         .map(|service| {
             let min = service.spec(shop).replicas.max(1);
             HorizontalPodAutoscaler {
-                metadata: child_meta(shop, names::service(shop, service), service.name()),
+                metadata: child_meta(shop, names::service(shop, service), Component::Service(service)),
                 spec: Some(HorizontalPodAutoscalerSpec {
                     scale_target_ref: CrossVersionObjectReference {
                         api_version: Some("apps/v1".into()),

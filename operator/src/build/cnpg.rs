@@ -15,7 +15,11 @@ use kube::{
 };
 use serde_json::{Value, json};
 
-use super::{Microservice, labels::child_meta, names};
+use super::{
+    Microservice,
+    labels::{Component, child_meta},
+    names,
+};
 use crate::crd::Shop;
 
 /// The CloudNativePG Cluster resource.
@@ -47,7 +51,7 @@ pub fn cluster(shop: &Shop, service: Microservice) -> DynamicObject {
     if let Some(image) = &settings.image_name {
         spec["imageName"] = json!(image);
     }
-    let mut metadata: ObjectMeta = child_meta(shop, names::db(shop, service), &names::db_component(service));
+    let mut metadata: ObjectMeta = child_meta(shop, names::db(shop, service), Component::Database(service));
     metadata.owner_references = None;
     let mut cluster = DynamicObject::new(&names::db(shop, service), &api_resource())
         .within(&metadata.namespace.clone().unwrap_or_default());

@@ -8,7 +8,10 @@
 use k8s_openapi::api::core::v1::ConfigMap;
 use serde_json::{Value, json};
 
-use super::{labels::child_meta, names};
+use super::{
+    labels::{Component, child_meta},
+    names,
+};
 use crate::crd::{FaultsSpec, Shop};
 
 /// Key of the flag file in the ConfigMap.
@@ -16,7 +19,7 @@ pub const FAULTS_KEY: &str = "flags.json";
 /// Where the ConfigMap is mounted in products, users and payments.
 pub const FAULTS_DIR: &str = "/etc/microshop/faults";
 /// Component label of the ConfigMap.
-const COMPONENT: &str = "faults";
+const COMPONENT: Component = Component::Faults;
 
 /// `{"state":"ENABLED","variants":{"on":VALUE,"off":ZERO},"defaultVariant":"on"}`.
 fn flag(on: Value, off: Value) -> Value {

@@ -6,7 +6,11 @@ use k8s_openapi::api::networking::v1::{
     IngressSpec as K8sIngressSpec, IngressTLS, ServiceBackendPort,
 };
 
-use super::{Microservice, labels::child_meta, names};
+use super::{
+    Microservice,
+    labels::{Component, child_meta},
+    names,
+};
 use crate::crd::Shop;
 
 /// Whether the storefront is served over TLS by the Ingress (its cookie must then be `Secure`).
@@ -39,7 +43,7 @@ pub fn ingress(shop: &Shop) -> Option<Ingress> {
         vec![IngressTLS { hosts: spec.host.clone().map(|h| vec![h]), secret_name: Some(secret.clone()) }]
     });
     Some(Ingress {
-        metadata: child_meta(shop, names::service(shop, service), service.name()),
+        metadata: child_meta(shop, names::service(shop, service), Component::Service(service)),
         spec: Some(K8sIngressSpec {
             ingress_class_name: spec.class_name.clone(),
             rules: Some(vec![rule]),

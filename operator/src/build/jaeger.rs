@@ -14,13 +14,13 @@ use k8s_openapi::{
 };
 
 use super::{
-    labels::{child_meta, config_hash, selector_labels},
+    labels::{Component, child_meta, config_hash, selector_labels},
     names,
     pod::{container_security, deployment_of, pod_security, resources, scratch},
 };
 use crate::crd::{ExposureType, OtlpProtocol, Resources, Shop};
 
-const COMPONENT: &str = "jaeger";
+const COMPONENT: Component = Component::Jaeger;
 /// uid of the Jaeger images.
 const JAEGER_UID: i64 = 10001;
 pub const OTLP_GRPC_PORT: i32 = 4317;
@@ -142,7 +142,7 @@ pub fn deployment(shop: &Shop) -> Deployment {
         ..Probe::default()
     };
     let container = Container {
-        name: COMPONENT.into(),
+        name: COMPONENT.name(),
         image: Some(shop.spec.tracing.jaeger.image.clone()),
         ports: Some(vec![
             port("otlp-grpc", OTLP_GRPC_PORT),

@@ -8,7 +8,54 @@ use std::collections::BTreeMap;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use kube::{Resource, ResourceExt};
 
+use super::Microservice;
 use crate::crd::Shop;
+
+/// What a child object belongs to: its `app.kubernetes.io/name` ([`Component::name`]) and
+/// `app.kubernetes.io/component` ([`Component::kind`]) labels come from here, so no label is
+/// derived from a string's shape.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Component {
+    /// A service's Deployment, Service, NetworkPolicy, budget, Ingress, HPA.
+    Service(Microservice),
+    /// A service's database (StatefulSet, headless Service, credentials, CloudNativePG Cluster).
+    Database(Microservice),
+    /// Jaeger.
+    Jaeger,
+    /// The load generator.
+    LoadGenerator,
+    /// The fault flag ConfigMap.
+    Faults,
+    /// The shop-wide Secrets (JWT keys, service clients, admin password).
+    Secrets,
+}
+
+impl Component {
+    /// The `app.kubernetes.io/name` label value, also the component's name in the status.
+    pub fn name(self) -> String {
+        match self {
+            Self::Service(service) => service.name().to_string(),
+            Self::Database(service) => format!("{}-db", service.name()),
+            Self::Jaeger => "jaeger".into(),
+            Self::LoadGenerator => "loadgen".into(),
+            Self::Faults => "faults".into(),
+            Self::Secrets => "secrets".into(),
+        }
+    }
+
+    /// The coarse role (`app.kubernetes.io/component`), shared by all databases so they can be
+    /// listed together.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Self::Service(_) => "service",
+            Self::Database(_) => "database",
+            Self::Jaeger => "tracing",
+            Self::LoadGenerator => "load-generator",
+            Self::Faults => "faults",
+            Self::Secrets => "secrets",
+        }
+    }
+}
 
 /// The field manager of every server-side apply, and the `managed-by` label value.
 pub const MANAGER: &str = "microshop-operator";
@@ -18,7 +65,7 @@ pub const MANAGED_BY_SELECTOR: &str = "app.kubernetes.io/managed-by=microshop-op
 pub const CONFIG_HASH_ANNOTATION: &str = "microshop.dev/config-hash";
 
 /// Labels of the pods and objects of one component; the selector subset is [`selector_labels`].
-pub fn labels(shop: &Shop, component: &str) -> BTreeMap<String, String> {
+pub fn labels(shop: &Shop, component: Component) -> BTreeMap<String, String> {
     let mut labels = selector_labels(shop, component);
     labels.insert("app.kubernetes.io/part-of".into(), "microshop".into());
     labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
@@ -27,29 +74,12 @@ pub fn labels(shop: &Shop, component: &str) -> BTreeMap<String, String> {
 }
 
 /// The immutable subset of [`labels`] used in selectors.
-pub fn selector_labels(shop: &Shop, component: &str) -> BTreeMap<String, String> {
+pub fn selector_labels(shop: &Shop, component: Component) -> BTreeMap<String, String> {
     BTreeMap::from([
-        ("app.kubernetes.io/name".to_string(), component.to_string()),
+        ("app.kubernetes.io/name".to_string(), component.name()),
         ("app.kubernetes.io/instance".to_string(), shop.name_any()),
-        ("app.kubernetes.io/component".to_string(), component_kind(component).to_string()),
+        ("app.kubernetes.io/component".to_string(), component.kind().to_string()),
     ])
-}
-
-/// The coarse role of a component, shared by all databases so they can be listed together.
-fn component_kind(component: &str) -> &'static str {
-    if component.ends_with("-db") {
-        "database"
-    } else if component == "jaeger" {
-        "tracing"
-    } else if component == "secrets" {
-        "secrets"
-    } else if component == "faults" {
-        "faults"
-    } else if component == "loadgen" {
-        "load-generator"
-    } else {
-        "service"
-    }
 }
 
 /// Label selector of every PersistentVolumeClaim of a shop's managed databases. It includes
@@ -72,7 +102,7 @@ fn label_value(raw: &str) -> String {
 }
 
 /// Metadata of a child: its name, the shop's namespace, labels and the controller owner reference.
-pub fn child_meta(shop: &Shop, name: String, component: &str) -> ObjectMeta {
+pub fn child_meta(shop: &Shop, name: String, component: Component) -> ObjectMeta {
     ObjectMeta {
         name: Some(name),
         namespace: shop.namespace(),
@@ -127,10 +157,17 @@ mod tests {
     }
 
     #[test]
-    fn component_kinds() {
-        let cases = [("products", "service"), ("users-db", "database"), ("jaeger", "tracing")];
-        for (component, kind) in cases {
-            assert_eq!(component_kind(component), kind, "component {component}");
+    fn component_names_and_kinds() {
+        let cases = [
+            (Component::Service(Microservice::Products), "products", "service"),
+            (Component::Database(Microservice::Users), "users-db", "database"),
+            (Component::Database(Microservice::Storefront), "storefront-db", "database"),
+            (Component::Jaeger, "jaeger", "tracing"),
+            (Component::LoadGenerator, "loadgen", "load-generator"),
+            (Component::Faults, "faults", "faults"),
+        ];
+        for (component, name, kind) in cases {
+            assert_eq!((component.name().as_str(), component.kind()), (name, kind), "{component:?}");
         }
     }
 }

@@ -7,7 +7,9 @@ use k8s_openapi::api::{
 };
 
 use super::{
-    Microservice, SecretVersions, names,
+    Microservice, SecretVersions,
+    labels::Component,
+    names,
     pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
     secrets,
     services::{SERVICE_UID, otel_env, pod_hash, url},
@@ -15,7 +17,7 @@ use super::{
 use crate::crd::Shop;
 
 /// Component name (labels, status) of the load generator.
-pub const COMPONENT: &str = "loadgen";
+pub const COMPONENT: Component = Component::LoadGenerator;
 
 /// Environment of the load generator (its contract: HELPERS.md "Load generator").
 pub fn env_vars(shop: &Shop) -> Vec<EnvVar> {
@@ -35,7 +37,7 @@ pub fn env_vars(shop: &Shop) -> Vec<EnvVar> {
     if shop.spec.storefront.enabled {
         vars.push(env("STOREFRONT_URL", url(shop, Microservice::Storefront)));
     }
-    vars.extend(otel_env(shop, COMPONENT));
+    vars.extend(otel_env(shop, &COMPONENT.name()));
     vars
 }
 
@@ -44,7 +46,7 @@ pub fn deployment(shop: &Shop, versions: &SecretVersions) -> Deployment {
     let image = &shop.spec.image;
     let (tmp_volume, tmp_mount) = scratch("tmp", "/tmp");
     let container = Container {
-        name: COMPONENT.into(),
+        name: COMPONENT.name(),
         image: Some(format!("{}/microshop-loadgen:{}", image.registry.trim_end_matches('/'), image.tag)),
         image_pull_policy: Some(image.pull_policy.as_str().into()),
         env: Some(env_vars(shop)),

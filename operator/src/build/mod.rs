@@ -131,9 +131,9 @@ pub mod names {
         format!("{}-{}-db", shop.name_any(), service.name())
     }
 
-    /// The component name of a managed database (labels and status), e.g. `products-db`.
+    /// The component name of a database (labels and status), e.g. `products-db`.
     pub fn db_component(service: Microservice) -> String {
-        format!("{}-db", service.name())
+        super::labels::Component::Database(service).name()
     }
 
     /// Credentials of a managed database.
@@ -263,7 +263,7 @@ pub fn components(shop: &Shop) -> Vec<(String, &'static str, i32)> {
         out.push(("jaeger".to_string(), "Deployment", 1));
     }
     if shop.spec.load_generator.enabled {
-        out.push((loadgen::COMPONENT.to_string(), "Deployment", 1));
+        out.push((loadgen::COMPONENT.name(), "Deployment", 1));
     }
     out.sort();
     out

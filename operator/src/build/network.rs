@@ -26,18 +26,20 @@ use kube::ResourceExt;
 
 use super::{
     HTTP_PORT, Microservice, jaeger,
-    labels::{child_meta, selector_labels},
+    labels::{Component, child_meta, selector_labels},
     loadgen, names,
     postgres::POSTGRES_PORT,
 };
 use crate::crd::{DatabaseMode, ExposureType, Shop};
 
-/// The workloads that call a service (component names).
-pub fn callers(service: Microservice) -> &'static [&'static str] {
+/// The workloads that call a service.
+pub fn callers(service: Microservice) -> &'static [Component] {
+    const STOREFRONT: Component = Component::Service(Microservice::Storefront);
+    const ORDERS: Component = Component::Service(Microservice::Orders);
     match service {
-        Microservice::Products | Microservice::Users => &["storefront", "orders", loadgen::COMPONENT],
-        Microservice::Orders => &["storefront", loadgen::COMPONENT],
-        Microservice::Payments => &["orders", loadgen::COMPONENT],
+        Microservice::Products | Microservice::Users => &[STOREFRONT, ORDERS, loadgen::COMPONENT],
+        Microservice::Orders => &[STOREFRONT, loadgen::COMPONENT],
+        Microservice::Payments => &[ORDERS, loadgen::COMPONENT],
         // The web shop is the public entry point: reachable from anywhere (an ingress controller).
         Microservice::Storefront => &[],
     }
@@ -57,10 +59,10 @@ fn tcp(port: i32) -> NetworkPolicyPort {
 }
 
 /// Pods of this shop with the given component name.
-fn peer(shop: &Shop, component: &str) -> NetworkPolicyPeer {
+fn peer(shop: &Shop, component: Component) -> NetworkPolicyPeer {
     let labels = [
         ("app.kubernetes.io/instance".to_string(), shop.name_any()),
-        ("app.kubernetes.io/name".to_string(), component.to_string()),
+        ("app.kubernetes.io/name".to_string(), component.name()),
     ];
     NetworkPolicyPeer {
         pod_selector: Some(LabelSelector { match_labels: Some(labels.into()), ..LabelSelector::default() }),
@@ -82,7 +84,7 @@ fn rule(ports: &[i32], from: Option<Vec<NetworkPolicyPeer>>) -> NetworkPolicyIng
     NetworkPolicyIngressRule { ports: Some(ports.iter().map(|p| tcp(*p)).collect()), from }
 }
 
-fn policy(shop: &Shop, name: String, component: &str, ingress: Vec<NetworkPolicyIngressRule>) -> NetworkPolicy {
+fn policy(shop: &Shop, name: String, component: Component, ingress: Vec<NetworkPolicyIngressRule>) -> NetworkPolicy {
     NetworkPolicy {
         metadata: child_meta(shop, name, component),
         spec: Some(NetworkPolicySpec {
@@ -105,12 +107,13 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
     let mut out = Vec::new();
     for service in Microservice::enabled(shop) {
         let from =
-            if public(shop, service) { None } else { Some(callers(service).iter().map(|c| peer(shop, c)).collect()) };
-        out.push(policy(shop, names::service(shop, service), service.name(), vec![rule(&[HTTP_PORT], from)]));
+            if public(shop, service) { None } else { Some(callers(service).iter().map(|c| peer(shop, *c)).collect()) };
+        let component = Component::Service(service);
+        out.push(policy(shop, names::service(shop, service), component, vec![rule(&[HTTP_PORT], from)]));
         if shop.spec.database.mode == DatabaseMode::Managed {
-            let component = names::db_component(service);
-            let from = Some(vec![peer(shop, service.name())]);
-            out.push(policy(shop, names::db(shop, service), &component, vec![rule(&[POSTGRES_PORT], from)]));
+            let from = Some(vec![peer(shop, component)]);
+            let database = Component::Database(service);
+            out.push(policy(shop, names::db(shop, service), database, vec![rule(&[POSTGRES_PORT], from)]));
         }
     }
     if shop.spec.tracing.jaeger.enabled {
@@ -119,7 +122,7 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
             // The UI for people, the health port for the kubelet's probes.
             rule(&[jaeger::UI_PORT, jaeger::HEALTH_PORT], None),
         ];
-        out.push(policy(shop, names::jaeger(shop), "jaeger", rules));
+        out.push(policy(shop, names::jaeger(shop), Component::Jaeger, rules));
     }
     if shop.spec.load_generator.enabled {
         // No port: nothing may connect to the load generator.
@@ -134,11 +137,11 @@ pub fn disruption_budgets(shop: &Shop) -> Vec<PodDisruptionBudget> {
         .into_iter()
         .filter(|s| s.spec(shop).replicas >= 2)
         .map(|service| PodDisruptionBudget {
-            metadata: child_meta(shop, names::service(shop, service), service.name()),
+            metadata: child_meta(shop, names::service(shop, service), Component::Service(service)),
             spec: Some(PodDisruptionBudgetSpec {
                 max_unavailable: Some(IntOrString::Int(1)),
                 selector: Some(LabelSelector {
-                    match_labels: Some(selector_labels(shop, service.name())),
+                    match_labels: Some(selector_labels(shop, Component::Service(service))),
                     ..LabelSelector::default()
                 }),
                 ..PodDisruptionBudgetSpec::default()

@@ -17,7 +17,7 @@ use k8s_openapi::{
     },
 };
 
-use super::labels::{CONFIG_HASH_ANNOTATION, child_meta, labels, selector_labels};
+use super::labels::{CONFIG_HASH_ANNOTATION, Component, child_meta, labels, selector_labels};
 use crate::crd::{Resources, Shop};
 
 /// Pod-level security context: non-root with a fixed uid/gid, RuntimeDefault seccomp.
@@ -88,7 +88,7 @@ pub fn scratch(name: &str, path: &str) -> (Volume, VolumeMount) {
 pub fn deployment_of(
     shop: &Shop,
     name: String,
-    component: &str,
+    component: Component,
     replicas: Option<i32>,
     pod: PodSpec,
     hash: String,

@@ -24,7 +24,7 @@ use k8s_openapi::{
 
 use super::{
     Microservice, SecretVersions,
-    labels::{CONFIG_HASH_ANNOTATION, MANAGER, child_meta, config_hash, labels, selector_labels},
+    labels::{CONFIG_HASH_ANNOTATION, Component, MANAGER, child_meta, config_hash, labels, selector_labels},
     names,
     pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
     secrets,
@@ -75,7 +75,7 @@ fn pg_isready(period: i32, failures: i32) -> Probe {
 /// The StatefulSet of one service's database. `versions` holds the credential Secret's
 /// version: a rotated password rolls the pod, whose init container then applies it.
 pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions) -> StatefulSet {
-    let component = names::db_component(service);
+    let component = Component::Database(service);
     let managed = &shop.spec.database.managed;
     let secret = names::db_secret(shop, service);
     let (run_volume, run_mount) = scratch("run", "/var/run/postgresql");
@@ -127,7 +127,7 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
     let version = versions.get(&secret).map(String::as_str).unwrap_or("absent");
     let hash = config_hash([secret.as_str(), version]);
     // Claim templates are immutable: their labels must not change with the spec (no version).
-    let mut claim_labels = selector_labels(shop, &component);
+    let mut claim_labels = selector_labels(shop, component);
     claim_labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
     let claim = PersistentVolumeClaim {
         metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), labels: Some(claim_labels), ..ObjectMeta::default() },
@@ -143,17 +143,17 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
         status: None,
     };
     StatefulSet {
-        metadata: child_meta(shop, names::db(shop, service), &component),
+        metadata: child_meta(shop, names::db(shop, service), component),
         spec: Some(StatefulSetSpec {
             replicas: Some(1),
             service_name: Some(names::db(shop, service)),
             selector: LabelSelector {
-                match_labels: Some(selector_labels(shop, &component)),
+                match_labels: Some(selector_labels(shop, component)),
                 ..LabelSelector::default()
             },
             template: PodTemplateSpec {
                 metadata: Some(ObjectMeta {
-                    labels: Some(labels(shop, &component)),
+                    labels: Some(labels(shop, component)),
                     annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
                     ..ObjectMeta::default()
                 }),
@@ -187,12 +187,12 @@ pub fn major_version(image: &str) -> Option<u32> {
 
 /// The headless Service of one database.
 pub fn headless_service(shop: &Shop, service: Microservice) -> Service {
-    let component = names::db_component(service);
+    let component = Component::Database(service);
     Service {
-        metadata: child_meta(shop, names::db(shop, service), &component),
+        metadata: child_meta(shop, names::db(shop, service), component),
         spec: Some(ServiceSpec {
             cluster_ip: Some("None".into()),
-            selector: Some(selector_labels(shop, &component)),
+            selector: Some(selector_labels(shop, component)),
             ports: Some(vec![ServicePort {
                 name: Some("postgres".into()),
                 port: POSTGRES_PORT,

@@ -10,7 +10,11 @@ use base64::Engine;
 use k8s_openapi::{ByteString, api::core::v1::Secret};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
-use super::{Microservice, labels::child_meta, names};
+use super::{
+    Microservice,
+    labels::{Component, child_meta},
+    names,
+};
 use crate::crd::{DatabaseMode, Shop};
 
 /// Keys of a managed database's Secret.
@@ -232,10 +236,10 @@ fn fill(
 /// The Secret object to apply for a plan with completed data.
 pub fn secret(shop: &Shop, plan: &SecretPlan, data: &BTreeMap<String, String>) -> Secret {
     let component = match plan.kind {
-        SecretKind::Database(service) => names::db_component(service),
-        _ => "secrets".to_string(),
+        SecretKind::Database(service) => Component::Database(service),
+        _ => Component::Secrets,
     };
-    let mut metadata = child_meta(shop, plan.name.clone(), &component);
+    let mut metadata = child_meta(shop, plan.name.clone(), component);
     if plan.kind.lives_with_the_data() {
         metadata.owner_references = None;
     }

@@ -13,7 +13,7 @@ use k8s_openapi::{
 
 use super::{
     HTTP_PORT, Microservice, SecretVersions, config_maps,
-    labels::{child_meta, config_hash, selector_labels},
+    labels::{Component, child_meta, config_hash, selector_labels},
     names,
     pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
     secrets,
@@ -205,7 +205,7 @@ fn http_probe(path: &str, period: i32, failures: i32) -> Probe {
 /// The Deployment of a service. Its pod template carries a hash of the container config and of
 /// the versions of the Secrets it reads, so rotating a Secret rolls the pods.
 pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions) -> Deployment {
-    let component = service.name();
+    let component = Component::Service(service);
     let spec = service.spec(shop);
     let (tmp_volume, tmp_mount) = scratch("tmp", "/tmp");
     let (mut volumes, mut mounts) = (vec![tmp_volume], vec![tmp_mount]);
@@ -219,7 +219,7 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
         mounts.push(mount);
     }
     let container = Container {
-        name: component.into(),
+        name: service.name().into(),
         image: Some(image(shop, service)),
         image_pull_policy: Some(shop.spec.image.pull_policy.as_str().into()),
         ports: Some(vec![ContainerPort {
@@ -277,7 +277,7 @@ pub fn pod_hash(pod: &PodSpec, versions: &SecretVersions) -> String {
 
 /// The Service of a service: ClusterIP, or NodePort on the Shop's fixed port.
 pub fn service(shop: &Shop, service: Microservice) -> Service {
-    let component = service.name();
+    let component = Component::Service(service);
     let node_port = shop.spec.exposure.type_ == ExposureType::NodePort;
     Service {
         metadata: child_meta(shop, names::service(shop, service), component),
