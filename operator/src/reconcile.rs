@@ -554,10 +554,14 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
         } else {
             0
         };
+        // Without `replicas` in what we applied (an HPA owns the count), the count the API server
+        // holds is the one to wait for.
+        let wanted = desired.spec.as_ref().and_then(|s| s.replicas);
+        let current = applied.spec.as_ref().and_then(|s| s.replicas);
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
             kind: "Deployment".into(),
-            desired_replicas: desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            desired_replicas: wanted.or(current).unwrap_or(1),
             ready_replicas: ready,
         });
     }
