@@ -115,7 +115,7 @@ for f in "${dockerfiles[@]}"; do
 done
 
 section "Dockerfile: one target per binary, non-root runtime"
-for target in products users orders payments storefront operator; do
+for target in products users orders payments storefront loadgen operator; do
   grep -Eq "^FROM runtime AS $target\$" Dockerfile || fail "Dockerfile has no '$target' target"
 done
 grep -Eq '^USER 65532:65532$' Dockerfile || fail "Dockerfile runtime must run as 65532:65532 (deployment contract)"
