@@ -84,6 +84,23 @@ pub fn scratch(name: &str, path: &str) -> (Volume, VolumeMount) {
 
 /// A Deployment of one component: selector on the stable labels, and the pod template carrying
 /// the component's labels and its config hash (a new hash rolls the pods).
+/// The selector of a workload: the component's stable labels only.
+pub fn selector(shop: &Shop, component: Component) -> LabelSelector {
+    LabelSelector { match_labels: Some(selector_labels(shop, component)), ..LabelSelector::default() }
+}
+
+/// A pod template with the component's labels and the config hash that rolls it.
+pub fn pod_template(shop: &Shop, component: Component, pod: PodSpec, hash: String) -> PodTemplateSpec {
+    PodTemplateSpec {
+        metadata: Some(ObjectMeta {
+            labels: Some(labels(shop, component)),
+            annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
+            ..ObjectMeta::default()
+        }),
+        spec: Some(pod),
+    }
+}
+
 /// `replicas: None` leaves the count to someone else (an HPA).
 pub fn deployment_of(
     shop: &Shop,
@@ -97,18 +114,8 @@ pub fn deployment_of(
         metadata: child_meta(shop, name, component),
         spec: Some(DeploymentSpec {
             replicas,
-            selector: LabelSelector {
-                match_labels: Some(selector_labels(shop, component)),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(shop, component)),
-                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(pod),
-            },
+            selector: selector(shop, component),
+            template: pod_template(shop, component, pod, hash),
             ..DeploymentSpec::default()
         }),
         status: None,

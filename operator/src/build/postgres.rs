@@ -11,22 +11,18 @@ use k8s_openapi::{
         apps::v1::{StatefulSet, StatefulSetSpec},
         core::v1::{
             Container, ContainerPort, EmptyDirVolumeSource, ExecAction, PersistentVolumeClaim,
-            PersistentVolumeClaimSpec, PodSpec, PodTemplateSpec, Probe, Service, ServicePort, ServiceSpec, Volume,
-            VolumeMount, VolumeResourceRequirements,
+            PersistentVolumeClaimSpec, PodSpec, Probe, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
+            VolumeResourceRequirements,
         },
     },
-    apimachinery::pkg::{
-        api::resource::Quantity,
-        apis::meta::v1::{LabelSelector, ObjectMeta},
-        util::intstr::IntOrString,
-    },
+    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
 };
 
 use super::{
     Microservice, SecretVersions,
-    labels::{CONFIG_HASH_ANNOTATION, Component, MANAGER, child_meta, config_hash, labels, selector_labels},
+    labels::{Component, MANAGER, child_meta, config_hash, selector_labels},
     names,
-    pod::{container_security, env, env_from_secret, pod_security, resources, scratch},
+    pod::{container_security, env, env_from_secret, pod_security, pod_template, resources, scratch, selector},
     secrets,
 };
 use crate::crd::Shop;
@@ -142,31 +138,22 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
         }),
         status: None,
     };
+    let pod = PodSpec {
+        init_containers: Some(vec![set_password]),
+        containers: vec![container],
+        volumes: Some(vec![run_volume, tmp_volume, shm_volume]),
+        security_context: Some(pod_security(POSTGRES_UID)),
+        automount_service_account_token: Some(false),
+        enable_service_links: Some(false),
+        ..PodSpec::default()
+    };
     StatefulSet {
         metadata: child_meta(shop, names::db(shop, service), component),
         spec: Some(StatefulSetSpec {
             replicas: Some(1),
             service_name: Some(names::db(shop, service)),
-            selector: LabelSelector {
-                match_labels: Some(selector_labels(shop, component)),
-                ..LabelSelector::default()
-            },
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels(shop, component)),
-                    annotations: Some([(CONFIG_HASH_ANNOTATION.to_string(), hash)].into()),
-                    ..ObjectMeta::default()
-                }),
-                spec: Some(PodSpec {
-                    init_containers: Some(vec![set_password]),
-                    containers: vec![container],
-                    volumes: Some(vec![run_volume, tmp_volume, shm_volume]),
-                    security_context: Some(pod_security(POSTGRES_UID)),
-                    automount_service_account_token: Some(false),
-                    enable_service_links: Some(false),
-                    ..PodSpec::default()
-                }),
-            },
+            selector: selector(shop, component),
+            template: pod_template(shop, component, pod, hash),
             volume_claim_templates: Some(vec![claim]),
             ..StatefulSetSpec::default()
         }),
@@ -213,6 +200,7 @@ mod rotation_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::build::labels::CONFIG_HASH_ANNOTATION;
     use crate::build::tests::shop;
     use crate::crd::DeletionPolicy;
 
