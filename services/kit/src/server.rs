@@ -19,7 +19,12 @@ use poem::{
 use poem_openapi::{OpenApi, OpenApiService, OperationId};
 
 use crate::{
-    auth::TokenVerifier, db::Database, faults::Outage, metrics::HttpMetrics, problem::problem_response,
+    auth::TokenVerifier,
+    db::Database,
+    edge::{EdgeRules, served_paths},
+    faults::Outage,
+    metrics::HttpMetrics,
+    problem::problem_response,
     telemetry::propagation,
 };
 
@@ -68,9 +73,11 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let metrics = Arc::new(HttpMetrics::default());
-    let routes = Arc::new(operation_routes(&api.spec()));
+    let spec_text = spec_json(&api);
+    let spec: serde_json::Value = serde_json::from_str(&spec_text).unwrap_or_default();
+    let routes = Arc::new(operation_routes(&spec_text));
     Route::new()
-        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.json", get(SpecJson(spec_text)))
         .nest("/docs", api.swagger_ui())
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))
@@ -80,7 +87,26 @@ where
         .data(parts.database)
         .data(Arc::new(parts.verifier))
         .data(metrics.clone())
+        .with(EdgeRules::new(crate::edge::max_body_bytes(), served_paths(&spec)))
         .with(Observe { metrics, routes })
+}
+
+/// The spec a service serves and exports (`<service> openapi`): poem-openapi's, with the
+/// rules of the request edge ([`crate::edge`]) written in.
+pub fn spec_json<T: OpenApi>(api: &OpenApiService<T, ()>) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
+    crate::edge::document_edge_rules(&mut spec);
+    serde_json::to_string_pretty(&spec).unwrap_or_default()
+}
+
+/// Serves the spec text (GET only, so `PUT /openapi.json` is a 405).
+struct SpecJson(String);
+
+impl Endpoint for SpecJson {
+    type Output = Response;
+    async fn call(&self, _req: Request) -> poem::Result<Response> {
+        Ok(Response::builder().content_type("application/json; charset=utf-8").body(self.0.clone()))
+    }
 }
 
 /// Maps each `operationId` of a spec to its path template (`/products/{id}`), so logs and

@@ -11,6 +11,7 @@ use poem_openapi::{
 use shopkit::{
     ApiError, FieldErrors,
     auth::{BearerAuth, Role},
+    types::IdempotencyKey,
 };
 use uuid::Uuid;
 
@@ -87,15 +88,10 @@ impl OrdersApi {
         orders: Data<&Orders>,
         /// Makes retries safe: the same key and body return the first result.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<Option<IdempotencyKey>>,
         body: Json<NewOrderBody>,
     ) -> Result<PlaceResponse, ApiError> {
-        let key = idempotency_key.0.as_deref().map(str::trim).filter(|k| !k.is_empty());
-        if key.is_some_and(|k| k.len() > 200) {
-            let mut errors = FieldErrors::default();
-            errors.add("Idempotency-Key", "must be at most 200 characters");
-            return Err(errors.into());
-        }
+        let key = idempotency_key.0.as_ref().map(IdempotencyKey::as_str);
         let placed = orders.place(&auth.0, body.user_id, &raw_items(&body.items), key).await?;
         let order = match placed {
             Placed::New(o) | Placed::Replayed(o) => Order::from(o),
@@ -210,7 +206,7 @@ impl OrdersApi {
         id: Path<Uuid>,
         /// One key per payment attempt; a retry with the same key returns the same outcome.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<IdempotencyKey>,
         body: Json<PayBody>,
     ) -> Result<OrderResponse, ApiError> {
         let card = CardDetails {
@@ -219,8 +215,7 @@ impl OrdersApi {
             exp_year: body.0.card.exp_year,
             cvc: body.0.card.cvc,
         };
-        let key = idempotency_key.0.unwrap_or_default();
-        let order = orders.pay(&auth.0, id.0, &card, key.trim()).await?;
+        let order = orders.pay(&auth.0, id.0, &card, &idempotency_key.0).await?;
         Ok(OrderResponse::Ok(Json(order.into())))
     }
 

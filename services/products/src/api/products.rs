@@ -269,7 +269,7 @@ fn parse_changes(body: ProductPatchBody) -> Result<ProductChanges, FieldErrors> 
         sku: body.sku.and_then(|v| errors.check("sku", Sku::parse(&v))),
         name: body.name.and_then(|v| errors.check("name", ProductName::parse(&v))),
         description: body.description.and_then(|v| errors.check("description", Description::parse(&v))),
-        price: body.price.and_then(|v| errors.check("price", PriceMinor::parse(v))),
+        price: body.price.and_then(|v| errors.check("price", PriceMinor::for_sale(v))),
         currency: body.currency.and_then(|v| errors.check("currency", Currency::parse(&v))),
         stock: body.stock.and_then(|v| errors.check("stock", Stock::parse(v))),
         category: body.category.and_then(|v| errors.check("category", Category::parse(&v))),

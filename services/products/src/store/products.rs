@@ -40,11 +40,17 @@ pub struct ProductRow {
 
 const COLUMNS: &str = "id, sku, name, description, price_minor, currency, stock, category, created_at, updated_at";
 
-/// Maps a unique violation on the SKU index to 409; anything else stays a database error.
+/// Maps a unique violation on the SKU index to 409, and the price check (a product priced 0
+/// before that rule, updated without a new price) to 422; anything else stays a database error.
 fn map_sku_conflict(err: sqlx::Error, sku: &str) -> ProductsError {
     match &err {
         sqlx::Error::Database(db) if db.constraint() == Some(SKU_UNIQUE_INDEX) => {
             ProductsError::DuplicateSku(sku.to_owned())
+        }
+        sqlx::Error::Database(db) if db.constraint() == Some("products_price_for_sale") => {
+            let mut errors = shopkit::FieldErrors::default();
+            errors.add("price", "must be at least 1 minor unit: give the product a price");
+            ProductsError::Invalid(errors)
         }
         _ => ProductsError::Database(err),
     }

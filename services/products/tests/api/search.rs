@@ -81,7 +81,7 @@ async fn keyset_pagination_walks_every_product_once_in_each_order() {
     for i in 0..23 {
         // Prices repeat so the id tie-breaker matters.
         app.seed(with(
-            with(product_body(&format!("P-{i:02}")), "price", json!(100 * (i % 5))),
+            with(product_body(&format!("P-{i:02}")), "price", json!(100 * (i % 5) + 100)),
             "name",
             json!(format!("Item {}", i % 7)),
         ))

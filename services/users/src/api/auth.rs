@@ -119,9 +119,12 @@ impl AuthApi {
     }
 
     /// Get a short-lived `service` token with a client id and secret (for other services).
+    /// Throttled like logins: repeated wrong secrets for one client id or from one address
+    /// give 429.
     #[oai(path = "/auth/token", method = "post", operation_id = "issueServiceToken")]
     async fn service_token(
         &self,
+        req: &Request,
         state: Data<&AppState>,
         body: Json<ClientCredentialsBody>,
     ) -> Result<TokenResponse, ApiError> {
@@ -132,6 +135,12 @@ impl AuthApi {
             return Err(errors.into());
         }
         let settings = &state.auth;
+        let client_key = format!("client:{}", body.client_id.trim());
+        let address_key = format!("ip:{}", client_address(req));
+        let mut conn = state.pool.acquire().await?;
+        if let Some(secs) = throttle::locked_for(&mut conn, &[client_key.clone(), address_key.clone()]).await? {
+            return Err(UsersError::Throttled(secs).into());
+        }
         // Compare every configured secret in constant time so timing reveals nothing.
         let mut matched = None;
         for client in &settings.service_clients {
@@ -141,9 +150,12 @@ impl AuthApi {
             }
         }
         let Some(client_id) = matched else {
+            throttle::record_failure(&mut conn, &client_key, settings.per_account).await?;
+            throttle::record_failure(&mut conn, &address_key, settings.per_address).await?;
             tracing::warn!(client_id = %body.client_id, "client credentials rejected");
             return Err(ApiError::unauthorized("invalid client credentials"));
         };
+        throttle::clear(&mut conn, &client_key).await?;
         let (token, _) = settings
             .signer
             .sign(&client_id, Role::Service, settings.service_token_ttl)
