@@ -195,7 +195,9 @@ impl ProductsApi {
         max_price: Query<Option<i64>>,
         /// Only products with stock left.
         in_stock: Query<Option<bool>>,
-        /// `newest` (default), `price_asc`, `price_desc` or `name`.
+        /// `relevance` (the default with `q`: exact name, then name prefix, then full-text rank
+        /// with the name above the description, typos included), `newest` (the default without
+        /// `q`), `price_asc`, `price_desc` or `name`.
         sort: Query<Option<String>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
