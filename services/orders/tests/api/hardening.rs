@@ -1,0 +1,70 @@
+//! Attacks from issue 10 on orders: a reused payment key with another card, the token of a
+//! deleted account, control characters in card fields, an out-of-stock refusal.
+
+use serde_json::json;
+
+use crate::helpers::{error_fields, id_of, item, new_key, spawn_shop};
+
+#[tokio::test]
+async fn a_paying_key_reused_with_another_card_is_422_and_charges_nothing() {
+    let shop = spawn_shop().await;
+    let (_, token) = shop.customer("reuse@example.com").await;
+    let product = shop.product("REUSE-1", 1500, 5).await;
+    let order = id_of(&shop.place_ok(&token, json!([item(&product, 1)])).await);
+    let key = new_key();
+    assert_eq!(shop.pay(&token, &order, "4242424242424242", &key).await.status(), 200);
+    assert_eq!(shop.pay(&token, &order, "4242424242424242", &key).await.status(), 200, "same card: a replay");
+    let refused = shopkit::testing::assert_problem(shop.pay(&token, &order, "5555555555554444", &key).await, 422).await;
+    assert_eq!(error_fields(&refused), ["Idempotency-Key"], "{refused}");
+    assert_eq!(shop.payment_statuses(&order).await, ["succeeded"], "charged once");
+}
+
+#[tokio::test]
+async fn the_token_of_a_deleted_account_cannot_order() {
+    let shop = spawn_shop().await;
+    let (_, token) = shop.customer("gone@example.com").await;
+    let product = shop.product("GONE-1", 1500, 5).await;
+    let deleted = shop
+        .client
+        .delete(format!("{}/users/me", shop.users_url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("delete account");
+    assert_eq!(deleted.status(), 204);
+    let body = shopkit::testing::assert_problem(shop.place(&token, None, json!([item(&product, 1)])).await, 401).await;
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("no longer exists")), "{body}");
+    assert_eq!(shop.stock(&product).await, 5, "nothing reserved");
+}
+
+#[tokio::test]
+async fn control_characters_in_card_fields_are_422() {
+    let shop = spawn_shop().await;
+    let (_, token) = shop.customer("nul@example.com").await;
+    let product = shop.product("NUL-1", 1500, 5).await;
+    let order = id_of(&shop.place_ok(&token, json!([item(&product, 1)])).await);
+    let refused =
+        shopkit::testing::assert_problem(shop.pay(&token, &order, "4242\u{0}424242424242", &new_key()).await, 422)
+            .await;
+    assert_eq!(error_fields(&refused), ["card.number"]);
+    let resp = shop
+        .client
+        .post(format!("{}/orders/{order}/pay", shop.orders_url))
+        .bearer_auth(&token)
+        .json(&json!({"card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"}}))
+        .send()
+        .await
+        .expect("pay");
+    let body = shopkit::testing::assert_problem(resp, 400).await;
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("Idempotency-Key")), "the key is required: {body}");
+    let resp = shop
+        .client
+        .post(format!("{}/orders", shop.orders_url))
+        .bearer_auth(&token)
+        .header("content-type", "text/plain")
+        .body("items")
+        .send()
+        .await
+        .expect("place");
+    shopkit::testing::assert_problem(resp, 415).await;
+}
