@@ -6,6 +6,8 @@
 //! admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
 //!
 //! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
+//! `DATABASE_URL`), the four services on ports 8081-8084 (or those given with `--<name>-port`
+//! or `XTASK_<NAME>_PORT`), a demo catalogue, and the URLs and admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
 
 mod dev;
 mod load;
@@ -18,6 +20,11 @@ async fn main() -> anyhow::Result<()> {
         _ => {
             eprintln!(
                 "usage: cargo xtask dev | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)"
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("dev") => dev::run(&args[1..]).await,
+                "usage: cargo xtask dev [--<component>-port N ...]\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)\n\n{}",
+                dev::ports::usage()
             );
             std::process::exit(2);
         }
