@@ -32,6 +32,9 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// carries: no control character other than tab, line feed and carriage return.
 pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
 
+/// [`TEXT_PATTERN`] for a field that must hold something other than white space.
+pub const NON_BLANK_TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F][^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
+
 /// Whether `c` may not appear in any string the shop accepts: control characters other than
 /// tab, line feed and carriage return (which multi-line descriptions legitimately contain).
 pub fn is_forbidden_char(c: char) -> bool {
@@ -169,6 +172,11 @@ impl<E> EdgeEndpoint<E> {
             && let Ok(value) = serde_json::from_slice::<Value>(&bytes)
             && let Some(field) = first_forbidden_string(&value, String::new())
         {
+            // The name is echoed escaped: a response carries no control character either.
+            let field: String = field
+                .chars()
+                .map(|c| if is_forbidden_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
+                .collect();
             return Err(ApiError::validation(vec![FieldError::new(field, CONTROL_MESSAGE)]).into_response());
         }
         req.set_body(bytes);
@@ -237,7 +245,16 @@ pub fn served_paths(spec: &Value) -> Vec<(String, BTreeSet<String>)> {
 /// every operation the refusals the edge itself may answer (400 for any parameter, 413, 415
 /// and 422 for a body), so each operation lists exactly what it can return.
 pub fn document_edge_rules(spec: &mut Value) {
+    let saved: Vec<(&str, Option<Value>)> = RESPONSE_ONLY_SCHEMAS
+        .iter()
+        .map(|name| (*name, spec.pointer(&format!("/components/schemas/{name}")).cloned()))
+        .collect();
     document_text_rule(spec);
+    for (name, schema) in saved {
+        if let (Some(schema), Some(slot)) = (schema, spec.pointer_mut(&format!("/components/schemas/{name}"))) {
+            *slot = schema;
+        }
+    }
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
         let has_body = operation.get("requestBody").is_some();
@@ -264,6 +281,55 @@ pub fn document_edge_rules(spec: &mut Value) {
         }
     }
 }
+
+/// A validation rule of one field or parameter, written into the spec so clients (and
+/// fuzzers) see what the server checks: JSON Schema keywords such as `minLength`, `maximum`,
+/// `pattern`. The service's domain types still do the checking; these say what they check.
+#[derive(Debug, Clone)]
+pub enum SchemaRule {
+    /// A property of a component schema (`NewProductBody.name`).
+    Field(&'static str, &'static str, Value),
+    /// A parameter of an operation, by `operationId` and name (`searchProducts`, `limit`).
+    Param(&'static str, &'static str, Value),
+}
+
+/// Merges the keywords of each rule into the spec. A rule naming nothing in the spec is a
+/// bug in the service's table, which the spec freshness test shows as a missing keyword.
+pub fn apply_schema_rules(spec: &mut Value, rules: &[SchemaRule]) {
+    for rule in rules {
+        let (target, keywords) = match rule {
+            SchemaRule::Field(schema, field, keywords) => {
+                (spec.pointer_mut(&format!("/components/schemas/{schema}/properties/{field}")), keywords)
+            }
+            SchemaRule::Param(operation, name, keywords) => (find_param_schema(spec, operation, name), keywords),
+        };
+        // An optional field of a referenced or composite type is `allOf: [{$ref}]`: the
+        // keywords go beside it.
+        if let (Some(Value::Object(target)), Value::Object(keywords)) = (target, keywords) {
+            for (key, value) in keywords {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+fn find_param_schema<'a>(spec: &'a mut Value, operation: &str, name: &str) -> Option<&'a mut Value> {
+    let paths = spec.get_mut("paths")?.as_object_mut()?;
+    let op = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|ops| ops.values_mut())
+        .find(|op| op.get("operationId").and_then(Value::as_str) == Some(operation))?;
+    op.get_mut("parameters")?
+        .as_array_mut()?
+        .iter_mut()
+        .find(|p| p.get("name").and_then(Value::as_str) == Some(name))?
+        .get_mut("schema")
+}
+
+/// Response-only schemas: they echo what the client sent (a field name), so the text rule,
+/// a rule about input, is not theirs.
+const RESPONSE_ONLY_SCHEMAS: [&str; 2] = ["Problem", "FieldError"];
 
 /// Writes the text rule into a spec: every string schema without a `format`, `enum` or
 /// `pattern` of its own gets [`TEXT_PATTERN`]. (A `uuid` or `date-time` cannot hold a

@@ -23,6 +23,7 @@ use crate::{
     db::Database,
     edge::{EdgeRules, served_paths},
     faults::Outage,
+    edge::{EdgeRules, SchemaRule, served_paths},
     metrics::HttpMetrics,
     problem::problem_response,
     telemetry::propagation,
@@ -48,6 +49,8 @@ pub struct ServiceParts<S> {
     pub database: Database,
     /// Verifies bearer tokens for [`crate::auth::BearerAuth`].
     pub verifier: TokenVerifier,
+    /// The validation rules of the API's fields, written into the served spec.
+    pub schema_rules: Vec<SchemaRule>,
 }
 
 /// The complete endpoint of a service: its API at the root plus `/openapi.json`, `/docs`,
@@ -73,7 +76,7 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let metrics = Arc::new(HttpMetrics::default());
-    let spec_text = spec_json(&api);
+    let spec_text = spec_json(&api, &parts.schema_rules);
     let spec: serde_json::Value = serde_json::from_str(&spec_text).unwrap_or_default();
     let routes = Arc::new(operation_routes(&spec_text));
     Route::new()
@@ -92,9 +95,10 @@ where
 }
 
 /// The spec a service serves and exports (`<service> openapi`): poem-openapi's, with the
-/// rules of the request edge ([`crate::edge`]) written in.
-pub fn spec_json<T: OpenApi>(api: &OpenApiService<T, ()>) -> String {
+/// service's field rules and the rules of the request edge ([`crate::edge`]) written in.
+pub fn spec_json<T: OpenApi>(api: &OpenApiService<T, ()>, rules: &[SchemaRule]) -> String {
     let mut spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
+    crate::edge::apply_schema_rules(&mut spec, rules);
     crate::edge::document_edge_rules(&mut spec);
     serde_json::to_string_pretty(&spec).unwrap_or_default()
 }

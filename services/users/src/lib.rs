@@ -81,6 +81,8 @@ pub fn app_with_faults(database: Database, auth: api::AuthSettings, faults: Faul
     let verifier = auth.signer.verifier();
     let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth), faults };
     service_routes(openapi(), ServiceParts { state, database, verifier })
+    let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth) };
+    service_routes(openapi(), ServiceParts { state, database, verifier, schema_rules: api::schema_rules() })
 }
 
 /// Runs the service until `shutdown` resolves: migrations and the admin bootstrap run in the

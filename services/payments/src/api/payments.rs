@@ -81,6 +81,7 @@ pub struct Payment {
     /// Outcome.
     pub status: PaymentState,
     /// Why the card was declined: `card_declined`, `insufficient_funds` or `expired_card`.
+    #[oai(nullable)]
     pub decline_code: Option<String>,
     /// Card brand.
     pub card_brand: String,
@@ -89,6 +90,7 @@ pub struct Payment {
     /// When the charge was made.
     pub created_at: DateTime<Utc>,
     /// When it was refunded.
+    #[oai(nullable)]
     pub refunded_at: Option<DateTime<Utc>>,
 }
 

@@ -112,6 +112,7 @@ pub struct ProductPage {
     /// The products of this page.
     pub items: Vec<Product>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
