@@ -12,7 +12,7 @@
 //! Every refusal is an RFC 9457 problem body. [`document_text_rule`] writes the same rule into
 //! the OpenAPI spec, so clients and fuzzers know it.
 
-use std::collections::BTreeSet;
+use std::{collections::BTreeSet, sync::Arc};
 
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
@@ -50,24 +50,26 @@ pub fn max_body_bytes() -> usize {
     crate::config::parse_or("MAX_BODY_BYTES", DEFAULT_MAX_BODY_BYTES).unwrap_or(DEFAULT_MAX_BODY_BYTES)
 }
 
-/// The edge rules as a poem middleware; `paths` are the spec's path templates with their
-/// methods, for the `Allow` header.
+/// The edge rules as a poem middleware, over the service's spec: its path templates and
+/// methods give the `Allow` header, its request schemas say which strings the service reads.
 pub struct EdgeRules {
     max_body: usize,
-    paths: std::sync::Arc<Vec<(String, BTreeSet<String>)>>,
+    spec: Arc<Value>,
+    paths: Arc<Vec<(String, BTreeSet<String>)>>,
 }
 
 impl EdgeRules {
-    /// Rules with a body limit and the path templates (`/products/{id}`) and methods served.
-    pub fn new(max_body: usize, paths: Vec<(String, BTreeSet<String>)>) -> Self {
-        Self { max_body, paths: std::sync::Arc::new(paths) }
+    /// Rules with a body limit, for the API described by `spec`.
+    pub fn new(max_body: usize, spec: Value) -> Self {
+        let paths = served_paths(&spec);
+        Self { max_body, spec: Arc::new(spec), paths: Arc::new(paths) }
     }
 }
 
 impl<E: Endpoint> Middleware<E> for EdgeRules {
     type Output = EdgeEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        EdgeEndpoint { inner, max_body: self.max_body, paths: self.paths.clone() }
+        EdgeEndpoint { inner, max_body: self.max_body, spec: self.spec.clone(), paths: self.paths.clone() }
     }
 }
 
@@ -75,7 +77,8 @@ impl<E: Endpoint> Middleware<E> for EdgeRules {
 pub struct EdgeEndpoint<E> {
     inner: E,
     max_body: usize,
-    paths: std::sync::Arc<Vec<(String, BTreeSet<String>)>>,
+    spec: Arc<Value>,
+    paths: Arc<Vec<(String, BTreeSet<String>)>>,
 }
 
 impl<E: Endpoint> Endpoint for EdgeEndpoint<E> {
@@ -169,40 +172,70 @@ impl<E> EdgeEndpoint<E> {
         };
         let is_json = req.content_type().is_some_and(|ct| ct.contains("json"));
         if is_json
+            && let Some(schema) = self.body_schema(req.method(), req.uri().path())
             && let Ok(value) = serde_json::from_slice::<Value>(&bytes)
-            && let Some(field) = first_forbidden_string(&value, String::new())
+            && let Some((field, message)) = bad_string(&self.spec, schema, &value, String::new())
         {
             // The name is echoed escaped: a response carries no control character either.
             let field: String = field
                 .chars()
                 .map(|c| if is_forbidden_char(c) { c.escape_unicode().to_string() } else { c.to_string() })
                 .collect();
-            return Err(ApiError::validation(vec![FieldError::new(field, CONTROL_MESSAGE)]).into_response());
+            return Err(ApiError::validation(vec![FieldError::new(field, message)]).into_response());
         }
         req.set_body(bytes);
         Ok(())
     }
 }
 
-fn has_forbidden_char(s: &str) -> bool {
-    s.chars().any(is_forbidden_char)
+impl<E> EdgeEndpoint<E> {
+    /// The JSON schema of the request body of the operation at `method` `path`, if it has one.
+    fn body_schema(&self, method: &Method, path: &str) -> Option<&Value> {
+        let (template, _) = self.paths.iter().find(|(t, _)| path_matches(t, path))?;
+        let operation = self.spec.get("paths")?.get(template)?.get(method.as_str().to_ascii_lowercase())?;
+        let content = operation.get("requestBody")?.get("content")?.as_object()?;
+        content.values().next()?.get("schema")
+    }
 }
 
-/// The path (`items[2].name`) of the first string, value or key, with a forbidden character.
-fn first_forbidden_string(value: &Value, path: String) -> Option<String> {
+/// Follows `$ref` (and the one-element `allOf` poem-openapi writes around a described `$ref`).
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    if let Some(target) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix('#')) {
+        return spec.pointer(target).map(|s| resolve(spec, s)).unwrap_or(schema);
+    }
+    match schema.get("allOf").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([only]) => resolve(spec, only),
+        _ => schema,
+    }
+}
+
+/// The first string the service reads from `value` (a property its schema names, an item of an
+/// array it names) that holds a forbidden character, or a non-string where a string is due,
+/// with its path (`items[2].name`) and the message. Properties the schema does not name are
+/// ignored by the service, so they are not checked either.
+fn bad_string(spec: &Value, schema: &Value, value: &Value, path: String) -> Option<(String, &'static str)> {
+    let schema = resolve(spec, schema);
     let named = |path: &str| if path.is_empty() { "body".to_owned() } else { path.to_owned() };
     match value {
-        Value::String(s) => has_forbidden_char(s).then(|| named(&path)),
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .find_map(|(i, item)| first_forbidden_string(item, format!("{}[{i}]", named(&path)))),
-        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+        Value::String(s) => has_forbidden_char(s).then(|| (named(&path), CONTROL_MESSAGE)),
+        Value::Array(items) => {
+            let item_schema = schema.get("items")?;
+            items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| bad_string(spec, item_schema, item, format!("{}[{i}]", named(&path))))
+        }
+        Value::Object(fields) => schema.get("properties")?.as_object()?.iter().find_map(|(key, sub)| {
             let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
-            if has_forbidden_char(key) { Some(child) } else { first_forbidden_string(item, child) }
+            bad_string(spec, sub, fields.get(key)?, child)
         }),
-        _ => None,
+        Value::Null => None,
+        _ => (schema.get("type").and_then(Value::as_str) == Some("string")).then(|| (named(&path), "must be a string")),
     }
+}
+
+fn has_forbidden_char(s: &str) -> bool {
+    s.chars().any(is_forbidden_char)
 }
 
 /// Whether a request path matches a spec template such as `/products/{id}`.
@@ -358,16 +391,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn forbidden_strings_are_named_by_their_path() {
+    fn strings_the_service_reads_are_checked_and_named_by_their_path() {
+        let spec = json!({"components": {"schemas": {
+            "Order": {"type": "object", "properties": {
+                "name": {"type": "string"},
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}}}},
+            "Item": {"type": "object", "properties": {"note": {"type": "string"}}},
+        }}});
+        let schema = json!({"$ref": "#/components/schemas/Order"});
         let cases = [
             (json!({"name": "ok", "items": [{"note": "fine"}, {"note": "a\u{0}b"}]}), Some("items[1].note"), "nested"),
-            (json!({"description": "two\nlines\tand\rreturns"}), None, "tab, LF and CR are text"),
-            (json!({"a\u{1b}": 1}), Some("a\u{1b}"), "a key"),
-            (json!("\u{7f}"), Some("body"), "a bare string"),
-            (json!(["\u{85}"]), Some("body[0]"), "a C1 control in an array"),
+            (json!({"name": "two\nlines\tand\rreturns"}), None, "tab, LF and CR are text"),
+            (json!({"name": "\u{7f}"}), Some("name"), "DEL"),
+            (json!({"items": [{"note": "\u{85}"}]}), Some("items[0].note"), "a C1 control"),
+            (json!({"name": false}), Some("name"), "not a string"),
+            (json!({"name": null}), None, "an absent optional string"),
+            (json!({"other\u{0}": "\u{0}"}), None, "a property the service ignores"),
         ];
         for (value, expected, message) in cases {
-            assert_eq!(first_forbidden_string(&value, String::new()).as_deref(), expected, "{message}");
+            let found = bad_string(&spec, &schema, &value, String::new());
+            assert_eq!(found.as_ref().map(|(f, _)| f.as_str()), expected, "{message}");
         }
     }
 

@@ -24,6 +24,7 @@ use crate::{
     edge::{EdgeRules, served_paths},
     faults::Outage,
     edge::{EdgeRules, SchemaRule, served_paths},
+    edge::{EdgeRules, SchemaRule},
     metrics::HttpMetrics,
     problem::problem_response,
     telemetry::propagation,
@@ -90,7 +91,7 @@ where
         .data(parts.database)
         .data(Arc::new(parts.verifier))
         .data(metrics.clone())
-        .with(EdgeRules::new(crate::edge::max_body_bytes(), served_paths(&spec)))
+        .with(EdgeRules::new(crate::edge::max_body_bytes(), spec))
         .with(Observe { metrics, routes })
 }
 
