@@ -210,8 +210,8 @@ fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
 }
 
 /// The first string the service reads from `value` (a property its schema names, an item of an
-/// array it names) that holds a forbidden character, or a non-string where a string is due,
-/// with its path (`items[2].name`) and the message. Properties the schema does not name are
+/// array it names) that holds a forbidden character, or a non-string where a string is due, or
+/// a `null` the schema does not allow, with its path (`items[2].name`) and the message. Properties the schema does not name are
 /// ignored by the service, so they are not checked either.
 fn bad_string(spec: &Value, schema: &Value, value: &Value, path: String) -> Option<(String, &'static str)> {
     let schema = resolve(spec, schema);
@@ -229,7 +229,10 @@ fn bad_string(spec: &Value, schema: &Value, value: &Value, path: String) -> Opti
             let child = if path.is_empty() { key.clone() } else { format!("{path}.{key}") };
             bad_string(spec, sub, fields.get(key)?, child)
         }),
-        Value::Null => None,
+        // poem-openapi reads `null` as "absent"; a schema that does not say `nullable` does
+        // not allow it, so the edge holds the spec's word.
+        Value::Null if path.is_empty() || schema.get("nullable") == Some(&Value::Bool(true)) => None,
+        Value::Null => Some((path, "must not be null; leave the field out instead")),
         _ => (schema.get("type").and_then(Value::as_str) == Some("string")).then(|| (named(&path), "must be a string")),
     }
 }
@@ -405,7 +408,7 @@ mod tests {
             (json!({"name": "\u{7f}"}), Some("name"), "DEL"),
             (json!({"items": [{"note": "\u{85}"}]}), Some("items[0].note"), "a C1 control"),
             (json!({"name": false}), Some("name"), "not a string"),
-            (json!({"name": null}), None, "an absent optional string"),
+            (json!({"name": null}), Some("name"), "null where the schema does not allow it"),
             (json!({"other\u{0}": "\u{0}"}), None, "a property the service ignores"),
         ];
         for (value, expected, message) in cases {

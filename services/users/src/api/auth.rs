@@ -119,8 +119,8 @@ impl AuthApi {
     }
 
     /// Get a short-lived `service` token with a client id and secret (for other services).
-    /// Throttled like logins: repeated wrong secrets for one client id or from one address
-    /// give 429.
+    /// Throttled like logins: repeated wrong secrets for one client id from one address give
+    /// 429 there.
     #[oai(path = "/auth/token", method = "post", operation_id = "issueServiceToken")]
     async fn service_token(
         &self,
@@ -135,10 +135,12 @@ impl AuthApi {
             return Err(errors.into());
         }
         let settings = &state.auth;
-        let client_key = format!("client:{}", body.client_id.trim());
-        let address_key = format!("ip:{}", client_address(req));
+        // One key per client id and address: guessing from one place locks that place out,
+        // never the real service calling from elsewhere (a lock on the client id alone would let
+        // anyone stop the shop by failing on purpose).
+        let client_key = format!("client:{}@{}", body.client_id.trim(), client_address(req));
         let mut conn = state.pool.acquire().await?;
-        if let Some(secs) = throttle::locked_for(&mut conn, &[client_key.clone(), address_key.clone()]).await? {
+        if let Some(secs) = throttle::locked_for(&mut conn, std::slice::from_ref(&client_key)).await? {
             return Err(UsersError::Throttled(secs).into());
         }
         // Compare every configured secret in constant time so timing reveals nothing.
@@ -151,7 +153,6 @@ impl AuthApi {
         }
         let Some(client_id) = matched else {
             throttle::record_failure(&mut conn, &client_key, settings.per_account).await?;
-            throttle::record_failure(&mut conn, &address_key, settings.per_address).await?;
             tracing::warn!(client_id = %body.client_id, "client credentials rejected");
             return Err(ApiError::unauthorized("invalid client credentials"));
         };
