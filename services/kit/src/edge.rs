@@ -293,6 +293,7 @@ pub fn document_edge_rules(spec: &mut Value) {
     }
     let Some(paths) = spec.get_mut("paths").and_then(Value::as_object_mut) else { return };
     for operation in paths.values_mut().filter_map(Value::as_object_mut).flat_map(|ops| ops.values_mut()) {
+        let has_security = operation.get("security").is_some();
         let has_body = operation.get("requestBody").is_some();
         let has_params = operation.get("parameters").and_then(Value::as_array).is_some_and(|p| !p.is_empty());
         let Some(responses) = operation.get_mut("responses").and_then(Value::as_object_mut) else { continue };
@@ -304,6 +305,9 @@ pub fn document_edge_rules(spec: &mut Value) {
                 })
             });
         };
+        if has_security {
+            add(401, "No bearer token, or one that is invalid, expired or not yet valid.");
+        }
         if has_params || has_body {
             add(
                 400,

@@ -8,8 +8,9 @@ use poem_openapi::{
     payload::Json,
 };
 use shopkit::{
-    ApiError, FieldErrors,
+    FieldErrors,
     auth::{BearerAuth, Role},
+    problem::Refusal,
     types::{Currency, IdempotencyKey},
 };
 use uuid::Uuid;
@@ -143,6 +144,23 @@ pub enum PaymentListResponse {
     Ok(Json<Vec<Payment>>),
 }
 
+shopkit::statuses!(
+    /// `createPayment`: not a service or admin, an invalid card or amount, a reused key.
+    ChargeErrors = [403, 422]
+);
+shopkit::statuses!(
+    /// `getPayment`: not a service or admin, no such payment.
+    GetPaymentErrors = [403, 404]
+);
+shopkit::statuses!(
+    /// `listPayments`: not a service or admin.
+    ListPaymentsErrors = [403]
+);
+shopkit::statuses!(
+    /// `refundPayment`: not a service or admin, no such payment, a declined payment.
+    RefundErrors = [403, 404, 409]
+);
+
 /// Payment operations.
 pub struct PaymentsApi;
 
@@ -159,7 +177,7 @@ impl PaymentsApi {
         #[oai(name = "Idempotency-Key")]
         idempotency_key: Header<IdempotencyKey>,
         body: Json<ChargeBody>,
-    ) -> Result<ChargeResponse, ApiError> {
+    ) -> Result<ChargeResponse, Refusal<ChargeErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let body = body.0;
         let key = idempotency_key.0;
@@ -226,7 +244,12 @@ impl PaymentsApi {
 
     /// A payment (service or admin).
     #[oai(path = "/payments/:id", method = "get", operation_id = "getPayment")]
-    async fn get(&self, auth: BearerAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<PaymentResponse, ApiError> {
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<PaymentResponse, Refusal<GetPaymentErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         Ok(PaymentResponse::Ok(Json(payments::get(&mut conn, id.0).await?.into())))
@@ -239,7 +262,7 @@ impl PaymentsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         order_id: Query<Uuid>,
-    ) -> Result<PaymentListResponse, ApiError> {
+    ) -> Result<PaymentListResponse, Refusal<ListPaymentsErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         let rows = payments::list_for_order(&mut conn, order_id.0).await?;
@@ -254,7 +277,7 @@ impl PaymentsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<PaymentResponse, ApiError> {
+    ) -> Result<PaymentResponse, Refusal<RefundErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut tx = state.pool.begin().await?;
         let row = payments::refund(&mut tx, id.0).await?;

@@ -8,8 +8,9 @@ use poem_openapi::{
     payload::Json,
 };
 use shopkit::{
-    ApiError, FieldErrors,
+    FieldErrors,
     auth::{BearerAuth, Role},
+    problem::Refusal,
 };
 use uuid::Uuid;
 
@@ -148,6 +149,27 @@ pub enum SearchResponse {
     Ok(Json<ProductPage>),
 }
 
+shopkit::statuses!(
+    /// `createProduct`: not an admin, a duplicate SKU, invalid fields.
+    CreateProductErrors = [403, 409, 422]
+);
+shopkit::statuses!(
+    /// `searchProducts`: invalid filters, sort or cursor.
+    SearchErrors = [422]
+);
+shopkit::statuses!(
+    /// `getProduct`: no such product.
+    GetProductErrors = [404]
+);
+shopkit::statuses!(
+    /// `updateProduct`: not an admin, no such product, a duplicate SKU, invalid fields.
+    UpdateProductErrors = [403, 404, 409, 422]
+);
+shopkit::statuses!(
+    /// `deleteProduct`: not an admin, no such product.
+    DeleteProductErrors = [403, 404]
+);
+
 /// Catalogue operations.
 pub struct ProductsApi;
 
@@ -160,7 +182,7 @@ impl ProductsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         body: Json<NewProductBody>,
-    ) -> Result<CreateProductResponse, ApiError> {
+    ) -> Result<CreateProductResponse, Refusal<CreateProductErrors>> {
         auth.0.require(&[Role::Admin])?;
         let body = body.0;
         let product = NewProduct::parse(RawProduct {
@@ -204,7 +226,7 @@ impl ProductsApi {
         cursor: Query<Option<String>>,
         /// Page size, 1-100 (default 20).
         limit: Query<Option<u32>>,
-    ) -> Result<SearchResponse, ApiError> {
+    ) -> Result<SearchResponse, Refusal<SearchErrors>> {
         let query = SearchQuery::parse(RawSearch {
             q: q.0.as_deref(),
             category: category.0.as_deref(),
@@ -226,7 +248,7 @@ impl ProductsApi {
 
     /// Get a product.
     #[oai(path = "/products/:id", method = "get", operation_id = "getProduct")]
-    async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, ApiError> {
+    async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, Refusal<GetProductErrors>> {
         let mut conn = state.pool.acquire().await?;
         let row = products::get(&mut conn, id.0).await?;
         Ok(ProductResponse::Ok(Json(row.into())))
@@ -240,7 +262,7 @@ impl ProductsApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         body: Json<ProductPatchBody>,
-    ) -> Result<ProductResponse, ApiError> {
+    ) -> Result<ProductResponse, Refusal<UpdateProductErrors>> {
         auth.0.require(&[Role::Admin])?;
         let changes = parse_changes(body.0)?;
         let mut conn = state.pool.acquire().await?;
@@ -257,7 +279,7 @@ impl ProductsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<DeleteProductResponse, ApiError> {
+    ) -> Result<DeleteProductResponse, Refusal<DeleteProductErrors>> {
         auth.0.require(&[Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         products::soft_delete(&mut conn, id.0).await?;

@@ -5,6 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use shopkit::{
     ApiError, FieldErrors,
     auth::{Jwk, Role},
+    problem::Refusal,
 };
 use subtle::ConstantTimeEq;
 
@@ -70,6 +71,19 @@ pub enum JwksResponse {
     Ok(Json<JwkSet>, #[oai(header = "Cache-Control")] String),
 }
 
+shopkit::statuses!(
+    /// `login`: wrong credentials, too many failures.
+    LoginErrors = [401, 429]
+);
+shopkit::statuses!(
+    /// `issueServiceToken`: wrong credentials, an empty client id, too many failures.
+    ServiceTokenErrors = [401, 422, 429]
+);
+shopkit::statuses!(
+    /// `getJwks`: only the failures any operation may have.
+    JwksErrors = []
+);
+
 /// Authentication operations.
 pub struct AuthApi;
 
@@ -85,6 +99,7 @@ impl AuthApi {
         body: Json<LoginBody>,
     ) -> Result<TokenResponse, ApiError> {
         state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
+    ) -> Result<TokenResponse, Refusal<LoginErrors>> {
         let settings = &state.auth;
         // An unparseable email cannot match an account: treat it as wrong credentials, so
         // the answer does not tell which emails are well-formed accounts.
@@ -129,6 +144,7 @@ impl AuthApi {
         body: Json<ClientCredentialsBody>,
     ) -> Result<TokenResponse, ApiError> {
         state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
+    ) -> Result<TokenResponse, Refusal<ServiceTokenErrors>> {
         if body.client_id.trim().is_empty() {
             let mut errors = FieldErrors::default();
             errors.add("client_id", "must not be empty");
@@ -154,7 +170,7 @@ impl AuthApi {
         let Some(client_id) = matched else {
             throttle::record_failure(&mut conn, &client_key, settings.per_account).await?;
             tracing::warn!(client_id = %body.client_id, "client credentials rejected");
-            return Err(ApiError::unauthorized("invalid client credentials"));
+            return Err(ApiError::unauthorized("invalid client credentials").into());
         };
         throttle::clear(&mut conn, &client_key).await?;
         let (token, _) = settings
@@ -166,7 +182,7 @@ impl AuthApi {
 
     /// The public keys that verify tokens, for services and clients that verify locally.
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "getJwks")]
-    async fn jwks(&self, state: Data<&AppState>) -> Result<JwksResponse, ApiError> {
+    async fn jwks(&self, state: Data<&AppState>) -> Result<JwksResponse, Refusal<JwksErrors>> {
         Ok(JwksResponse::Ok(Json(JwkSet { keys: vec![state.auth.signer.jwk()] }), "public, max-age=300".to_owned()))
     }
 }
