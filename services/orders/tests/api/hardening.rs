@@ -68,3 +68,27 @@ async fn control_characters_in_card_fields_are_422() {
         .expect("place");
     shopkit::testing::assert_problem(resp, 415).await;
 }
+
+/// The spec says what the server does: the pay key is required, fields that can be null say so,
+/// and each operation lists only the error statuses it can return.
+#[test]
+fn the_spec_matches_the_behaviour() {
+    let spec: serde_json::Value =
+        serde_json::from_str(&shopkit::server::spec_json(&orders::openapi(), &orders::api::schema_rules()))
+            .expect("spec json");
+    let pay = &spec["paths"]["/orders/{id}/pay"]["post"];
+    let key = pay["parameters"].as_array().expect("parameters").iter().find(|p| p["name"] == "Idempotency-Key");
+    assert_eq!(key.map(|k| k["required"].clone()), Some(json!(true)), "payOrder needs its key");
+    for field in ["payment_id", "cancel_reason", "expires_at", "trace_id"] {
+        assert_eq!(spec["components"]["schemas"]["Order"]["properties"][field]["nullable"], true, "{field}");
+    }
+    assert_eq!(spec["components"]["schemas"]["OrderPage"]["properties"]["next_cursor"]["nullable"], true);
+    let statuses = |path: &str, method: &str| -> Vec<String> {
+        spec["paths"][path][method]["responses"].as_object().expect("responses").keys().cloned().collect()
+    };
+    assert_eq!(statuses("/orders/{id}", "get"), ["200", "400", "401", "404", "500", "503"], "getOrder");
+    let place = statuses("/orders", "post");
+    assert!(place.contains(&"415".to_owned()) && !place.contains(&"402".to_owned()), "placeOrder: {place:?}");
+    assert!(statuses("/orders/{id}/pay", "post").contains(&"402".to_owned()), "payOrder may be declined");
+    assert_eq!(spec["components"]["schemas"]["ItemBody"]["properties"]["quantity"]["maximum"], 1000);
+}
