@@ -21,10 +21,8 @@ use poem_openapi::{OpenApi, OpenApiService, OperationId};
 use crate::{
     auth::TokenVerifier,
     db::Database,
-    edge::{EdgeRules, served_paths},
-    faults::Outage,
-    edge::{EdgeRules, SchemaRule, served_paths},
     edge::{EdgeRules, SchemaRule},
+    faults::Outage,
     metrics::HttpMetrics,
     problem::problem_response,
     telemetry::propagation,

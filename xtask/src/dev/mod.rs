@@ -57,7 +57,7 @@ async fn run_with_database(
 ) -> anyhow::Result<()> {
     let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
     let (admin_email, admin_password) = admin_credentials();
-    let faults_file = fresh_fault_flags(target)?;
+    let faults_file = fresh_fault_flags(target, ports)?;
     let settings = services::Settings {
         keys,
         admin_email: admin_email.clone(),
@@ -72,11 +72,9 @@ async fn run_with_database(
             running.spawn(&target.join("debug").join(name), name, ports, &url, &settings)?;
         }
         running.wait_until_ready().await?;
-        let seeded = seed::seed_catalogue(&admin_email, &admin_password).await.context("seeding the demo catalogue")?;
-        print_banner(seeded, &admin_email, &admin_password, &faults_file);
         let seeded =
             seed::seed_catalogue(ports, &admin_email, &admin_password).await.context("seeding the demo catalogue")?;
-        print_banner(ports, seeded, &admin_email, &admin_password);
+        print_banner(ports, seeded, &admin_email, &admin_password, &faults_file);
         running.wait_for_shutdown().await
     }
     .await;
@@ -86,16 +84,22 @@ async fn run_with_database(
 
 /// Copies the fault-flag template (every flag disabled) to `target/xtask-dev/faults.json`, so
 /// each run starts healthy and the developer flips flags by editing that file.
-fn fresh_fault_flags(target: &std::path::Path) -> anyhow::Result<PathBuf> {
+fn fresh_fault_flags(target: &std::path::Path, ports: &ports::Ports) -> anyhow::Result<PathBuf> {
     let template = workspace_root().join("deploy/faults/flags.json");
-    let file = target.join("xtask-dev").join("faults.json");
+    // One file per run side by side, told apart by the PostgreSQL port like the data directory.
+    let postgres = ports.of("postgres");
+    let name = if postgres == ports::default_of("postgres") {
+        "faults.json".to_owned()
+    } else {
+        format!("faults-{postgres}.json")
+    };
+    let file = target.join("xtask-dev").join(name);
     std::fs::create_dir_all(target.join("xtask-dev"))?;
     std::fs::copy(&template, &file).with_context(|| format!("copying {}", template.display()))?;
     Ok(file)
 }
 
-fn print_banner(seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
-fn print_banner(ports: &ports::Ports, seeded: usize, email: &str, password: &str) {
+fn print_banner(ports: &ports::Ports, seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
     println!();
     for name in ["products", "users", "orders", "payments"] {
         println!("  {name:<9} {}/docs", ports.url(name));

@@ -97,9 +97,8 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<LoginBody>,
-    ) -> Result<TokenResponse, ApiError> {
-        state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
     ) -> Result<TokenResponse, Refusal<LoginErrors>> {
+        state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
         let settings = &state.auth;
         // An unparseable email cannot match an account: treat it as wrong credentials, so
         // the answer does not tell which emails are well-formed accounts.
@@ -142,9 +141,8 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<ClientCredentialsBody>,
-    ) -> Result<TokenResponse, ApiError> {
-        state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
     ) -> Result<TokenResponse, Refusal<ServiceTokenErrors>> {
+        state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
         if body.client_id.trim().is_empty() {
             let mut errors = FieldErrors::default();
             errors.add("client_id", "must not be empty");
