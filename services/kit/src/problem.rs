@@ -1,8 +1,9 @@
 //! RFC 9457 problem details: the one error body every microshop endpoint returns.
 //!
-//! Handlers return `Result<TheirOkResponse, ApiError>`. Because [`ApiError`] derives
-//! `ApiResponse`, every error status appears in the generated OpenAPI spec, with the
-//! `application/problem+json` media type, instead of being hidden behind `poem::Result`.
+//! Handlers return `Result<TheirOkResponse, Refusal<TheirStatuses>>`: the error is an
+//! [`ApiError`], and [`Refusal`] lists in the generated OpenAPI spec only the statuses that
+//! operation can return (declared with [`statuses!`](crate::statuses)), with the
+//! `application/problem+json` media type, instead of hiding them behind `poem::Result`.
 
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
