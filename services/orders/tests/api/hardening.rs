@@ -92,3 +92,46 @@ fn the_spec_matches_the_behaviour() {
     assert!(statuses("/orders/{id}/pay", "post").contains(&"402".to_owned()), "payOrder may be declined");
     assert_eq!(spec["components"]["schemas"]["ItemBody"]["properties"]["quantity"]["maximum"], 1000);
 }
+
+/// Every event the process logs, with its level and fields, for tests about log levels.
+fn captured_events() -> &'static std::sync::Mutex<Vec<(tracing::Level, String)>> {
+    static EVENTS: std::sync::OnceLock<std::sync::Mutex<Vec<(tracing::Level, String)>>> = std::sync::OnceLock::new();
+    EVENTS.get_or_init(|| {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        struct Capture;
+        impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Capture {
+            fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+                struct Fields(String);
+                impl tracing::field::Visit for Fields {
+                    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                        self.0.push_str(&format!("{}={value:?} ", field.name()));
+                    }
+                }
+                let mut fields = Fields(String::new());
+                event.record(&mut fields);
+                if let Ok(mut events) = captured_events().lock() {
+                    events.push((*event.metadata().level(), fields.0));
+                }
+            }
+        }
+        // Only this test binary's first caller installs it; other tests never set one.
+        let _ = tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Capture));
+        std::sync::Mutex::new(Vec::new())
+    })
+}
+
+#[tokio::test]
+async fn an_ordinary_out_of_stock_refusal_is_logged_at_info_not_error() {
+    let events = captured_events();
+    let shop = spawn_shop().await;
+    let (_, token) = shop.customer("sold.out@example.com").await;
+    let product = shop.product("SOLD-1", 1500, 1).await;
+    shopkit::testing::assert_problem(shop.place(&token, None, json!([item(&product, 2)])).await, 409).await;
+    let events = events.lock().expect("events").clone();
+    let refusals: Vec<_> = events.iter().filter(|(_, fields)| fields.contains("stock reservation refused")).collect();
+    assert!(!refusals.is_empty(), "the refusal is logged");
+    assert!(
+        refusals.iter().all(|(level, _)| *level > tracing::Level::ERROR && *level <= tracing::Level::INFO),
+        "{refusals:?}"
+    );
+}
