@@ -1,6 +1,6 @@
 # Container images for every microshop binary, from one multi-stage Dockerfile.
 #
-# One target per binary: products, users, orders, payments, operator, loadgen.
+# One target per binary: products, users, orders, payments, storefront, operator, loadgen.
 #
 #   docker build --target products -t ghcr.io/microshop/microshop-products:0.1.0 .
 #
@@ -75,14 +75,14 @@ COPY --from=planner /src/recipe.json recipe.json
 # Dependencies only: rebuilt when the recipe (manifests, lock file) changes, not when source does.
 RUN cargo chef cook --release --locked --workspace --target "$(cat /rust-target)" --recipe-path recipe.json
 COPY . .
-# One build for every binary: the five image targets below share this stage, so building all of
+# One build for every binary: the image targets below share this stage, so building all of
 # them (compose, scripts/kind-up.sh, buildx bake) compiles the workspace once.
 RUN set -eu; \
     triple="$(cat /rust-target)"; \
     cargo build --release --locked --target "$triple" \
-      -p products -p users -p orders -p payments -p operator -p loadgen; \
+      -p products -p users -p orders -p payments -p storefront -p operator -p loadgen; \
     mkdir -p /out; \
-    for bin in products users orders payments operator loadgen; do \
+    for bin in products users orders payments storefront operator loadgen; do \
       cp "target/$triple/release/$bin" /out/; \
     done; \
     ls -l /out
@@ -130,6 +130,12 @@ LABEL org.opencontainers.image.title="microshop-payments" \
       org.opencontainers.image.description="microshop payments service: a simulated card processor"
 COPY --from=builder /out/payments /usr/local/bin/payments
 ENTRYPOINT ["/usr/local/bin/payments"]
+
+FROM runtime AS storefront
+LABEL org.opencontainers.image.title="microshop-storefront" \
+      org.opencontainers.image.description="microshop storefront: the server-rendered web shop"
+COPY --from=builder /out/storefront /usr/local/bin/storefront
+ENTRYPOINT ["/usr/local/bin/storefront"]
 
 FROM runtime AS operator
 LABEL org.opencontainers.image.title="microshop-operator" \

@@ -62,7 +62,7 @@ wait "$pid" || status=$?
 trap - ERR
 [ "$status" -eq 0 ] || { echo "xtask dev exited with $status"; tail -n 40 "$log"; exit 1; }
 grep -q "PostgreSQL stopped" "$log" || { echo "PostgreSQL was not stopped"; tail -n 20 "$log"; exit 1; }
-for port in 8081 8082 8083 8084; do
+for port in 8080 8081 8082 8083 8084; do
   if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/health/live"; then
     echo "something still answers on $port"; exit 1
   fi

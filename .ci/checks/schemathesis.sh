@@ -2,7 +2,7 @@
 # Fuzzes every service's API with schemathesis (pinned) against its own OpenAPI spec: all
 # checks, a bounded number of examples per operation, an admin token, NUL bytes allowed in
 # generated strings. Any server error or failed check fails CI. The shop runs under
-# `cargo xtask dev` on its own ports (9181-9184, PostgreSQL 9432), beside the default ones.
+# `cargo xtask dev` on its own ports (9180-9184, PostgreSQL 9432), beside the default ones.
 # Operations where 422 is a correct answer to a schema-valid request are listed, with the
 # reason, in schemathesis.toml next to this script.
 set -euo pipefail
@@ -27,7 +27,7 @@ cargo build -q --locked -p xtask
 rm -rf "$target/xtask-dev/postgres-9432"
 log="$(mktemp)"
 RUST_BACKTRACE=0 XTASK_POSTGRES_PORT=9432 "$target/debug/xtask" dev \
-  --products-port 9181 --users-port 9182 --orders-port 9183 --payments-port 9184 >"$log" 2>&1 &
+  --storefront-port 9180 --products-port 9181 --users-port 9182 --orders-port 9183 --payments-port 9184 >"$log" 2>&1 &
 pid=$!
 stop() { kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"' EXIT

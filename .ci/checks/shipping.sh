@@ -111,7 +111,7 @@ for f in "${dockerfiles[@]}"; do
 done
 
 section "Dockerfile: one target per binary, non-root runtime"
-for target in products users orders payments operator; do
+for target in products users orders payments storefront operator; do
   grep -Eq "^FROM runtime AS $target\$" Dockerfile || fail "Dockerfile has no '$target' target"
 done
 grep -Eq '^USER 65532:65532$' Dockerfile || fail "Dockerfile runtime must run as 65532:65532 (deployment contract)"
@@ -129,7 +129,7 @@ def check(cond, msg):
     if not cond:
         sys.exit(f"FAIL: docker-compose.yml: {msg}")
 check("ports" not in c["postgres"], "postgres must not publish a host port (5432 is taken on dev machines)")
-for svc, port in {"products": "8081", "users": "8082", "orders": "8083", "payments": "8084"}.items():
+for svc, port in {"products": "8081", "users": "8082", "orders": "8083", "payments": "8084", "storefront": "8080"}.items():
     s = c[svc]
     published = [p.get("published") for p in s.get("ports", []) if p.get("target") == 8080]
     check(published == [port], f"{svc} must publish 8080 on host port {port}, got {published}")
@@ -176,7 +176,8 @@ assert len(lines) == len(products), "exactly one product object per line (deploy
 skus = set()
 for line, p in zip(lines, products):
     assert json.loads(line) == p, f"line does not hold one whole object: {line}"
-    assert set(p) == {"name", "description", "price", "currency", "stock", "category", "sku"}, f"fields of {p.get('sku')}"
+    assert set(p) == {"name", "description", "price", "currency", "stock", "category", "sku", "image_url"}, f"fields of {p.get('sku')}"
+    assert re.fullmatch(r"/images/catalogue/[a-z0-9-]+\.svg", p["image_url"]), f"{p['sku']}: image drawn by the storefront"
     assert isinstance(p["price"], int) and p["price"] > 0, f"{p['sku']}: price in integer minor units"
     assert isinstance(p["stock"], int) and p["stock"] >= 0, f"{p['sku']}: stock"
     assert re.fullmatch(r"[A-Z]{3}", p["currency"]), f"{p['sku']}: ISO 4217 currency"

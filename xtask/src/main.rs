@@ -2,9 +2,10 @@
 //!
 //! `cargo xtask dev` runs the whole shop on this machine without Docker: a private
 //! PostgreSQL (the local server binaries, data under `target/xtask-dev/`, or the server in
-//! `DATABASE_URL`), the four services on ports 8081-8084 (or those given with `--<name>-port`
-//! or `XTASK_<NAME>_PORT`, so two can run side by side), a demo catalogue, and the URLs and
-//! admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops everything it started.
+//! `DATABASE_URL`), the storefront on 8080 and the four services on ports 8081-8084 (or those
+//! given with `--<name>-port` or `XTASK_<NAME>_PORT`, so two can run side by side), a demo
+//! catalogue, and the URLs and admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops
+//! everything it started.
 //!
 //! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
 
@@ -19,7 +20,7 @@ async fn main() -> anyhow::Result<()> {
         Some("load") => load::run(&dev::workspace_root(), args[1..].to_vec()),
         _ => {
             eprintln!(
-                "usage: cargo xtask dev [--<component>-port N ...] | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)\n\nports of `dev`:\n{}",
+                "usage: cargo xtask dev [--<component>-port N ...] | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)\n\nports of `dev`:\n{}",
                 dev::ports::usage()
             );
             std::process::exit(2);

@@ -127,26 +127,53 @@ impl TokenSource {
     }
 }
 
+/// Whose authority a call carries.
+#[derive(Clone, Debug)]
+enum Credentials {
+    /// The calling service's own token (client-credentials grant).
+    Service(Arc<TokenSource>),
+    /// A user's token, for a front end acting on behalf of a logged-in user.
+    Bearer(Arc<Secret<String>>),
+    /// No token: public operations (catalogue reads, registration, log-in).
+    Anonymous,
+}
+
 /// A client for one other service.
 #[derive(Clone, Debug)]
 pub struct ServiceClient {
     service: &'static str,
     base_url: String,
     http: reqwest::Client,
-    tokens: Arc<TokenSource>,
+    credentials: Credentials,
     budget: Duration,
 }
 
 impl ServiceClient {
     /// A client for `service` at `base_url`, authenticating with `tokens`.
     pub fn new(service: &'static str, base_url: &str, tokens: Arc<TokenSource>) -> Self {
+        Self::with_credentials(service, base_url, Credentials::Service(tokens))
+    }
+
+    /// A client for `service` at `base_url` that sends no token, for public operations. Use
+    /// [`ServiceClient::as_user`] for calls on behalf of a logged-in user.
+    pub fn anonymous(service: &'static str, base_url: &str) -> Self {
+        Self::with_credentials(service, base_url, Credentials::Anonymous)
+    }
+
+    fn with_credentials(service: &'static str, base_url: &str, credentials: Credentials) -> Self {
         Self {
             service,
             base_url: base_url.trim_end_matches('/').to_owned(),
             http: reqwest::Client::new(),
-            tokens,
+            credentials,
             budget: DEFAULT_CALL_BUDGET,
         }
+    }
+
+    /// The same client, calling with a user's access token (a front end acting for the user
+    /// it holds a session for). Cheap: the connection pool is shared.
+    pub fn as_user(&self, access_token: &Secret<String>) -> Self {
+        Self { credentials: Credentials::Bearer(Arc::new(access_token.clone())), ..self.clone() }
     }
 
     /// The same client with another time budget per call.
@@ -163,6 +190,12 @@ impl ServiceClient {
     /// `PUT path` with a JSON body, decoded.
     pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
         self.call(Method::PUT, path, Some(body), None).await?.decode(self.service)
+    }
+
+    /// `PATCH path` with a JSON body, decoded. Not retried: a partial update is not
+    /// idempotent in general.
+    pub async fn patch<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
+        self.call(Method::PATCH, path, Some(body), None).await?.decode(self.service)
     }
 
     /// `DELETE path`; the body, if any, is ignored.
@@ -216,9 +249,15 @@ impl ServiceClient {
         if timeout.is_zero() {
             return Err(unavailable("no time left for the call".into()));
         }
-        let token = tokio::time::timeout(timeout, self.tokens.token())
-            .await
-            .map_err(|_| unavailable("timed out getting a service token".into()))??;
+        let token = match &self.credentials {
+            Credentials::Service(tokens) => Some(
+                tokio::time::timeout(timeout, tokens.token())
+                    .await
+                    .map_err(|_| unavailable("timed out getting a service token".into()))??,
+            ),
+            Credentials::Bearer(token) => Some(token.expose().clone()),
+            Credentials::Anonymous => None,
+        };
         let url = format!("{}{}", self.base_url, path);
         // The client span; its context goes into the request headers, so the callee's server
         // span becomes its child. The URL holds ids only, never secrets.
@@ -232,7 +271,10 @@ impl ServiceClient {
             url.full = %url,
             http.response.status_code = tracing::field::Empty,
         );
-        let mut request = self.http.request(method.clone(), &url).timeout(timeout).bearer_auth(token);
+        let mut request = self.http.request(method.clone(), &url).timeout(timeout);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
         let mut headers = reqwest::header::HeaderMap::new();
         propagation::inject(&span.context(), &mut headers);
         request = request.headers(headers);
@@ -265,8 +307,8 @@ impl ServiceClient {
             span.record("otel.status_code", "ERROR");
             return Err(unavailable(format!("answered {status}")));
         }
-        if status == StatusCode::UNAUTHORIZED {
-            self.tokens.invalidate().await;
+        if let (StatusCode::UNAUTHORIZED, Credentials::Service(tokens)) = (status, &self.credentials) {
+            tokens.invalidate().await;
         }
         let problem = serde_json::from_slice::<Problem>(&bytes).ok();
         Err(ClientError::Rejected { service: self.service, status, problem })

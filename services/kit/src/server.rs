@@ -112,6 +112,24 @@ impl Endpoint for SpecJson {
     }
 }
 
+/// The complete endpoint of a service without an OpenAPI API (the storefront's HTML pages):
+/// `app` at the root plus `/health/live`, `/health/ready` and `/metrics`, all behind
+/// [`Observe`], so every page view is a server span named by its route pattern.
+pub fn web_routes<E>(app: E, database: Database) -> impl Endpoint + 'static
+where
+    E: Endpoint + 'static,
+{
+    let metrics = Arc::new(HttpMetrics::default());
+    Route::new()
+        .at("/health/live", get(live))
+        .at("/health/ready", get(ready))
+        .at("/metrics", get(render_metrics))
+        .nest("/", app)
+        .data(database)
+        .data(metrics.clone())
+        .with(Observe { metrics, routes: Arc::new(HashMap::new()) })
+}
+
 /// Maps each `operationId` of a spec to its path template (`/products/{id}`), so logs and
 /// metrics name routes exactly as the API docs do (poem's own patterns read `:param0`).
 fn operation_routes(spec: &str) -> HashMap<String, String> {

@@ -10,9 +10,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use base64::Engine;
 
-/// The services in the order they start (users first: the others need its key; orders last:
-/// it calls the others). Their ports come from [`ports::Ports`].
-pub const SERVICES: [&str; 4] = ["users", "products", "payments", "orders"];
+/// The services in the order they start (users first: the others need its key; orders after
+/// the services it calls; the storefront last: its pages call the others). Their ports come
+/// from [`ports::Ports`].
+pub const SERVICES: [&str; 5] = ["users", "products", "payments", "orders", "storefront"];
 
 /// Printed once everything is up; scripts wait for this line.
 pub const READY_LINE: &str = "microshop is ready";
@@ -101,6 +102,7 @@ fn fresh_fault_flags(target: &std::path::Path, ports: &ports::Ports) -> anyhow::
 
 fn print_banner(ports: &ports::Ports, seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
     println!();
+    println!("  shop      {}", ports.url("storefront"));
     for name in ["products", "users", "orders", "payments"] {
         println!("  {name:<9} {}/docs", ports.url(name));
     }

@@ -27,10 +27,23 @@ pub struct Settings {
 /// Builds the service binaries (debug profile).
 pub fn build(root: &Path) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("xtask: building products, users, orders, payments");
+    println!("xtask: building products, users, orders, payments, storefront");
     let status = std::process::Command::new(cargo)
         .current_dir(root)
-        .args(["build", "--quiet", "-p", "products", "-p", "users", "-p", "orders", "-p", "payments"])
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "products",
+            "-p",
+            "users",
+            "-p",
+            "orders",
+            "-p",
+            "payments",
+            "-p",
+            "storefront",
+        ])
         .status()?;
     if !status.success() {
         bail!("cargo build failed");
@@ -79,6 +92,11 @@ impl Running {
                     .env("PAYMENTS_URL", ports.url("payments"))
                     .env("SERVICE_CLIENT_ID", "orders")
                     .env("SERVICE_CLIENT_SECRET", &s.service_secret);
+            }
+            "storefront" => {
+                cmd.env("USERS_URL", ports.url("users"))
+                    .env("PRODUCTS_URL", ports.url("products"))
+                    .env("ORDERS_URL", ports.url("orders"));
             }
             _ => {}
         }

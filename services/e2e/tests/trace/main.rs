@@ -1,8 +1,9 @@
-//! Tracing, end to end: the four services run as separate processes exporting OTLP to an
+//! Tracing, end to end: the services run as separate processes exporting OTLP to an
 //! in-process receiver; a real purchase must come out as one coherent trace.
 
 mod receiver;
 mod shop;
+mod storefront;
 
 use std::collections::BTreeSet;
 

@@ -35,8 +35,21 @@ pub struct Export<'a> {
 }
 
 impl Shop {
+    /// The four API services.
     pub async fn start(export: Option<Export<'_>>) -> Shop {
-        let names = ["users", "products", "payments", "orders"];
+        Self::start_services(export, false).await
+    }
+
+    /// The four API services and the storefront.
+    pub async fn start_with_storefront(export: Option<Export<'_>>) -> Shop {
+        Self::start_services(export, true).await
+    }
+
+    async fn start_services(export: Option<Export<'_>>, with_storefront: bool) -> Shop {
+        let mut names = vec!["users", "products", "payments", "orders"];
+        if with_storefront {
+            names.push("storefront");
+        }
         let ports: Vec<u16> = names.iter().map(|_| free_port().expect("port")).collect();
         let url = |name: &str| {
             let i = names.iter().position(|n| *n == name).expect("known service");
@@ -49,6 +62,7 @@ impl Shop {
                 "users" => &users::MIGRATOR,
                 "products" => &products::MIGRATOR,
                 "payments" => &payments::MIGRATOR,
+                "storefront" => &storefront::MIGRATOR,
                 _ => &orders::MIGRATOR,
             };
             let db = fresh_database(name, migrator).await;
@@ -82,6 +96,11 @@ impl Shop {
                         .env("PRODUCTS_URL", url("products"))
                         .env("PAYMENTS_URL", url("payments"))
                         .env("SERVICE_CLIENT_SECRET", ORDERS_SECRET);
+                }
+                "storefront" => {
+                    cmd.env("USERS_URL", url("users"))
+                        .env("PRODUCTS_URL", url("products"))
+                        .env("ORDERS_URL", url("orders"));
                 }
                 _ => {}
             }

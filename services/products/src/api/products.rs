@@ -18,8 +18,8 @@ use super::{ApiTags, AppState};
 use crate::{
     domain::{
         product::{
-            Category, Currency, Description, NewProduct, PriceMinor, ProductChanges, ProductName, RawProduct, Sku,
-            Stock,
+            Category, Currency, Description, ImageUrl, NewProduct, PriceMinor, ProductChanges, ProductName, RawProduct,
+            Sku, Stock,
         },
         search::{RawSearch, SearchQuery},
     },
@@ -44,6 +44,9 @@ pub struct NewProductBody {
     pub stock: i64,
     /// Category slug: lower-case letters, digits and `-`.
     pub category: String,
+    /// Picture: an `http(s)://` URL, or a path on the storefront's origin such as
+    /// `/images/catalogue/mug.svg`. Absent: the storefront draws one.
+    pub image_url: Option<String>,
 }
 
 /// Fields to change; absent fields keep their value.
@@ -63,6 +66,8 @@ pub struct ProductPatchBody {
     pub stock: Option<i64>,
     /// New category.
     pub category: Option<String>,
+    /// New picture URL; an empty string removes the picture.
+    pub image_url: Option<String>,
 }
 
 /// A product of the catalogue.
@@ -84,6 +89,8 @@ pub struct Product {
     pub stock: i32,
     /// Category slug.
     pub category: String,
+    /// Picture: an `http(s)://` URL or a path on the storefront's origin; absent when none.
+    pub image_url: Option<String>,
     /// When the product was added.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -101,6 +108,7 @@ impl From<ProductRow> for Product {
             currency: row.currency,
             stock: row.stock,
             category: row.category,
+            image_url: row.image_url,
             created_at: row.created_at,
             updated_at: row.updated_at,
         }
@@ -193,6 +201,7 @@ impl ProductsApi {
             currency: &body.currency,
             stock: body.stock,
             category: &body.category,
+            image_url: body.image_url.as_deref(),
         })?;
         let mut conn = state.pool.acquire().await?;
         let row = products::insert(&mut conn, &product).await?;
@@ -298,6 +307,9 @@ fn parse_changes(body: ProductPatchBody) -> Result<ProductChanges, FieldErrors> 
         currency: body.currency.and_then(|v| errors.check("currency", Currency::parse(&v))),
         stock: body.stock.and_then(|v| errors.check("stock", Stock::parse(v))),
         category: body.category.and_then(|v| errors.check("category", Category::parse(&v))),
+        image_url: body.image_url.and_then(|v| {
+            if v.trim().is_empty() { Some(None) } else { errors.check("image_url", ImageUrl::parse(&v)).map(Some) }
+        }),
     };
     if errors.is_empty() { Ok(changes) } else { Err(errors) }
 }

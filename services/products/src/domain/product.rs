@@ -133,6 +133,33 @@ impl Category {
     }
 }
 
+/// Where the product's picture is: an absolute `http(s)://` URL, or a path on the storefront's
+/// own origin (`/images/...`, for images the storefront serves). At most 2000 characters, no
+/// whitespace, quotes or angle brackets, so it is safe in an HTML attribute once escaped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageUrl(String);
+
+impl ImageUrl {
+    /// Trims and checks the shape.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = raw.trim();
+        let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
+        let absolute = ["http://", "https://"].iter().any(|scheme| {
+            url.get(..scheme.len()).is_some_and(|p| p.eq_ignore_ascii_case(scheme)) && url.len() > scheme.len()
+        });
+        let local_path = url.starts_with('/') && !url.starts_with("//") && url.len() > 1;
+        if url.len() <= 2000 && clean && (absolute || local_path) {
+            Ok(Self(url.to_owned()))
+        } else {
+            Err("must be an http(s) URL or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets".into())
+        }
+    }
+    /// The URL.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// A product to create, every field valid.
 #[derive(Debug, Clone)]
 pub struct NewProduct {
@@ -150,6 +177,8 @@ pub struct NewProduct {
     pub stock: Stock,
     /// Category slug.
     pub category: Category,
+    /// Picture, if any.
+    pub image_url: Option<ImageUrl>,
 }
 
 /// The raw fields of a product, as a client sent them.
@@ -168,6 +197,8 @@ pub struct RawProduct<'a> {
     pub stock: i64,
     /// See [`NewProduct::category`].
     pub category: &'a str,
+    /// See [`NewProduct::image_url`]; blank means none.
+    pub image_url: Option<&'a str>,
 }
 
 impl NewProduct {
@@ -181,10 +212,21 @@ impl NewProduct {
         let currency = errors.check("currency", Currency::parse(raw.currency));
         let stock = errors.check("stock", Stock::parse(raw.stock));
         let category = errors.check("category", Category::parse(raw.category));
-        match (sku, name, description, price, currency, stock, category) {
-            (Some(sku), Some(name), Some(description), Some(price), Some(currency), Some(stock), Some(category)) => {
-                Ok(Self { sku, name, description, price, currency, stock, category })
-            }
+        let image_url = match raw.image_url.filter(|u| !u.trim().is_empty()) {
+            None => Some(None),
+            Some(url) => errors.check("image_url", ImageUrl::parse(url)).map(Some),
+        };
+        match (sku, name, description, price, currency, stock, category, image_url) {
+            (
+                Some(sku),
+                Some(name),
+                Some(description),
+                Some(price),
+                Some(currency),
+                Some(stock),
+                Some(category),
+                Some(image_url),
+            ) => Ok(Self { sku, name, description, price, currency, stock, category, image_url }),
             _ => Err(errors),
         }
     }
@@ -207,6 +249,8 @@ pub struct ProductChanges {
     pub stock: Option<Stock>,
     /// New category.
     pub category: Option<Category>,
+    /// New picture: `Some(None)` removes it.
+    pub image_url: Option<Option<ImageUrl>>,
 }
 
 #[cfg(test)]
@@ -233,6 +277,13 @@ mod tests {
             ("stock", Stock::parse(i64::from(i32::MAX) + 1).is_err(), "stock overflow"),
             ("category", Category::parse("Home-Office").is_ok(), "category is lower-cased"),
             ("category", Category::parse("a b").is_err(), "space in category"),
+            ("image_url", ImageUrl::parse("https://cdn.example.com/a.png").is_ok(), "https URL"),
+            ("image_url", ImageUrl::parse("/images/catalogue/mug.svg").is_ok(), "storefront path"),
+            ("image_url", ImageUrl::parse("//evil.example/a.png").is_err(), "protocol-relative URL"),
+            ("image_url", ImageUrl::parse("javascript:alert(1)").is_err(), "javascript scheme"),
+            ("image_url", ImageUrl::parse("https://x/a b.png").is_err(), "space in URL"),
+            ("image_url", ImageUrl::parse("/a\"onerror=\"x").is_err(), "quote in URL"),
+            ("image_url", ImageUrl::parse("https://").is_err(), "scheme only"),
         ];
         for (field, ok, message) in cases {
             assert!(ok, "{field}: {message}");
@@ -242,10 +293,18 @@ mod tests {
 
     #[test]
     fn new_product_reports_every_bad_field() {
-        let raw =
-            RawProduct { sku: "x", name: "", description: "", price: -5, currency: "EUR", stock: 3, category: "lamps" };
+        let raw = RawProduct {
+            sku: "x",
+            name: "",
+            description: "",
+            price: -5,
+            currency: "EUR",
+            stock: 3,
+            category: "lamps",
+            image_url: Some("ftp://x"),
+        };
         let errors = NewProduct::parse(raw).expect_err("invalid").into_vec();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["sku", "name", "price"]);
+        assert_eq!(fields, ["sku", "name", "price", "image_url"]);
     }
 }

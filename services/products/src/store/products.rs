@@ -32,6 +32,8 @@ pub struct ProductRow {
     pub stock: i32,
     /// Category slug.
     pub category: String,
+    /// Picture URL, if any.
+    pub image_url: Option<String>,
     /// When it was added.
     pub created_at: DateTime<Utc>,
     /// When it last changed.
@@ -41,7 +43,8 @@ pub struct ProductRow {
     pub rank: Option<f64>,
 }
 
-const COLUMNS: &str = "id, sku, name, description, price_minor, currency, stock, category, created_at, updated_at";
+const COLUMNS: &str =
+    "id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at";
 
 /// Maps a unique violation on the SKU index to 409, and the price check (a product priced 0
 /// before that rule, updated without a new price) to 422; anything else stays a database error.
@@ -63,8 +66,8 @@ fn map_sku_conflict(err: sqlx::Error, sku: &str) -> ProductsError {
 #[tracing::instrument(name = "db.insert_product", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_product", otel.kind = "client"))]
 pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<ProductRow, ProductsError> {
     sqlx::query_as::<_, ProductRow>(&format!(
-        "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category, image_url)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
     ))
     .bind(Uuid::now_v7())
     .bind(product.sku.as_str())
@@ -74,6 +77,7 @@ pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<Pro
     .bind(product.currency.as_str())
     .bind(product.stock.units())
     .bind(product.category.as_str())
+    .bind(product.image_url.as_ref().map(|u| u.as_str()))
     .fetch_one(conn)
     .await
     .map_err(|e| map_sku_conflict(e, product.sku.as_str()))
@@ -102,6 +106,7 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges)
             currency = coalesce($6, currency),
             stock = coalesce($7, stock),
             category = coalesce($8, category),
+            image_url = CASE WHEN $9 THEN $10 ELSE image_url END,
             updated_at = now()
          WHERE id = $1 AND deleted_at IS NULL
          RETURNING {COLUMNS}"
@@ -114,6 +119,8 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges)
     .bind(changes.currency.as_ref().map(|c| c.as_str()))
     .bind(changes.stock.map(|s| s.units()))
     .bind(changes.category.as_ref().map(|c| c.as_str()))
+    .bind(changes.image_url.is_some())
+    .bind(changes.image_url.as_ref().and_then(|u| u.as_ref().map(|u| u.as_str())))
     .fetch_optional(conn)
     .await
     .map_err(|e| map_sku_conflict(e, sku.as_deref().unwrap_or_default()))?

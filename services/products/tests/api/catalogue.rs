@@ -126,3 +126,35 @@ async fn malformed_ids_are_client_errors() {
     problem(app.get_product("not-a-uuid").await, 400).await;
     problem(app.get_product(&uuid::Uuid::new_v4().to_string()).await, 404).await;
 }
+
+#[tokio::test]
+async fn a_product_image_is_set_changed_removed_and_validated() {
+    let app = spawn_app().await;
+    let admin = token(Role::Admin);
+    let product = app.seed(with(product_body("IMG-1"), "image_url", json!("/images/catalogue/lamp.svg"))).await;
+    assert_eq!(product["image_url"], "/images/catalogue/lamp.svg");
+    let id = product["id"].as_str().expect("id");
+
+    let changed: serde_json::Value = app
+        .patch_product(&admin, id, &json!({"image_url": "https://cdn.example.com/lamp.png"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(changed["image_url"], "https://cdn.example.com/lamp.png");
+    let untouched: serde_json::Value =
+        app.patch_product(&admin, id, &json!({"price": 10})).await.json().await.expect("json");
+    assert_eq!(untouched["image_url"], "https://cdn.example.com/lamp.png", "absent field keeps the image");
+    let removed: serde_json::Value =
+        app.patch_product(&admin, id, &json!({"image_url": ""})).await.json().await.expect("json");
+    assert!(removed["image_url"].is_null(), "an empty string removes the image: {removed}");
+
+    for bad in ["javascript:alert(1)", "//evil.example/x.png", "/a\" onerror=\"alert(1)"] {
+        let body = problem(app.patch_product(&admin, id, &json!({"image_url": bad})).await, 422).await;
+        assert_eq!(error_fields(&body), ["image_url"], "{bad}");
+        let body =
+            problem(app.create_product(Some(&admin), &with(product_body("IMG-2"), "image_url", json!(bad))).await, 422)
+                .await;
+        assert_eq!(error_fields(&body), ["image_url"], "{bad}");
+    }
+}

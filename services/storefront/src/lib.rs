@@ -1,0 +1,82 @@
+//! The microshop storefront: a server-rendered web shop over the products, users and orders
+//! APIs. It keeps only sessions and carts in its own database and reaches the other services
+//! over HTTP, with the kit client (trace context passed on).
+//!
+//! # Layout
+//! - [`web`]: pages and forms (poem handlers, askama templates in `templates/`), the session
+//!   and CSRF middleware.
+//! - [`clients`]: the calls to products, users and orders, and their wire types.
+//! - [`domain`]: money display and parsing, cart quantities, drawn product pictures; no I/O.
+//! - [`store`]: SQL for sessions and carts.
+//! - [`config`]: settings from the environment.
+
+pub mod clients;
+pub mod config;
+pub mod domain;
+pub mod store;
+pub mod web;
+
+use std::time::Duration;
+
+use poem::{Endpoint, EndpointExt};
+use shopkit::{auth::TokenVerifier, db::Database, server::web_routes};
+
+/// The service name, used in logs and telemetry.
+pub const SERVICE_NAME: &str = "storefront";
+
+/// The embedded migrations (`migrations/*.sql`).
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// How often expired sessions (and guest carts with them) are deleted.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// The complete HTTP endpoint: pages behind the session layer, plus health and metrics.
+pub fn app(database: Database, state: web::AppState) -> impl Endpoint + 'static {
+    let layer = web::session::SessionLayer { pool: database.pool().clone(), secure_cookies: state.secure_cookies };
+    web_routes(web::routes(state), database).with(layer)
+}
+
+/// Runs the storefront until `shutdown` resolves.
+pub async fn run(
+    config: config::Config,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let database = Database::open(&config.common, &MIGRATOR)?;
+    let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
+    let state = web::AppState::new(
+        database.pool().clone(),
+        clients::Backends::new(&config.urls),
+        verifier,
+        config.secure_cookies,
+    );
+    let sweeper = tokio::spawn(sweep_sessions(database.clone()));
+    shopkit::server::serve(listener, app(database.clone(), state), shutdown).await?;
+    sweeper.abort();
+    database.close().await;
+    Ok(())
+}
+
+async fn sweep_sessions(database: Database) {
+    database.wait_until_migrated().await;
+    let mut ticker = tokio::time::interval(SWEEP_INTERVAL);
+    loop {
+        ticker.tick().await;
+        let swept = match database.pool().acquire().await {
+            Ok(mut conn) => store::sessions::sweep_expired(&mut conn).await,
+            Err(err) => Err(err),
+        };
+        match swept {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+            Err(err) => tracing::warn!(error = %err, "could not delete expired sessions"),
+        }
+    }
+}
+
+/// The `storefront` process: reads the config, then runs until SIGINT/SIGTERM.
+pub async fn serve_from_env() -> anyhow::Result<()> {
+    let config = config::Config::from_env()?;
+    let common = config.common.clone();
+    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
+}

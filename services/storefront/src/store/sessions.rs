@@ -1,0 +1,178 @@
+//! Server-side sessions, keyed by the SHA-256 of the cookie value.
+
+use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+/// A session as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SessionRow {
+    /// SHA-256 of the cookie value.
+    pub id_hash: Vec<u8>,
+    /// The token every form must carry back.
+    pub csrf_token: String,
+    /// The logged-in account, if any.
+    pub user_id: Option<Uuid>,
+    /// Its display name.
+    pub user_name: Option<String>,
+    /// `customer` or `admin`.
+    pub user_role: Option<String>,
+    /// Its access token.
+    pub access_token: Option<String>,
+    /// When that token expires; the session is a guest's again afterwards.
+    pub token_expires_at: Option<DateTime<Utc>>,
+    /// The notice to show on the next page, taken by the load that returns it.
+    pub flash: Option<String>,
+    /// traceparent of the purchase in progress.
+    pub purchase_trace: Option<String>,
+    /// When that purchase started.
+    pub purchase_started: Option<DateTime<Utc>>,
+}
+
+const COLUMNS: &str = "id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at, \
+                       flash, purchase_trace, purchase_started";
+
+/// The account a log-in puts into a session.
+pub struct LoggedIn<'a> {
+    /// Account id (the token's subject).
+    pub user_id: Uuid,
+    /// Display name.
+    pub name: &'a str,
+    /// `customer` or `admin`.
+    pub role: &'a str,
+    /// The access token.
+    pub access_token: &'a str,
+    /// Its expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live session; when `take_flash`, its notice is returned and cleared in the same statement.
+/// A session whose token has expired comes back logged out.
+pub async fn load(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    take_flash: bool,
+) -> Result<Option<SessionRow>, sqlx::Error> {
+    let row = sqlx::query_as::<_, SessionRow>(
+        "WITH old AS (SELECT id_hash, flash AS old_flash, token_expires_at <= now() AS lapsed
+                      FROM sessions WHERE id_hash = $1 AND expires_at > now() FOR UPDATE)
+         UPDATE sessions s SET flash = CASE WHEN $2 THEN NULL ELSE s.flash END,
+             user_id = CASE WHEN old.lapsed THEN NULL ELSE s.user_id END,
+             user_name = CASE WHEN old.lapsed THEN NULL ELSE s.user_name END,
+             user_role = CASE WHEN old.lapsed THEN NULL ELSE s.user_role END,
+             access_token = CASE WHEN old.lapsed THEN NULL ELSE s.access_token END,
+             token_expires_at = CASE WHEN old.lapsed THEN NULL ELSE s.token_expires_at END
+         FROM old WHERE s.id_hash = old.id_hash
+         RETURNING s.id_hash, s.csrf_token, s.user_id, s.user_name, s.user_role, s.access_token,
+                   s.token_expires_at, old.old_flash AS flash, s.purchase_trace, s.purchase_started",
+    )
+    .bind(id_hash)
+    .bind(take_flash)
+    .fetch_optional(conn)
+    .await?;
+    Ok(row.map(|mut row| {
+        if !take_flash {
+            row.flash = None;
+        }
+        row
+    }))
+}
+
+/// A new guest session living `ttl`.
+pub async fn create(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    csrf_token: &str,
+    ttl: chrono::Duration,
+) -> Result<SessionRow, sqlx::Error> {
+    sqlx::query_as::<_, SessionRow>(&format!(
+        "INSERT INTO sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, now() + $3) RETURNING {COLUMNS}"
+    ))
+    .bind(id_hash)
+    .bind(csrf_token)
+    .bind(ttl)
+    .fetch_one(conn)
+    .await
+}
+
+/// Replaces session `old` by a new logged-in session `new` (a fresh id at log-in defeats
+/// session fixation), moving the guest cart into the user's cart first.
+pub async fn log_in(
+    conn: &mut PgConnection,
+    old: &[u8],
+    new: &[u8],
+    csrf_token: &str,
+    account: &LoggedIn<'_>,
+    ttl: chrono::Duration,
+) -> Result<(), sqlx::Error> {
+    let mut tx = sqlx::Connection::begin(conn).await?;
+    super::carts::merge_guest_cart(&mut tx, old, account.user_id).await?;
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await?;
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8)",
+    )
+    .bind(new)
+    .bind(csrf_token)
+    .bind(account.user_id)
+    .bind(account.name)
+    .bind(account.role)
+    .bind(account.access_token)
+    .bind(account.expires_at)
+    .bind(ttl)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+/// Ends a session (the user's cart stays with the account).
+pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(conn).await.map(|_| ())
+}
+
+/// Ends every session of an account (after it was deleted).
+pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(conn).await.map(|_| ())
+}
+
+/// Sets the notice shown on the next page view.
+pub async fn set_flash(conn: &mut PgConnection, id_hash: &[u8], text: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET flash = $2 WHERE id_hash = $1")
+        .bind(id_hash)
+        .bind(text)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Records (or, with `None`, ends) the purchase whose page views share one trace.
+pub async fn set_purchase_trace(
+    conn: &mut PgConnection,
+    id_hash: &[u8],
+    traceparent: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE sessions SET purchase_trace = $2, purchase_started = CASE WHEN $2 IS NULL THEN NULL ELSE now() END
+         WHERE id_hash = $1",
+    )
+    .bind(id_hash)
+    .bind(traceparent)
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+/// Updates the name shown in the header after a profile change.
+pub async fn set_user_name(conn: &mut PgConnection, user_id: Uuid, name: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sessions SET user_name = $2 WHERE user_id = $1")
+        .bind(user_id)
+        .bind(name)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Deletes expired sessions (and, through the foreign key, guest carts).
+pub async fn sweep_expired(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= now()").execute(conn).await?.rows_affected())
+}

@@ -1,0 +1,268 @@
+//! Register, log in, log out, profile, delete account. Log-in rotates the session id and
+//! merges the guest cart into the account's cart.
+
+use askama::Template;
+use poem::{
+    Response, handler,
+    http::{HeaderValue, StatusCode, header},
+    web::{Data, Form, Query},
+};
+use serde::Deserialize;
+use serde_json::json;
+use shopkit::{auth::Role, client::ClientError, config::Secret};
+use uuid::Uuid;
+
+use super::{
+    AppState,
+    forms::{LoginForm, ProfileForm, RegisterForm},
+    page::{Layout, PageError, local_path, redirect, rejection_detail, render, render_with, require_user},
+    session::{self, Session},
+};
+use crate::{
+    clients::{TokenBody, User},
+    store::sessions::{self as store, LoggedIn},
+};
+
+/// The `next` query parameter of the log-in and register pages.
+#[derive(Debug, Default, Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: Layout,
+    next: String,
+    email: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "register.html")]
+struct RegisterPage {
+    page: Layout,
+    next: String,
+    name: String,
+    email: String,
+    error: Option<String>,
+}
+
+/// `GET /login`.
+#[handler]
+pub async fn login_page(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, PageError> {
+    let next = local_path(query.next.as_deref());
+    render(&LoginPage { page: Layout::new(state, session, "Log in").await?, next, email: String::new(), error: None })
+}
+
+/// `GET /register`.
+#[handler]
+pub async fn register_page(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Query(query): Query<NextQuery>,
+) -> Result<Response, PageError> {
+    let next = local_path(query.next.as_deref());
+    render(&RegisterPage {
+        page: Layout::new(state, session, "Create an account").await?,
+        next,
+        name: String::new(),
+        email: String::new(),
+        error: None,
+    })
+}
+
+/// Logs in with the users service; on success the browser gets a new session (with the guest
+/// cart merged) and goes to `next`. `Ok(Err(message))` is a refusal to show on the form.
+async fn log_in(
+    state: &AppState,
+    session: &Session,
+    email: &str,
+    password: &str,
+    next: &str,
+) -> Result<Result<Response, String>, PageError> {
+    let token: TokenBody =
+        match state.backends.users.post("/auth/login", &json!({"email": email, "password": password}), None).await {
+            Ok(token) => token,
+            Err(ClientError::Rejected { status, .. }) if status == 401 => {
+                return Ok(Err("Wrong e-mail or password.".into()));
+            }
+            Err(ClientError::Rejected { status, .. }) if status == 429 => {
+                return Ok(Err("Too many attempts. Please wait a few minutes and try again.".into()));
+            }
+            Err(err) => return Ok(Err(rejection_detail(&err).ok_or(PageError::from(err))?)),
+        };
+    let claims = state.verifier.verify(&token.access_token).map_err(|e| PageError::Internal(e.to_string()))?;
+    let user_id = Uuid::parse_str(&claims.sub).map_err(|e| PageError::Internal(e.to_string()))?;
+    let secret = Secret::new(token.access_token);
+    let me: User = state.backends.as_user(&secret).users.get("/users/me").await?;
+    let expires_at = chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_else(chrono::Utc::now);
+    let role = if claims.role == Role::Admin { "admin" } else { "customer" };
+    let value = session::random_token().map_err(|_| PageError::Internal("random generator failed".into()))?;
+    let csrf = session::random_token().map_err(|_| PageError::Internal("random generator failed".into()))?;
+    let ttl = chrono::Duration::from_std(session::SESSION_TTL).unwrap_or(chrono::Duration::days(7));
+    let account = LoggedIn { user_id, name: &me.name, role, access_token: secret.expose(), expires_at };
+    let mut conn = state.pool.acquire().await?;
+    let new_hash = session::hash_id(&value);
+    store::log_in(&mut conn, &session.id_hash, &new_hash, &csrf, &account, ttl).await?;
+    store::set_flash(&mut conn, &new_hash, &format!("Welcome, {}!", me.name)).await?;
+    tracing::info!(user_id = %user_id, "shopper logged in");
+    let mut response = redirect(next);
+    let cookie = HeaderValue::from_str(&session::cookie(&value, state.secure_cookies))
+        .map_err(|e| PageError::Internal(e.to_string()))?;
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(Ok(response))
+}
+
+/// `POST /login`.
+#[handler]
+pub async fn login(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, PageError> {
+    let next = local_path(Some(&form.next));
+    match log_in(state, session, form.email.trim(), &form.password, &next).await? {
+        Ok(response) => Ok(response),
+        Err(error) => render_with(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                page: Layout::new(state, session, "Log in").await?,
+                next,
+                email: form.email,
+                error: Some(error),
+            },
+        ),
+    }
+}
+
+/// `POST /register`: creates a customer account and logs it in.
+#[handler]
+pub async fn register(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Form(form): Form<RegisterForm>,
+) -> Result<Response, PageError> {
+    let next = local_path(Some(&form.next));
+    let body = json!({"name": form.name.trim(), "email": form.email.trim(), "password": form.password});
+    let created: Result<User, ClientError> = state.backends.users.post("/users", &body, None).await;
+    let error = match created {
+        Ok(_) => match log_in(state, session, form.email.trim(), &form.password, &next).await? {
+            Ok(response) => return Ok(response),
+            Err(error) => error,
+        },
+        Err(ClientError::Rejected { status, .. }) if status == 409 => {
+            "An account with this e-mail already exists. Log in instead?".to_owned()
+        }
+        Err(err) => rejection_detail(&err).ok_or(PageError::from(err))?,
+    };
+    render_with(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        &RegisterPage {
+            page: Layout::new(state, session, "Create an account").await?,
+            next,
+            name: form.name,
+            email: form.email,
+            error: Some(error),
+        },
+    )
+}
+
+/// `POST /logout`: ends the session; the account's cart stays with the account.
+#[handler]
+pub async fn logout(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
+    let mut conn = state.pool.acquire().await?;
+    store::delete(&mut conn, &session.id_hash).await?;
+    let mut response = redirect("/");
+    let expired = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", session::COOKIE_NAME);
+    if let Ok(value) = HeaderValue::from_str(&expired) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: Layout,
+    user: User,
+    error: Option<String>,
+}
+
+/// `GET /account`: profile and account deletion.
+#[handler]
+pub async fn profile_page(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
+    let user = require_user(session, "/account")?;
+    let me: User = state.backends.as_user(&user.token).users.get("/users/me").await?;
+    render(&AccountPage { page: Layout::new(state, session, "Your account").await?, user: me, error: None })
+}
+
+/// `POST /account`: change name, e-mail or password (the last two need the current password).
+#[handler]
+pub async fn update_profile(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Form(form): Form<ProfileForm>,
+) -> Result<Response, PageError> {
+    let user = require_user(session, "/account")?;
+    let users = state.backends.as_user(&user.token).users;
+    let me: User = users.get("/users/me").await?;
+    let mut changes = serde_json::Map::new();
+    if !form.name.trim().is_empty() && form.name.trim() != me.name {
+        changes.insert("name".into(), json!(form.name.trim()));
+    }
+    if !form.email.trim().is_empty() && !form.email.trim().eq_ignore_ascii_case(&me.email) {
+        changes.insert("email".into(), json!(form.email.trim()));
+    }
+    if !form.password.is_empty() {
+        changes.insert("password".into(), json!(form.password));
+    }
+    if !form.current_password.is_empty() {
+        changes.insert("current_password".into(), json!(form.current_password));
+    }
+    let result: Result<User, ClientError> = users.patch("/users/me", &changes).await;
+    match result {
+        Ok(updated) => {
+            let mut conn = state.pool.acquire().await?;
+            store::set_user_name(&mut conn, user.id, &updated.name).await?;
+            store::set_flash(&mut conn, &session.id_hash, "Your account was updated.").await?;
+            Ok(redirect("/account"))
+        }
+        Err(err) => {
+            let error = rejection_detail(&err).ok_or(PageError::from(err))?;
+            render_with(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &AccountPage { page: Layout::new(state, session, "Your account").await?, user: me, error: Some(error) },
+            )
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "goodbye.html")]
+struct GoodbyePage {
+    page: Layout,
+}
+
+/// `POST /account/delete`: deletes the account and its personal data, and every session of it.
+#[handler]
+pub async fn delete_account(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+) -> Result<Response, PageError> {
+    let user = require_user(session, "/account")?;
+    state.backends.as_user(&user.token).users.delete("/users/me").await?;
+    let mut conn = state.pool.acquire().await?;
+    crate::store::carts::clear(&mut conn, &session.cart_owner()).await?;
+    store::delete_for_user(&mut conn, user.id).await?;
+    let mut guest = session.clone();
+    guest.user = None;
+    guest.flash = None;
+    let mut layout = Layout::new(state, &guest, "Account deleted").await?;
+    layout.user_name = None;
+    render(&GoodbyePage { page: layout })
+}

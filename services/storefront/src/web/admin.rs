@@ -1,0 +1,316 @@
+//! Staff pages: the catalogue (create, edit, stock, delete) and orders (ship, deliver). Every
+//! change goes through the products and orders APIs with the admin's own token, so those
+//! services decide what an admin may do.
+
+use askama::Template;
+use poem::{
+    Response, handler,
+    http::StatusCode,
+    web::{Data, Form, Path, Query},
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use shopkit::client::ClientError;
+use uuid::Uuid;
+
+use super::{
+    AppState,
+    catalogue::ProductView,
+    forms::{ProductForm, StatusForm},
+    orders::OrderView,
+    page::{Choice, Layout, PageError, redirect, rejection_detail, render, render_with, require_admin},
+    session::Session,
+};
+use crate::{
+    clients::{OrderPage, Product, ProductPage},
+    domain::money::{parse_major, to_major_text},
+    store::sessions,
+};
+
+/// Search and paging of the admin lists.
+#[derive(Debug, Default, Deserialize)]
+pub struct AdminQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+    status: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "admin/products.html")]
+struct ProductsPage {
+    page: Layout,
+    products: Vec<(ProductView, String)>,
+    q: String,
+    next_page: Option<String>,
+}
+
+/// `GET /admin/products`.
+#[handler]
+pub async fn products(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Query(query): Query<AdminQuery>,
+) -> Result<Response, PageError> {
+    require_admin(session, "/admin/products")?;
+    let q = query.q.unwrap_or_default().trim().to_owned();
+    let mut search: Vec<(&str, String)> = vec![("limit", "50".into()), ("sort", "name".into())];
+    if !q.is_empty() {
+        search.push(("q", q.clone()));
+    }
+    if let Some(cursor) = query.cursor.filter(|c| !c.is_empty()) {
+        search.push(("cursor", cursor));
+    }
+    let page: ProductPage = state.backends.search(&search).await?;
+    let next_page = page.next_cursor.as_deref().map(|cursor| {
+        let pairs = [("q", q.as_str()), ("cursor", cursor)];
+        format!("/admin/products?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
+    });
+    render(&ProductsPage {
+        page: Layout::new(state, session, "Products").await?,
+        products: page.items.iter().map(|p| (ProductView::from(p), p.sku.clone())).collect(),
+        q,
+        next_page,
+    })
+}
+
+/// The editor's field values (as typed, so a refused form keeps them).
+#[derive(Debug, Default)]
+pub struct ProductFields {
+    sku: String,
+    name: String,
+    description: String,
+    price: String,
+    currency: String,
+    stock: String,
+    category: String,
+    image_url: String,
+}
+
+impl From<&Product> for ProductFields {
+    fn from(p: &Product) -> Self {
+        Self {
+            sku: p.sku.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            price: to_major_text(p.price, &p.currency),
+            currency: p.currency.clone(),
+            stock: p.stock.to_string(),
+            category: p.category.clone(),
+            image_url: p.image_url.clone().unwrap_or_default(),
+        }
+    }
+}
+
+impl From<ProductForm> for ProductFields {
+    fn from(f: ProductForm) -> Self {
+        Self {
+            sku: f.sku,
+            name: f.name,
+            description: f.description,
+            price: f.price,
+            currency: f.currency,
+            stock: f.stock,
+            category: f.category,
+            image_url: f.image_url,
+        }
+    }
+}
+
+impl ProductFields {
+    /// The JSON body for the products API; price and stock are parsed here, the rest is
+    /// validated by products (whose messages are shown).
+    fn to_body(&self) -> Result<Value, String> {
+        let currency = self.currency.trim().to_ascii_uppercase();
+        let price = parse_major(&self.price, &currency)?;
+        let stock: i64 = self.stock.trim().parse().map_err(|_| "Stock is a whole number of units.".to_owned())?;
+        Ok(json!({
+            "sku": self.sku.trim(),
+            "name": self.name.trim(),
+            "description": self.description.trim(),
+            "price": price,
+            "currency": currency,
+            "stock": stock,
+            "category": self.category.trim(),
+            "image_url": self.image_url.trim(),
+        }))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/product_form.html")]
+struct ProductFormPage {
+    page: Layout,
+    id: Option<Uuid>,
+    fields: ProductFields,
+    error: Option<String>,
+}
+
+/// `GET /admin/products/new`.
+#[handler]
+pub async fn new_product_page(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+) -> Result<Response, PageError> {
+    require_admin(session, "/admin/products/new")?;
+    let fields = ProductFields { currency: "EUR".into(), stock: "0".into(), ..ProductFields::default() };
+    render(&ProductFormPage { page: Layout::new(state, session, "New product").await?, id: None, fields, error: None })
+}
+
+/// `GET /admin/products/{id}`.
+#[handler]
+pub async fn edit_product_page(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    require_admin(session, &format!("/admin/products/{id}"))?;
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let product = state.backends.product(id).await?.ok_or(PageError::NotFound)?;
+    render(&ProductFormPage {
+        page: Layout::new(state, session, format!("Edit {}", product.name)).await?,
+        id: Some(id),
+        fields: ProductFields::from(&product),
+        error: None,
+    })
+}
+
+async fn save_product(
+    state: &AppState,
+    session: &Session,
+    id: Option<Uuid>,
+    form: ProductForm,
+) -> Result<Response, PageError> {
+    let admin = require_admin(session, "/admin/products")?;
+    let fields = ProductFields::from(form);
+    let saved: Result<Product, String> = match fields.to_body() {
+        Err(message) => Err(message),
+        Ok(body) => {
+            let catalogue = state.backends.as_user(&admin.token).products;
+            let result: Result<Product, ClientError> = match id {
+                Some(id) => catalogue.patch(&format!("/products/{id}"), &body).await,
+                None => catalogue.post("/products", &body, None).await,
+            };
+            match result {
+                Ok(product) => Ok(product),
+                Err(err) => Err(rejection_detail(&err).ok_or(PageError::from(err))?),
+            }
+        }
+    };
+    match saved {
+        Ok(product) => {
+            let mut conn = state.pool.acquire().await?;
+            sessions::set_flash(&mut conn, &session.id_hash, &format!("Saved {}.", product.name)).await?;
+            Ok(redirect("/admin/products"))
+        }
+        Err(error) => render_with(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &ProductFormPage { page: Layout::new(state, session, "Product").await?, id, fields, error: Some(error) },
+        ),
+    }
+}
+
+/// `POST /admin/products/new`.
+#[handler]
+pub async fn create_product(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Form(form): Form<ProductForm>,
+) -> Result<Response, PageError> {
+    save_product(state, session, None, form).await
+}
+
+/// `POST /admin/products/{id}`.
+#[handler]
+pub async fn update_product(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+    Form(form): Form<ProductForm>,
+) -> Result<Response, PageError> {
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    save_product(state, session, Some(id), form).await
+}
+
+/// `POST /admin/products/{id}/delete`.
+#[handler]
+pub async fn delete_product(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let admin = require_admin(session, "/admin/products")?;
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    state.backends.as_user(&admin.token).products.delete(&format!("/products/{id}")).await?;
+    let mut conn = state.pool.acquire().await?;
+    sessions::set_flash(&mut conn, &session.id_hash, "Product deleted.").await?;
+    Ok(redirect("/admin/products"))
+}
+
+/// The statuses the order list can be filtered by.
+const STATUSES: [&str; 5] = ["pending", "paid", "shipped", "delivered", "cancelled"];
+
+#[derive(Template)]
+#[template(path = "admin/orders.html")]
+struct OrdersPage {
+    page: Layout,
+    orders: Vec<OrderView>,
+    statuses: Vec<Choice>,
+    next_page: Option<String>,
+}
+
+/// `GET /admin/orders`: every order, filterable by status.
+#[handler]
+pub async fn orders(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Query(query): Query<AdminQuery>,
+) -> Result<Response, PageError> {
+    let admin = require_admin(session, "/admin/orders")?;
+    let status = query.status.filter(|s| STATUSES.contains(&s.as_str())).unwrap_or_default();
+    let mut pairs: Vec<(&str, String)> = vec![("limit", "50".into())];
+    if !status.is_empty() {
+        pairs.push(("status", status.clone()));
+    }
+    if let Some(cursor) = query.cursor.filter(|c| !c.is_empty()) {
+        pairs.push(("cursor", cursor));
+    }
+    let path = format!("/orders?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default());
+    let page: OrderPage = state.backends.as_user(&admin.token).orders.get(&path).await?;
+    let next_page = page.next_cursor.as_deref().map(|cursor| {
+        format!(
+            "/admin/orders?{}",
+            serde_urlencoded::to_string([("status", status.as_str()), ("cursor", cursor)]).unwrap_or_default()
+        )
+    });
+    render(&OrdersPage {
+        page: Layout::new(state, session, "Orders").await?,
+        orders: page.items.iter().map(OrderView::from).collect(),
+        statuses: Choice::list(std::iter::once(("", "All")).chain(STATUSES.iter().map(|s| (*s, *s))), &status),
+        next_page,
+    })
+}
+
+/// `POST /admin/orders/{id}/status`: ship or deliver.
+#[handler]
+pub async fn set_order_status(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+    Form(form): Form<StatusForm>,
+) -> Result<Response, PageError> {
+    let admin = require_admin(session, "/admin/orders")?;
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let result: Result<Value, ClientError> = state
+        .backends
+        .as_user(&admin.token)
+        .orders
+        .patch(&format!("/orders/{id}"), &json!({"status": form.status}))
+        .await;
+    let notice = match result {
+        Ok(_) => format!("Order {} marked {}.", super::orders::short_id(id), form.status),
+        Err(err) => format!("Could not change the order: {}", rejection_detail(&err).ok_or(PageError::from(err))?),
+    };
+    let mut conn = state.pool.acquire().await?;
+    sessions::set_flash(&mut conn, &session.id_hash, &notice).await?;
+    Ok(redirect("/admin/orders"))
+}

@@ -1,0 +1,176 @@
+//! The cart: show, add, change quantity, remove. Prices and stock are the catalogue's current
+//! ones, fetched when the cart is shown.
+
+use askama::Template;
+use poem::{
+    Response, handler,
+    web::{Data, Form, Path},
+};
+use uuid::Uuid;
+
+use super::{
+    AppState,
+    forms::{AddToCart, SetQuantity},
+    page::{Layout, PageError, redirect, render},
+    session::Session,
+};
+use crate::{
+    clients::{Backends, Product},
+    domain::{CartQuantity, images::image_src, money::format_money},
+    store::{
+        carts::{self, CartLine, CartOwner},
+        sessions,
+    },
+};
+
+/// A cart line with its product.
+pub struct LineView {
+    /// Product id.
+    pub product_id: Uuid,
+    /// Name.
+    pub name: String,
+    /// Picture.
+    pub image: String,
+    /// Units.
+    pub quantity: i32,
+    /// Unit price, formatted.
+    pub unit_price: String,
+    /// Line total, formatted.
+    pub line_total: String,
+    /// A warning when the catalogue has fewer units than the line.
+    pub warning: Option<String>,
+}
+
+/// The cart's lines with their products, for the cart page and checkout. Lines whose product
+/// is gone from the catalogue are dropped from the cart.
+pub async fn priced_lines(
+    state: &AppState,
+    backends: &Backends,
+    owner: &CartOwner,
+) -> Result<Vec<(CartLine, Product)>, PageError> {
+    let mut conn = state.pool.acquire().await?;
+    let lines = carts::lines(&mut conn, owner).await?;
+    let products = futures::future::join_all(lines.iter().map(|l| backends.product(l.product_id))).await;
+    let mut priced = Vec::with_capacity(lines.len());
+    for (line, product) in lines.into_iter().zip(products) {
+        match product? {
+            Some(product) => priced.push((line, product)),
+            None => carts::remove(&mut conn, owner, line.product_id).await?,
+        }
+    }
+    Ok(priced)
+}
+
+/// The total of priced lines, when they share one currency (the catalogue's normal case).
+pub fn total(lines: &[(CartLine, Product)]) -> Option<String> {
+    let currency = &lines.first()?.1.currency;
+    if lines.iter().any(|(_, p)| &p.currency != currency) {
+        return None;
+    }
+    let sum = lines.iter().map(|(l, p)| p.price.saturating_mul(i64::from(l.quantity))).fold(0i64, i64::saturating_add);
+    Some(format_money(sum, currency))
+}
+
+#[derive(Template)]
+#[template(path = "cart.html")]
+struct CartPage {
+    page: Layout,
+    lines: Vec<LineView>,
+    total: Option<String>,
+    logged_in: bool,
+    can_check_out: bool,
+}
+
+/// `GET /cart`.
+#[handler]
+pub async fn show(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
+    let priced = priced_lines(state, &state.backends, &session.cart_owner()).await?;
+    let total = total(&priced);
+    let lines: Vec<LineView> = priced
+        .iter()
+        .map(|(line, p)| LineView {
+            product_id: p.id,
+            name: p.name.clone(),
+            image: image_src(p.image_url.as_deref(), &p.category),
+            quantity: line.quantity,
+            unit_price: format_money(p.price, &p.currency),
+            line_total: format_money(p.price.saturating_mul(i64::from(line.quantity)), &p.currency),
+            warning: match p.stock {
+                0 => Some("Out of stock: remove it to check out.".to_owned()),
+                n if n < line.quantity => Some(format!("Only {n} left: lower the quantity to check out.")),
+                _ => None,
+            },
+        })
+        .collect();
+    let can_check_out = !lines.is_empty() && lines.iter().all(|l| l.warning.is_none()) && total.is_some();
+    render(&CartPage {
+        page: Layout::new(state, session, "Your cart").await?,
+        logged_in: session.user.is_some(),
+        lines,
+        total,
+        can_check_out,
+    })
+}
+
+/// `POST /cart/items`: add a product, then back to its page with a notice.
+#[handler]
+pub async fn add(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Form(form): Form<AddToCart>,
+) -> Result<Response, PageError> {
+    let id = Uuid::parse_str(form.product_id.trim()).map_err(|_| PageError::NotFound)?;
+    let product = state.backends.product(id).await?.ok_or(PageError::NotFound)?;
+    let back = format!("/products/{id}");
+    let mut conn = state.pool.acquire().await?;
+    let quantity = match form.quantity.trim().parse::<i64>().map_err(|_| String::new()).and_then(CartQuantity::parse) {
+        Ok(q) if product.stock > 0 => q,
+        Ok(_) => {
+            sessions::set_flash(&mut conn, &session.id_hash, "Sorry, this product is out of stock.").await?;
+            return Ok(redirect(&back));
+        }
+        Err(_) => {
+            sessions::set_flash(&mut conn, &session.id_hash, "Choose a quantity between 1 and 99.").await?;
+            return Ok(redirect(&back));
+        }
+    };
+    carts::add(&mut conn, &session.cart_owner(), id, quantity.units()).await?;
+    let notice = format!("Added {} × {} to your cart.", quantity.units(), product.name);
+    sessions::set_flash(&mut conn, &session.id_hash, &notice).await?;
+    Ok(redirect(&back))
+}
+
+/// `POST /cart/items/{id}`: set a line's quantity (0 removes it).
+#[handler]
+pub async fn update(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+    Form(form): Form<SetQuantity>,
+) -> Result<Response, PageError> {
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let mut conn = state.pool.acquire().await?;
+    let owner = session.cart_owner();
+    match form.quantity.trim().parse::<i64>() {
+        Ok(0) => carts::remove(&mut conn, &owner, id).await?,
+        Ok(units) => match CartQuantity::parse(units) {
+            Ok(q) => carts::set_quantity(&mut conn, &owner, id, q.units()).await?,
+            Err(message) => sessions::set_flash(&mut conn, &session.id_hash, &message).await?,
+        },
+        Err(_) => sessions::set_flash(&mut conn, &session.id_hash, "Quantities are whole numbers.").await?,
+    }
+    Ok(redirect("/cart"))
+}
+
+/// `POST /cart/items/{id}/remove`.
+#[handler]
+pub async fn remove(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let mut conn = state.pool.acquire().await?;
+    carts::remove(&mut conn, &session.cart_owner(), id).await?;
+    Ok(redirect("/cart"))
+}

@@ -1,0 +1,212 @@
+//! Checkout and payment. Checkout places the order for the cart and starts a purchase trace
+//! that the pay pages continue (see [`super::session`]), so cart -> checkout -> pay is one trace.
+
+use askama::Template;
+use poem::{
+    Response, handler,
+    http::StatusCode,
+    web::{Data, Form, Path},
+};
+use shopkit::client::ClientError;
+use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+use uuid::Uuid;
+
+use super::{
+    AppState,
+    cart::priced_lines,
+    forms::CardForm,
+    orders::{OrderView, fetch_order},
+    page::{Layout, PageError, redirect, rejection_detail, render_with},
+    session::Session,
+};
+use crate::{
+    clients::{CardBody, ItemBody, Order},
+    store::{carts, sessions},
+};
+
+/// The test cards the payments simulator documents, shown on the pay page.
+pub const TEST_CARDS: [(&str, &str); 4] = [
+    ("4242 4242 4242 4242", "succeeds"),
+    ("4000 0000 0000 0002", "declined"),
+    ("4000 0000 0000 9995", "declined: insufficient funds"),
+    ("4000 0000 0000 0069", "declined: expired card"),
+];
+
+/// The W3C traceparent of the current server span, when tracing is on.
+fn current_traceparent() -> Option<String> {
+    let mut headers = poem::http::HeaderMap::new();
+    shopkit::telemetry::propagation::inject(&tracing::Span::current().context(), &mut headers);
+    headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
+
+/// `POST /checkout`: places the order for the cart's contents and opens the pay page.
+#[handler]
+pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
+    let Some(user) = session.user.as_ref() else {
+        let mut conn = state.pool.acquire().await?;
+        sessions::set_flash(&mut conn, &session.id_hash, "Log in or register to check out: your cart is kept.").await?;
+        return Err(PageError::LoginRequired { next: "/cart".into() });
+    };
+    let backends = state.backends.as_user(&user.token);
+    let owner = session.cart_owner();
+    let lines = priced_lines(state, &backends, &owner).await?;
+    if lines.is_empty() {
+        return Ok(redirect("/cart"));
+    }
+    let items: Vec<ItemBody> =
+        lines.iter().map(|(l, _)| ItemBody { product_id: l.product_id, quantity: l.quantity }).collect();
+    let key = format!("storefront-checkout-{}", Uuid::new_v4());
+    let placed: Result<Order, ClientError> =
+        backends.orders.post("/orders", &serde_json::json!({ "items": items }), Some(&key)).await;
+    let mut conn = state.pool.acquire().await?;
+    match placed {
+        Ok(order) => {
+            carts::clear(&mut conn, &owner).await?;
+            sessions::set_purchase_trace(&mut conn, &session.id_hash, current_traceparent().as_deref()).await?;
+            tracing::info!(order_id = %order.id, "order placed from the storefront");
+            Ok(redirect(&format!("/orders/{}/pay", order.id)))
+        }
+        Err(err) => match rejection_detail(&err) {
+            Some(reason) => {
+                sessions::set_flash(&mut conn, &session.id_hash, &format!("Could not place the order: {reason}"))
+                    .await?;
+                Ok(redirect("/cart"))
+            }
+            None => Err(err.into()),
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "pay.html")]
+struct PayPage {
+    page: Layout,
+    order: OrderView,
+    error: Option<String>,
+    attempt: String,
+    test_cards: [(&'static str, &'static str); 4],
+}
+
+async fn pay_page_for(
+    state: &AppState,
+    session: &Session,
+    order: &Order,
+    error: Option<String>,
+    status: StatusCode,
+) -> Result<Response, PageError> {
+    let template = PayPage {
+        page: Layout::new(state, session, "Payment").await?,
+        order: OrderView::from(order),
+        error,
+        attempt: Uuid::new_v4().to_string(),
+        test_cards: TEST_CARDS,
+    };
+    render_with(status, &template)
+}
+
+/// `GET /orders/{id}/pay`: the card form of a pending order.
+#[handler]
+pub async fn pay_page(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let order = fetch_order(state, session, &id, &format!("/orders/{id}/pay")).await?;
+    if order.status != "pending" {
+        return Ok(redirect(&format!("/orders/{}", order.id)));
+    }
+    pay_page_for(state, session, &order, None, StatusCode::OK).await
+}
+
+/// `MM/YY` or `MM/YYYY` -> (month, four-digit year).
+fn parse_expiry(raw: &str) -> Option<(u32, i32)> {
+    let (month, year) = raw.trim().split_once('/')?;
+    let month: u32 = month.trim().parse().ok().filter(|m| (1..=12).contains(m))?;
+    let year = year.trim();
+    let year: i32 = match year.len() {
+        2 => 2000 + year.parse::<i32>().ok()?,
+        4 => year.parse().ok()?,
+        _ => return None,
+    };
+    Some((month, year))
+}
+
+/// `POST /orders/{id}/pay`: charge the card; a decline shows its reason and the order stays
+/// payable.
+#[handler]
+pub async fn pay(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+    Form(form): Form<CardForm>,
+) -> Result<Response, PageError> {
+    let order = fetch_order(state, session, &id, &format!("/orders/{id}/pay")).await?;
+    let Some(user) = session.user.as_ref() else { return Err(PageError::LoginRequired { next: "/orders".into() }) };
+    let Some((exp_month, exp_year)) = parse_expiry(&form.expiry) else {
+        let error = Some("Enter the expiry date as MM/YY.".to_owned());
+        return pay_page_for(state, session, &order, error, StatusCode::UNPROCESSABLE_ENTITY).await;
+    };
+    let card = CardBody {
+        number: form.number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect(),
+        exp_month,
+        exp_year,
+        cvc: form.cvc.trim().to_owned(),
+    };
+    let attempt = Uuid::parse_str(form.attempt.trim()).unwrap_or_else(|_| Uuid::new_v4());
+    let key = format!("storefront-pay-{attempt}");
+    let paid: Result<Order, ClientError> = state
+        .backends
+        .as_user(&user.token)
+        .orders
+        .post(&format!("/orders/{}/pay", order.id), &serde_json::json!({ "card": card }), Some(&key))
+        .await;
+    let mut conn = state.pool.acquire().await?;
+    match paid {
+        Ok(order) => {
+            sessions::set_purchase_trace(&mut conn, &session.id_hash, None).await?;
+            sessions::set_flash(&mut conn, &session.id_hash, "Thank you! Your payment was received.").await?;
+            Ok(redirect(&format!("/orders/{}", order.id)))
+        }
+        Err(ClientError::Rejected { status, .. }) if status == 409 => {
+            sessions::set_flash(&mut conn, &session.id_hash, "This order can no longer be paid.").await?;
+            Ok(redirect(&format!("/orders/{}", order.id)))
+        }
+        Err(err) => match rejection_detail(&err) {
+            Some(reason) => {
+                let status = match &err {
+                    ClientError::Rejected { status, .. } => {
+                        StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_REQUEST)
+                    }
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let message = if status == StatusCode::PAYMENT_REQUIRED {
+                    format!("Payment declined ({reason}). Nothing was charged: try another card.")
+                } else {
+                    format!("Please check the card details: {reason}")
+                };
+                pay_page_for(state, session, &order, Some(message), status).await
+            }
+            None => Err(err.into()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_expiry;
+
+    #[test]
+    fn expiry_dates_parse_as_shoppers_type_them() {
+        let cases = [
+            ("12/30", Some((12, 2030))),
+            (" 01 / 2031 ", Some((1, 2031))),
+            ("13/30", None),
+            ("0/30", None),
+            ("1230", None),
+            ("12/3", None),
+        ];
+        for (raw, expected) in cases {
+            assert_eq!(parse_expiry(raw), expected, "{raw}");
+        }
+    }
+}

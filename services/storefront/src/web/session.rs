@@ -1,0 +1,211 @@
+//! The session of each browser: an opaque random id in an `HttpOnly`, `SameSite=Lax` cookie
+//! (`Secure` behind TLS), everything else in the `sessions` table. [`SessionLayer`] loads or
+//! creates it before the page's server span starts, so it can also continue the trace of a
+//! purchase in progress.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use poem::{
+    Endpoint, IntoResponse, Middleware, Request, Response,
+    http::{HeaderValue, Method, header},
+};
+use shopkit::config::Secret;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::store::{
+    carts::CartOwner,
+    sessions::{self, SessionRow},
+};
+
+/// Name of the session cookie.
+pub const COOKIE_NAME: &str = "sf_session";
+/// How long a session lives (a logged-in one also ends when its token does).
+pub const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+/// A purchase's page views join its trace for at most this long after checkout.
+const PURCHASE_TRACE_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
+
+/// The logged-in account of a session.
+#[derive(Debug, Clone)]
+pub struct SessionUser {
+    /// Account id.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// Staff may use the admin pages.
+    pub is_admin: bool,
+    /// The access token, for calls on the user's behalf; never rendered.
+    pub token: Secret<String>,
+}
+
+/// What handlers know about the browser they answer.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// SHA-256 of the cookie value: the row's key.
+    pub id_hash: Vec<u8>,
+    /// The token every form carries back.
+    pub csrf: String,
+    /// The account, when logged in.
+    pub user: Option<SessionUser>,
+    /// A notice to show once.
+    pub flash: Option<String>,
+}
+
+impl Session {
+    /// Whose cart this browser sees.
+    pub fn cart_owner(&self) -> CartOwner {
+        match &self.user {
+            Some(user) => CartOwner::User(user.id),
+            None => CartOwner::Session(self.id_hash.clone()),
+        }
+    }
+
+    fn from_row(row: SessionRow) -> Self {
+        let user = match (row.user_id, row.access_token) {
+            (Some(id), Some(token)) => Some(SessionUser {
+                id,
+                name: row.user_name.unwrap_or_default(),
+                is_admin: row.user_role.as_deref() == Some("admin"),
+                token: Secret::new(token),
+            }),
+            _ => None,
+        };
+        Self { id_hash: row.id_hash, csrf: row.csrf_token, user, flash: row.flash }
+    }
+}
+
+/// A fresh random token (32 bytes, base64url): session ids and CSRF tokens.
+pub fn random_token() -> Result<String, ring::error::Unspecified> {
+    let mut bytes = [0u8; 32];
+    ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The database key of a cookie value.
+pub fn hash_id(cookie_value: &str) -> Vec<u8> {
+    ring::digest::digest(&ring::digest::SHA256, cookie_value.as_bytes()).as_ref().to_vec()
+}
+
+/// The `Set-Cookie` value for a session id.
+pub fn cookie(value: &str, secure: bool) -> String {
+    format!(
+        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
+        SESSION_TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
+    )
+}
+
+fn cookie_value(req: &Request) -> Option<String> {
+    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
+        |pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == COOKIE_NAME && value.len() == 43).then(|| value.to_owned())
+        },
+    )
+}
+
+/// Requests that need no session: assets, pictures, probes and metrics.
+fn sessionless(path: &str) -> bool {
+    ["/static/", "/images/", "/health/", "/metrics", "/favicon"].iter().any(|p| path.starts_with(p))
+}
+
+/// The pages of a purchase after checkout: they continue the checkout's trace.
+fn in_purchase(path: &str) -> bool {
+    path.starts_with("/orders/") && path.ends_with("/pay")
+}
+
+/// Loads or creates the session, continues a purchase's trace, sets the cookie, and adds the
+/// security headers every page gets.
+pub struct SessionLayer {
+    /// The storefront's database.
+    pub pool: PgPool,
+    /// Whether the cookie is `Secure`.
+    pub secure_cookies: bool,
+}
+
+impl<E: Endpoint> Middleware<E> for SessionLayer {
+    type Output = SessionEndpoint<E>;
+    fn transform(&self, inner: E) -> Self::Output {
+        SessionEndpoint { inner, pool: self.pool.clone(), secure: self.secure_cookies }
+    }
+}
+
+/// The endpoint produced by [`SessionLayer`].
+pub struct SessionEndpoint<E> {
+    inner: E,
+    pool: PgPool,
+    secure: bool,
+}
+
+/// Why a session could not be loaded or started (the page answers 503 either way).
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    /// The session store is unreachable.
+    #[error("session store: {0}")]
+    Database(#[from] sqlx::Error),
+    /// The system random generator failed (no id can be issued safely).
+    #[error("system random generator failed")]
+    Random,
+}
+
+impl<E: Endpoint> SessionEndpoint<E> {
+    async fn load_or_create(&self, req: &Request) -> Result<(SessionRow, Option<String>), SessionError> {
+        let mut conn = self.pool.acquire().await?;
+        if let Some(value) = cookie_value(req)
+            && let Some(row) = sessions::load(&mut conn, &hash_id(&value), req.method() == Method::GET).await?
+        {
+            return Ok((row, None));
+        }
+        let value = random_token().map_err(|_| SessionError::Random)?;
+        let csrf = random_token().map_err(|_| SessionError::Random)?;
+        let ttl = chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::days(7));
+        let row = sessions::create(&mut conn, &hash_id(&value), &csrf, ttl).await?;
+        Ok((row, Some(value)))
+    }
+}
+
+impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        if sessionless(req.uri().path()) {
+            return self.inner.call(req).await.map(IntoResponse::into_response);
+        }
+        let (row, new_cookie) = match self.load_or_create(&req).await {
+            Ok(loaded) => loaded,
+            Err(err) => {
+                tracing::error!(error = %err, "no session for this request");
+                return Ok(crate::web::page::PageError::Unavailable.into_response());
+            }
+        };
+        let purchase_live = row.purchase_started.is_some_and(|t| chrono::Utc::now() - t < PURCHASE_TRACE_WINDOW);
+        if let (true, Some(traceparent)) = (purchase_live && in_purchase(req.uri().path()), &row.purchase_trace)
+            && !req.headers().contains_key("traceparent")
+            && let Ok(value) = HeaderValue::from_str(traceparent)
+        {
+            req.headers_mut().insert("traceparent", value);
+        }
+        req.extensions_mut().insert(Session::from_row(row));
+        let mut response = self.inner.call(req).await.map(IntoResponse::into_response)?;
+        let headers = response.headers_mut();
+        if let Some(value) = new_cookie
+            && !headers.contains_key(header::SET_COOKIE)
+            && let Ok(cookie) = HeaderValue::from_str(&cookie(&value, self.secure))
+        {
+            headers.append(header::SET_COOKIE, cookie);
+        }
+        for (name, value) in [
+            (
+                "content-security-policy",
+                "default-src 'self'; img-src 'self' https: data:; style-src 'self'; script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            ),
+            ("x-content-type-options", "nosniff"),
+            ("referrer-policy", "same-origin"),
+            ("cache-control", "no-store"),
+        ] {
+            headers.insert(name, HeaderValue::from_static(value));
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,220 @@
+//! `spawn_shop`: the four services and the storefront wired together over HTTP, plus helpers
+//! that read as the steps of a scenario.
+
+use std::time::Duration;
+
+use orders::config::Config as OrdersConfig;
+use payments::config::Simulation;
+use reqwest::Client;
+use serde_json::{Value, json};
+use shopkit::{
+    auth::Role,
+    config::{CommonConfig, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, LogFormat, Secret},
+    db::Database,
+    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
+};
+
+pub const ADMIN_EMAIL: &str = "admin@microshop.test";
+pub const ADMIN_PASSWORD: &str = "admin password for storefront tests";
+const ORDERS_SECRET: &str = "orders-client-secret-storefront";
+pub const GOOD_CARD: &str = "4242 4242 4242 4242";
+pub const DECLINED_CARD: &str = "4000 0000 0000 0002";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// The whole shop: its URLs and the storefront's database, for assertions in SQL.
+pub struct Shop {
+    pub storefront: String,
+    pub products_url: String,
+    pub users_url: String,
+    pub storefront_db: TestDatabase,
+    _servers: Vec<TestServerHandle>,
+}
+
+fn users_auth() -> users::api::AuthSettings {
+    let keys = TestKeys::get();
+    users::api::AuthSettings {
+        signer: shopkit::auth::TokenSigner::from_private_pem(
+            &keys.private_pem,
+            None,
+            DEFAULT_JWT_ISSUER,
+            DEFAULT_JWT_AUDIENCE,
+        )
+        .expect("signer"),
+        access_token_ttl: Duration::from_secs(900),
+        service_token_ttl: Duration::from_secs(300),
+        service_clients: vec![users::config::ServiceClient {
+            id: "orders".into(),
+            secret: Secret::new(ORDERS_SECRET.into()),
+        }],
+        per_account: users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) },
+        per_address: users::store::throttle::Limit { max_failures: 1000, window: Duration::from_secs(900) },
+    }
+}
+
+fn common(url: &str) -> CommonConfig {
+    CommonConfig {
+        listen_addr: ([127, 0, 0, 1], 0).into(),
+        database_url: Secret::new(url.to_owned()),
+        database_max_connections: 10,
+        log_format: LogFormat::Json,
+        jwt_issuer: DEFAULT_JWT_ISSUER.into(),
+        jwt_audience: DEFAULT_JWT_AUDIENCE.into(),
+        max_body_bytes: shopkit::edge::DEFAULT_MAX_BODY_BYTES,
+    }
+}
+
+pub async fn spawn_shop() -> Shop {
+    let keys = TestKeys::get();
+    let users = spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, users_auth())).await;
+    let admin =
+        users::config::BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
+    users::bootstrap::ensure_admin(&users.database, &admin).await.expect("admin");
+    let products = spawn_service("products", &products::MIGRATOR, products::app).await;
+    let payments = spawn_service("payments", &payments::MIGRATOR, |database, verifier| {
+        payments::app(database, verifier, Simulation::default())
+    })
+    .await;
+
+    let orders_db = fresh_database("orders", &orders::MIGRATOR).await;
+    let orders_database = Database::from_pool(orders_db.pool.clone());
+    orders_database.migrate(&orders::MIGRATOR).await.expect("orders migrations");
+    let config = OrdersConfig {
+        common: common(&orders_db.url),
+        jwt_public_key: keys.public_pem.clone(),
+        urls: orders::clients::DependencyUrls {
+            users: users.server.base_url.clone(),
+            products: products.server.base_url.clone(),
+            payments: payments.server.base_url.clone(),
+        },
+        client_id: "orders".into(),
+        client_secret: Secret::new(ORDERS_SECRET.into()),
+        order_ttl: Duration::from_secs(900),
+        sweep_interval: Duration::from_secs(5),
+        recovery_after: Duration::from_secs(30),
+    };
+    let flows = orders::orders(&orders_database, &config);
+    let orders_server = spawn_server(orders::app(orders_database, test_verifier(), flows)).await;
+
+    let storefront_db = fresh_database("storefront", &storefront::MIGRATOR).await;
+    let storefront_database = Database::from_pool(storefront_db.pool.clone());
+    storefront_database.migrate(&storefront::MIGRATOR).await.expect("storefront migrations");
+    let urls = storefront::config::BackendUrls {
+        products: products.server.base_url.clone(),
+        users: users.server.base_url.clone(),
+        orders: orders_server.base_url.clone(),
+    };
+    let state = storefront::web::AppState::new(
+        storefront_db.pool.clone(),
+        storefront::clients::Backends::new(&urls),
+        test_verifier(),
+        false,
+    );
+    let storefront_server = spawn_server(storefront::app(storefront_database, state)).await;
+    Shop {
+        storefront: storefront_server.base_url.clone(),
+        products_url: products.server.base_url.clone(),
+        users_url: users.server.base_url.clone(),
+        storefront_db,
+        _servers: vec![users.server, products.server, payments.server, orders_server, storefront_server],
+    }
+}
+
+impl Shop {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.storefront, path)
+    }
+
+    /// Adds a product through the real products API (as an admin) and returns it.
+    pub async fn product(&self, body: Value) -> Value {
+        let mut full = json!({"sku": "SKU-1", "name": "Product", "description": "", "price": 1000,
+            "currency": "EUR", "stock": 10, "category": "test"});
+        if let (Some(full), Some(body)) = (full.as_object_mut(), body.as_object()) {
+            full.extend(body.clone());
+        }
+        let resp = Client::new()
+            .post(format!("{}/products", self.products_url))
+            .bearer_auth(TestKeys::get().token(&uuid::Uuid::new_v4().to_string(), Role::Admin))
+            .json(&full)
+            .send()
+            .await
+            .expect("create product");
+        assert_eq!(resp.status(), 201, "creating {full}");
+        resp.json().await.expect("json")
+    }
+
+    /// The product as the products API has it now.
+    pub async fn product_now(&self, id: &str) -> Value {
+        reqwest::get(format!("{}/products/{id}", self.products_url)).await.expect("get").json().await.expect("json")
+    }
+
+    /// Registers a customer directly with the users service.
+    pub async fn customer(&self, email: &str) {
+        let resp = Client::new()
+            .post(format!("{}/users", self.users_url))
+            .json(&json!({"email": email, "password": PASSWORD, "name": "Ada"}))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(resp.status(), 201);
+    }
+}
+
+/// A browser-like HTTP client: keeps cookies, does not follow redirects (tests look at them).
+pub struct Browser {
+    pub http: Client,
+    pub base: String,
+}
+
+impl Browser {
+    pub fn new(shop: &Shop) -> Self {
+        let http =
+            Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { http, base: shop.storefront.clone() }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.expect("get")
+    }
+
+    pub async fn page(&self, path: &str) -> String {
+        let resp = self.get(path).await;
+        assert_eq!(resp.status(), 200, "GET {path}");
+        resp.text().await.expect("html")
+    }
+
+    /// The CSRF token of the session, as the page's forms carry it.
+    pub async fn csrf(&self) -> String {
+        let html = self.page("/login").await;
+        let marker = "name=\"csrf\" value=\"";
+        let start = html.find(marker).expect("a form with a csrf field") + marker.len();
+        html[start..start + 43].to_owned()
+    }
+
+    /// Posts a form with the session's CSRF token.
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let csrf = self.csrf().await;
+        let mut form: Vec<(&str, &str)> = fields.to_vec();
+        form.push(("csrf", &csrf));
+        self.http.post(format!("{}{path}", self.base)).form(&form).send().await.expect("post")
+    }
+
+    /// Posts a form and follows its redirect, returning the page it lands on.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> (reqwest::StatusCode, String) {
+        let resp = self.post(path, fields).await;
+        let status = resp.status();
+        if status == 303 {
+            let to = resp.headers()["location"].to_str().expect("location").to_owned();
+            let page = self.get(&to).await;
+            return (page.status(), page.text().await.expect("html"));
+        }
+        (status, resp.text().await.expect("html"))
+    }
+
+    pub async fn register(&self, email: &str) {
+        let (status, html) = self
+            .submit("/register", &[("name", "Ada"), ("email", email), ("password", PASSWORD), ("next", "/cart")])
+            .await;
+        assert_eq!(status, 200, "{html}");
+        assert!(html.contains("Welcome, Ada!"), "{html}");
+    }
+}

@@ -1,0 +1,361 @@
+//! Pages and forms over HTTP against the real services.
+
+use serde_json::json;
+
+use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, PASSWORD, spawn_shop};
+
+#[tokio::test]
+async fn the_catalogue_searches_filters_and_shows_prices_stock_and_images() {
+    let shop = spawn_shop().await;
+    shop.product(json!({"sku": "LAMP-1", "name": "Desk lamp", "price": 4999, "stock": 2, "category": "lighting"}))
+        .await;
+    shop.product(json!({"sku": "MUG-1", "name": "Enamel mug", "price": 1500, "currency": "JPY", "stock": 0,
+        "category": "kitchen", "image_url": "/images/catalogue/enamel-mug.svg"}))
+        .await;
+    shop.product(
+        json!({"sku": "PAN-1", "name": "Cast iron skillet", "price": 123456, "stock": 40, "category": "kitchen"}),
+    )
+    .await;
+    let browser = Browser::new(&shop);
+
+    let home = browser.page("/").await;
+    for expected in ["Desk lamp", "€49.99", "Only 2 left", "¥1,500", "Out of stock", "€1,234.56", "In stock"] {
+        assert!(home.contains(expected), "home shows {expected}");
+    }
+    assert!(home.contains("src=\"/images/catalogue/enamel-mug.svg\""), "the product's own image");
+    assert!(home.contains("src=\"/images/catalogue/lighting.svg\""), "the category drawing when it has none");
+
+    let cases = [
+        ("/?q=lamb", vec!["Desk lamp"], vec!["Enamel mug"], "typo-tolerant search"),
+        ("/?category=kitchen", vec!["Enamel mug", "Cast iron skillet"], vec!["Desk lamp"], "category filter"),
+        ("/?category=kitchen&in_stock=true", vec!["Cast iron skillet"], vec!["Enamel mug"], "in stock only"),
+        ("/?category=Not%20A%20Slug", vec!["No products match"], vec!["Desk lamp"], "a bad filter finds nothing"),
+    ];
+    for (path, present, absent, why) in cases {
+        let html = browser.page(path).await;
+        for name in present {
+            assert!(html.contains(name), "{why}: {name} in {path}");
+        }
+        for name in absent {
+            assert!(!html.contains(name), "{why}: {name} not in {path}");
+        }
+    }
+    let sorted = browser.page("/?sort=price_desc").await;
+    let position = |name: &str| sorted.find(name).unwrap_or_else(|| panic!("{name} listed"));
+    assert!(position("Cast iron skillet") < position("Desk lamp"), "price high to low");
+
+    let image = browser.get("/images/catalogue/enamel-mug.svg").await;
+    assert_eq!(image.status(), 200);
+    assert_eq!(image.headers()["content-type"], "image/svg+xml");
+    assert!(image.text().await.expect("svg").starts_with("<svg"), "a drawing");
+}
+
+#[tokio::test]
+async fn the_catalogue_pages_with_a_cursor() {
+    let shop = spawn_shop().await;
+    for i in 0..14 {
+        shop.product(json!({"sku": format!("P-{i:02}"), "name": format!("Poster {i:02}"), "category": "home"})).await;
+    }
+    let browser = Browser::new(&shop);
+    let first = browser.page("/?sort=name").await;
+    assert!(first.contains("Poster 00") && first.contains("Poster 11") && !first.contains("Poster 12"));
+    let marker = "href=\"";
+    let next = first.find("id=\"next-page\"").map(|end| {
+        let start = first[..end].rfind(marker).expect("href") + marker.len();
+        first[start..].split('"').next().expect("link").replace("&#38;", "&").replace("&amp;", "&")
+    });
+    let second = browser.page(&next.expect("a next page link")).await;
+    assert!(second.contains("Poster 12") && second.contains("Poster 13") && !second.contains("Poster 00"));
+    assert!(second.contains("First page"));
+}
+
+#[tokio::test]
+async fn a_guest_cart_is_merged_into_the_account_cart_at_log_in() {
+    let shop = spawn_shop().await;
+    let lamp = shop.product(json!({"sku": "LAMP-1", "name": "Desk lamp", "price": 4999})).await;
+    let mug = shop.product(json!({"sku": "MUG-1", "name": "Enamel mug", "price": 1250})).await;
+    let (lamp, mug) = (lamp["id"].as_str().expect("id"), mug["id"].as_str().expect("id"));
+    shop.customer("ada@example.com").await;
+
+    // Earlier visit, logged in: one mug left in the account's cart.
+    let earlier = Browser::new(&shop);
+    earlier.submit("/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/")]).await;
+    earlier.submit("/cart/items", &[("product_id", mug), ("quantity", "1")]).await;
+    earlier.submit("/logout", &[]).await;
+
+    // Today, as a guest: two lamps and two mugs, then log in.
+    let browser = Browser::new(&shop);
+    let (_, page) = browser.submit("/cart/items", &[("product_id", lamp), ("quantity", "2")]).await;
+    assert!(page.contains("Added 2 × Desk lamp to your cart."), "notice after adding");
+    browser.submit("/cart/items", &[("product_id", mug), ("quantity", "2")]).await;
+    let before = browser.get("/cart").await;
+    let cookie_before = browser.http.get(browser.base.clone()).build().map(|_| ()).ok();
+    assert!(cookie_before.is_some());
+    assert!(before.text().await.expect("html").contains("€124.98"), "2 × 49.99 + 2 × 12.50");
+
+    let (status, cart) =
+        browser.submit("/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/cart")]).await;
+    assert_eq!(status, 200);
+    assert!(cart.contains("Desk lamp") && cart.contains("Enamel mug"), "both products are still there");
+    assert!(cart.contains("value=\"3\""), "the mugs add up: 1 from before + 2 as a guest");
+    assert!(cart.contains("€137.48"), "2 × 49.99 + 3 × 12.50");
+    let guest_carts: i64 = sqlx::query_scalar("SELECT count(*) FROM carts WHERE session_id IS NOT NULL")
+        .fetch_one(&shop.storefront_db.pool)
+        .await
+        .expect("count");
+    assert_eq!(guest_carts, 0, "the guest cart was merged, not copied");
+
+    // Quantity changes and removal.
+    let (_, cart) = browser.submit(&format!("/cart/items/{mug}"), &[("quantity", "1")]).await;
+    assert!(cart.contains("€112.48"), "2 × 49.99 + 1 × 12.50");
+    let (_, cart) = browser.submit(&format!("/cart/items/{mug}"), &[("quantity", "100")]).await;
+    assert!(cart.contains("between 1 and 99") && cart.contains("€112.48"), "an out-of-range quantity is refused");
+    let (_, cart) = browser.submit(&format!("/cart/items/{lamp}/remove"), &[]).await;
+    assert!(!cart.contains("Desk lamp") && cart.contains("€12.50"));
+}
+
+#[tokio::test]
+async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable() {
+    let shop = spawn_shop().await;
+    let lamp = shop.product(json!({"sku": "LAMP-1", "name": "Desk lamp", "price": 4999, "stock": 5})).await;
+    let lamp_id = lamp["id"].as_str().expect("id");
+    let browser = Browser::new(&shop);
+    browser.submit("/cart/items", &[("product_id", lamp_id), ("quantity", "2")]).await;
+
+    let guest_checkout = browser.post("/checkout", &[]).await;
+    assert_eq!(guest_checkout.status(), 303);
+    assert_eq!(guest_checkout.headers()["location"], "/login?next=%2Fcart");
+
+    browser.register("grace@example.com").await;
+    let placed = browser.post("/checkout", &[]).await;
+    assert_eq!(placed.status(), 303);
+    let pay_path = placed.headers()["location"].to_str().expect("location").to_owned();
+    assert!(pay_path.starts_with("/orders/") && pay_path.ends_with("/pay"), "{pay_path}");
+    assert_eq!(shop.product_now(lamp_id).await["stock"], 3, "the order holds two units");
+    assert!(browser.page("/cart").await.contains("Your cart is empty"), "the cart became the order");
+
+    let pay_page = browser.page(&pay_path).await;
+    assert!(pay_page.contains("€99.98") && pay_page.contains("4242 4242 4242 4242"), "total and test cards");
+    let attempt = |html: &str| {
+        let marker = "name=\"attempt\" value=\"";
+        let start = html.find(marker).expect("attempt field") + marker.len();
+        html[start..start + 36].to_owned()
+    };
+    let declined = browser
+        .post(
+            &pay_path,
+            &[("number", DECLINED_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", &attempt(&pay_page))],
+        )
+        .await;
+    assert_eq!(declined.status(), 402);
+    let declined = declined.text().await.expect("html");
+    assert!(declined.contains("Payment declined") && declined.contains("Nothing was charged"), "{declined}");
+
+    let bad_expiry =
+        browser.post(&pay_path, &[("number", GOOD_CARD), ("expiry", "2030"), ("cvc", "123"), ("attempt", "x")]).await;
+    assert_eq!(bad_expiry.status(), 422);
+    assert!(bad_expiry.text().await.expect("html").contains("MM/YY"));
+
+    let (status, order) = browser
+        .submit(
+            &pay_path,
+            &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", &attempt(&declined))],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(order.contains("Thank you! Your payment was received.") && order.contains(">Paid<"), "{order}");
+    let orders = browser.page("/orders").await;
+    assert!(orders.contains("Paid") && orders.contains("€99.98"));
+
+    // Cancelling a paid order refunds it.
+    let order_path = pay_path.trim_end_matches("/pay").to_owned();
+    let (_, cancelled) = browser.submit(&format!("{order_path}/cancel"), &[]).await;
+    assert!(cancelled.contains("Your payment has been refunded"), "{cancelled}");
+    assert!(cancelled.contains(">Cancelled<"));
+    assert_eq!(shop.product_now(lamp_id).await["stock"], 5, "the stock went back");
+}
+
+#[tokio::test]
+async fn an_admin_edits_the_catalogue_and_ships_orders_and_customers_may_not() {
+    let shop = spawn_shop().await;
+    let lamp = shop.product(json!({"sku": "LAMP-1", "name": "Desk lamp", "price": 4999, "stock": 5})).await;
+    let lamp_id = lamp["id"].as_str().expect("id");
+
+    let customer = Browser::new(&shop);
+    customer.register("eve@example.com").await;
+    assert_eq!(customer.get("/admin/products").await.status(), 403);
+    let forged = customer
+        .post(
+            &format!("/admin/products/{lamp_id}"),
+            &[
+                ("sku", "LAMP-1"),
+                ("name", "Hacked"),
+                ("price", "0.01"),
+                ("currency", "EUR"),
+                ("stock", "1"),
+                ("category", "x"),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    assert_eq!(shop.product_now(lamp_id).await["name"], "Desk lamp");
+
+    customer.submit("/cart/items", &[("product_id", lamp_id), ("quantity", "1")]).await;
+    let pay_path = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("loc").to_owned();
+    customer
+        .submit(&pay_path, &[("number", "4242424242424242"), ("expiry", "01/31"), ("cvc", "999"), ("attempt", "")])
+        .await;
+
+    let admin = Browser::new(&shop);
+    admin.submit("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/admin/products")]).await;
+    let list = admin.page("/admin/products").await;
+    assert!(list.contains("Desk lamp") && list.contains("LAMP-1"));
+    let form = admin.page(&format!("/admin/products/{lamp_id}")).await;
+    assert!(form.contains("value=\"49.99\""), "price shown in major units");
+
+    let (status, page) = admin
+        .submit(
+            &format!("/admin/products/{lamp_id}"),
+            &[
+                ("sku", "LAMP-1"),
+                ("name", "Brass desk lamp"),
+                ("description", "Now in brass"),
+                ("price", "59.50"),
+                ("currency", "EUR"),
+                ("stock", "12"),
+                ("category", "lighting"),
+                ("image_url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Saved Brass desk lamp."));
+    let now = shop.product_now(lamp_id).await;
+    assert_eq!(
+        (now["name"].as_str(), now["price"].as_i64(), now["stock"].as_i64()),
+        (Some("Brass desk lamp"), Some(5950), Some(12))
+    );
+
+    let refused = admin
+        .post(
+            &format!("/admin/products/{lamp_id}"),
+            &[
+                ("sku", "LAMP-1"),
+                ("name", "Lamp"),
+                ("price", "1.234"),
+                ("currency", "EUR"),
+                ("stock", "1"),
+                ("category", "lighting"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    assert!(refused.text().await.expect("html").contains("at most 2 decimals"));
+    let refused = admin
+        .post(
+            "/admin/products/new",
+            &[
+                ("sku", "x"),
+                ("name", "New"),
+                ("price", "1"),
+                ("currency", "EUR"),
+                ("stock", "1"),
+                ("category", "Bad Slug"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let refused = refused.text().await.expect("html");
+    assert!(
+        refused.contains("sku:") && refused.contains("category:"),
+        "the products service's field errors: {refused}"
+    );
+
+    let (_, list) = admin
+        .submit(
+            "/admin/products/new",
+            &[
+                ("sku", "tent-2"),
+                ("name", "Two-person tent"),
+                ("description", "Light"),
+                ("price", "249"),
+                ("currency", "eur"),
+                ("stock", "4"),
+                ("category", "outdoor"),
+                ("image_url", ""),
+            ],
+        )
+        .await;
+    assert!(list.contains("Saved Two-person tent.") && list.contains("TENT-2"), "created: {list}");
+    let link = "href=\"/products/";
+    let at = list.find(">Two-person tent<").expect("listed");
+    let start = list[..at].rfind(link).expect("link") + link.len();
+    let tent_id = list[start..start + 36].to_owned();
+    assert_eq!(shop.product_now(&tent_id).await["price"], 24900, "249 EUR in cents");
+    assert!(admin.page("/").await.contains("Two-person tent"), "in the catalogue");
+    let (_, list) = admin.submit(&format!("/admin/products/{tent_id}/delete"), &[]).await;
+    assert!(list.contains("Product deleted.") && !list.contains("TENT-2"));
+    assert_eq!(admin.get(&format!("/products/{tent_id}")).await.status(), 404);
+
+    let orders = admin.page("/admin/orders?status=paid").await;
+    let order_id = pay_path.trim_start_matches("/orders/").trim_end_matches("/pay");
+    assert!(orders.contains(&format!("order-{order_id}")), "the paid order is listed");
+    let (_, shipped) = admin.submit(&format!("/admin/orders/{order_id}/status"), &[("status", "shipped")]).await;
+    assert!(shipped.contains("marked shipped"), "{shipped}");
+    let customer_view = customer.page(&format!("/orders/{order_id}")).await;
+    assert!(customer_view.contains(">Shipped<"));
+}
+
+#[tokio::test]
+async fn profile_changes_and_account_deletion() {
+    let shop = spawn_shop().await;
+    let browser = Browser::new(&shop);
+    browser.register("lin@example.com").await;
+    let (_, page) = browser.submit("/account", &[("name", "Lin Ma"), ("email", "lin@example.com")]).await;
+    assert!(page.contains("Your account was updated.") && page.contains("Lin Ma"), "{page}");
+    let refused = browser.post("/account", &[("email", "lin.ma@example.com")]).await;
+    assert_eq!(refused.status(), 422, "changing the e-mail needs the current password");
+    let (_, page) = browser
+        .submit(
+            "/account",
+            &[
+                ("email", "lin.ma@example.com"),
+                ("password", "an even better passphrase"),
+                ("current_password", PASSWORD),
+            ],
+        )
+        .await;
+    assert!(page.contains("lin.ma@example.com"), "{page}");
+
+    let (status, page) = browser.submit("/account/delete", &[]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Your account was deleted"));
+    assert_eq!(browser.get("/account").await.status(), 303, "logged out");
+    let again = Browser::new(&shop);
+    let (status, _) = again
+        .submit("/login", &[("email", "lin.ma@example.com"), ("password", "an even better passphrase"), ("next", "/")])
+        .await;
+    assert_eq!(status, 401, "the account is gone");
+}
+
+#[tokio::test]
+async fn health_metrics_and_unknown_pages() {
+    let shop = spawn_shop().await;
+    let browser = Browser::new(&shop);
+    assert_eq!(browser.get("/health/live").await.status(), 200);
+    assert_eq!(browser.get("/health/ready").await.status(), 200);
+    let missing = browser.get("/no/such/page").await;
+    assert_eq!(missing.status(), 404);
+    assert!(missing.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
+    assert_eq!(browser.get(&format!("/products/{}", uuid::Uuid::new_v4())).await.status(), 404);
+    assert_eq!(browser.get("/products/not-a-uuid").await.status(), 404);
+    let malformed = browser.post("/cart/items", &[("product_id", "x")]).await;
+    assert_eq!(malformed.status(), 400, "a form without its fields");
+    let body = malformed.text().await.expect("html");
+    assert!(body.contains("could not be read"), "{body}");
+    let wrong_method = browser.get("/checkout").await;
+    assert_eq!(wrong_method.status(), 404);
+    assert!(wrong_method.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
+    let metrics = browser.get("/metrics").await.text().await.expect("metrics");
+    assert!(metrics.contains("/products/:id") || metrics.contains("route=\""), "{metrics}");
+}
