@@ -2,7 +2,8 @@
 //!
 //! `cargo xtask dev` runs the whole shop on this machine without Docker: a private
 //! PostgreSQL (the local server binaries, data under `target/xtask-dev/`, or the server in
-//! `DATABASE_URL`), the storefront on 8080 and the four services on ports 8081-8084, a demo
+//! `DATABASE_URL`), the storefront on 8080 and the four services on ports 8081-8084 (or those
+//! given with `--<name>-port` or `XTASK_<NAME>_PORT`, so two can run side by side), a demo
 //! catalogue, and the URLs and admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops
 //! everything it started.
 //!
@@ -13,12 +14,14 @@ mod load;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match std::env::args().nth(1).as_deref() {
-        Some("dev") => dev::run().await,
-        Some("load") => load::run(&dev::workspace_root(), std::env::args().skip(2).collect()),
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("dev") => dev::run(&args[1..]).await,
+        Some("load") => load::run(&dev::workspace_root(), args[1..].to_vec()),
         _ => {
             eprintln!(
-                "usage: cargo xtask dev | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)"
+                "usage: cargo xtask dev [--<component>-port N ...] | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)\n\nports of `dev`:\n{}",
+                dev::ports::usage()
             );
             std::process::exit(2);
         }

@@ -101,6 +101,9 @@ pub struct CommonConfig {
     pub jwt_issuer: String,
     /// Expected `aud` of tokens (`JWT_AUDIENCE`).
     pub jwt_audience: String,
+    /// Largest request body accepted (`MAX_BODY_BYTES`, default 64 KiB); read here so a bad
+    /// value stops the start, and applied by [`crate::edge`].
+    pub max_body_bytes: usize,
 }
 
 /// Default `iss` of the tokens the users service issues.
@@ -118,6 +121,7 @@ impl CommonConfig {
             log_format: parse_or("LOG_FORMAT", LogFormat::Json)?,
             jwt_issuer: optional("JWT_ISSUER").unwrap_or_else(|| DEFAULT_JWT_ISSUER.to_owned()),
             jwt_audience: optional("JWT_AUDIENCE").unwrap_or_else(|| DEFAULT_JWT_AUDIENCE.to_owned()),
+            max_body_bytes: parse_or("MAX_BODY_BYTES", crate::edge::DEFAULT_MAX_BODY_BYTES)?,
         })
     }
 }

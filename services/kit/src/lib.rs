@@ -11,9 +11,12 @@
 //! - [`client`]: calls to other services: deadlines, retries of idempotent calls, cached
 //!   service tokens, trace context passed on.
 //! - [`faults`]: fault flags (OpenFeature, flagd file format) switched at run time.
+//! - [`edge`]: rules every request passes first: header and body limits, no control
+//!   characters in any string, `Allow` on 405; and the same rules written into the specs.
 //! - [`metrics`]: Prometheus request metrics.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
 //!   with graceful shutdown.
+//! - [`types`]: values several services accept with one rule: `IdempotencyKey`, `Currency`.
 //! - `localdb` (feature `localdb`): a private PostgreSQL cluster from the local binaries.
 //! - `testing` (feature `testing`): the integration-test harness: a throwaway PostgreSQL,
 //!   one fresh database per test cloned from a migrated template.
@@ -22,6 +25,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod edge;
 pub mod faults;
 #[cfg(feature = "localdb")]
 pub mod localdb;
@@ -31,5 +35,6 @@ pub mod server;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod types;
 
 pub use problem::{ApiError, FieldError, FieldErrors, Problem};

@@ -1,8 +1,9 @@
 //! RFC 9457 problem details: the one error body every microshop endpoint returns.
 //!
-//! Handlers return `Result<TheirOkResponse, ApiError>`. Because [`ApiError`] derives
-//! `ApiResponse`, every error status appears in the generated OpenAPI spec, with the
-//! `application/problem+json` media type, instead of being hidden behind `poem::Result`.
+//! Handlers return `Result<TheirOkResponse, Refusal<TheirStatuses>>`: the error is an
+//! [`ApiError`], and [`Refusal`] lists in the generated OpenAPI spec only the statuses that
+//! operation can return (declared with [`statuses!`](crate::statuses)), with the
+//! `application/problem+json` media type, instead of hiding them behind `poem::Result`.
 
 use poem_openapi::{ApiResponse, Object, payload::Json};
 
@@ -229,5 +230,61 @@ impl FieldErrors {
 impl From<FieldErrors> for ApiError {
     fn from(errors: FieldErrors) -> Self {
         ApiError::validation(errors.into_vec())
+    }
+}
+
+/// The error statuses one operation can return, as a type: see [`Refusal`] and [`statuses!`].
+pub trait Statuses {
+    /// The statuses, besides 500 and 503 which any operation may answer (a bug, a database
+    /// or dependency outage), and those the request edge adds (400, 401, 413, 415, 422; see
+    /// [`crate::edge::document_edge_rules`]).
+    const LIST: &'static [u16];
+}
+
+/// Declares a [`Statuses`] type: `statuses!(CreateProductErrors = [403, 409, 422]);`.
+#[macro_export]
+macro_rules! statuses {
+    ($(#[$meta:meta])* $name:ident = [$($status:literal),* $(,)?]) => {
+        $(#[$meta])*
+        pub struct $name;
+        impl $crate::problem::Statuses for $name {
+            const LIST: &'static [u16] = &[$($status),*];
+        }
+    };
+}
+
+/// The error response of one operation: an [`ApiError`] whose spec lists only the statuses of
+/// `S` (plus 500 and 503), so each operation documents what it can return, not every status
+/// of the shop. Handlers return `Result<Ok, Refusal<TheirStatuses>>` and use `?` on anything
+/// that converts into an [`ApiError`]; schemathesis' status-code check holds the lists true.
+pub struct Refusal<S>(pub ApiError, std::marker::PhantomData<S>);
+
+impl<S, E: Into<ApiError>> From<E> for Refusal<S> {
+    fn from(err: E) -> Self {
+        Self(err.into(), std::marker::PhantomData)
+    }
+}
+
+impl<S: Statuses> ApiResponse for Refusal<S> {
+    fn meta() -> poem_openapi::registry::MetaResponses {
+        let mut meta = ApiError::meta();
+        meta.responses.retain(|r| r.status.is_some_and(|s| s == 500 || s == 503 || S::LIST.contains(&s)));
+        meta
+    }
+
+    fn register(registry: &mut poem_openapi::registry::Registry) {
+        ApiError::register(registry);
+    }
+}
+
+impl<S: Send> poem::IntoResponse for Refusal<S> {
+    fn into_response(self) -> poem::Response {
+        self.0.into_response()
+    }
+}
+
+impl<S> From<Refusal<S>> for poem::Error {
+    fn from(refusal: Refusal<S>) -> Self {
+        refusal.0.into()
     }
 }

@@ -19,7 +19,12 @@ use poem::{
 use poem_openapi::{OpenApi, OpenApiService, OperationId};
 
 use crate::{
-    auth::TokenVerifier, db::Database, faults::Outage, metrics::HttpMetrics, problem::problem_response,
+    auth::TokenVerifier,
+    db::Database,
+    edge::{EdgeRules, SchemaRule},
+    faults::Outage,
+    metrics::HttpMetrics,
+    problem::problem_response,
     telemetry::propagation,
 };
 
@@ -43,6 +48,8 @@ pub struct ServiceParts<S> {
     pub database: Database,
     /// Verifies bearer tokens for [`crate::auth::BearerAuth`].
     pub verifier: TokenVerifier,
+    /// The validation rules of the API's fields, written into the served spec.
+    pub schema_rules: Vec<SchemaRule>,
 }
 
 /// The complete endpoint of a service: its API at the root plus `/openapi.json`, `/docs`,
@@ -68,9 +75,11 @@ where
     S: Clone + Send + Sync + 'static,
 {
     let metrics = Arc::new(HttpMetrics::default());
-    let routes = Arc::new(operation_routes(&api.spec()));
+    let spec_text = spec_json(&api, &parts.schema_rules);
+    let spec: serde_json::Value = serde_json::from_str(&spec_text).unwrap_or_default();
+    let routes = Arc::new(operation_routes(&spec_text));
     Route::new()
-        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.json", get(SpecJson(spec_text)))
         .nest("/docs", api.swagger_ui())
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))
@@ -80,7 +89,27 @@ where
         .data(parts.database)
         .data(Arc::new(parts.verifier))
         .data(metrics.clone())
+        .with(EdgeRules::new(crate::edge::max_body_bytes(), spec))
         .with(Observe { metrics, routes })
+}
+
+/// The spec a service serves and exports (`<service> openapi`): poem-openapi's, with the
+/// service's field rules and the rules of the request edge ([`crate::edge`]) written in.
+pub fn spec_json<T: OpenApi>(api: &OpenApiService<T, ()>, rules: &[SchemaRule]) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
+    crate::edge::apply_schema_rules(&mut spec, rules);
+    crate::edge::document_edge_rules(&mut spec);
+    serde_json::to_string_pretty(&spec).unwrap_or_default()
+}
+
+/// Serves the spec text (GET only, so `PUT /openapi.json` is a 405).
+struct SpecJson(String);
+
+impl Endpoint for SpecJson {
+    type Output = Response;
+    async fn call(&self, _req: Request) -> poem::Result<Response> {
+        Ok(Response::builder().content_type("application/json; charset=utf-8").body(self.0.clone()))
+    }
 }
 
 /// The complete endpoint of a service without an OpenAPI API (the storefront's HTML pages):

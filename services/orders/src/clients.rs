@@ -105,7 +105,7 @@ impl Dependencies {
     }
 
     /// Whether the user exists (a deleted account does not).
-    #[tracing::instrument(name = "saga.check_user", skip(self), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.check_user", skip(self), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn user_exists(&self, order_id: Uuid, user_id: Uuid) -> Result<bool, ClientError> {
         match self.users.get::<User>(&format!("/users/{user_id}")).await {
             Ok(_) => Ok(true),
@@ -115,7 +115,7 @@ impl Dependencies {
     }
 
     /// Makes the order's reservation hold exactly `items` (all or nothing).
-    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn reserve(&self, order_id: Uuid, items: &[(Uuid, i32)]) -> Result<Vec<ReservedLine>, ClientError> {
         let body = ReservationBody {
             lines: items
@@ -134,7 +134,7 @@ impl Dependencies {
     }
 
     /// Charges the card; the idempotency key makes a retry return the first result.
-    #[tracing::instrument(name = "saga.charge", skip(self, card, key), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.charge", skip(self, card, key), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn charge(
         &self,
         order_id: Uuid,

@@ -13,6 +13,9 @@ pub enum OrdersError {
     /// 404: no such order, or not the caller's.
     #[error("order not found")]
     NotFound,
+    /// 401: the token is valid but its account was deleted since it was issued.
+    #[error("the account of this token no longer exists")]
+    AccountGone,
     /// 403: the caller may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -54,6 +57,9 @@ impl From<OrdersError> for ApiError {
         match err {
             OrdersError::Invalid(errors) => errors.into(),
             OrdersError::NotFound => ApiError::not_found("no such order"),
+            OrdersError::AccountGone => {
+                ApiError::unauthorized("the account of this token no longer exists; log in with an existing account")
+            }
             OrdersError::Forbidden(detail) => ApiError::forbidden(detail),
             OrdersError::Transition(e) => ApiError::conflict(e.to_string()),
             OrdersError::Conflict(detail) => ApiError::conflict(detail),

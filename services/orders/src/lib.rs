@@ -57,7 +57,7 @@ pub fn orders(database: &Database, config: &config::Config) -> saga::Orders {
 
 /// The service's complete HTTP endpoint.
 pub fn app(database: Database, verifier: TokenVerifier, orders: saga::Orders) -> impl Endpoint + 'static {
-    service_routes(openapi(), ServiceParts { state: orders, database, verifier })
+    service_routes(openapi(), ServiceParts { state: orders, database, verifier, schema_rules: api::schema_rules() })
 }
 
 /// Runs the service and its sweeper until `shutdown` resolves.

@@ -54,7 +54,7 @@ pub fn app_with_faults(
     faults: Faults,
 ) -> impl Endpoint + 'static {
     let state = api::AppState { pool: database.pool().clone(), simulation, faults };
-    service_routes(openapi(), ServiceParts { state, database, verifier })
+    service_routes(openapi(), ServiceParts { state, database, verifier, schema_rules: api::schema_rules() })
 }
 
 /// Runs the service until `shutdown` resolves.

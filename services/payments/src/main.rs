@@ -3,7 +3,7 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     if std::env::args().nth(1).as_deref() == Some("openapi") {
-        println!("{}", payments::openapi().spec());
+        println!("{}", shopkit::server::spec_json(&payments::openapi(), &payments::api::schema_rules()));
         return Ok(());
     }
     payments::serve_from_env().await

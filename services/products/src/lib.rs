@@ -50,7 +50,11 @@ pub fn app(database: Database, verifier: TokenVerifier) -> impl Endpoint + 'stat
 pub fn app_with_faults(database: Database, verifier: TokenVerifier, faults: Faults) -> impl Endpoint + 'static {
     let outage = Outage::new(faults.clone(), api::UNAVAILABLE_FLAG);
     let state = api::AppState { pool: database.pool().clone(), faults };
-    service_routes_with_outage(openapi(), ServiceParts { state, database, verifier }, outage)
+    service_routes_with_outage(
+        openapi(),
+        ServiceParts { state, database, verifier, schema_rules: api::schema_rules() },
+        outage,
+    )
 }
 
 /// Runs the service until `shutdown` resolves: starts migrations in the background (the

@@ -20,6 +20,9 @@ pub enum UsersError {
     /// 403: the current password given for a sensitive change is wrong.
     #[error("current password incorrect")]
     WrongCurrentPassword,
+    /// 409: the account is the last admin; deleting it would leave the shop unmanaged.
+    #[error("the last admin cannot be deleted")]
+    LastAdmin,
     /// 429: too many failed logins; retry after this many seconds.
     #[error("too many failed logins")]
     Throttled(u64),
@@ -44,9 +47,12 @@ impl From<UsersError> for ApiError {
             UsersError::EmailTaken => ApiError::conflict("an account with this email already exists"),
             UsersError::NotFound => ApiError::not_found("no such user"),
             UsersError::InvalidCredentials => ApiError::unauthorized("invalid email or password"),
+            UsersError::LastAdmin => {
+                ApiError::conflict("this is the last admin account; make another admin before deleting it")
+            }
             UsersError::WrongCurrentPassword => ApiError::forbidden("the current password is incorrect"),
             UsersError::Throttled(secs) => {
-                ApiError::too_many_requests("too many failed login attempts; try again later", secs)
+                ApiError::too_many_requests("too many failed attempts; try again later", secs)
             }
             UsersError::Internal(message) => ApiError::internal(&UsersError::Internal(message)),
             UsersError::Database(err) => err.into(),

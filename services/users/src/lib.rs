@@ -80,7 +80,7 @@ pub fn app(database: Database, auth: api::AuthSettings) -> impl Endpoint + 'stat
 pub fn app_with_faults(database: Database, auth: api::AuthSettings, faults: Faults) -> impl Endpoint + 'static {
     let verifier = auth.signer.verifier();
     let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth), faults };
-    service_routes(openapi(), ServiceParts { state, database, verifier })
+    service_routes(openapi(), ServiceParts { state, database, verifier, schema_rules: api::schema_rules() })
 }
 
 /// Runs the service until `shutdown` resolves: migrations and the admin bootstrap run in the

@@ -7,9 +7,6 @@ use anyhow::Context;
 use shopkit::localdb::LocalCluster;
 use sqlx::{Connection, PgConnection};
 
-/// Port of the private cluster (kept fixed so a developer can `psql -p 55432` into it).
-const DEV_PORT: u16 = 55432;
-
 /// Where the service databases live.
 pub struct DevDatabase {
     admin_url: String,
@@ -17,19 +14,26 @@ pub struct DevDatabase {
 }
 
 impl DevDatabase {
-    /// Starts (or reuses) the databases.
-    pub async fn start(dir: &Path) -> anyhow::Result<Self> {
+    /// Starts (or reuses) the databases; a private cluster listens on `port` (55432 unless
+    /// moved, so a developer can `psql -p 55432` into it). Its data lives under `dir`, per port,
+    /// so two runs side by side do not share a data directory.
+    pub async fn start(dir: &Path, port: u16) -> anyhow::Result<Self> {
+        let data = if port == super::ports::default_of("postgres") {
+            dir.join("postgres")
+        } else {
+            dir.join(format!("postgres-{port}"))
+        };
         let (admin_url, cluster) = match std::env::var("DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => {
                 println!("xtask: using the PostgreSQL server in DATABASE_URL");
                 (url, None)
             }
             _ => {
-                let cluster = LocalCluster::start(&dir.join("postgres"), DEV_PORT).map_err(|e| {
+                let cluster = LocalCluster::start(&data, port).map_err(|e| {
                     anyhow::anyhow!("{e}\nInstall the PostgreSQL server binaries (initdb, pg_ctl) or set DATABASE_URL")
                 })?;
                 cluster.stop_when_gone(std::process::id(), None).map_err(|e| anyhow::anyhow!(e))?;
-                println!("xtask: PostgreSQL on 127.0.0.1:{DEV_PORT}, data in {}", dir.join("postgres").display());
+                println!("xtask: PostgreSQL on 127.0.0.1:{port}, data in {}", data.display());
                 (cluster.admin_url(), Some(cluster))
             }
         };
@@ -40,7 +44,7 @@ impl DevDatabase {
 
     async fn create_databases(&self) -> anyhow::Result<()> {
         let mut conn = PgConnection::connect(&self.admin_url).await.context("connecting to PostgreSQL")?;
-        for (name, _) in super::SERVICES {
+        for name in super::SERVICES {
             let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
                 .bind(name)
                 .fetch_one(&mut conn)

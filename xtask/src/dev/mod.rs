@@ -1,6 +1,7 @@
 //! `cargo xtask dev`.
 
 mod database;
+pub mod ports;
 mod seed;
 mod services;
 
@@ -9,10 +10,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use base64::Engine;
 
-/// The services, their ports, and the order they start in (users first: the others need its
-/// key; orders after the services it calls; the storefront last: its pages call the others).
-pub const SERVICES: [(&str, u16); 5] =
-    [("users", 8082), ("products", 8081), ("payments", 8084), ("orders", 8083), ("storefront", 8080)];
+/// The services in the order they start (users first: the others need its key; orders after
+/// the services it calls; the storefront last: its pages call the others). Their ports come
+/// from [`ports::Ports`].
+pub const SERVICES: [&str; 5] = ["users", "products", "payments", "orders", "storefront"];
 
 /// Printed once everything is up; scripts wait for this line.
 pub const READY_LINE: &str = "microshop is ready";
@@ -36,21 +37,28 @@ fn random_secret() -> anyhow::Result<String> {
 }
 
 /// Runs the shop until SIGINT or SIGTERM.
-pub async fn run() -> anyhow::Result<()> {
+pub async fn run(args: &[String]) -> anyhow::Result<()> {
+    let ports = ports::Ports::from_args_and_env(args)?;
     let root = workspace_root();
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     services::build(&root).context("building the services")?;
 
-    let database = database::DevDatabase::start(&target.join("xtask-dev")).await.context("starting PostgreSQL")?;
-    let result = run_with_database(&target, &database).await;
+    let database = database::DevDatabase::start(&target.join("xtask-dev"), ports.of("postgres"))
+        .await
+        .context("starting PostgreSQL")?;
+    let result = run_with_database(&target, &database, &ports).await;
     database.stop();
     result
 }
 
-async fn run_with_database(target: &std::path::Path, database: &database::DevDatabase) -> anyhow::Result<()> {
+async fn run_with_database(
+    target: &std::path::Path,
+    database: &database::DevDatabase,
+    ports: &ports::Ports,
+) -> anyhow::Result<()> {
     let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
     let (admin_email, admin_password) = admin_credentials();
-    let faults_file = fresh_fault_flags(target)?;
+    let faults_file = fresh_fault_flags(target, ports)?;
     let settings = services::Settings {
         keys,
         admin_email: admin_email.clone(),
@@ -60,13 +68,14 @@ async fn run_with_database(target: &std::path::Path, database: &database::DevDat
     };
     let mut running = services::Running::default();
     let outcome = async {
-        for (name, port) in SERVICES {
+        for name in SERVICES {
             let url = database.url_for(name);
-            running.spawn(&target.join("debug").join(name), name, port, &url, &settings)?;
+            running.spawn(&target.join("debug").join(name), name, ports, &url, &settings)?;
         }
         running.wait_until_ready().await?;
-        let seeded = seed::seed_catalogue(&admin_email, &admin_password).await.context("seeding the demo catalogue")?;
-        print_banner(seeded, &admin_email, &admin_password, &faults_file);
+        let seeded =
+            seed::seed_catalogue(ports, &admin_email, &admin_password).await.context("seeding the demo catalogue")?;
+        print_banner(ports, seeded, &admin_email, &admin_password, &faults_file);
         running.wait_for_shutdown().await
     }
     .await;
@@ -76,21 +85,27 @@ async fn run_with_database(target: &std::path::Path, database: &database::DevDat
 
 /// Copies the fault-flag template (every flag disabled) to `target/xtask-dev/faults.json`, so
 /// each run starts healthy and the developer flips flags by editing that file.
-fn fresh_fault_flags(target: &std::path::Path) -> anyhow::Result<PathBuf> {
+fn fresh_fault_flags(target: &std::path::Path, ports: &ports::Ports) -> anyhow::Result<PathBuf> {
     let template = workspace_root().join("deploy/faults/flags.json");
-    let file = target.join("xtask-dev").join("faults.json");
+    // One file per run side by side, told apart by the PostgreSQL port like the data directory.
+    let postgres = ports.of("postgres");
+    let name = if postgres == ports::default_of("postgres") {
+        "faults.json".to_owned()
+    } else {
+        format!("faults-{postgres}.json")
+    };
+    let file = target.join("xtask-dev").join(name);
     std::fs::create_dir_all(target.join("xtask-dev"))?;
     std::fs::copy(&template, &file).with_context(|| format!("copying {}", template.display()))?;
     Ok(file)
 }
 
-fn print_banner(seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
+fn print_banner(ports: &ports::Ports, seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
     println!();
-    println!("  shop      http://127.0.0.1:8080");
-    println!("  products  http://127.0.0.1:8081/docs");
-    println!("  users     http://127.0.0.1:8082/docs");
-    println!("  orders    http://127.0.0.1:8083/docs");
-    println!("  payments  http://127.0.0.1:8084/docs");
+    println!("  shop      {}", ports.url("storefront"));
+    for name in ["products", "users", "orders", "payments"] {
+        println!("  {name:<9} {}/docs", ports.url(name));
+    }
     println!("  admin     {email} / {password}");
     println!("  catalogue {seeded} new demo products (already present ones are kept)");
     println!("  faults    {} (set a flag's state to ENABLED; applies within a second)", faults_file.display());

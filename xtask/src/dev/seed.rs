@@ -6,13 +6,17 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 /// Seeds and returns how many products were new.
-pub async fn seed_catalogue(admin_email: &str, admin_password: &str) -> anyhow::Result<usize> {
+pub async fn seed_catalogue(
+    ports: &super::ports::Ports,
+    admin_email: &str,
+    admin_password: &str,
+) -> anyhow::Result<usize> {
     let path = super::workspace_root().join("deploy/seed/products.json");
     let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
     let products: Vec<Value> = serde_json::from_str(&text).context("parsing the catalogue")?;
     let client = reqwest::Client::new();
     let login = client
-        .post("http://127.0.0.1:8082/auth/login")
+        .post(format!("{}/auth/login", ports.url("users")))
         .json(&json!({"email": admin_email, "password": admin_password}))
         .send()
         .await?;
@@ -25,7 +29,12 @@ pub async fn seed_catalogue(admin_email: &str, admin_password: &str) -> anyhow::
     let token = login.json::<Value>().await?["access_token"].as_str().unwrap_or_default().to_owned();
     let mut created = 0;
     for product in products {
-        let resp = client.post("http://127.0.0.1:8081/products").bearer_auth(&token).json(&product).send().await?;
+        let resp = client
+            .post(format!("{}/products", ports.url("products")))
+            .bearer_auth(&token)
+            .json(&product)
+            .send()
+            .await?;
         match resp.status().as_u16() {
             201 => created += 1,
             409 => {}

@@ -63,10 +63,11 @@ impl Running {
         &mut self,
         binary: &Path,
         name: &'static str,
-        port: u16,
+        ports: &super::ports::Ports,
         database_url: &str,
         s: &Settings,
     ) -> anyhow::Result<()> {
+        let port = ports.of(name);
         let mut cmd = Command::new(binary);
         // The environment is inherited, so OTEL_*, RUST_LOG and LOG_FORMAT pass through.
         cmd.env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
@@ -86,16 +87,16 @@ impl Running {
                     .env("BOOTSTRAP_ADMIN_PASSWORD", &s.admin_password);
             }
             "orders" => {
-                cmd.env("USERS_URL", "http://127.0.0.1:8082")
-                    .env("PRODUCTS_URL", "http://127.0.0.1:8081")
-                    .env("PAYMENTS_URL", "http://127.0.0.1:8084")
+                cmd.env("USERS_URL", ports.url("users"))
+                    .env("PRODUCTS_URL", ports.url("products"))
+                    .env("PAYMENTS_URL", ports.url("payments"))
                     .env("SERVICE_CLIENT_ID", "orders")
                     .env("SERVICE_CLIENT_SECRET", &s.service_secret);
             }
             "storefront" => {
-                cmd.env("USERS_URL", "http://127.0.0.1:8082")
-                    .env("PRODUCTS_URL", "http://127.0.0.1:8081")
-                    .env("ORDERS_URL", "http://127.0.0.1:8083");
+                cmd.env("USERS_URL", ports.url("users"))
+                    .env("PRODUCTS_URL", ports.url("products"))
+                    .env("ORDERS_URL", ports.url("orders"));
             }
             _ => {}
         }

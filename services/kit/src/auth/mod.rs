@@ -70,7 +70,7 @@ pub enum TokenError {
     Invalid(#[from] jsonwebtoken::errors::Error),
 }
 
-/// Clock skew tolerated between services when checking `exp`.
+/// Clock skew tolerated between services when checking `exp` and `nbf`.
 const LEEWAY_SECS: u64 = 30;
 
 /// Verifies tokens with the issuer's public key.
@@ -105,6 +105,8 @@ impl TokenVerifier {
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         validation.leeway = LEEWAY_SECS;
+        // A token with `nbf` in the future is not valid yet (same leeway as `exp`).
+        validation.validate_nbf = true;
         Self { key: DecodingKey::from_ed_der(raw), validation }
     }
 

@@ -11,6 +11,8 @@ use poem_openapi::{
 use shopkit::{
     ApiError, FieldErrors,
     auth::{BearerAuth, Role},
+    problem::Refusal,
+    types::IdempotencyKey,
 };
 use uuid::Uuid;
 
@@ -73,6 +75,35 @@ fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, Uuid)> {
     Some((DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
 }
 
+shopkit::statuses!(
+    /// `placeOrder`: the account is gone, ordering for someone else, a shortage, invalid or unknown items.
+    PlaceErrors = [401, 403, 409, 422]
+);
+shopkit::statuses!(
+    /// `getOrder`: no such order visible to the caller.
+    GetOrderErrors = [404]
+);
+shopkit::statuses!(
+    /// `listOrders`: a customer asking for another's orders, invalid filters or cursor.
+    ListErrors = [403, 422]
+);
+shopkit::statuses!(
+    /// `updateOrder`: not an admin for a status change, no such order, an illegal move or a shortage, invalid items.
+    UpdateOrderErrors = [403, 404, 409, 422]
+);
+shopkit::statuses!(
+    /// `payOrder`: the card was declined, no such order, not payable now or another payment in flight, invalid card or a reused key.
+    PayErrors = [402, 404, 409, 422]
+);
+shopkit::statuses!(
+    /// `cancelOrder`: no such order, not cancellable now.
+    CancelErrors = [404, 409]
+);
+shopkit::statuses!(
+    /// `deleteOrder`: no such order, a paid order.
+    DeleteOrderErrors = [404, 409]
+);
+
 /// Order operations.
 pub struct OrdersApi;
 
@@ -87,15 +118,10 @@ impl OrdersApi {
         orders: Data<&Orders>,
         /// Makes retries safe: the same key and body return the first result.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<Option<IdempotencyKey>>,
         body: Json<NewOrderBody>,
-    ) -> Result<PlaceResponse, ApiError> {
-        let key = idempotency_key.0.as_deref().map(str::trim).filter(|k| !k.is_empty());
-        if key.is_some_and(|k| k.len() > 200) {
-            let mut errors = FieldErrors::default();
-            errors.add("Idempotency-Key", "must be at most 200 characters");
-            return Err(errors.into());
-        }
+    ) -> Result<PlaceResponse, Refusal<PlaceErrors>> {
+        let key = idempotency_key.0.as_ref().map(IdempotencyKey::as_str);
         let placed = orders.place(&auth.0, body.user_id, &raw_items(&body.items), key).await?;
         let order = match placed {
             Placed::New(o) | Placed::Replayed(o) => Order::from(o),
@@ -106,7 +132,12 @@ impl OrdersApi {
 
     /// An order (its owner or an admin; anyone else gets 404).
     #[oai(path = "/orders/:id", method = "get", operation_id = "getOrder")]
-    async fn get(&self, auth: BearerAuth, orders: Data<&Orders>, id: Path<Uuid>) -> Result<OrderResponse, ApiError> {
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        id: Path<Uuid>,
+    ) -> Result<OrderResponse, Refusal<GetOrderErrors>> {
         let mut conn = orders.pool.acquire().await?;
         let order = orders.visible(&mut conn, &auth.0, id.0).await?;
         Ok(OrderResponse::Ok(Json(order.into())))
@@ -126,14 +157,14 @@ impl OrdersApi {
         cursor: Query<Option<String>>,
         /// Page size, 1-100 (default 20).
         limit: Query<Option<u32>>,
-    ) -> Result<ListResponse, ApiError> {
+    ) -> Result<ListResponse, Refusal<ListErrors>> {
         let mut errors = FieldErrors::default();
         let owner = match auth.0.role {
             Role::Admin | Role::Service => user_id.0,
             Role::Customer => {
                 let me = auth.0.user_id()?;
                 if user_id.0.is_some_and(|u| u != me) {
-                    return Err(ApiError::forbidden("customers can only list their own orders"));
+                    return Err(ApiError::forbidden("customers can only list their own orders").into());
                 }
                 Some(me)
             }
@@ -181,7 +212,7 @@ impl OrdersApi {
         orders: Data<&Orders>,
         id: Path<Uuid>,
         body: Json<OrderPatchBody>,
-    ) -> Result<OrderResponse, ApiError> {
+    ) -> Result<OrderResponse, Refusal<UpdateOrderErrors>> {
         let order = match (&body.items, body.status) {
             (Some(items), None) => orders.edit_items(&auth.0, id.0, &raw_items(items)).await?,
             (None, Some(target)) => {
@@ -210,23 +241,27 @@ impl OrdersApi {
         id: Path<Uuid>,
         /// One key per payment attempt; a retry with the same key returns the same outcome.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<IdempotencyKey>,
         body: Json<PayBody>,
-    ) -> Result<OrderResponse, ApiError> {
+    ) -> Result<OrderResponse, Refusal<PayErrors>> {
         let card = CardDetails {
             number: body.0.card.number,
             exp_month: body.0.card.exp_month,
             exp_year: body.0.card.exp_year,
             cvc: body.0.card.cvc,
         };
-        let key = idempotency_key.0.unwrap_or_default();
-        let order = orders.pay(&auth.0, id.0, &card, key.trim()).await?;
+        let order = orders.pay(&auth.0, id.0, &card, &idempotency_key.0).await?;
         Ok(OrderResponse::Ok(Json(order.into())))
     }
 
     /// Cancel a pending order (its stock is released) or a paid one (refunded, then released).
     #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancelOrder")]
-    async fn cancel(&self, auth: BearerAuth, orders: Data<&Orders>, id: Path<Uuid>) -> Result<OrderResponse, ApiError> {
+    async fn cancel(
+        &self,
+        auth: BearerAuth,
+        orders: Data<&Orders>,
+        id: Path<Uuid>,
+    ) -> Result<OrderResponse, Refusal<CancelErrors>> {
         Ok(OrderResponse::Ok(Json(orders.cancel(&auth.0, id.0).await?.into())))
     }
 
@@ -238,7 +273,7 @@ impl OrdersApi {
         auth: BearerAuth,
         orders: Data<&Orders>,
         id: Path<Uuid>,
-    ) -> Result<DeleteResponse, ApiError> {
+    ) -> Result<DeleteResponse, Refusal<DeleteOrderErrors>> {
         orders.delete(&auth.0, id.0).await?;
         Ok(DeleteResponse::Deleted)
     }

@@ -137,10 +137,13 @@ pub struct Order {
     /// Currency of every amount.
     pub currency: String,
     /// The successful payment, once paid.
+    #[oai(nullable)]
     pub payment_id: Option<Uuid>,
     /// Why it was cancelled: `cancelled_by_customer`, `cancelled_by_admin` or `expired`.
+    #[oai(nullable)]
     pub cancel_reason: Option<String>,
     /// When a pending order expires and its stock is released.
+    #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
     /// Placed at.
     pub created_at: DateTime<Utc>,
@@ -148,6 +151,7 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     /// Trace id of the request that placed the order: search for it in Jaeger to see the
     /// whole purchase across services.
+    #[oai(nullable)]
     pub trace_id: Option<String>,
 }
 
@@ -187,5 +191,6 @@ pub struct OrderPage {
     /// Newest first.
     pub items: Vec<Order>,
     /// Pass as `cursor` for the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }

@@ -83,7 +83,7 @@ fn snapshot(items: &Items, reserved: &[ReservedLine]) -> Result<(Vec<NewLine>, S
 
 impl Orders {
     /// Places an order, all or nothing.
-    #[tracing::instrument(name = "saga.place_order", skip_all, fields(order_id), err(Display))]
+    #[tracing::instrument(name = "saga.place_order", skip_all, fields(order_id), err(level = "info", Display))]
     pub async fn place(
         &self,
         caller: &AuthUser,
@@ -106,6 +106,11 @@ impl Orders {
             Ok(true) => {}
             Ok(false) => {
                 orders::delete(&mut conn, order_id).await?;
+                // Ordering for oneself with the token of a deleted account is an authentication
+                // problem (401), not a bad field; an admin naming a missing customer is a bad field.
+                if caller.user_id().is_ok_and(|me| me == user_id) {
+                    return Err(OrdersError::AccountGone);
+                }
                 let mut errors = FieldErrors::default();
                 errors.add("user_id", format!("user {user_id} does not exist"));
                 return Err(errors.into());

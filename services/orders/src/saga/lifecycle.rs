@@ -17,7 +17,7 @@ use crate::{
 impl Orders {
     /// Replaces the items of a pending order; the reservation is adjusted all or nothing
     /// (on a refusal the order and its stock stay as they were).
-    #[tracing::instrument(name = "saga.edit_order", skip(self, caller, raw_items), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.edit_order", skip(self, caller, raw_items), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn edit_items(
         &self,
         caller: &AuthUser,
@@ -53,7 +53,7 @@ impl Orders {
     }
 
     /// Moves a paid order to shipped, or a shipped one to delivered (admin).
-    #[tracing::instrument(name = "saga.advance_order", skip(self, caller), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.advance_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn advance(
         &self,
         caller: &AuthUser,
@@ -76,7 +76,7 @@ impl Orders {
     }
 
     /// Cancels a pending or paid order: a paid one is refunded first; then the stock goes back.
-    #[tracing::instrument(name = "saga.cancel_order", skip(self, caller), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.cancel_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn cancel(&self, caller: &AuthUser, order_id: Uuid) -> Result<OrderView, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
@@ -114,7 +114,7 @@ impl Orders {
 
     /// Deletes a pending (after releasing its stock) or cancelled order. Paid, shipped and
     /// delivered orders are kept: cancel first.
-    #[tracing::instrument(name = "saga.delete_order", skip(self, caller), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.delete_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn delete(&self, caller: &AuthUser, order_id: Uuid) -> Result<(), OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;

@@ -6,6 +6,10 @@
 //! - [`payment`]: record attempt -> charge -> mark paid (reconciled from payments after a crash).
 //! - [`lifecycle`]: edit, ship, deliver, cancel (refund, then release), delete.
 //! - [`sweeper`]: expiry of unpaid orders and recovery of interrupted sagas.
+//!
+//! The flows a request starts record their error at INFO: almost all are the client's
+//! refusals (out of stock, card declined); a server failure is logged at ERROR by the
+//! request log all the same.
 
 pub mod create;
 pub mod lifecycle;

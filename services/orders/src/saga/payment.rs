@@ -5,7 +5,7 @@
 //! marks the order paid, or clears the key. While an attempt is in flight, a different
 //! attempt is refused, so one order is never charged twice.
 
-use shopkit::{FieldErrors, auth::AuthUser, client::ClientError};
+use shopkit::{FieldErrors, Problem, auth::AuthUser, client::ClientError, types::IdempotencyKey};
 use uuid::Uuid;
 
 use super::{OrderView, Orders, authorize, view};
@@ -13,41 +13,45 @@ use crate::{clients::CardDetails, domain::status::OrderEvent, error::OrdersError
 
 impl Orders {
     /// Pays a pending order with a card.
-    #[tracing::instrument(name = "saga.pay_order", skip(self, caller, card, key), fields(order_id = %order_id), err(Display))]
+    #[tracing::instrument(name = "saga.pay_order", skip(self, caller, card, key), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn pay(
         &self,
         caller: &AuthUser,
         order_id: Uuid,
         card: &CardDetails,
-        key: &str,
+        key: &IdempotencyKey,
     ) -> Result<OrderView, OrdersError> {
-        if key.is_empty() || key.len() > 200 {
-            let mut errors = FieldErrors::default();
-            errors.add("Idempotency-Key", "header is required (1-200 characters)");
-            return Err(errors.into());
-        }
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
         let status = row.status().ok_or(OrdersError::NotFound)?;
-        if row.payment_key.as_deref() == Some(key) && row.payment_id.is_some() {
-            // A replay of the attempt that paid: same answer, no second charge.
-            let order = view(&mut tx, row).await?;
-            tx.commit().await?;
-            return Ok(order);
-        }
-        status.transition(OrderEvent::Pay)?;
-        if row.payment_key.as_deref().is_some_and(|k| k != key) {
-            return Err(OrdersError::Conflict("another payment of this order is in progress".into()));
-        }
         let (Some(amount), Some(currency)) = (row.total_minor, row.currency.clone()) else {
             return Err(OrdersError::NotFound);
         };
-        orders::start_payment(&mut tx, order_id, key).await?;
+        let payments_key = key.derived_for(order_id);
+        if row.payment_key.as_deref() == Some(key.as_str()) && row.payment_id.is_some() {
+            // A replay of the attempt that paid. Payments holds the rule for a reused key:
+            // the same request returns its first result (no second charge), another card is 422.
+            tx.commit().await?;
+            match self.deps.charge(order_id, amount, &currency, card, payments_key.as_str()).await {
+                Ok(_) => {}
+                Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
+                    return Err(refused_fields(problem).into());
+                }
+                Err(e) => return Err(OrdersError::dependency(e)),
+            }
+            let mut conn = self.pool.acquire().await?;
+            let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
+            return view(&mut conn, row).await;
+        }
+        status.transition(OrderEvent::Pay)?;
+        if row.payment_key.as_deref().is_some_and(|k| k != key.as_str()) {
+            return Err(OrdersError::Conflict("another payment of this order is in progress".into()));
+        }
+        orders::start_payment(&mut tx, order_id, key.as_str()).await?;
         tx.commit().await?;
 
-        let payments_key = format!("{order_id}:{key}");
-        let outcome = self.deps.charge(order_id, amount, &currency, card, &payments_key).await;
+        let outcome = self.deps.charge(order_id, amount, &currency, card, payments_key.as_str()).await;
         let mut conn = self.pool.acquire().await?;
         match outcome {
             Ok(payment) if payment.status == "succeeded" => {
@@ -63,14 +67,7 @@ impl Orders {
             Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
                 // The card or key was refused before any charge: the attempt is over.
                 orders::clear_payment(&mut conn, order_id).await?;
-                let mut errors = FieldErrors::default();
-                for e in problem.and_then(|p| p.errors).unwrap_or_default() {
-                    errors.add(e.field, e.message);
-                }
-                if errors.is_empty() {
-                    errors.add("card", "was refused by the payment service");
-                }
-                return Err(errors.into());
+                return Err(refused_fields(problem).into());
             }
             Err(e) => {
                 // Unknown outcome: keep the attempt recorded; a retry with the same key or the
@@ -81,4 +78,16 @@ impl Orders {
         let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
         view(&mut conn, row).await
     }
+}
+
+/// The fields payments refused (422), as this API names them.
+fn refused_fields(problem: Option<Problem>) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for e in problem.and_then(|p| p.errors).unwrap_or_default() {
+        errors.add(e.field, e.message);
+    }
+    if errors.is_empty() {
+        errors.add("card", "was refused by the payment service");
+    }
+    errors
 }

@@ -94,6 +94,7 @@ pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
             log_format: LogFormat::Json,
             jwt_issuer: DEFAULT_JWT_ISSUER.into(),
             jwt_audience: DEFAULT_JWT_AUDIENCE.into(),
+            max_body_bytes: shopkit::edge::DEFAULT_MAX_BODY_BYTES,
         },
         jwt_public_key: keys.public_pem.clone(),
         urls: orders::clients::DependencyUrls {

@@ -4,5 +4,6 @@
 
 mod failures;
 mod flow;
+mod hardening;
 mod helpers;
 mod recovery;

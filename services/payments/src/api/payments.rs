@@ -8,8 +8,10 @@ use poem_openapi::{
     payload::Json,
 };
 use shopkit::{
-    ApiError, FieldErrors,
+    FieldErrors,
     auth::{BearerAuth, Role},
+    problem::Refusal,
+    types::{Currency, IdempotencyKey},
 };
 use uuid::Uuid;
 
@@ -80,6 +82,7 @@ pub struct Payment {
     /// Outcome.
     pub status: PaymentState,
     /// Why the card was declined: `card_declined`, `insufficient_funds` or `expired_card`.
+    #[oai(nullable)]
     pub decline_code: Option<String>,
     /// Card brand.
     pub card_brand: String,
@@ -88,6 +91,7 @@ pub struct Payment {
     /// When the charge was made.
     pub created_at: DateTime<Utc>,
     /// When it was refunded.
+    #[oai(nullable)]
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
@@ -140,8 +144,22 @@ pub enum PaymentListResponse {
     Ok(Json<Vec<Payment>>),
 }
 
-/// Longest accepted idempotency key.
-const MAX_KEY_LEN: usize = 255;
+shopkit::statuses!(
+    /// `createPayment`: not a service or admin, an invalid card or amount, a reused key.
+    ChargeErrors = [403, 422]
+);
+shopkit::statuses!(
+    /// `getPayment`: not a service or admin, no such payment.
+    GetPaymentErrors = [403, 404]
+);
+shopkit::statuses!(
+    /// `listPayments`: not a service or admin.
+    ListPaymentsErrors = [403]
+);
+shopkit::statuses!(
+    /// `refundPayment`: not a service or admin, no such payment, a declined payment.
+    RefundErrors = [403, 404, 409]
+);
 
 /// Payment operations.
 pub struct PaymentsApi;
@@ -157,23 +175,17 @@ impl PaymentsApi {
         state: Data<&AppState>,
         /// A unique key per payment attempt, e.g. a UUID.
         #[oai(name = "Idempotency-Key")]
-        idempotency_key: Header<Option<String>>,
+        idempotency_key: Header<IdempotencyKey>,
         body: Json<ChargeBody>,
-    ) -> Result<ChargeResponse, ApiError> {
+    ) -> Result<ChargeResponse, Refusal<ChargeErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let body = body.0;
+        let key = idempotency_key.0;
         let mut errors = FieldErrors::default();
-        let key = idempotency_key.0.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty() && k.len() <= MAX_KEY_LEN);
-        if key.is_none() {
-            errors.add("Idempotency-Key", format!("header is required (1-{MAX_KEY_LEN} characters)"));
-        }
         if !(1..=100_000_000_000).contains(&body.amount) {
             errors.add("amount", "must be a positive amount in minor units");
         }
-        let currency = body.currency.trim().to_ascii_uppercase();
-        if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
-            errors.add("currency", "must be a three-letter ISO 4217 code");
-        }
+        let currency = errors.check("currency", Currency::parse(&body.currency));
         let raw = RawCard {
             number: &body.card.number,
             exp_month: body.card.exp_month,
@@ -189,20 +201,21 @@ impl PaymentsApi {
                 None
             }
         };
-        let (Some(key), Some(card), true) = (key, card, errors.is_empty()) else {
+        let (Some(currency), Some(card), true) = (currency, card, errors.is_empty()) else {
             return Err(errors.into());
         };
+        let currency = currency.as_str();
         let request_hash = simulation::request_hash(&[
             &body.order_id.to_string(),
             &body.amount.to_string(),
-            &currency,
+            currency,
             card.brand.as_str(),
             card.last4(),
             &body.card.exp_month.to_string(),
             &body.card.exp_year.to_string(),
         ]);
         let mut conn = state.pool.acquire().await?;
-        if let Some(existing) = payments::find_by_key(&mut conn, &key, &request_hash).await? {
+        if let Some(existing) = payments::find_by_key(&mut conn, key.as_str(), &request_hash).await? {
             tracing::info!(payment_id = %existing.id, "idempotent replay");
             return Ok(ChargeResponse::Replayed(Json(existing.into())));
         }
@@ -213,11 +226,11 @@ impl PaymentsApi {
         let row = payments::insert(
             &mut conn,
             &NewPayment {
-                idempotency_key: &key,
+                idempotency_key: key.as_str(),
                 request_hash: &request_hash,
                 order_id: body.order_id,
                 amount_minor: body.amount,
-                currency: &currency,
+                currency,
                 status: if decision.is_ok() { PaymentStatus::Succeeded } else { PaymentStatus::Declined },
                 decline_code: decision.err().map(|d| d.as_str()),
                 card_brand: card.brand.as_str(),
@@ -231,7 +244,12 @@ impl PaymentsApi {
 
     /// A payment (service or admin).
     #[oai(path = "/payments/:id", method = "get", operation_id = "getPayment")]
-    async fn get(&self, auth: BearerAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<PaymentResponse, ApiError> {
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<PaymentResponse, Refusal<GetPaymentErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         Ok(PaymentResponse::Ok(Json(payments::get(&mut conn, id.0).await?.into())))
@@ -244,7 +262,7 @@ impl PaymentsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         order_id: Query<Uuid>,
-    ) -> Result<PaymentListResponse, ApiError> {
+    ) -> Result<PaymentListResponse, Refusal<ListPaymentsErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         let rows = payments::list_for_order(&mut conn, order_id.0).await?;
@@ -259,7 +277,7 @@ impl PaymentsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<PaymentResponse, ApiError> {
+    ) -> Result<PaymentResponse, Refusal<RefundErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut tx = state.pool.begin().await?;
         let row = payments::refund(&mut tx, id.0).await?;

@@ -29,6 +29,11 @@ async fn documented_test_cards_give_their_outcomes() {
     }
 }
 
+fn with_currency(mut body: Value, currency: &str) -> Value {
+    body["currency"] = json!(currency);
+    body
+}
+
 #[tokio::test]
 async fn invalid_cards_and_requests_are_422() {
     let app = spawn_app().await;
@@ -47,8 +52,14 @@ async fn invalid_cards_and_requests_are_422() {
         let body = problem(app.pay(Some("k"), &body).await, 422).await;
         assert_eq!(error_fields(&body), fields, "{message}");
     }
-    let body = problem(app.pay(None, &charge(order, 100, "4242424242424242")).await, 422).await;
-    assert_eq!(error_fields(&body), ["Idempotency-Key"]);
+    // The header is required (the spec says so): without it the request is malformed.
+    let body = problem(app.pay(None, &charge(order, 100, "4242424242424242")).await, 400).await;
+    assert!(body["detail"].as_str().is_some_and(|d| d.contains("Idempotency-Key")), "{body}");
+    let too_long = "k".repeat(256);
+    problem(app.pay(Some(&too_long), &charge(order, 100, "4242424242424242")).await, 400).await;
+    let body =
+        problem(app.pay(Some("k"), &with_currency(charge(order, 100, "4242424242424242"), "EURO")).await, 422).await;
+    assert_eq!(error_fields(&body), ["currency"]);
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM payments").fetch_one(&app.db.pool).await.expect("count");
     assert_eq!(count, 0);
 }
@@ -164,5 +175,9 @@ async fn simulated_latency_and_failures() {
 #[test]
 fn committed_openapi_spec_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/payments.json");
-    shopkit::testing::assert_spec_fresh(&payments::openapi().spec(), path, "payments");
+    shopkit::testing::assert_spec_fresh(
+        &shopkit::server::spec_json(&payments::openapi(), &payments::api::schema_rules()),
+        path,
+        "payments",
+    );
 }

@@ -8,6 +8,17 @@ pub use products::ProductsApi;
 pub use reservations::ReservationsApi;
 
 use poem_openapi::Tags;
+use serde_json::json;
+use shopkit::{
+    edge::{NON_BLANK_TEXT_PATTERN, SchemaRule},
+    types::Currency,
+};
+
+use crate::domain::{
+    product::MAX_PRICE_MINOR,
+    reservation::{MAX_LINE_QUANTITY, MAX_LINES},
+    search::MAX_LIMIT,
+};
 
 /// Shared state of the handlers.
 #[derive(Clone, Debug)]
@@ -30,4 +41,40 @@ pub enum ApiTags {
     Products,
     /// Stock held for orders; for the orders service (service token) and admins.
     Reservations,
+}
+
+/// What the domain types check, written into the spec (see [`SchemaRule`]).
+pub fn schema_rules() -> Vec<SchemaRule> {
+    use SchemaRule::{Field, Param};
+    let sku = json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{1,63}$"});
+    let name = json!({"minLength": 1, "maxLength": 200, "pattern": NON_BLANK_TEXT_PATTERN});
+    let description = json!({"maxLength": 5000});
+    let price = json!({"minimum": 1, "maximum": MAX_PRICE_MINOR});
+    let currency = json!({"pattern": Currency::PATTERN});
+    let stock = json!({"minimum": 0, "maximum": 1_000_000_000});
+    let category = json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"});
+    let mut rules = Vec::new();
+    for body in ["NewProductBody", "ProductPatchBody"] {
+        rules.extend([
+            Field(body, "sku", sku.clone()),
+            Field(body, "name", name.clone()),
+            Field(body, "description", description.clone()),
+            Field(body, "price", price.clone()),
+            Field(body, "currency", currency.clone()),
+            Field(body, "stock", stock.clone()),
+            Field(body, "category", category.clone()),
+        ]);
+    }
+    let filter_price = json!({"minimum": 0, "maximum": MAX_PRICE_MINOR});
+    rules.extend([
+        Field("ReservationBody", "lines", json!({"maxItems": MAX_LINES})),
+        Field("ReservationLineBody", "quantity", json!({"minimum": 1, "maximum": MAX_LINE_QUANTITY})),
+        Param("searchProducts", "q", json!({"maxLength": 200})),
+        Param("searchProducts", "category", category),
+        Param("searchProducts", "min_price", filter_price.clone()),
+        Param("searchProducts", "max_price", filter_price),
+        Param("searchProducts", "sort", json!({"enum": ["relevance", "newest", "price_asc", "price_desc", "name"]})),
+        Param("searchProducts", "limit", json!({"minimum": 1, "maximum": MAX_LIMIT})),
+    ]);
+    rules
 }

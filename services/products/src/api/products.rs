@@ -8,8 +8,9 @@ use poem_openapi::{
     payload::Json,
 };
 use shopkit::{
-    ApiError, FieldErrors,
+    FieldErrors,
     auth::{BearerAuth, Role},
+    problem::Refusal,
 };
 use uuid::Uuid;
 
@@ -120,6 +121,7 @@ pub struct ProductPage {
     /// The products of this page.
     pub items: Vec<Product>,
     /// Pass as `cursor` to get the next page; absent on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 
@@ -155,6 +157,27 @@ pub enum SearchResponse {
     Ok(Json<ProductPage>),
 }
 
+shopkit::statuses!(
+    /// `createProduct`: not an admin, a duplicate SKU, invalid fields.
+    CreateProductErrors = [403, 409, 422]
+);
+shopkit::statuses!(
+    /// `searchProducts`: invalid filters, sort or cursor.
+    SearchErrors = [422]
+);
+shopkit::statuses!(
+    /// `getProduct`: no such product.
+    GetProductErrors = [404]
+);
+shopkit::statuses!(
+    /// `updateProduct`: not an admin, no such product, a duplicate SKU, invalid fields.
+    UpdateProductErrors = [403, 404, 409, 422]
+);
+shopkit::statuses!(
+    /// `deleteProduct`: not an admin, no such product.
+    DeleteProductErrors = [403, 404]
+);
+
 /// Catalogue operations.
 pub struct ProductsApi;
 
@@ -167,7 +190,7 @@ impl ProductsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         body: Json<NewProductBody>,
-    ) -> Result<CreateProductResponse, ApiError> {
+    ) -> Result<CreateProductResponse, Refusal<CreateProductErrors>> {
         auth.0.require(&[Role::Admin])?;
         let body = body.0;
         let product = NewProduct::parse(RawProduct {
@@ -204,13 +227,15 @@ impl ProductsApi {
         max_price: Query<Option<i64>>,
         /// Only products with stock left.
         in_stock: Query<Option<bool>>,
-        /// `newest` (default), `price_asc`, `price_desc` or `name`.
+        /// `relevance` (the default with `q`: exact name, then name prefix, then full-text rank
+        /// with the name above the description, typos included), `newest` (the default without
+        /// `q`), `price_asc`, `price_desc` or `name`.
         sort: Query<Option<String>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
         /// Page size, 1-100 (default 20).
         limit: Query<Option<u32>>,
-    ) -> Result<SearchResponse, ApiError> {
+    ) -> Result<SearchResponse, Refusal<SearchErrors>> {
         let query = SearchQuery::parse(RawSearch {
             q: q.0.as_deref(),
             category: category.0.as_deref(),
@@ -232,7 +257,7 @@ impl ProductsApi {
 
     /// Get a product.
     #[oai(path = "/products/:id", method = "get", operation_id = "getProduct")]
-    async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, ApiError> {
+    async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, Refusal<GetProductErrors>> {
         let mut conn = state.pool.acquire().await?;
         let row = products::get(&mut conn, id.0).await?;
         Ok(ProductResponse::Ok(Json(row.into())))
@@ -246,7 +271,7 @@ impl ProductsApi {
         state: Data<&AppState>,
         id: Path<Uuid>,
         body: Json<ProductPatchBody>,
-    ) -> Result<ProductResponse, ApiError> {
+    ) -> Result<ProductResponse, Refusal<UpdateProductErrors>> {
         auth.0.require(&[Role::Admin])?;
         let changes = parse_changes(body.0)?;
         let mut conn = state.pool.acquire().await?;
@@ -263,7 +288,7 @@ impl ProductsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<DeleteProductResponse, ApiError> {
+    ) -> Result<DeleteProductResponse, Refusal<DeleteProductErrors>> {
         auth.0.require(&[Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         products::soft_delete(&mut conn, id.0).await?;
@@ -278,7 +303,7 @@ fn parse_changes(body: ProductPatchBody) -> Result<ProductChanges, FieldErrors> 
         sku: body.sku.and_then(|v| errors.check("sku", Sku::parse(&v))),
         name: body.name.and_then(|v| errors.check("name", ProductName::parse(&v))),
         description: body.description.and_then(|v| errors.check("description", Description::parse(&v))),
-        price: body.price.and_then(|v| errors.check("price", PriceMinor::parse(v))),
+        price: body.price.and_then(|v| errors.check("price", PriceMinor::for_sale(v))),
         currency: body.currency.and_then(|v| errors.check("currency", Currency::parse(&v))),
         stock: body.stock.and_then(|v| errors.check("stock", Stock::parse(v))),
         category: body.category.and_then(|v| errors.check("category", Category::parse(&v))),

@@ -3,8 +3,8 @@
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi, param::Path, payload::Json};
 use shopkit::{
-    ApiError,
     auth::{BearerAuth, Role},
+    problem::Refusal,
 };
 use uuid::Uuid;
 
@@ -105,6 +105,19 @@ pub enum ReleaseResponse {
     Released,
 }
 
+shopkit::statuses!(
+    /// `reserveStock`: not a service or admin, a shortage or a released reservation, invalid or unknown lines.
+    ReserveErrors = [403, 409, 422]
+);
+shopkit::statuses!(
+    /// `releaseStock`: not a service or admin.
+    ReleaseErrors = [403]
+);
+shopkit::statuses!(
+    /// `getReservation`: not a service or admin, no reservation.
+    GetReservationErrors = [403, 404]
+);
+
 /// Stock reservation operations.
 pub struct ReservationsApi;
 
@@ -120,7 +133,7 @@ impl ReservationsApi {
         state: Data<&AppState>,
         order_id: Path<Uuid>,
         body: Json<ReservationBody>,
-    ) -> Result<ReservationResponse, ApiError> {
+    ) -> Result<ReservationResponse, Refusal<ReserveErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let requested: Vec<(Uuid, i64)> = body.0.lines.iter().map(|l| (l.product_id, l.quantity)).collect();
         let lines = ReservationLines::parse(&requested)?;
@@ -128,7 +141,7 @@ impl ReservationsApi {
         let mut tx = state.pool.begin().await?;
         let reservation = match reservations::reserve(&mut tx, order_id.0, &lines).await {
             Ok(r) => r,
-            Err(err) => return Err(err.into_api_error(line_index)),
+            Err(err) => return Err(err.into_api_error(line_index).into()),
         };
         tx.commit().await?;
         tracing::info!(order_id = %order_id.0, lines = reservation.lines.len(), "stock reserved");
@@ -143,7 +156,7 @@ impl ReservationsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         order_id: Path<Uuid>,
-    ) -> Result<ReleaseResponse, ApiError> {
+    ) -> Result<ReleaseResponse, Refusal<ReleaseErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut tx = state.pool.begin().await?;
         reservations::release(&mut tx, order_id.0).await?;
@@ -159,7 +172,7 @@ impl ReservationsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         order_id: Path<Uuid>,
-    ) -> Result<ReservationResponse, ApiError> {
+    ) -> Result<ReservationResponse, Refusal<GetReservationErrors>> {
         auth.0.require(&[Role::Service, Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         let reservation = reservations::get(&mut conn, order_id.0).await?;

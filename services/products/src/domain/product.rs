@@ -77,31 +77,22 @@ impl PriceMinor {
             Err(format!("must be between 0 and {MAX_PRICE_MINOR} minor units"))
         }
     }
+    /// A price a product can be sold at: at least 1 minor unit. Payments refuse a charge of
+    /// 0, so a free product could be ordered but never paid; the database checks it too.
+    pub fn for_sale(minor: i64) -> Result<Self, String> {
+        if (1..=MAX_PRICE_MINOR).contains(&minor) {
+            Ok(Self(minor))
+        } else {
+            Err(format!("must be between 1 and {MAX_PRICE_MINOR} minor units"))
+        }
+    }
     /// The amount in minor units.
     pub fn minor(self) -> i64 {
         self.0
     }
 }
 
-/// An ISO 4217 currency code: three upper-case letters.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Currency(String);
-
-impl Currency {
-    /// Upper-cases and checks the shape.
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let code = raw.trim().to_ascii_uppercase();
-        if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
-            Ok(Self(code))
-        } else {
-            Err("must be a three-letter ISO 4217 code such as EUR".into())
-        }
-    }
-    /// The code.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use shopkit::types::Currency;
 
 /// Units available for sale, 0 to one billion (fits the database `integer`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -217,7 +208,7 @@ impl NewProduct {
         let sku = errors.check("sku", Sku::parse(raw.sku));
         let name = errors.check("name", ProductName::parse(raw.name));
         let description = errors.check("description", Description::parse(raw.description));
-        let price = errors.check("price", PriceMinor::parse(raw.price));
+        let price = errors.check("price", PriceMinor::for_sale(raw.price));
         let currency = errors.check("currency", Currency::parse(raw.currency));
         let stock = errors.check("stock", Stock::parse(raw.stock));
         let category = errors.check("category", Category::parse(raw.category));
@@ -276,7 +267,8 @@ mod tests {
             ("name", ProductName::parse("  ").is_err(), "blank name"),
             ("name", ProductName::parse(&"x".repeat(201)).is_err(), "name too long"),
             ("price", PriceMinor::parse(-1).is_err(), "negative price"),
-            ("price", PriceMinor::parse(0).is_ok(), "free is allowed"),
+            ("price", PriceMinor::for_sale(0).is_err(), "a product is never free: it could not be paid"),
+            ("price", PriceMinor::parse(0).is_ok(), "a price filter may start at 0"),
             ("price", PriceMinor::parse(MAX_PRICE_MINOR + 1).is_err(), "price too high"),
             ("currency", Currency::parse("eur").is_ok(), "currency is upper-cased"),
             ("currency", Currency::parse("EURO").is_err(), "four letters"),

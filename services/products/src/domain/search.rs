@@ -22,6 +22,10 @@ const MAX_QUERY_CHARS: usize = 200;
 /// How results are ordered. Every order ends with the id so it is total and pages are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SortOrder {
+    /// Best match for `q` first (the default when `q` is given): an exact name, then a name
+    /// starting with `q`, then by full-text rank (name weighted above description) plus
+    /// trigram similarity of the name (typos).
+    Relevance,
     /// Most recently added first.
     Newest,
     /// Cheapest first.
@@ -36,11 +40,12 @@ impl SortOrder {
     /// Parses the `sort` query parameter.
     pub fn parse(raw: &str) -> Result<Self, String> {
         match raw {
+            "relevance" => Ok(Self::Relevance),
             "newest" => Ok(Self::Newest),
             "price_asc" => Ok(Self::PriceAsc),
             "price_desc" => Ok(Self::PriceDesc),
             "name" => Ok(Self::Name),
-            _ => Err("must be one of newest, price_asc, price_desc, name".into()),
+            _ => Err("must be one of relevance, newest, price_asc, price_desc, name".into()),
         }
     }
 }
@@ -49,6 +54,13 @@ impl SortOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "s", rename_all = "snake_case")]
 pub enum Cursor {
+    /// After this (rank, id) in [`SortOrder::Relevance`].
+    Relevance {
+        /// Rank of the last row, as the bits of the `f64` (exact, unlike a decimal rendering).
+        rank_bits: u64,
+        /// Id of the last row.
+        id: Uuid,
+    },
     /// After this (created_at, id) in [`SortOrder::Newest`].
     Newest {
         /// Creation time of the last row.
@@ -89,7 +101,8 @@ impl Cursor {
         let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
         let matches = matches!(
             (&cursor, sort),
-            (Cursor::Newest { .. }, SortOrder::Newest)
+            (Cursor::Relevance { .. }, SortOrder::Relevance)
+                | (Cursor::Newest { .. }, SortOrder::Newest)
                 | (Cursor::Price { desc: false, .. }, SortOrder::PriceAsc)
                 | (Cursor::Price { desc: true, .. }, SortOrder::PriceDesc)
                 | (Cursor::Name { .. }, SortOrder::Name)
@@ -156,7 +169,11 @@ impl SearchQuery {
         {
             errors.add("min_price", "must not be greater than max_price");
         }
-        let sort = errors.check("sort", SortOrder::parse(raw.sort.unwrap_or("newest")));
+        let default_sort = if text.is_some() { "relevance" } else { "newest" };
+        let sort = errors.check("sort", SortOrder::parse(raw.sort.unwrap_or(default_sort)));
+        if sort == Some(SortOrder::Relevance) && text.is_none() {
+            errors.add("sort", "`relevance` needs search words in `q`");
+        }
         let after = match (raw.cursor, sort) {
             (Some(c), Some(sort)) => errors.check("cursor", Cursor::decode(c, sort)),
             _ => None,
@@ -207,6 +224,16 @@ mod tests {
         let fields: Vec<_> =
             SearchQuery::parse(raw).expect_err("invalid").into_vec().into_iter().map(|e| e.field).collect();
         assert_eq!(fields, ["min_price", "sort", "limit"]);
+        let without_text = SearchQuery::parse(RawSearch { sort: Some("relevance"), ..Default::default() });
+        assert_eq!(without_text.expect_err("relevance needs q").into_vec()[0].field, "sort");
+    }
+
+    #[test]
+    fn relevance_is_the_default_order_of_a_text_search() {
+        let query = SearchQuery::parse(RawSearch { q: Some("lamp"), ..Default::default() }).expect("valid");
+        assert_eq!(query.sort, SortOrder::Relevance);
+        let cursor = Cursor::Relevance { rank_bits: 0.123_456_789_f64.to_bits(), id: Uuid::now_v7() };
+        assert_eq!(Cursor::decode(&cursor.encode(), SortOrder::Relevance), Ok(cursor));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod catalogue;
 mod faults;
+mod hardening;
 mod helpers;
 mod reservations;
 mod search;

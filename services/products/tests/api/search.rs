@@ -81,7 +81,7 @@ async fn keyset_pagination_walks_every_product_once_in_each_order() {
     for i in 0..23 {
         // Prices repeat so the id tie-breaker matters.
         app.seed(with(
-            with(product_body(&format!("P-{i:02}")), "price", json!(100 * (i % 5))),
+            with(product_body(&format!("P-{i:02}")), "price", json!(100 * (i % 5) + 100)),
             "name",
             json!(format!("Item {}", i % 7)),
         ))
@@ -148,7 +148,7 @@ async fn common_searches_use_indexes_at_100k_products() {
         "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category, created_at)
          SELECT gen_random_uuid(), 'SKU-' || g, 'Product ' || g || ' ' || (ARRAY['lamp','chair','desk','mug','sofa','rug'])[1 + g % 6],
                 'Description of item ' || g || ' made of ' || (ARRAY['oak','steel','glass','wool'])[1 + g % 4],
-                (g * 37) % 100000, 'EUR', g % 20, (ARRAY['lighting','furniture','kitchen','decor'])[1 + g % 4],
+                1 + (g * 37) % 100000, 'EUR', g % 20, (ARRAY['lighting','furniture','kitchen','decor'])[1 + g % 4],
                 now() - make_interval(secs => g)
          FROM generate_series(1, 100000) AS g",
     )
@@ -174,6 +174,10 @@ async fn common_searches_use_indexes_at_100k_products() {
             }),
         ),
         ("by name", q(RawSearch { sort: Some("name"), in_stock: Some(true), ..Default::default() })),
+        (
+            "relevance, filtered",
+            q(RawSearch { q: Some("oak lamp"), category: Some("decor"), in_stock: Some(true), ..Default::default() }),
+        ),
         ("most expensive", q(RawSearch { sort: Some("price_desc"), ..Default::default() })),
     ];
     let mut conn = app.db.pool.acquire().await.expect("conn");
@@ -187,4 +191,47 @@ async fn common_searches_use_indexes_at_100k_products() {
     assert_eq!(page["items"].as_array().expect("items").len(), 20);
     let elapsed = started.elapsed();
     assert!(elapsed < std::time::Duration::from_secs(2), "search took {elapsed:?}");
+}
+
+/// With `q`, results come best match first: the exact name, a name starting with the words,
+/// a misspelt name (trigrams), then a match in the description only.
+#[tokio::test]
+async fn text_search_ranks_exact_prefix_typo_then_description_matches() {
+    let app = spawn_app().await;
+    // Seeded in the reverse of the expected order, so "newest first" would be exactly wrong.
+    let items = [
+        ("DESC-1", "Reading light", "A desk lamp for late reading"),
+        ("TYPO-1", "Desk lamb", "Brass and linen"),
+        ("PREFIX-1", "Desk lamp with clamp", "Clamps to any table"),
+        ("EXACT-1", "Desk lamp", "The classic"),
+        ("NOISE-1", "Coffee mug", "Stoneware"),
+    ];
+    for (sku, name, description) in items {
+        app.seed(with(with(product_body(sku), "name", json!(name)), "description", json!(description))).await;
+    }
+    let expected = ["EXACT-1", "PREFIX-1", "TYPO-1", "DESC-1"];
+    let page = app.search_ok(&[("q", "desk lamp")]).await;
+    assert_eq!(skus(&page), expected, "relevance is the default with q");
+    let explicit = app.search_ok(&[("q", "desk lamp"), ("sort", "relevance")]).await;
+    assert_eq!(skus(&explicit), expected, "sort=relevance");
+
+    // Keyset pagination in relevance order: one per page, same order, nothing twice.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("q", "desk lamp".to_owned()), ("limit", "1".to_owned())];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = app.search_ok(&query).await;
+        seen.extend(skus(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, expected, "pages of one walk the same order");
+    let body = problem(app.search(&[("sort", "relevance")]).await, 422).await;
+    assert_eq!(error_fields(&body), ["sort"], "relevance without q");
 }

@@ -59,6 +59,7 @@ fn common(url: &str) -> CommonConfig {
         log_format: LogFormat::Json,
         jwt_issuer: DEFAULT_JWT_ISSUER.into(),
         jwt_audience: DEFAULT_JWT_AUDIENCE.into(),
+        max_body_bytes: shopkit::edge::DEFAULT_MAX_BODY_BYTES,
     }
 }
 

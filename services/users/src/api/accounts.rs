@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
 use shopkit::{
-    ApiError, FieldErrors,
+    FieldErrors,
     auth::{BearerAuth, Role},
+    problem::Refusal,
 };
 use uuid::Uuid;
 
@@ -113,6 +114,31 @@ pub enum DeleteUserResponse {
     Deleted,
 }
 
+shopkit::statuses!(
+    /// `registerUser`: the email is taken, invalid fields.
+    RegisterErrors = [409, 422]
+);
+shopkit::statuses!(
+    /// `getMe`: a service token, the account is gone.
+    GetMeErrors = [403, 404]
+);
+shopkit::statuses!(
+    /// `updateMe`: a service token or a wrong current password, the account is gone, the email is taken, invalid fields.
+    UpdateMeErrors = [403, 404, 409, 422]
+);
+shopkit::statuses!(
+    /// `deleteMe`: a service token, the account is gone, the last admin.
+    DeleteMeErrors = [403, 404, 409]
+);
+shopkit::statuses!(
+    /// `getUser`: another customer's account, no such account.
+    GetUserErrors = [403, 404]
+);
+shopkit::statuses!(
+    /// `deleteUser`: not an admin, no such account, the last admin.
+    DeleteUserErrors = [403, 404, 409]
+);
+
 /// Account operations.
 pub struct AccountsApi;
 
@@ -120,7 +146,11 @@ pub struct AccountsApi;
 impl AccountsApi {
     /// Register a customer account.
     #[oai(path = "/users", method = "post", operation_id = "registerUser")]
-    async fn register(&self, state: Data<&AppState>, body: Json<RegisterBody>) -> Result<RegisterResponse, ApiError> {
+    async fn register(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RegisterBody>,
+    ) -> Result<RegisterResponse, Refusal<RegisterErrors>> {
         let mut errors = FieldErrors::default();
         let email = errors.check("email", Email::parse(&body.email));
         let name = errors.check("name", DisplayName::parse(&body.name));
@@ -138,7 +168,7 @@ impl AccountsApi {
 
     /// The caller's account.
     #[oai(path = "/users/me", method = "get", operation_id = "getMe")]
-    async fn me(&self, auth: BearerAuth, state: Data<&AppState>) -> Result<UserResponse, ApiError> {
+    async fn me(&self, auth: BearerAuth, state: Data<&AppState>) -> Result<UserResponse, Refusal<GetMeErrors>> {
         let id = auth.0.user_id()?;
         let mut conn = state.pool.acquire().await?;
         Ok(UserResponse::Ok(Json(users::get(&mut conn, id).await?.into())))
@@ -151,7 +181,7 @@ impl AccountsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         body: Json<ProfilePatchBody>,
-    ) -> Result<UserResponse, ApiError> {
+    ) -> Result<UserResponse, Refusal<UpdateMeErrors>> {
         let id = auth.0.user_id()?;
         let body = body.0;
         let mut errors = FieldErrors::default();
@@ -185,7 +215,11 @@ impl AccountsApi {
 
     /// Delete the caller's account and all its personal data.
     #[oai(path = "/users/me", method = "delete", operation_id = "deleteMe")]
-    async fn delete_me(&self, auth: BearerAuth, state: Data<&AppState>) -> Result<DeleteUserResponse, ApiError> {
+    async fn delete_me(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+    ) -> Result<DeleteUserResponse, Refusal<DeleteMeErrors>> {
         let id = auth.0.user_id()?;
         let mut conn = state.pool.acquire().await?;
         users::delete(&mut conn, id).await?;
@@ -196,7 +230,12 @@ impl AccountsApi {
     /// Any account (admin, or a service such as orders checking a customer). A customer may
     /// only read their own.
     #[oai(path = "/users/:id", method = "get", operation_id = "getUser")]
-    async fn get(&self, auth: BearerAuth, state: Data<&AppState>, id: Path<Uuid>) -> Result<UserResponse, ApiError> {
+    async fn get(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        id: Path<Uuid>,
+    ) -> Result<UserResponse, Refusal<GetUserErrors>> {
         let own = auth.0.role == Role::Customer && auth.0.user_id().is_ok_and(|me| me == id.0);
         if !own {
             auth.0.require(&[Role::Admin, Role::Service])?;
@@ -212,7 +251,7 @@ impl AccountsApi {
         auth: BearerAuth,
         state: Data<&AppState>,
         id: Path<Uuid>,
-    ) -> Result<DeleteUserResponse, ApiError> {
+    ) -> Result<DeleteUserResponse, Refusal<DeleteUserErrors>> {
         auth.0.require(&[Role::Admin])?;
         let mut conn = state.pool.acquire().await?;
         users::delete(&mut conn, id.0).await?;

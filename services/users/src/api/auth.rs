@@ -5,6 +5,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use shopkit::{
     ApiError, FieldErrors,
     auth::{Jwk, Role},
+    problem::Refusal,
 };
 use subtle::ConstantTimeEq;
 
@@ -70,6 +71,19 @@ pub enum JwksResponse {
     Ok(Json<JwkSet>, #[oai(header = "Cache-Control")] String),
 }
 
+shopkit::statuses!(
+    /// `login`: wrong credentials, too many failures.
+    LoginErrors = [401, 429]
+);
+shopkit::statuses!(
+    /// `issueServiceToken`: wrong credentials, an empty client id, too many failures.
+    ServiceTokenErrors = [401, 422, 429]
+);
+shopkit::statuses!(
+    /// `getJwks`: only the failures any operation may have.
+    JwksErrors = []
+);
+
 /// Authentication operations.
 pub struct AuthApi;
 
@@ -83,7 +97,7 @@ impl AuthApi {
         req: &Request,
         state: Data<&AppState>,
         body: Json<LoginBody>,
-    ) -> Result<TokenResponse, ApiError> {
+    ) -> Result<TokenResponse, Refusal<LoginErrors>> {
         state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
         let settings = &state.auth;
         // An unparseable email cannot match an account: treat it as wrong credentials, so
@@ -119,12 +133,15 @@ impl AuthApi {
     }
 
     /// Get a short-lived `service` token with a client id and secret (for other services).
+    /// Throttled like logins: repeated wrong secrets for one client id from one address give
+    /// 429 there.
     #[oai(path = "/auth/token", method = "post", operation_id = "issueServiceToken")]
     async fn service_token(
         &self,
+        req: &Request,
         state: Data<&AppState>,
         body: Json<ClientCredentialsBody>,
-    ) -> Result<TokenResponse, ApiError> {
+    ) -> Result<TokenResponse, Refusal<ServiceTokenErrors>> {
         state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
         if body.client_id.trim().is_empty() {
             let mut errors = FieldErrors::default();
@@ -132,6 +149,14 @@ impl AuthApi {
             return Err(errors.into());
         }
         let settings = &state.auth;
+        // One key per client id and address: guessing from one place locks that place out,
+        // never the real service calling from elsewhere (a lock on the client id alone would let
+        // anyone stop the shop by failing on purpose).
+        let client_key = format!("client:{}@{}", body.client_id.trim(), client_address(req));
+        let mut conn = state.pool.acquire().await?;
+        if let Some(secs) = throttle::locked_for(&mut conn, std::slice::from_ref(&client_key)).await? {
+            return Err(UsersError::Throttled(secs).into());
+        }
         // Compare every configured secret in constant time so timing reveals nothing.
         let mut matched = None;
         for client in &settings.service_clients {
@@ -141,9 +166,11 @@ impl AuthApi {
             }
         }
         let Some(client_id) = matched else {
+            throttle::record_failure(&mut conn, &client_key, settings.per_account).await?;
             tracing::warn!(client_id = %body.client_id, "client credentials rejected");
-            return Err(ApiError::unauthorized("invalid client credentials"));
+            return Err(ApiError::unauthorized("invalid client credentials").into());
         };
+        throttle::clear(&mut conn, &client_key).await?;
         let (token, _) = settings
             .signer
             .sign(&client_id, Role::Service, settings.service_token_ttl)
@@ -153,7 +180,7 @@ impl AuthApi {
 
     /// The public keys that verify tokens, for services and clients that verify locally.
     #[oai(path = "/.well-known/jwks.json", method = "get", operation_id = "getJwks")]
-    async fn jwks(&self, state: Data<&AppState>) -> Result<JwksResponse, ApiError> {
+    async fn jwks(&self, state: Data<&AppState>) -> Result<JwksResponse, Refusal<JwksErrors>> {
         Ok(JwksResponse::Ok(Json(JwkSet { keys: vec![state.auth.signer.jwk()] }), "public, max-age=300".to_owned()))
     }
 }

@@ -9,7 +9,9 @@ pub use auth::AuthApi;
 use std::{sync::Arc, time::Duration};
 
 use poem_openapi::Tags;
+use serde_json::json;
 use shopkit::auth::TokenSigner;
+use shopkit::edge::{NON_BLANK_TEXT_PATTERN, SchemaRule};
 
 use crate::{config::ServiceClient, store::throttle::Limit};
 
@@ -52,4 +54,23 @@ pub enum ApiTags {
     Users,
     /// Logins, service tokens and the public signing keys.
     Auth,
+}
+
+/// What the domain types check, written into the spec (see [`SchemaRule`]). A password's other
+/// rules (not a common password, not the email) cannot be said in JSON Schema.
+pub fn schema_rules() -> Vec<SchemaRule> {
+    use crate::domain::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+    use SchemaRule::Field;
+    let email = json!({"format": "email", "maxLength": 254});
+    let name = json!({"minLength": 1, "maxLength": 100, "pattern": NON_BLANK_TEXT_PATTERN});
+    let password = json!({"minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS});
+    vec![
+        Field("RegisterBody", "email", email.clone()),
+        Field("RegisterBody", "name", name.clone()),
+        Field("RegisterBody", "password", password.clone()),
+        Field("ProfilePatchBody", "email", email),
+        Field("ProfilePatchBody", "name", name),
+        Field("ProfilePatchBody", "password", password),
+        Field("ClientCredentialsBody", "client_id", json!({"minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN})),
+    ]
 }

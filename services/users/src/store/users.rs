@@ -153,7 +153,19 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges)
 
 /// Deletes an account and, with it, all its personal data.
 #[tracing::instrument(name = "db.delete_user", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_user", otel.kind = "client"))]
+/// The last admin cannot be deleted (409): nobody could manage the shop afterwards. The admin
+/// rows are locked first, so two admins deleting each other at once cannot both succeed.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), UsersError> {
-    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(conn).await?;
-    if result.rows_affected() == 0 { Err(UsersError::NotFound) } else { Ok(()) }
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    let admins: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").fetch_all(&mut *tx).await?;
+    if admins == [id] {
+        return Err(UsersError::LastAdmin);
+    }
+    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    if result.rows_affected() == 0 {
+        return Err(UsersError::NotFound);
+    }
+    tx.commit().await?;
+    Ok(())
 }

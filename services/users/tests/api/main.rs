@@ -3,6 +3,7 @@
 
 mod accounts;
 mod faults;
+mod hardening;
 mod helpers;
 mod login;
 mod tokens;
