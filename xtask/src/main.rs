@@ -7,18 +7,24 @@
 //! everything it started.
 //!
 //! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
+//!
+//! `cargo xtask bench` measures release builds of the services against PostgreSQL running
+//! the same SQL (see `bench/mod.rs`; `cargo xtask bench --help` lists its options).
 
+mod bench;
 mod dev;
 mod load;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    match std::env::args().nth(1).as_deref() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
         Some("dev") => dev::run().await,
-        Some("load") => load::run(&dev::workspace_root(), std::env::args().skip(2).collect()),
+        Some("load") => load::run(&dev::workspace_root(), args[1..].to_vec()),
+        Some("bench") => bench::run(&args[1..]).await,
         _ => {
             eprintln!(
-                "usage: cargo xtask dev | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)"
+                "usage: cargo xtask dev | load [options] | bench [options]\n\n  dev     run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load    send simulated shoppers to it (`cargo xtask load --help`)\n  bench   measure release builds of the services against PostgreSQL alone (`cargo xtask bench --help`)"
             );
             std::process::exit(2);
         }
