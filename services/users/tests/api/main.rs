@@ -5,4 +5,5 @@ mod accounts;
 mod faults;
 mod helpers;
 mod login;
+mod memory;
 mod tokens;
