@@ -7,15 +7,27 @@
 //! `mmap` and gives it back on free, but then raises its mmap threshold to that size, so
 //! later buffers come from the heap of whichever blocking thread runs the hash and stay
 //! there: the users service grew from 14 MiB to over 300 MiB after a few dozen logins.
-//! [`return_large_buffers_to_the_os`] fixes the threshold at start.
+//! [`return_large_buffers_to_the_os`] fixes the threshold at start, and at most one hash per
+//! core runs at a time ([`HASHING_SLOTS`]), so even a burst of logins holds a bounded number
+//! of buffers (more at once would not finish sooner: the work is CPU-bound).
 
 use crate::{
     domain::password::{Password, hash_password, verify_password},
     error::UsersError,
 };
 
+/// Hashes running at once, one per core; the rest wait their turn.
+static HASHING_SLOTS: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+});
+
+async fn hashing_slot() -> Result<tokio::sync::SemaphorePermit<'static>, UsersError> {
+    HASHING_SLOTS.acquire().await.map_err(|e| UsersError::Internal(e.to_string()))
+}
+
 /// Hashes a password on the blocking pool.
 pub async fn hash_off_thread(password: Password) -> Result<String, UsersError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || hash_password(password.expose()))
         .await
         .map_err(|e| UsersError::Internal(e.to_string()))?
@@ -24,6 +36,7 @@ pub async fn hash_off_thread(password: Password) -> Result<String, UsersError> {
 
 /// Checks a password against a hash on the blocking pool.
 pub async fn verify_off_thread(password: String, hash: String) -> Result<bool, UsersError> {
+    let _slot = hashing_slot().await?;
     tokio::task::spawn_blocking(move || verify_password(&password, &hash))
         .await
         .map_err(|e| UsersError::Internal(e.to_string()))
