@@ -97,6 +97,8 @@ async fn bench(options: &options::Options, tools: &Tools, database: &DevDatabase
                 cmd.env("LOG_FORMAT", "json");
             }
             cmd.env("ORDER_SWEEP_INTERVAL_SECS", "3600");
+            // If the bench itself is interrupted, its services go with it.
+            cmd.kill_on_drop(true);
             running.start(name, port, cmd)?;
         }
         running.wait_until_ready().await?;
