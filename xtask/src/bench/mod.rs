@@ -153,12 +153,19 @@ async fn measure(
             report::Memory { service, idle: *idle, end, peak }
         })
         .collect();
-    let commit = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
-        .unwrap_or_default();
-    Ok(report::markdown(&rows, &memory, options.duration_secs, options.connections, &commit))
+    let commit = match &options.bin_dir {
+        Some(dir) => format!("binaries from {}", dir.display()),
+        None => std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .output()
+            .map(|o| format!("{}, release build", String::from_utf8_lossy(&o.stdout).trim()))
+            .unwrap_or_default(),
+    };
+    let settings = format!(
+        "{} s in {} rounds of wrk then pgbench, {} connections (wrk) / clients (pgbench -M prepared)",
+        options.duration_secs, options.rounds, options.connections
+    );
+    Ok(report::markdown(&rows, &memory, &settings, &commit))
 }
 
 async fn run_scenario(
@@ -187,33 +194,38 @@ async fn run_scenario(
         bail!("no SQL captured for {}", scenario.name);
     }
 
-    let script_path = tools.out.join(format!("{}.lua", scenario.name));
-    scenario.write_lua(&script_path, run)?;
-    let service =
-        load::run_wrk(&tools.wrk, &scenario.url, Some(&script_path), options.connections, options.duration_secs)?;
-
-    let mut parts = Vec::new();
+    let mut scripts = Vec::new();
     for (db, statements) in &by_db {
         let script = capture::to_pgbench(statements, &scenario.known_ids, std::slice::from_ref(&capture_key), "v");
         let file = tools.out.join("sql").join(format!("{}-{size}-{db}.sql", scenario.name));
         std::fs::create_dir_all(file.parent().unwrap_or(Path::new(".")))?;
         std::fs::write(&file, &script.text)?;
-        let pgbench = load::Pgbench {
-            binary: &tools.pgbench,
-            port: options.pg_port,
-            database: db,
-            script: &file,
-            variables: &script.variables,
-            log_dir: &tools.out.join("pgbench-log"),
-        };
-        parts.push(pgbench.run(options.connections, options.duration_secs)?);
+        scripts.push((db.as_str(), file, script.variables));
     }
-    Ok(report::Row {
-        scenario: scenario.name,
-        size,
-        service,
-        postgres: report::combine(&parts),
-        databases: parts.len(),
-        rss_mib: 0.0,
-    })
+
+    // wrk and pgbench take turns in short slices, so both see the same background load
+    // (on a shared machine it changes from one minute to the next).
+    let slice = (options.duration_secs / options.rounds).max(1);
+    let lua = tools.out.join(format!("{}.lua", scenario.name));
+    let (mut service_rounds, mut postgres_rounds) = (Vec::new(), Vec::new());
+    for round in 0..options.rounds {
+        // A new key prefix per round: wrk restarts its counters, and a repeated key would be a replay.
+        scenario.write_lua(&lua, &format!("{run}-r{round}"))?;
+        service_rounds.push(load::run_wrk(&tools.wrk, &scenario.url, Some(&lua), options.connections, slice)?);
+        let mut parts = Vec::new();
+        for (db, file, variables) in &scripts {
+            let pgbench = load::Pgbench {
+                binary: &tools.pgbench,
+                port: options.pg_port,
+                database: db,
+                script: file,
+                variables,
+                log_dir: &tools.out.join("pgbench-log"),
+            };
+            parts.push(pgbench.run(options.connections, slice)?);
+        }
+        postgres_rounds.push(report::combine(&parts));
+    }
+    let (service, postgres) = (report::mean(&service_rounds), report::mean(&postgres_rounds));
+    Ok(report::Row { scenario: scenario.name, size, service, postgres, databases: scripts.len(), rss_mib: 0.0 })
 }

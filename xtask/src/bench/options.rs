@@ -15,6 +15,7 @@ Writes target/bench/report.md.
 options:
   --duration SECS        how long each scenario and each pgbench run lasts (default 10)
   --connections N        concurrent connections of wrk and of pgbench (default 8)
+  --rounds N             slices the duration is cut into, wrk and pgbench taking turns (default 4)
   --sizes A,B            catalogue sizes to seed and measure (default 10000,100000)
   --scenarios LIST       any of get,search,order,login (default all)
   --ports P,U,O,Y        ports of products,users,orders,payments (default 9281,9282,9283,9284)
@@ -31,6 +32,8 @@ pub struct Options {
     pub duration_secs: u32,
     /// Connections of wrk and clients of pgbench.
     pub connections: u32,
+    /// Slices of the duration; wrk and pgbench alternate, one slice each per round.
+    pub rounds: u32,
     /// Catalogue sizes, ascending.
     pub sizes: Vec<u32>,
     /// Scenario names to run.
@@ -51,6 +54,7 @@ impl Default for Options {
         Self {
             duration_secs: 10,
             connections: 8,
+            rounds: 4,
             sizes: vec![10_000, 100_000],
             scenarios: SCENARIOS.iter().map(|s| (*s).to_owned()).collect(),
             ports: [9281, 9282, 9283, 9284],
@@ -96,6 +100,7 @@ pub fn parse(args: &[String]) -> anyhow::Result<Option<Options>> {
         match flag.as_str() {
             "--duration" => options.duration_secs = value.parse().context("--duration")?,
             "--connections" => options.connections = value.parse().context("--connections")?,
+            "--rounds" => options.rounds = value.parse().context("--rounds")?,
             "--sizes" => {
                 options.sizes =
                     value.split(',').map(|s| s.trim().parse()).collect::<Result<_, _>>().context("--sizes")?;
@@ -111,8 +116,13 @@ pub fn parse(args: &[String]) -> anyhow::Result<Option<Options>> {
     if let Some(unknown) = options.scenarios.iter().find(|s| !SCENARIOS.contains(&s.as_str())) {
         bail!("unknown scenario {unknown} (known: {})", SCENARIOS.join(","));
     }
-    if options.duration_secs == 0 || options.connections == 0 || options.sizes.is_empty() || options.sizes[0] < 100 {
-        bail!("--duration and --connections must be positive and every size at least 100");
+    if options.duration_secs == 0
+        || options.connections == 0
+        || options.rounds == 0
+        || options.sizes.is_empty()
+        || options.sizes[0] < 100
+    {
+        bail!("--duration, --connections and --rounds must be positive and every size at least 100");
     }
     Ok(Some(options))
 }

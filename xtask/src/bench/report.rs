@@ -41,6 +41,18 @@ pub fn combine(parts: &[Measured]) -> Measured {
     }
 }
 
+/// The average of several rounds of the same run: mean rates and medians, the worst p99,
+/// all errors.
+pub fn mean(rounds: &[Measured]) -> Measured {
+    let n = rounds.len().max(1) as f64;
+    Measured {
+        per_sec: rounds.iter().map(|m| m.per_sec).sum::<f64>() / n,
+        p50_ms: rounds.iter().map(|m| m.p50_ms).sum::<f64>() / n,
+        p99_ms: rounds.iter().map(|m| m.p99_ms).fold(0.0, f64::max),
+        errors: rounds.iter().map(|m| m.errors).sum(),
+    }
+}
+
 /// Memory of every service: idle after start and at the end.
 pub struct Memory {
     /// Service name.
@@ -76,15 +88,14 @@ fn machine() -> String {
 }
 
 /// The report as Markdown.
-pub fn markdown(rows: &[Row], memory: &[Memory], duration: u32, connections: u32, commit: &str) -> String {
+pub fn markdown(rows: &[Row], memory: &[Memory], settings: &str, commit: &str) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# microshop bench\n");
-    let _ = writeln!(out, "- commit: {commit}, release build");
+    let _ = writeln!(out, "- services: {commit}");
     let _ = writeln!(out, "- machine: {}", machine());
     let _ = writeln!(
         out,
-        "- each run: {duration} s, {connections} connections (wrk) / clients (pgbench -M prepared); \
-         pgbench runs the SQL the scenario executed, captured from PostgreSQL's log\n"
+        "- each run: {settings}; pgbench runs the SQL the scenario executed, captured from PostgreSQL's log\n"
     );
     let _ = writeln!(
         out,
