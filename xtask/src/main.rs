@@ -8,7 +8,11 @@
 //! everything it started.
 //!
 //! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
+//!
+//! `cargo xtask bench` measures release builds of the services against PostgreSQL running
+//! the same SQL (see `bench/mod.rs`; `cargo xtask bench --help` lists its options).
 
+mod bench;
 mod dev;
 mod load;
 
@@ -18,9 +22,10 @@ async fn main() -> anyhow::Result<()> {
     match args.first().map(String::as_str) {
         Some("dev") => dev::run(&args[1..]).await,
         Some("load") => load::run(&dev::workspace_root(), args[1..].to_vec()),
+        Some("bench") => bench::run(&args[1..]).await,
         _ => {
             eprintln!(
-                "usage: cargo xtask dev [--<component>-port N ...] | load [options]\n\n  dev   run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load  send simulated shoppers to it (`cargo xtask load --help`)\n\nports of `dev`:\n{}",
+                "usage: cargo xtask dev [--<component>-port N ...] | load [options] | bench [options]\n\n  dev     run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load    send simulated shoppers to it (`cargo xtask load --help`)\n  bench   measure release builds of the services against PostgreSQL alone (`cargo xtask bench --help`)\n\nports of `dev`:\n{}",
                 dev::ports::usage()
             );
             std::process::exit(2);

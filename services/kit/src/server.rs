@@ -194,6 +194,7 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let started = Instant::now();
         let method = req.method().to_string();
+        let exporting = crate::telemetry::exporting();
         // The server span: named by route template once routing has found it, parented on
         // the caller's span when the request carries W3C trace context.
         let span = tracing::info_span!(
@@ -207,11 +208,15 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             http.route = tracing::field::Empty,
             http.response.status_code = tracing::field::Empty,
         );
-        let _ = span.set_parent(propagation::extract(req.headers()));
-        let trace_id = {
+        let (trace_id, own_ids) = if exporting {
+            let _ = span.set_parent(propagation::extract(req.headers()));
             let context = span.context();
             let ids = context.span().span_context().clone();
-            ids.is_valid().then(|| ids.trace_id().to_string())
+            (ids.is_valid().then(|| ids.trace_id().to_string()), None)
+        } else {
+            // No OpenTelemetry layer: the request still gets ids for its header and log line.
+            let ids = unexported_ids(req.headers());
+            (Some(ids.0.clone()), Some(ids))
         };
         let mut response = match self.inner.call(req).instrument(span.clone()).await {
             Ok(resp) => resp.into_response(),
@@ -223,9 +228,11 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             _ => "unmatched".to_owned(),
         };
         let status = response.status().as_u16();
-        // The span was started before routing (children needed its context), so the name is
-        // changed on the OpenTelemetry span itself.
-        span.context().span().update_name(format!("{method} {route}"));
+        if exporting {
+            // The span was started before routing (children needed its context), so the name
+            // is changed on the OpenTelemetry span itself.
+            span.context().span().update_name(format!("{method} {route}"));
+        }
         span.record("http.route", route.as_str());
         span.record("http.response.status_code", status);
         if status >= 500 {
@@ -236,15 +243,50 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
         }
         let elapsed = started.elapsed();
         self.metrics.record(&method, &route, status, elapsed);
-        let latency_ms = elapsed.as_secs_f64() * 1000.0;
-        span.in_scope(|| {
-            if status >= 500 {
-                tracing::error!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
-            } else {
-                tracing::info!(http.method = %method, http.route = %route, http.status = status, latency_ms, "request");
-            }
-        });
+        span.in_scope(|| log_request(&method, &route, status, elapsed, own_ids.as_ref()));
         Ok(response)
+    }
+}
+
+/// Requests slower than this are logged at `info` even when they succeed.
+pub const SLOW_REQUEST: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// The trace id of the caller's `traceparent` (or a new one) and a new span id, as hex, for
+/// requests when no OpenTelemetry layer makes them.
+fn unexported_ids(headers: &poem::http::HeaderMap) -> (String, String) {
+    let fresh = uuid::Uuid::new_v4().simple().to_string();
+    let context = propagation::extract(headers);
+    let remote = context.span().span_context().clone();
+    let trace_id = if remote.is_valid() { remote.trace_id().to_string() } else { fresh.clone() };
+    (trace_id, fresh[16..].to_owned())
+}
+
+/// One line per request: server errors at `error`, client errors and slow requests at
+/// `info`, fast successful ones at `debug` (a JSON line per request cost more CPU than
+/// most handlers; `RUST_LOG=debug` or `shopkit=debug` brings them back).
+fn log_request(method: &str, route: &str, status: u16, elapsed: std::time::Duration, ids: Option<&(String, String)>) {
+    let latency_ms = elapsed.as_secs_f64() * 1000.0;
+    macro_rules! line {
+        ($level:expr) => {
+            match ids {
+                Some((trace_id, span_id)) => tracing::event!(
+                    $level,
+                    http.method = %method, http.route = %route, http.status = status, latency_ms,
+                    trace_id = %trace_id, span_id = %span_id, "request"
+                ),
+                None => tracing::event!(
+                    $level,
+                    http.method = %method, http.route = %route, http.status = status, latency_ms, "request"
+                ),
+            }
+        };
+    }
+    if status >= 500 {
+        line!(tracing::Level::ERROR);
+    } else if status >= 400 || elapsed >= SLOW_REQUEST {
+        line!(tracing::Level::INFO);
+    } else {
+        line!(tracing::Level::DEBUG);
     }
 }
 

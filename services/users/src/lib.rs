@@ -128,6 +128,7 @@ pub async fn run(
 /// The `users` process: reads the config, then runs until SIGINT/SIGTERM (see
 /// [`shopkit::server::run_process`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
+    hashing::return_large_buffers_to_the_os();
     let config = config::Config::from_env()?;
     let common = config.common.clone();
     shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await

@@ -23,23 +23,33 @@ impl DevDatabase {
         } else {
             dir.join(format!("postgres-{port}"))
         };
-        let (admin_url, cluster) = match std::env::var("DATABASE_URL") {
+        match std::env::var("DATABASE_URL") {
             Ok(url) if !url.trim().is_empty() => {
                 println!("xtask: using the PostgreSQL server in DATABASE_URL");
-                (url, None)
+                let db = Self { admin_url: url, cluster: None };
+                db.create_databases().await?;
+                Ok(db)
             }
-            _ => {
-                let cluster = LocalCluster::start(&data, port).map_err(|e| {
-                    anyhow::anyhow!("{e}\nInstall the PostgreSQL server binaries (initdb, pg_ctl) or set DATABASE_URL")
-                })?;
-                cluster.stop_when_gone(std::process::id(), None).map_err(|e| anyhow::anyhow!(e))?;
-                println!("xtask: PostgreSQL on 127.0.0.1:{port}, data in {}", data.display());
-                (cluster.admin_url(), Some(cluster))
-            }
-        };
-        let db = Self { admin_url, cluster };
+            _ => Self::start_private(&data, port).await,
+        }
+    }
+
+    /// Starts (or reuses) a private cluster with its data in `dir` on `port`, whatever
+    /// `DATABASE_URL` says (`cargo xtask bench` needs the server to itself and its log file).
+    pub async fn start_private(dir: &Path, port: u16) -> anyhow::Result<Self> {
+        let cluster = LocalCluster::start(dir, port).map_err(|e| {
+            anyhow::anyhow!("{e}\nInstall the PostgreSQL server binaries (initdb, pg_ctl) or set DATABASE_URL")
+        })?;
+        cluster.stop_when_gone(std::process::id(), None).map_err(|e| anyhow::anyhow!(e))?;
+        println!("xtask: PostgreSQL on 127.0.0.1:{port}, data in {}", dir.display());
+        let db = Self { admin_url: cluster.admin_url(), cluster: Some(cluster) };
         db.create_databases().await?;
         Ok(db)
+    }
+
+    /// The URL of the maintenance database (superuser).
+    pub fn admin_url(&self) -> &str {
+        &self.admin_url
     }
 
     async fn create_databases(&self) -> anyhow::Result<()> {

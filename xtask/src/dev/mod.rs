@@ -1,9 +1,9 @@
 //! `cargo xtask dev`.
 
-mod database;
+pub(crate) mod database;
 pub mod ports;
 mod seed;
-mod services;
+pub(crate) mod services;
 
 use std::path::PathBuf;
 
@@ -29,7 +29,7 @@ pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().map(PathBuf::from).unwrap_or_default()
 }
 
-fn random_secret() -> anyhow::Result<String> {
+pub(crate) fn random_secret() -> anyhow::Result<String> {
     let mut bytes = [0u8; 24];
     ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut bytes)
         .map_err(|_| anyhow::anyhow!("system random generator failed"))?;

@@ -6,8 +6,14 @@
 use anyhow::{Context, bail};
 
 /// Every component with its default port.
-pub const DEFAULT_PORTS: &[(&str, u16)] =
-    &[("storefront", 8080), ("products", 8081), ("users", 8082), ("orders", 8083), ("payments", 8084), ("postgres", 55432)];
+pub const DEFAULT_PORTS: &[(&str, u16)] = &[
+    ("storefront", 8080),
+    ("products", 8081),
+    ("users", 8082),
+    ("orders", 8083),
+    ("payments", 8084),
+    ("postgres", 55432),
+];
 
 /// The chosen port of each component.
 #[derive(Debug, Clone, PartialEq, Eq)]

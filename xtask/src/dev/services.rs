@@ -26,29 +26,66 @@ pub struct Settings {
 
 /// Builds the service binaries (debug profile).
 pub fn build(root: &Path) -> anyhow::Result<()> {
+    build_profile(root, false, &super::SERVICES)
+}
+
+/// Builds the binaries of `packages`, optimised when `release`.
+pub fn build_profile(root: &Path, release: bool, packages: &[&str]) -> anyhow::Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    println!("xtask: building products, users, orders, payments, storefront");
-    let status = std::process::Command::new(cargo)
-        .current_dir(root)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "products",
-            "-p",
-            "users",
-            "-p",
-            "orders",
-            "-p",
-            "payments",
-            "-p",
-            "storefront",
-        ])
-        .status()?;
+    println!("xtask: building {}{}", packages.join(", "), if release { " (release)" } else { "" });
+    let mut args = vec!["build", "--quiet"];
+    for package in packages {
+        args.extend(["-p", package]);
+    }
+    if release {
+        args.push("--release");
+    }
+    let status = std::process::Command::new(cargo).current_dir(root).args(args).status()?;
     if !status.success() {
         bail!("cargo build failed");
     }
     Ok(())
+}
+
+/// The command line of one service: its port, database, the shared token keys, and for
+/// users and orders their extra settings; `peer_port` says where the other services listen.
+/// The environment is inherited, so OTEL_*, RUST_LOG and LOG_FORMAT pass through.
+pub fn service_command(
+    binary: &Path,
+    name: &str,
+    port: u16,
+    database_url: &str,
+    s: &Settings,
+    peer_port: &dyn Fn(&str) -> u16,
+) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
+        .env("DATABASE_URL", database_url)
+        .env("JWT_PUBLIC_KEY", &s.keys.public_pem)
+        .env("OTEL_SERVICE_NAME", std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| name.to_owned()))
+        .stdin(Stdio::null());
+    match name {
+        "users" => {
+            cmd.env("JWT_PRIVATE_KEY", &s.keys.private_pem)
+                .env("SERVICE_CLIENTS", format!("orders={}", s.service_secret))
+                .env("BOOTSTRAP_ADMIN_EMAIL", &s.admin_email)
+                .env("BOOTSTRAP_ADMIN_PASSWORD", &s.admin_password);
+        }
+        "orders" => {
+            let url = |peer: &str| format!("http://127.0.0.1:{}", peer_port(peer));
+            cmd.env("USERS_URL", url("users"))
+                .env("PRODUCTS_URL", url("products"))
+                .env("PAYMENTS_URL", url("payments"))
+                .env("SERVICE_CLIENT_ID", "orders")
+                .env("SERVICE_CLIENT_SECRET", &s.service_secret);
+        }
+        "storefront" => {
+            let url = |peer: &str| format!("http://127.0.0.1:{}", peer_port(peer));
+            cmd.env("USERS_URL", url("users")).env("PRODUCTS_URL", url("products")).env("ORDERS_URL", url("orders"));
+        }
+        _ => {}
+    }
+    cmd
 }
 
 /// The running service processes.
@@ -58,7 +95,7 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts one service.
+    /// Starts one service of `cargo xtask dev` (peers on the dev ports, readable logs).
     pub fn spawn(
         &mut self,
         binary: &Path,
@@ -68,42 +105,26 @@ impl Running {
         s: &Settings,
     ) -> anyhow::Result<()> {
         let port = ports.of(name);
-        let mut cmd = Command::new(binary);
-        // The environment is inherited, so OTEL_*, RUST_LOG and LOG_FORMAT pass through.
-        cmd.env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
-            .env("DATABASE_URL", database_url)
-            .env("JWT_PUBLIC_KEY", &s.keys.public_pem)
-            .env("OTEL_SERVICE_NAME", std::env::var("OTEL_SERVICE_NAME").unwrap_or_else(|_| name.to_owned()))
-            .env("FAULTS_FILE", &s.faults_file)
-            .stdin(Stdio::null());
+        let peer_port = |peer: &str| ports.of(peer);
+        let mut cmd = service_command(binary, name, port, database_url, s, &peer_port);
+        cmd.env("FAULTS_FILE", &s.faults_file);
         if std::env::var_os("LOG_FORMAT").is_none() {
             cmd.env("LOG_FORMAT", "pretty");
         }
-        match name {
-            "users" => {
-                cmd.env("JWT_PRIVATE_KEY", &s.keys.private_pem)
-                    .env("SERVICE_CLIENTS", format!("orders={}", s.service_secret))
-                    .env("BOOTSTRAP_ADMIN_EMAIL", &s.admin_email)
-                    .env("BOOTSTRAP_ADMIN_PASSWORD", &s.admin_password);
-            }
-            "orders" => {
-                cmd.env("USERS_URL", ports.url("users"))
-                    .env("PRODUCTS_URL", ports.url("products"))
-                    .env("PAYMENTS_URL", ports.url("payments"))
-                    .env("SERVICE_CLIENT_ID", "orders")
-                    .env("SERVICE_CLIENT_SECRET", &s.service_secret);
-            }
-            "storefront" => {
-                cmd.env("USERS_URL", ports.url("users"))
-                    .env("PRODUCTS_URL", ports.url("products"))
-                    .env("ORDERS_URL", ports.url("orders"));
-            }
-            _ => {}
-        }
-        let child = cmd.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        self.start(name, port, cmd)
+    }
+
+    /// Starts a prepared service command and keeps it for [`Running::stop_all`].
+    pub fn start(&mut self, name: &'static str, port: u16, mut cmd: Command) -> anyhow::Result<()> {
+        let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
         println!("xtask: started {name} on 127.0.0.1:{port}");
         self.children.push((name, port, child));
         Ok(())
+    }
+
+    /// The process id of each running service (for memory readings from `/proc`).
+    pub fn pids(&self) -> Vec<(&'static str, u32)> {
+        self.children.iter().filter_map(|(name, _, child)| child.id().map(|pid| (*name, pid))).collect()
     }
 
     /// Polls every `/health/ready` until all answer 200 (60 s at most).

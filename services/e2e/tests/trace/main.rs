@@ -227,20 +227,29 @@ async fn client_errors_leave_the_server_span_status_unset() {
     assert_eq!(get.status, "STATUS_CODE_UNSET");
 }
 
-/// With no OTLP endpoint, services run and answer normally, and still give trace ids.
+/// With no OTLP endpoint, services run and answer normally, and still give trace ids. A
+/// client error is logged at `info` (a fast success only at `debug`), with its trace id.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_endpoint_services_run_normally() {
     let shop = Shop::start(None).await;
     let resp = reqwest::get(format!("{}/products?limit=1", shop.url("products"))).await.expect("get");
     assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-trace-id"].to_str().expect("header").len(), 32);
+    let missing = format!("{}/products/{}", shop.url("products"), uuid::Uuid::new_v4());
+    let resp = reqwest::get(missing).await.expect("get");
+    assert_eq!(resp.status(), 404);
     let trace_id = resp.headers()["x-trace-id"].to_str().expect("header").to_owned();
     assert_eq!(trace_id.len(), 32);
     let outputs = shop.stop().await;
     let products_log = &outputs.iter().find(|(name, _)| *name == "products").expect("products").1;
+    assert!(
+        !products_log.lines().any(|l| l.contains("\"http.route\":\"/products\"")),
+        "a fast success is not logged at info:\n{products_log}"
+    );
     let request_line = products_log
         .lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["message"] == "request" && l["http.route"] == "/products")
+        .find(|l| l["message"] == "request" && l["http.route"] == "/products/{id}")
         .unwrap_or_else(|| panic!("no request log line:\n{products_log}"));
     assert_eq!(request_line["trace_id"], trace_id.as_str(), "the log line leads to the trace");
     assert_eq!(request_line["span_id"].as_str().map(str::len), Some(16));

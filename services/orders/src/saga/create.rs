@@ -12,7 +12,7 @@ use crate::{
     clients::ReservedLine,
     domain::items::{Items, total_minor},
     error::OrdersError,
-    store::orders::{self, CreateStart, NewLine},
+    store::orders::{self, CreateStart, LineRow, NewLine},
 };
 
 /// What a create call produced.
@@ -97,15 +97,21 @@ impl Orders {
         let order_id = Uuid::now_v7();
         tracing::Span::current().record("order_id", tracing::field::display(order_id));
         let trace_id = shopkit::telemetry::current_trace_ids().map(|(trace, _)| trace);
-        let mut conn = self.pool.acquire().await?;
-        let started = orders::start(&mut conn, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await?;
+        // The orders connection is held only while this service's own statements run, never
+        // across the calls to users and products: a pool of N connections would otherwise
+        // cap the shop at N orders in flight, however fast the other services answer.
+        let started = {
+            let mut conn = self.pool.acquire().await?;
+            orders::start(&mut conn, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await?
+        };
         if let CreateStart::Existing(existing) = started {
+            let mut conn = self.pool.acquire().await?;
             return replay(&mut conn, *existing, &hash).await;
         }
         match self.deps.user_exists(order_id, user_id).await {
             Ok(true) => {}
             Ok(false) => {
-                orders::delete(&mut conn, order_id).await?;
+                orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
                 // Ordering for oneself with the token of a deleted account is an authentication
                 // problem (401), not a bad field; an admin naming a missing customer is a bad field.
                 if caller.user_id().is_ok_and(|me| me == user_id) {
@@ -116,7 +122,7 @@ impl Orders {
                 return Err(errors.into());
             }
             Err(e) => {
-                orders::delete(&mut conn, order_id).await?;
+                orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
                 return Err(OrdersError::dependency(e));
             }
         }
@@ -126,7 +132,7 @@ impl Orders {
                 if status.as_u16() == 409 || status.as_u16() == 422 =>
             {
                 // Refused all or nothing by products: nothing is held, nothing to undo.
-                orders::delete(&mut conn, order_id).await?;
+                orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
                 return Err(OrdersError::ReservationRefused(status.as_u16(), Box::new(problem)));
             }
             Err(e) => {
@@ -144,13 +150,34 @@ impl Orders {
             }
         };
         let expires_at = expiry_from_now(self.order_ttl);
-        if let Err(e) = orders::complete(&mut conn, order_id, &lines, &currency, total, expires_at).await {
-            self.compensate_in_background(order_id).await;
-            return Err(e.into());
-        }
+        let completed = match self.pool.acquire().await {
+            Ok(mut conn) => orders::complete(&mut conn, order_id, &lines, &currency, total, expires_at).await,
+            Err(e) => Err(e),
+        };
+        let row = match completed {
+            Ok(Some(row)) => row,
+            Ok(None) => {
+                // The sweeper gave up on this creation while products answered; it is
+                // releasing the stock, so the order is not placed.
+                return Err(OrdersError::Conflict("the order took too long to place; please retry".into()));
+            }
+            Err(e) => {
+                self.compensate_in_background(order_id).await;
+                return Err(e.into());
+            }
+        };
         tracing::info!(%order_id, %user_id, total, "order placed");
-        let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-        Ok(Placed::New(view(&mut conn, row).await?))
+        let status = row.status().ok_or(OrdersError::NotFound)?;
+        let lines = lines
+            .into_iter()
+            .map(|l| LineRow {
+                product_id: l.product_id,
+                name: l.name,
+                unit_price_minor: l.unit_price_minor,
+                quantity: l.quantity,
+            })
+            .collect();
+        Ok(Placed::New(OrderView { row, status, lines }))
     }
 
     /// Marks a creation failed and releases its stock in a background task; the row is

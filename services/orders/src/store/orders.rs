@@ -117,7 +117,23 @@ pub async fn start(
     Ok(CreateStart::Existing(Box::new(existing)))
 }
 
-/// Stores the reserved lines and makes the order `pending`.
+/// The lines as one array per column, for an `unnest` insert (one statement for any number
+/// of lines).
+type LineColumns<'a> = (Vec<i32>, Vec<Uuid>, Vec<&'a str>, Vec<i64>, Vec<i32>);
+
+fn line_columns(lines: &[NewLine]) -> LineColumns<'_> {
+    let positions: Vec<i32> = (0..lines.len()).map(|p| i32::try_from(p).unwrap_or(i32::MAX)).collect();
+    let products: Vec<Uuid> = lines.iter().map(|l| l.product_id).collect();
+    let names: Vec<&str> = lines.iter().map(|l| l.name.as_str()).collect();
+    let prices: Vec<i64> = lines.iter().map(|l| l.unit_price_minor).collect();
+    let quantities: Vec<i32> = lines.iter().map(|l| l.quantity).collect();
+    (positions, products, names, prices, quantities)
+}
+
+/// Stores the reserved lines and makes the order `pending`, in one statement (so lines and
+/// status change together or not at all) and one round trip: the lines go in as arrays
+/// through `unnest`, and only if the order is still `reserving` (the sweeper may have given
+/// up on it meanwhile). Returns the updated row, or `None` if the order was not `reserving`.
 #[tracing::instrument(name = "db.complete_order", skip_all, fields(db.system = "postgresql", db.operation.name = "complete_order", otel.kind = "client"))]
 pub async fn complete(
     conn: &mut PgConnection,
@@ -126,38 +142,53 @@ pub async fn complete(
     currency: &str,
     total_minor: i64,
     expires_at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    replace_lines(&mut *conn, id, lines).await?;
-    sqlx::query(
-        "UPDATE orders SET status = 'pending', currency = $2, total_minor = $3, expires_at = $4, updated_at = now()
-         WHERE id = $1 AND status = 'reserving'",
-    )
+) -> Result<Option<OrderRow>, sqlx::Error> {
+    let (positions, products, names, prices, quantities) = line_columns(lines);
+    sqlx::query_as::<_, OrderRow>(&format!(
+        "WITH completed AS (
+            UPDATE orders SET status = 'pending', currency = $2, total_minor = $3, expires_at = $4, updated_at = now()
+            WHERE id = $1 AND status = 'reserving'
+            RETURNING {COLUMNS}
+         ), stored AS (
+            INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity)
+            SELECT completed.id, l.position, l.product_id, l.name, l.unit_price_minor, l.quantity
+            FROM completed, unnest($5::int[], $6::uuid[], $7::text[], $8::bigint[], $9::int[])
+                 AS l(position, product_id, name, unit_price_minor, quantity)
+         )
+         SELECT {COLUMNS} FROM completed"
+    ))
     .bind(id)
     .bind(currency)
     .bind(total_minor)
     .bind(expires_at)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind(&positions)
+    .bind(&products)
+    .bind(&names)
+    .bind(&prices)
+    .bind(&quantities)
+    .fetch_optional(conn)
+    .await
 }
 
-/// Replaces the lines of an order.
+/// Replaces the lines of an order: one delete, then every line in one `unnest` insert.
 #[tracing::instrument(name = "db.replace_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "replace_lines", otel.kind = "client"))]
 pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine]) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM order_lines WHERE order_id = $1").bind(id).execute(&mut *conn).await?;
-    for (position, line) in lines.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity) VALUES ($1, $2, $3, $4, $5, $6)",
-        )
-        .bind(id)
-        .bind(i32::try_from(position).unwrap_or(i32::MAX))
-        .bind(line.product_id)
-        .bind(&line.name)
-        .bind(line.unit_price_minor)
-        .bind(line.quantity)
-        .execute(&mut *conn)
-        .await?;
-    }
+    let (positions, products, names, prices, quantities) = line_columns(lines);
+    sqlx::query(
+        "INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity)
+         SELECT $1, l.position, l.product_id, l.name, l.unit_price_minor, l.quantity
+         FROM unnest($2::int[], $3::uuid[], $4::text[], $5::bigint[], $6::int[])
+              AS l(position, product_id, name, unit_price_minor, quantity)",
+    )
+    .bind(id)
+    .bind(&positions)
+    .bind(&products)
+    .bind(&names)
+    .bind(&prices)
+    .bind(&quantities)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

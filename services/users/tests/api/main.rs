@@ -6,4 +6,5 @@ mod faults;
 mod hardening;
 mod helpers;
 mod login;
+mod memory;
 mod tokens;
