@@ -2,7 +2,7 @@
 
 use shopkit::{ApiError, FieldError, FieldErrors, Problem, client::ClientError};
 
-use crate::domain::{items::rename_line_field, status::IllegalTransition};
+use crate::domain::{access::Denied, items::rename_line_field, status::IllegalTransition};
 
 /// Everything that can go wrong in the orders service.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +43,15 @@ impl OrdersError {
     /// A dependency failure (boxed: the client error is large and rare).
     pub fn dependency(err: ClientError) -> Self {
         Self::Dependency(Box::new(err))
+    }
+}
+
+impl From<Denied> for OrdersError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Hidden => Self::NotFound,
+            Denied::Forbidden(detail) => Self::Forbidden(detail.into()),
+        }
     }
 }
 

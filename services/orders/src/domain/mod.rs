@@ -1,4 +1,6 @@
 //! Order types and rules, free of I/O.
 
+pub mod access;
 pub mod items;
+pub mod listing;
 pub mod status;

@@ -1,16 +1,15 @@
 //! Placing an order: check the user, reserve the stock, store the snapshot.
 
-use shopkit::{
-    FieldErrors,
-    auth::{AuthUser, Role},
-    client::ClientError,
-};
+use shopkit::{FieldErrors, auth::AuthUser, client::ClientError};
 use uuid::Uuid;
 
 use super::{OrderView, Orders, expiry_from_now, view};
 use crate::{
     clients::ReservedLine,
-    domain::items::{Items, total_minor},
+    domain::{
+        access,
+        items::{Items, total_minor},
+    },
     error::OrdersError,
     store::orders::{self, CreateStart, LineRow, NewLine},
 };
@@ -22,26 +21,6 @@ pub enum Placed {
     New(OrderView),
     /// The order an earlier request with the same idempotency key created.
     Replayed(OrderView),
-}
-
-/// Whose order it is: customers order for themselves; an admin may name any user.
-fn owner(caller: &AuthUser, requested: Option<Uuid>) -> Result<Uuid, OrdersError> {
-    match caller.role {
-        Role::Customer => {
-            let me = caller.user_id().map_err(|_| OrdersError::Forbidden("the token does not name a user".into()))?;
-            match requested {
-                Some(other) if other != me => {
-                    Err(OrdersError::Forbidden("customers can only order for themselves".into()))
-                }
-                _ => Ok(me),
-            }
-        }
-        Role::Admin => match requested {
-            Some(user) => Ok(user),
-            None => caller.user_id().map_err(|_| OrdersError::Forbidden("the token does not name a user".into())),
-        },
-        Role::Service => Err(OrdersError::Forbidden("services do not place orders".into())),
-    }
 }
 
 fn request_hash(user_id: Uuid, items: &Items) -> String {
@@ -91,7 +70,7 @@ impl Orders {
         raw_items: &[(Uuid, i64)],
         idempotency_key: Option<&str>,
     ) -> Result<Placed, OrdersError> {
-        let user_id = owner(caller, requested_user)?;
+        let user_id = access::owner_of_new_order(caller, requested_user)?;
         let items = Items::parse(raw_items)?;
         let hash = request_hash(user_id, &items);
         let order_id = Uuid::now_v7();

@@ -1,12 +1,13 @@
 //! Editing, shipping, delivering, cancelling and deleting orders.
 
-use shopkit::auth::{AuthUser, Role};
+use shopkit::auth::AuthUser;
 use uuid::Uuid;
 
 use super::{OrderView, Orders, authorize, view};
 use crate::{
     clients::ReservedLine,
     domain::{
+        access,
         items::{Items, total_minor},
         status::{OrderEvent, OrderStatus},
     },
@@ -63,9 +64,7 @@ impl Orders {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
-        if caller.role != Role::Admin {
-            return Err(OrdersError::Forbidden("only an admin ships or delivers orders".into()));
-        }
+        access::may_advance(caller)?;
         let next = row.status().ok_or(OrdersError::NotFound)?.transition(event)?;
         orders::set_status(&mut tx, order_id, next, None).await?;
         let row = orders::get(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
@@ -91,7 +90,7 @@ impl Orders {
             self.deps.refund(order_id, payment_id).await.map_err(OrdersError::dependency)?;
             tracing::info!(%order_id, %payment_id, "payment refunded");
         }
-        let reason = if caller.role == Role::Admin { "cancelled_by_admin" } else { "cancelled_by_customer" };
+        let reason = access::cancel_reason(caller);
         orders::set_status(&mut tx, order_id, OrderStatus::Cancelled, Some(reason)).await?;
         tx.commit().await?;
         self.release_cancelled(order_id).await;

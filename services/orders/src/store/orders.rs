@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::status::OrderStatus;
+use crate::domain::{listing::ListQuery, status::OrderStatus};
 
 /// An order row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -255,6 +255,29 @@ pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sq
     .await
 }
 
+/// A line and the order it belongs to, for loading the lines of many orders at once.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwnedLineRow {
+    /// The order the line belongs to.
+    pub order_id: Uuid,
+    /// The line.
+    #[sqlx(flatten)]
+    pub line: LineRow,
+}
+
+/// The lines of all `ids` in one statement (a page of orders costs one round trip, not one
+/// per order), each order's lines in the order they were placed.
+#[tracing::instrument(name = "db.lines_of_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lines_of_orders", otel.kind = "client"))]
+pub async fn lines_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<OwnedLineRow>, sqlx::Error> {
+    sqlx::query_as::<_, OwnedLineRow>(
+        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_lines
+         WHERE order_id = ANY($1) ORDER BY order_id, position",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
 /// Records the payment attempt about to be made, so a crash mid-payment can be reconciled.
 #[tracing::instrument(name = "db.start_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "start_payment", otel.kind = "client"))]
 pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Result<(), sqlx::Error> {
@@ -314,34 +337,22 @@ pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<()
     Ok(())
 }
 
-/// Which orders to list.
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    /// Only this owner.
-    pub user_id: Option<Uuid>,
-    /// Only this status.
-    pub status: Option<OrderStatus>,
-    /// Start after this (created_at, id).
-    pub after: Option<(DateTime<Utc>, Uuid)>,
-    /// Page size.
-    pub limit: i64,
-}
-
-/// Orders newest first, saga stages excluded.
+/// The orders `query` asks for, newest first, saga stages excluded: one more than a page,
+/// so the caller knows whether another page follows.
 #[tracing::instrument(name = "db.list_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "list_orders", otel.kind = "client"))]
-pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<OrderRow>, sqlx::Error> {
+pub async fn list(conn: &mut PgConnection, query: &ListQuery) -> Result<Vec<OrderRow>, sqlx::Error> {
     let mut sql =
         sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"));
-    if let Some(user_id) = filter.user_id {
+    if let Some(user_id) = query.owner {
         sql.push(" AND user_id = ").push_bind(user_id);
     }
-    if let Some(status) = filter.status {
+    if let Some(status) = query.status {
         sql.push(" AND status = ").push_bind(status.as_str());
     }
-    if let Some((created_at, id)) = filter.after {
-        sql.push(" AND (created_at, id) < (").push_bind(created_at).push(", ").push_bind(id).push(")");
+    if let Some(after) = query.after {
+        sql.push(" AND (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
     }
-    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(filter.limit);
+    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
     sql.build_query_as::<OrderRow>().fetch_all(conn).await
 }
 
