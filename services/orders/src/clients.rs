@@ -2,22 +2,19 @@
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::IgnoredAny};
 use shopkit::client::{ClientError, ServiceClient, TokenSource};
 use uuid::Uuid;
 
 /// A reserved line as products returns it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ReservedLine {
-    /// The product.
     pub product_id: Uuid,
-    /// Units held.
-    pub quantity: i32,
-    /// Name now.
+    /// The product's name now, kept as the line's snapshot.
     pub name: String,
-    /// Unit price now.
+    /// The unit price now (minor units), kept as the line's snapshot.
     pub unit_price: i64,
-    /// Currency.
+    /// One order must be in a single currency; the saga checks that every line agrees.
     pub currency: String,
 }
 
@@ -40,7 +37,6 @@ struct ReservationBody {
 /// A payment as payments returns it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Payment {
-    /// Payment id.
     pub id: Uuid,
     /// `succeeded`, `declined` or `refunded`.
     pub status: String,
@@ -51,13 +47,9 @@ pub struct Payment {
 /// Card details passed through to payments (never stored here).
 #[derive(Serialize)]
 pub struct CardDetails {
-    /// Card number.
     pub number: String,
-    /// Expiry month.
     pub exp_month: u32,
-    /// Expiry year.
     pub exp_year: i32,
-    /// CVC.
     pub cvc: String,
 }
 
@@ -67,12 +59,6 @@ struct ChargeBody<'a> {
     amount: i64,
     currency: &'a str,
     card: &'a CardDetails,
-}
-
-#[derive(Deserialize)]
-struct User {
-    #[allow(dead_code)]
-    id: Uuid,
 }
 
 /// The three services orders depends on.
@@ -107,7 +93,8 @@ impl Dependencies {
     /// Whether the user exists (a deleted account does not).
     #[tracing::instrument(name = "saga.check_user", skip(self), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn user_exists(&self, order_id: Uuid, user_id: Uuid) -> Result<bool, ClientError> {
-        match self.users.get::<User>(&format!("/users/{user_id}")).await {
+        // Only the status matters: a 200 means the account exists, whatever the body says.
+        match self.users.get::<IgnoredAny>(&format!("/users/{user_id}")).await {
             Ok(_) => Ok(true),
             Err(ClientError::Rejected { status, .. }) if status.as_u16() == 404 => Ok(false),
             Err(other) => Err(other),

@@ -9,9 +9,7 @@ use crate::domain::{listing::ListQuery, status::OrderStatus};
 /// An order row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
-    /// Order id.
     pub id: Uuid,
-    /// Owner.
     pub user_id: Uuid,
     /// Status or saga stage.
     pub status: String,
@@ -31,9 +29,9 @@ pub struct OrderRow {
     pub cancel_reason: Option<String>,
     /// When an unpaid order expires.
     pub expires_at: Option<DateTime<Utc>>,
-    /// Creation time.
+    /// Orders are listed newest first by this (and the id).
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// The sweeper recovers sagas that have not moved for a while by this.
     pub updated_at: DateTime<Utc>,
     /// Trace id of the request that placed it.
     pub trace_id: Option<String>,
@@ -49,26 +47,22 @@ impl OrderRow {
 /// A line with its snapshot.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LineRow {
-    /// The product.
     pub product_id: Uuid,
     /// Product name when ordered.
     pub name: String,
     /// Unit price when ordered.
     pub unit_price_minor: i64,
-    /// Units.
     pub quantity: i32,
 }
 
 /// A line to store.
 #[derive(Debug, Clone)]
 pub struct NewLine {
-    /// The product.
     pub product_id: Uuid,
     /// Name snapshot.
     pub name: String,
     /// Price snapshot.
     pub unit_price_minor: i64,
-    /// Units.
     pub quantity: i32,
 }
 
