@@ -1,11 +1,11 @@
 //! Placing an order: check the user, reserve the stock, store the snapshot.
 
-use shopkit::{FieldErrors, auth::AuthUser, client::ClientError};
+use shopkit::{FieldErrors, auth::AuthUser};
 use uuid::Uuid;
 
 use super::{OrderView, Orders, expiry_from_now, view};
 use crate::{
-    clients::ReservedLine,
+    clients::{ReserveError, ReservedLine},
     domain::{
         access,
         items::{Items, total_minor},
@@ -107,14 +107,12 @@ impl Orders {
         }
         let reserved = match self.deps.reserve(order_id, items.as_slice()).await {
             Ok(lines) => lines,
-            Err(ClientError::Rejected { status, problem: Some(problem), .. })
-                if status.as_u16() == 409 || status.as_u16() == 422 =>
-            {
+            Err(ReserveError::Refused(refusal)) => {
                 // Refused all or nothing by products: nothing is held, nothing to undo.
                 orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
-                return Err(OrdersError::ReservationRefused(status.as_u16(), Box::new(problem)));
+                return Err(OrdersError::StockRefused(refusal));
             }
-            Err(e) => {
+            Err(ReserveError::Failed(e)) => {
                 // Unknown outcome (timeout): the stock may be held. Undo in the background so
                 // the client gets its 503 now; the sweeper retries if this fails too.
                 self.compensate_in_background(order_id).await;

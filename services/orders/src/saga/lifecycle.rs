@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{OrderView, Orders, authorize, view};
 use crate::{
-    clients::ReservedLine,
+    clients::{ReserveError, ReservedLine},
     domain::{
         access,
         items::{Items, total_minor},
@@ -35,12 +35,8 @@ impl Orders {
         }
         let reserved = match self.deps.reserve(order_id, items.as_slice()).await {
             Ok(lines) => lines,
-            Err(shopkit::client::ClientError::Rejected { status, problem: Some(problem), .. })
-                if status.as_u16() == 409 || status.as_u16() == 422 =>
-            {
-                return Err(OrdersError::ReservationRefused(status.as_u16(), Box::new(problem)));
-            }
-            Err(e) => return Err(OrdersError::dependency(e)),
+            Err(ReserveError::Refused(refusal)) => return Err(OrdersError::StockRefused(refusal)),
+            Err(ReserveError::Failed(e)) => return Err(OrdersError::dependency(e)),
         };
         let lines = lines_in_order(&items, &reserved);
         let priced: Vec<(i64, i32)> = lines.iter().map(|l| (l.unit_price_minor, l.quantity)).collect();

@@ -1,38 +1,16 @@
-//! Typed calls to users, products and payments, over the kit's [`ServiceClient`].
+//! Typed calls to users, products and payments, over the kit's [`ServiceClient`]. What the
+//! other services answer is turned into this service's terms here (see [`reservation`]), so
+//! the saga never looks at their HTTP statuses or problem bodies.
+
+mod reservation;
+
+pub use reservation::{RefusedLine, ReserveError, ReservedLine, StockRefusal};
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 use shopkit::client::{ClientError, ServiceClient, TokenSource};
 use uuid::Uuid;
-
-/// A reserved line as products returns it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReservedLine {
-    pub product_id: Uuid,
-    /// The product's name now, kept as the line's snapshot.
-    pub name: String,
-    /// The unit price now (minor units), kept as the line's snapshot.
-    pub unit_price: i64,
-    /// One order must be in a single currency; the saga checks that every line agrees.
-    pub currency: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Reservation {
-    lines: Vec<ReservedLine>,
-}
-
-#[derive(Serialize)]
-struct ReservationLine {
-    product_id: Uuid,
-    quantity: i32,
-}
-
-#[derive(Serialize)]
-struct ReservationBody {
-    lines: Vec<ReservationLine>,
-}
 
 /// A payment as payments returns it.
 #[derive(Debug, Clone, Deserialize)]
@@ -99,19 +77,6 @@ impl Dependencies {
             Err(ClientError::Rejected { status, .. }) if status.as_u16() == 404 => Ok(false),
             Err(other) => Err(other),
         }
-    }
-
-    /// Makes the order's reservation hold exactly `items` (all or nothing).
-    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id), err(level = "info", Display))]
-    pub async fn reserve(&self, order_id: Uuid, items: &[(Uuid, i32)]) -> Result<Vec<ReservedLine>, ClientError> {
-        let body = ReservationBody {
-            lines: items
-                .iter()
-                .map(|(product_id, quantity)| ReservationLine { product_id: *product_id, quantity: *quantity })
-                .collect(),
-        };
-        let reservation: Reservation = self.products.put(&format!("/reservations/{order_id}"), &body).await?;
-        Ok(reservation.lines)
     }
 
     /// Gives the order's stock back (idempotent; blocks any later reservation for it).
