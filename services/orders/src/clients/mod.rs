@@ -9,7 +9,10 @@ pub use reservation::{RefusedLine, ReserveError, ReservedLine, StockRefusal};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize, de::IgnoredAny};
-use shopkit::client::{ClientError, ServiceClient, TokenSource};
+use shopkit::{
+    FieldErrors, Problem,
+    client::{ClientError, ServiceClient, TokenSource},
+};
 use uuid::Uuid;
 
 /// A payment as payments returns it.
@@ -29,6 +32,29 @@ pub struct CardDetails {
     pub exp_month: u32,
     pub exp_year: i32,
     pub cvc: String,
+}
+
+/// Why a charge did not happen (a declined card is a [`Payment`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ChargeError {
+    /// Payments refused the card or the idempotency key before charging: these fields.
+    #[error("payment refused")]
+    Refused(FieldErrors),
+    /// Payments could not be asked or gave no usable answer: a charge may have happened.
+    #[error(transparent)]
+    Failed(#[from] ClientError),
+}
+
+/// The fields payments refused (422); its problem body names them as this API does.
+fn refused_fields(problem: Option<Problem>) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for e in problem.and_then(|p| p.errors).unwrap_or_default() {
+        errors.add(e.field, e.message);
+    }
+    if errors.is_empty() {
+        errors.add("card", "was refused by the payment service");
+    }
+    errors
 }
 
 #[derive(Serialize)]
@@ -94,8 +120,14 @@ impl Dependencies {
         currency: &str,
         card: &CardDetails,
         key: &str,
-    ) -> Result<Payment, ClientError> {
-        self.payments.post("/payments", &ChargeBody { order_id, amount, currency, card }, Some(key)).await
+    ) -> Result<Payment, ChargeError> {
+        match self.payments.post("/payments", &ChargeBody { order_id, amount, currency, card }, Some(key)).await {
+            Ok(payment) => Ok(payment),
+            Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
+                Err(ChargeError::Refused(refused_fields(problem)))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Refunds a payment in full (idempotent).
