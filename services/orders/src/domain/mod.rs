@@ -3,4 +3,5 @@
 pub mod access;
 pub mod items;
 pub mod listing;
+pub mod order;
 pub mod status;

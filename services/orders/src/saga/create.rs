@@ -3,12 +3,13 @@
 use shopkit::{FieldErrors, auth::AuthUser};
 use uuid::Uuid;
 
-use super::{OrderView, Orders, expiry_from_now, view};
+use super::{Orders, expiry_from_now, load};
 use crate::{
     clients::{ReserveError, ReservedLine},
     domain::{
         access,
         items::{Items, total_minor},
+        order::Order,
     },
     error::OrdersError,
     store::orders::{self, CreateStart, LineRow, NewLine},
@@ -18,9 +19,9 @@ use crate::{
 #[derive(Debug)]
 pub enum Placed {
     /// A new order.
-    New(OrderView),
+    New(Order),
     /// The order an earlier request with the same idempotency key created.
-    Replayed(OrderView),
+    Replayed(Order),
 }
 
 fn request_hash(user_id: Uuid, items: &Items) -> String {
@@ -144,7 +145,6 @@ impl Orders {
             }
         };
         tracing::info!(%order_id, %user_id, total, "order placed");
-        let status = row.status().ok_or(OrdersError::NotFound)?;
         let lines = lines
             .into_iter()
             .map(|l| LineRow {
@@ -154,7 +154,7 @@ impl Orders {
                 quantity: l.quantity,
             })
             .collect();
-        Ok(Placed::New(OrderView { row, status, lines }))
+        Ok(Placed::New(row.into_order(lines).ok_or(OrdersError::NotFound)?))
     }
 
     /// Marks a creation failed and releases its stock in a background task; the row is
@@ -193,5 +193,5 @@ async fn replay(conn: &mut sqlx::PgConnection, existing: orders::OrderRow, hash:
             "an order with this Idempotency-Key is still being placed; retry shortly".into(),
         ));
     }
-    Ok(Placed::Replayed(view(conn, existing).await?))
+    Ok(Placed::Replayed(load(conn, existing).await?))
 }

@@ -3,12 +3,13 @@
 use shopkit::auth::AuthUser;
 use uuid::Uuid;
 
-use super::{OrderView, Orders, authorize, view};
+use super::{Orders, authorize, load};
 use crate::{
     clients::{ReserveError, ReservedLine},
     domain::{
         access,
         items::{Items, total_minor},
+        order::Order,
         status::{OrderEvent, OrderStatus},
     },
     error::OrdersError,
@@ -24,7 +25,7 @@ impl Orders {
         caller: &AuthUser,
         order_id: Uuid,
         raw_items: &[(Uuid, i64)],
-    ) -> Result<OrderView, OrdersError> {
+    ) -> Result<Order, OrdersError> {
         let items = Items::parse(raw_items)?;
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
@@ -43,7 +44,7 @@ impl Orders {
         let total = total_minor(&priced).ok_or_else(|| OrdersError::Conflict("the order total is too large".into()))?;
         orders::update_lines(&mut tx, order_id, &lines, total).await?;
         let row = orders::get(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
-        let order = view(&mut tx, row).await?;
+        let order = load(&mut tx, row).await?;
         tx.commit().await?;
         tracing::info!(%order_id, total, "order items changed");
         Ok(order)
@@ -51,12 +52,7 @@ impl Orders {
 
     /// Moves a paid order to shipped, or a shipped one to delivered (admin).
     #[tracing::instrument(name = "saga.advance_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
-    pub async fn advance(
-        &self,
-        caller: &AuthUser,
-        order_id: Uuid,
-        event: OrderEvent,
-    ) -> Result<OrderView, OrdersError> {
+    pub async fn advance(&self, caller: &AuthUser, order_id: Uuid, event: OrderEvent) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
@@ -64,7 +60,7 @@ impl Orders {
         let next = row.status().ok_or(OrdersError::NotFound)?.transition(event)?;
         orders::set_status(&mut tx, order_id, next, None).await?;
         let row = orders::get(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
-        let order = view(&mut tx, row).await?;
+        let order = load(&mut tx, row).await?;
         tx.commit().await?;
         tracing::info!(%order_id, status = next.as_str(), "order advanced");
         Ok(order)
@@ -72,7 +68,7 @@ impl Orders {
 
     /// Cancels a pending or paid order: a paid one is refunded first; then the stock goes back.
     #[tracing::instrument(name = "saga.cancel_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
-    pub async fn cancel(&self, caller: &AuthUser, order_id: Uuid) -> Result<OrderView, OrdersError> {
+    pub async fn cancel(&self, caller: &AuthUser, order_id: Uuid) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
@@ -92,7 +88,7 @@ impl Orders {
         self.release_cancelled(order_id).await;
         let mut conn = self.pool.acquire().await?;
         let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-        view(&mut conn, row).await
+        load(&mut conn, row).await
     }
 
     /// Gives back a cancelled order's stock; on failure the sweeper retries later.

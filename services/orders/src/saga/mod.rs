@@ -26,9 +26,9 @@ use sqlx::{PgConnection, PgPool};
 
 use crate::{
     clients::Dependencies,
-    domain::{access, status::OrderStatus},
+    domain::{access, order::Order},
     error::OrdersError,
-    store::orders::{self, LineRow, OrderRow},
+    store::orders::{self, OrderRow},
 };
 
 /// Everything the flows need.
@@ -42,17 +42,6 @@ pub struct Orders {
     pub order_ttl: Duration,
 }
 
-/// An order with its lines, as the API shows it.
-#[derive(Debug, Clone)]
-pub struct OrderView {
-    /// The order row.
-    pub row: OrderRow,
-    /// Its public status.
-    pub status: OrderStatus,
-    /// Its lines.
-    pub lines: Vec<LineRow>,
-}
-
 /// Fails unless the access policy lets the caller at the order; saga stages are "not found"
 /// to everyone, since they are not orders yet (or any more).
 pub fn authorize(caller: &AuthUser, row: &OrderRow) -> Result<(), OrdersError> {
@@ -60,11 +49,10 @@ pub fn authorize(caller: &AuthUser, row: &OrderRow) -> Result<(), OrdersError> {
     if row.status().is_some() { Ok(()) } else { Err(OrdersError::NotFound) }
 }
 
-/// Adds the lines to a row with a public status.
-pub async fn view(conn: &mut PgConnection, row: OrderRow) -> Result<OrderView, OrdersError> {
-    let status = row.status().ok_or(OrdersError::NotFound)?;
+/// The order of a row with a public status, with its lines.
+pub async fn load(conn: &mut PgConnection, row: OrderRow) -> Result<Order, OrdersError> {
     let lines = orders::lines(conn, row.id).await?;
-    Ok(OrderView { row, status, lines })
+    row.into_order(lines).ok_or(OrdersError::NotFound)
 }
 
 /// When an order placed now expires.

@@ -8,10 +8,10 @@
 use shopkit::{auth::AuthUser, types::IdempotencyKey};
 use uuid::Uuid;
 
-use super::{OrderView, Orders, authorize, view};
+use super::{Orders, authorize, load};
 use crate::{
     clients::{CardDetails, ChargeError},
-    domain::status::OrderEvent,
+    domain::{order::Order, status::OrderEvent},
     error::OrdersError,
     store::orders,
 };
@@ -25,7 +25,7 @@ impl Orders {
         order_id: Uuid,
         card: &CardDetails,
         key: &IdempotencyKey,
-    ) -> Result<OrderView, OrdersError> {
+    ) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
@@ -45,7 +45,7 @@ impl Orders {
             }
             let mut conn = self.pool.acquire().await?;
             let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-            return view(&mut conn, row).await;
+            return load(&mut conn, row).await;
         }
         status.transition(OrderEvent::Pay)?;
         if row.payment_key.as_deref().is_some_and(|k| k != key.as_str()) {
@@ -79,6 +79,6 @@ impl Orders {
             }
         }
         let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-        view(&mut conn, row).await
+        load(&mut conn, row).await
     }
 }

@@ -5,11 +5,12 @@ use std::collections::HashMap;
 use shopkit::auth::AuthUser;
 use uuid::Uuid;
 
-use super::{OrderView, Orders, authorize, view};
+use super::{Orders, authorize, load};
 use crate::{
     domain::{
         access,
         listing::{ListQuery, OrderCursor},
+        order::Order,
         status::OrderStatus,
     },
     error::OrdersError,
@@ -20,7 +21,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct OrderPage {
     /// The orders of this page.
-    pub orders: Vec<OrderView>,
+    pub orders: Vec<Order>,
     /// Where the next page starts; `None` on the last page.
     pub next: Option<OrderCursor>,
 }
@@ -29,11 +30,11 @@ impl Orders {
     /// An order the caller may see: its owner, an admin, or a service. Anyone else, and saga
     /// stages, get "not found".
     #[tracing::instrument(name = "saga.get_order", skip(self, caller), err(level = "info", Display))]
-    pub async fn get(&self, caller: &AuthUser, id: Uuid) -> Result<OrderView, OrdersError> {
+    pub async fn get(&self, caller: &AuthUser, id: Uuid) -> Result<Order, OrdersError> {
         let mut conn = self.pool.acquire().await?;
         let row = orders::get(&mut conn, id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
-        view(&mut conn, row).await
+        load(&mut conn, row).await
     }
 
     /// A page of the orders the caller may list: a customer's own, or (staff, services)
@@ -66,9 +67,8 @@ impl Orders {
         }
         let mut page = Vec::with_capacity(rows.len());
         for row in rows {
-            let status = row.status().ok_or(OrdersError::NotFound)?;
             let lines = lines.remove(&row.id).unwrap_or_default();
-            page.push(OrderView { row, status, lines });
+            page.push(row.into_order(lines).ok_or(OrdersError::NotFound)?);
         }
         Ok(OrderPage { orders: page, next })
     }

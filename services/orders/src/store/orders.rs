@@ -4,7 +4,11 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{listing::ListQuery, status::OrderStatus};
+use crate::domain::{
+    listing::ListQuery,
+    order::{Order, OrderLine},
+    status::OrderStatus,
+};
 
 /// An order row.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -42,6 +46,26 @@ impl OrderRow {
     pub fn status(&self) -> Option<OrderStatus> {
         OrderStatus::parse(&self.status)
     }
+
+    /// The order with its `lines`; `None` while it is a saga stage, not yet (or no longer) an
+    /// order anyone may see.
+    pub fn into_order(self, lines: Vec<LineRow>) -> Option<Order> {
+        let status = self.status()?;
+        Some(Order {
+            id: self.id,
+            user_id: self.user_id,
+            status,
+            lines: lines.into_iter().map(LineRow::into_line).collect(),
+            total_minor: self.total_minor.unwrap_or_default(),
+            currency: self.currency.unwrap_or_default(),
+            payment_id: self.payment_id,
+            cancel_reason: self.cancel_reason,
+            expires_at: self.expires_at.filter(|_| status == OrderStatus::Pending),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            trace_id: self.trace_id,
+        })
+    }
 }
 
 /// A line with its snapshot.
@@ -53,6 +77,17 @@ pub struct LineRow {
     /// Unit price when ordered.
     pub unit_price_minor: i64,
     pub quantity: i32,
+}
+
+impl LineRow {
+    fn into_line(self) -> OrderLine {
+        OrderLine {
+            product_id: self.product_id,
+            name: self.name,
+            unit_price_minor: self.unit_price_minor,
+            quantity: self.quantity,
+        }
+    }
 }
 
 /// A line to store.
@@ -382,4 +417,41 @@ pub async fn lock_to_recover(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str) -> OrderRow {
+        let now = Utc::now();
+        OrderRow {
+            id: Uuid::from_u128(1),
+            user_id: Uuid::from_u128(2),
+            status: status.to_owned(),
+            currency: Some("EUR".into()),
+            total_minor: Some(2500),
+            request_hash: String::new(),
+            payment_key: None,
+            payment_id: None,
+            stock_released: false,
+            cancel_reason: None,
+            expires_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn only_public_statuses_become_orders_and_only_pending_ones_expire() {
+        let line = LineRow { product_id: Uuid::from_u128(3), name: "Lamp".into(), unit_price_minor: 1250, quantity: 2 };
+        assert_eq!(row("reserving").into_order(vec![]), None, "a saga stage is not an order");
+        assert_eq!(row("failed").into_order(vec![]), None, "a saga stage is not an order");
+        let pending = row("pending").into_order(vec![line.clone()]).expect("pending");
+        assert!(pending.expires_at.is_some(), "a pending order shows when it expires");
+        assert_eq!(pending.lines.iter().map(OrderLine::total_minor).collect::<Vec<_>>(), [2500]);
+        let paid = row("paid").into_order(vec![line]).expect("paid");
+        assert_eq!((paid.status, paid.expires_at), (OrderStatus::Paid, None), "a paid order does not expire");
+    }
 }
