@@ -89,12 +89,29 @@ mod tests {
         AuthUser { subject: subject.to_owned(), role }
     }
 
+    /// Ada (a customer), Bob (an admin), and a service.
+    struct Cast {
+        ada: Uuid,
+        bob: Uuid,
+        customer: AuthUser,
+        admin: AuthUser,
+        service: AuthUser,
+    }
+
+    fn cast() -> Cast {
+        let (ada, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        Cast {
+            ada,
+            bob,
+            customer: caller(Role::Customer, &ada.to_string()),
+            admin: caller(Role::Admin, &bob.to_string()),
+            service: caller(Role::Service, "payments"),
+        }
+    }
+
     #[test]
     fn who_places_orders_for_whom() {
-        let (ada, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let customer = caller(Role::Customer, &ada.to_string());
-        let admin = caller(Role::Admin, &bob.to_string());
-        let service = caller(Role::Service, "orders");
+        let Cast { ada, bob, customer, admin, service } = cast();
         let cases = [
             (&customer, None, Ok(ada), "a customer orders for themselves"),
             (&customer, Some(ada), Ok(ada), "naming oneself is fine"),
@@ -110,10 +127,7 @@ mod tests {
 
     #[test]
     fn who_lists_and_sees_which_orders() {
-        let (ada, bob) = (Uuid::from_u128(1), Uuid::from_u128(2));
-        let customer = caller(Role::Customer, &ada.to_string());
-        let admin = caller(Role::Admin, &bob.to_string());
-        let service = caller(Role::Service, "payments");
+        let Cast { ada, bob, customer, admin, service } = cast();
         assert_eq!(list_scope(&customer, None), Ok(Some(ada)), "a customer lists their own");
         assert_eq!(
             list_scope(&customer, Some(bob)),
@@ -131,11 +145,10 @@ mod tests {
 
     #[test]
     fn only_admins_ship_and_cancel_as_admin() {
-        let customer = caller(Role::Customer, &Uuid::from_u128(1).to_string());
-        let admin = caller(Role::Admin, &Uuid::from_u128(2).to_string());
+        let Cast { customer, admin, service, .. } = cast();
         assert_eq!(may_advance(&admin), Ok(()));
         assert!(may_advance(&customer).is_err(), "customers do not ship");
-        assert!(may_advance(&caller(Role::Service, "x")).is_err(), "services do not ship");
+        assert!(may_advance(&service).is_err(), "services do not ship");
         assert_eq!(cancel_reason(&admin), "cancelled_by_admin");
         assert_eq!(cancel_reason(&customer), "cancelled_by_customer");
     }
