@@ -1,5 +1,5 @@
 //! Typed calls to users, products and payments, over the kit's [`ServiceClient`]. What the
-//! other services answer is turned into this service's terms here (see [`reservation`]), so
+//! other services answer is turned into this service's terms here (stock refusals in `reservation.rs`), so
 //! the saga never looks at their HTTP statuses or problem bodies.
 
 mod reservation;
