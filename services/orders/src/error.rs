@@ -1,8 +1,11 @@
 //! The orders service's errors, and the HTTP status each one becomes.
 
-use shopkit::{ApiError, FieldError, FieldErrors, Problem, client::ClientError};
+use shopkit::{ApiError, FieldError, FieldErrors, client::ClientError};
 
-use crate::domain::{items::rename_line_field, status::IllegalTransition};
+use crate::{
+    clients::{RefusedLine, StockRefusal},
+    domain::{access::Denied, status::IllegalTransition},
+};
 
 /// Everything that can go wrong in the orders service.
 #[derive(Debug, thiserror::Error)]
@@ -25,9 +28,9 @@ pub enum OrdersError {
     /// 409: conflicts with the current state (payment in flight, request in progress, ...).
     #[error("{0}")]
     Conflict(String),
-    /// 409 or 422 from products (insufficient stock, unknown product), fields renamed to ours.
+    /// 409 when products cannot hold the stock, 422 for unknown products.
     #[error("stock reservation refused")]
-    ReservationRefused(u16, Box<Problem>),
+    StockRefused(StockRefusal),
     /// 402: the card was declined.
     #[error("payment declined: {0}")]
     Declined(String),
@@ -43,6 +46,15 @@ impl OrdersError {
     /// A dependency failure (boxed: the client error is large and rare).
     pub fn dependency(err: ClientError) -> Self {
         Self::Dependency(Box::new(err))
+    }
+}
+
+impl From<Denied> for OrdersError {
+    fn from(denied: Denied) -> Self {
+        match denied {
+            Denied::Hidden => Self::NotFound,
+            Denied::Forbidden(detail) => Self::Forbidden(detail.into()),
+        }
     }
 }
 
@@ -63,20 +75,14 @@ impl From<OrdersError> for ApiError {
             OrdersError::Forbidden(detail) => ApiError::forbidden(detail),
             OrdersError::Transition(e) => ApiError::conflict(e.to_string()),
             OrdersError::Conflict(detail) => ApiError::conflict(detail),
-            OrdersError::ReservationRefused(status, mut problem) => {
-                problem.errors = problem.errors.map(|errors| {
-                    errors.into_iter().map(|e| FieldError::new(rename_line_field(&e.field), e.message)).collect()
-                });
-                if status == 409 {
-                    let mut error = ApiError::conflict(problem.detail.clone());
-                    if let ApiError::Conflict(p) = &mut error {
-                        p.0.errors = problem.errors;
-                    }
-                    error
-                } else {
-                    ApiError::validation(problem.errors.unwrap_or_default())
+            OrdersError::StockRefused(StockRefusal::Unavailable { detail, lines }) => {
+                let mut error = ApiError::conflict(detail);
+                if let ApiError::Conflict(problem) = &mut error {
+                    problem.0.errors = (!lines.is_empty()).then(|| item_errors(lines));
                 }
+                error
             }
+            OrdersError::StockRefused(StockRefusal::InvalidLines(lines)) => ApiError::validation(item_errors(lines)),
             OrdersError::Declined(code) => ApiError::payment_required(format!("the card was declined: {code}")),
             OrdersError::Dependency(e) => {
                 tracing::warn!(error = %e, "dependency failure");
@@ -85,4 +91,17 @@ impl From<OrdersError> for ApiError {
             OrdersError::Database(err) => err.into(),
         }
     }
+}
+
+/// Refused reservation lines as this API's item fields (`items[2].quantity`): the saga sent
+/// the items in the client's order, so a line's position is the item's.
+fn item_errors(lines: Vec<RefusedLine>) -> Vec<FieldError> {
+    lines
+        .into_iter()
+        .map(|line| {
+            let item = line.position.map(|p| format!("items[{p}]")).unwrap_or_else(|| "items".to_owned());
+            let field = line.field.map(|f| format!("{item}.{f}")).unwrap_or(item);
+            FieldError::new(field, line.message)
+        })
+        .collect()
 }

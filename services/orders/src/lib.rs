@@ -3,10 +3,12 @@
 //!
 //! # Layout
 //! - [`api`]: HTTP handlers and wire types.
-//! - [`saga`]: the flows (place, pay, edit, ship, cancel, delete) and the sweeper that
+//! - [`saga`]: the flows (place, read, list, pay, edit, ship, cancel, delete) and the sweeper that
 //!   expires unpaid orders and recovers interrupted ones.
-//! - [`clients`]: typed calls to the other services (over `shopkit::client`).
-//! - [`domain`]: the order state machine and item rules, no I/O.
+//! - [`clients`]: typed calls to the other services (over `shopkit::client`); their
+//!   refusals come back as types (a stock refusal, refused card fields), not HTTP statuses.
+//! - [`domain`]: the order, its state machine, item and listing rules, and the one access
+//!   policy (who may place, see, list, ship); no I/O.
 //! - [`store`]: SQL for orders and lines.
 //! - [`error`], [`config`].
 

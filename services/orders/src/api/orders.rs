@@ -1,19 +1,12 @@
 //! `/orders`: place, read, list, change, pay, cancel, delete.
 
-use base64::Engine;
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, OpenApi,
     param::{Header, Path, Query},
     payload::Json,
 };
-use shopkit::{
-    ApiError, FieldErrors,
-    auth::{BearerAuth, Role},
-    problem::Refusal,
-    types::IdempotencyKey,
-};
+use shopkit::{FieldErrors, auth::BearerAuth, problem::Refusal, types::IdempotencyKey};
 use uuid::Uuid;
 
 use super::{
@@ -24,8 +17,7 @@ use crate::{
     clients::CardDetails,
     domain::status::OrderEvent,
     error::OrdersError,
-    saga::{Orders, create::Placed, view},
-    store::orders::{self, ListFilter},
+    saga::{Orders, create::Placed},
 };
 
 /// Response of `POST /orders`.
@@ -62,17 +54,6 @@ pub enum DeleteResponse {
 
 fn raw_items(items: &[ItemBody]) -> Vec<(Uuid, i64)> {
     items.iter().map(|i| (i.product_id, i.quantity)).collect()
-}
-
-fn encode_cursor(created_at: DateTime<Utc>, id: Uuid) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{}|{id}", created_at.to_rfc3339()))
-}
-
-fn decode_cursor(raw: &str) -> Option<(DateTime<Utc>, Uuid)> {
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(raw).ok()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let (ts, id) = text.split_once('|')?;
-    Some((DateTime::parse_from_rfc3339(ts).ok()?.with_timezone(&Utc), Uuid::parse_str(id).ok()?))
 }
 
 shopkit::statuses!(
@@ -138,8 +119,7 @@ impl OrdersApi {
         orders: Data<&Orders>,
         id: Path<Uuid>,
     ) -> Result<OrderResponse, Refusal<GetOrderErrors>> {
-        let mut conn = orders.pool.acquire().await?;
-        let order = orders.visible(&mut conn, &auth.0, id.0).await?;
+        let order = orders.get(&auth.0, id.0).await?;
         Ok(OrderResponse::Ok(Json(order.into())))
     }
 
@@ -158,49 +138,9 @@ impl OrdersApi {
         /// Page size, 1-100 (default 20).
         limit: Query<Option<u32>>,
     ) -> Result<ListResponse, Refusal<ListErrors>> {
-        let mut errors = FieldErrors::default();
-        let owner = match auth.0.role {
-            Role::Admin | Role::Service => user_id.0,
-            Role::Customer => {
-                let me = auth.0.user_id()?;
-                if user_id.0.is_some_and(|u| u != me) {
-                    return Err(ApiError::forbidden("customers can only list their own orders").into());
-                }
-                Some(me)
-            }
-        };
-        let limit = limit.0.unwrap_or(20);
-        if !(1..=100).contains(&limit) {
-            errors.add("limit", "must be between 1 and 100");
-        }
-        let after = match cursor.0.as_deref() {
-            Some(raw) => {
-                let decoded = decode_cursor(raw);
-                if decoded.is_none() {
-                    errors.add("cursor", "is not a cursor returned by this endpoint");
-                }
-                decoded
-            }
-            None => None,
-        };
-        if !errors.is_empty() {
-            return Err(errors.into());
-        }
-        let filter =
-            ListFilter { user_id: owner, status: status.0.map(Into::into), after, limit: i64::from(limit) + 1 };
-        let mut conn = orders.pool.acquire().await?;
-        let mut rows = orders::list(&mut conn, &filter).await?;
-        let next_cursor = if rows.len() > limit as usize {
-            rows.truncate(limit as usize);
-            rows.last().map(|r| encode_cursor(r.created_at, r.id))
-        } else {
-            None
-        };
-        let mut items = Vec::with_capacity(rows.len());
-        for row in rows {
-            items.push(Order::from(view(&mut conn, row).await.map_err(ApiError::from)?));
-        }
-        Ok(ListResponse::Ok(Json(OrderPage { items, next_cursor })))
+        let page = orders.list(&auth.0, user_id.0, status.0.map(Into::into), cursor.0.as_deref(), limit.0).await?;
+        let items = page.orders.into_iter().map(Order::from).collect();
+        Ok(ListResponse::Ok(Json(OrderPage { items, next_cursor: page.next.map(|c| c.encode()) })))
     }
 
     /// Change a pending order's items (the reservation is adjusted all or nothing), or move a

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
 use uuid::Uuid;
 
-use crate::{domain::status::OrderStatus, saga::OrderView};
+use crate::domain::{order, status::OrderStatus};
 
 /// One product and how many units of it.
 #[derive(Debug, Object)]
@@ -155,32 +155,32 @@ pub struct Order {
     pub trace_id: Option<String>,
 }
 
-impl From<OrderView> for Order {
-    fn from(v: OrderView) -> Self {
-        let items = v
+impl From<order::Order> for Order {
+    fn from(order: order::Order) -> Self {
+        let items = order
             .lines
             .into_iter()
-            .map(|l| OrderLine {
-                product_id: l.product_id,
-                name: l.name,
-                unit_price: l.unit_price_minor,
-                quantity: l.quantity,
-                line_total: l.unit_price_minor.saturating_mul(i64::from(l.quantity)),
+            .map(|line| OrderLine {
+                line_total: line.total_minor(),
+                product_id: line.product_id,
+                name: line.name,
+                unit_price: line.unit_price_minor,
+                quantity: line.quantity,
             })
             .collect();
         Self {
-            id: v.row.id,
-            user_id: v.row.user_id,
-            status: v.status.into(),
+            id: order.id,
+            user_id: order.user_id,
+            status: order.status.into(),
             items,
-            total: v.row.total_minor.unwrap_or_default(),
-            currency: v.row.currency.unwrap_or_default(),
-            payment_id: v.row.payment_id,
-            cancel_reason: v.row.cancel_reason,
-            expires_at: if v.status == OrderStatus::Pending { v.row.expires_at } else { None },
-            created_at: v.row.created_at,
-            updated_at: v.row.updated_at,
-            trace_id: v.row.trace_id,
+            total: order.total_minor,
+            currency: order.currency,
+            payment_id: order.payment_id,
+            cancel_reason: order.cancel_reason,
+            expires_at: order.expires_at,
+            created_at: order.created_at,
+            updated_at: order.updated_at,
+            trace_id: order.trace_id,
         }
     }
 }

@@ -41,11 +41,6 @@ impl Items {
     }
 }
 
-/// Renames a products-service field (`lines[2].quantity`) to this API's (`items[2].quantity`).
-pub fn rename_line_field(field: &str) -> String {
-    field.strip_prefix("lines").map(|rest| format!("items{rest}")).unwrap_or_else(|| field.to_owned())
-}
-
 /// The total of lines priced in minor units, or `None` on overflow.
 pub fn total_minor(lines: &[(i64, i32)]) -> Option<i64> {
     lines
@@ -80,10 +75,8 @@ mod tests {
     }
 
     #[test]
-    fn totals_and_renames() {
+    fn totals() {
         assert_eq!(total_minor(&[(1999, 2), (500, 1)]), Some(4498));
         assert_eq!(total_minor(&[(i64::MAX, 2)]), None);
-        assert_eq!(rename_line_field("lines[3].quantity"), "items[3].quantity");
-        assert_eq!(rename_line_field("user_id"), "user_id");
     }
 }

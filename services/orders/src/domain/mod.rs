@@ -1,4 +1,7 @@
 //! Order types and rules, free of I/O.
 
+pub mod access;
 pub mod items;
+pub mod listing;
+pub mod order;
 pub mod status;

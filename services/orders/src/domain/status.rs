@@ -11,7 +11,7 @@
 pub enum OrderStatus {
     /// Placed, stock held, waiting for payment (expires).
     Pending,
-    /// Paid.
+    /// Charged; the stock stays taken until it ships or is cancelled (refunded).
     Paid,
     /// Handed to the carrier.
     Shipped,

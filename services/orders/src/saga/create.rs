@@ -1,16 +1,16 @@
 //! Placing an order: check the user, reserve the stock, store the snapshot.
 
-use shopkit::{
-    FieldErrors,
-    auth::{AuthUser, Role},
-    client::ClientError,
-};
+use shopkit::{FieldErrors, auth::AuthUser};
 use uuid::Uuid;
 
-use super::{OrderView, Orders, expiry_from_now, view};
+use super::{Orders, expiry_from_now, load};
 use crate::{
-    clients::ReservedLine,
-    domain::items::{Items, total_minor},
+    clients::{ReserveError, ReservedLine},
+    domain::{
+        access,
+        items::{Items, total_minor},
+        order::Order,
+    },
     error::OrdersError,
     store::orders::{self, CreateStart, LineRow, NewLine},
 };
@@ -19,29 +19,9 @@ use crate::{
 #[derive(Debug)]
 pub enum Placed {
     /// A new order.
-    New(OrderView),
+    New(Order),
     /// The order an earlier request with the same idempotency key created.
-    Replayed(OrderView),
-}
-
-/// Whose order it is: customers order for themselves; an admin may name any user.
-fn owner(caller: &AuthUser, requested: Option<Uuid>) -> Result<Uuid, OrdersError> {
-    match caller.role {
-        Role::Customer => {
-            let me = caller.user_id().map_err(|_| OrdersError::Forbidden("the token does not name a user".into()))?;
-            match requested {
-                Some(other) if other != me => {
-                    Err(OrdersError::Forbidden("customers can only order for themselves".into()))
-                }
-                _ => Ok(me),
-            }
-        }
-        Role::Admin => match requested {
-            Some(user) => Ok(user),
-            None => caller.user_id().map_err(|_| OrdersError::Forbidden("the token does not name a user".into())),
-        },
-        Role::Service => Err(OrdersError::Forbidden("services do not place orders".into())),
-    }
+    Replayed(Order),
 }
 
 fn request_hash(user_id: Uuid, items: &Items) -> String {
@@ -91,7 +71,7 @@ impl Orders {
         raw_items: &[(Uuid, i64)],
         idempotency_key: Option<&str>,
     ) -> Result<Placed, OrdersError> {
-        let user_id = owner(caller, requested_user)?;
+        let user_id = access::owner_of_new_order(caller, requested_user)?;
         let items = Items::parse(raw_items)?;
         let hash = request_hash(user_id, &items);
         let order_id = Uuid::now_v7();
@@ -128,14 +108,12 @@ impl Orders {
         }
         let reserved = match self.deps.reserve(order_id, items.as_slice()).await {
             Ok(lines) => lines,
-            Err(ClientError::Rejected { status, problem: Some(problem), .. })
-                if status.as_u16() == 409 || status.as_u16() == 422 =>
-            {
+            Err(ReserveError::Refused(refusal)) => {
                 // Refused all or nothing by products: nothing is held, nothing to undo.
                 orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
-                return Err(OrdersError::ReservationRefused(status.as_u16(), Box::new(problem)));
+                return Err(OrdersError::StockRefused(refusal));
             }
-            Err(e) => {
+            Err(ReserveError::Failed(e)) => {
                 // Unknown outcome (timeout): the stock may be held. Undo in the background so
                 // the client gets its 503 now; the sweeper retries if this fails too.
                 self.compensate_in_background(order_id).await;
@@ -167,7 +145,6 @@ impl Orders {
             }
         };
         tracing::info!(%order_id, %user_id, total, "order placed");
-        let status = row.status().ok_or(OrdersError::NotFound)?;
         let lines = lines
             .into_iter()
             .map(|l| LineRow {
@@ -177,7 +154,7 @@ impl Orders {
                 quantity: l.quantity,
             })
             .collect();
-        Ok(Placed::New(OrderView { row, status, lines }))
+        Ok(Placed::New(row.into_order(lines).ok_or(OrdersError::NotFound)?))
     }
 
     /// Marks a creation failed and releases its stock in a background task; the row is
@@ -216,5 +193,5 @@ async fn replay(conn: &mut sqlx::PgConnection, existing: orders::OrderRow, hash:
             "an order with this Idempotency-Key is still being placed; retry shortly".into(),
         ));
     }
-    Ok(Placed::Replayed(view(conn, existing).await?))
+    Ok(Placed::Replayed(load(conn, existing).await?))
 }

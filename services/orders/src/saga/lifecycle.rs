@@ -1,13 +1,15 @@
 //! Editing, shipping, delivering, cancelling and deleting orders.
 
-use shopkit::auth::{AuthUser, Role};
+use shopkit::auth::AuthUser;
 use uuid::Uuid;
 
-use super::{OrderView, Orders, authorize, view};
+use super::{Orders, authorize, load};
 use crate::{
-    clients::ReservedLine,
+    clients::{ReserveError, ReservedLine},
     domain::{
+        access,
         items::{Items, total_minor},
+        order::Order,
         status::{OrderEvent, OrderStatus},
     },
     error::OrdersError,
@@ -23,7 +25,7 @@ impl Orders {
         caller: &AuthUser,
         order_id: Uuid,
         raw_items: &[(Uuid, i64)],
-    ) -> Result<OrderView, OrdersError> {
+    ) -> Result<Order, OrdersError> {
         let items = Items::parse(raw_items)?;
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
@@ -34,19 +36,15 @@ impl Orders {
         }
         let reserved = match self.deps.reserve(order_id, items.as_slice()).await {
             Ok(lines) => lines,
-            Err(shopkit::client::ClientError::Rejected { status, problem: Some(problem), .. })
-                if status.as_u16() == 409 || status.as_u16() == 422 =>
-            {
-                return Err(OrdersError::ReservationRefused(status.as_u16(), Box::new(problem)));
-            }
-            Err(e) => return Err(OrdersError::dependency(e)),
+            Err(ReserveError::Refused(refusal)) => return Err(OrdersError::StockRefused(refusal)),
+            Err(ReserveError::Failed(e)) => return Err(OrdersError::dependency(e)),
         };
         let lines = lines_in_order(&items, &reserved);
         let priced: Vec<(i64, i32)> = lines.iter().map(|l| (l.unit_price_minor, l.quantity)).collect();
         let total = total_minor(&priced).ok_or_else(|| OrdersError::Conflict("the order total is too large".into()))?;
         orders::update_lines(&mut tx, order_id, &lines, total).await?;
         let row = orders::get(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
-        let order = view(&mut tx, row).await?;
+        let order = load(&mut tx, row).await?;
         tx.commit().await?;
         tracing::info!(%order_id, total, "order items changed");
         Ok(order)
@@ -54,22 +52,15 @@ impl Orders {
 
     /// Moves a paid order to shipped, or a shipped one to delivered (admin).
     #[tracing::instrument(name = "saga.advance_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
-    pub async fn advance(
-        &self,
-        caller: &AuthUser,
-        order_id: Uuid,
-        event: OrderEvent,
-    ) -> Result<OrderView, OrdersError> {
+    pub async fn advance(&self, caller: &AuthUser, order_id: Uuid, event: OrderEvent) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
-        if caller.role != Role::Admin {
-            return Err(OrdersError::Forbidden("only an admin ships or delivers orders".into()));
-        }
+        access::may_advance(caller)?;
         let next = row.status().ok_or(OrdersError::NotFound)?.transition(event)?;
         orders::set_status(&mut tx, order_id, next, None).await?;
         let row = orders::get(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
-        let order = view(&mut tx, row).await?;
+        let order = load(&mut tx, row).await?;
         tx.commit().await?;
         tracing::info!(%order_id, status = next.as_str(), "order advanced");
         Ok(order)
@@ -77,7 +68,7 @@ impl Orders {
 
     /// Cancels a pending or paid order: a paid one is refunded first; then the stock goes back.
     #[tracing::instrument(name = "saga.cancel_order", skip(self, caller), fields(order_id = %order_id), err(level = "info", Display))]
-    pub async fn cancel(&self, caller: &AuthUser, order_id: Uuid) -> Result<OrderView, OrdersError> {
+    pub async fn cancel(&self, caller: &AuthUser, order_id: Uuid) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
@@ -91,13 +82,13 @@ impl Orders {
             self.deps.refund(order_id, payment_id).await.map_err(OrdersError::dependency)?;
             tracing::info!(%order_id, %payment_id, "payment refunded");
         }
-        let reason = if caller.role == Role::Admin { "cancelled_by_admin" } else { "cancelled_by_customer" };
+        let reason = access::cancel_reason(caller);
         orders::set_status(&mut tx, order_id, OrderStatus::Cancelled, Some(reason)).await?;
         tx.commit().await?;
         self.release_cancelled(order_id).await;
         let mut conn = self.pool.acquire().await?;
         let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-        view(&mut conn, row).await
+        load(&mut conn, row).await
     }
 
     /// Gives back a cancelled order's stock; on failure the sweeper retries later.

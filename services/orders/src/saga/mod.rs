@@ -5,6 +5,7 @@
 //! - [`create`]: check user -> reserve stock -> store lines (compensation: release).
 //! - [`payment`]: record attempt -> charge -> mark paid (reconciled from payments after a crash).
 //! - [`lifecycle`]: edit, ship, deliver, cancel (refund, then release), delete.
+//! - [`read`]: one order or a page of them, as the caller may see them.
 //! - [`sweeper`]: expiry of unpaid orders and recovery of interrupted sagas.
 //!
 //! The flows a request starts record their error at INFO: almost all are the client's
@@ -14,20 +15,20 @@
 pub mod create;
 pub mod lifecycle;
 pub mod payment;
+pub mod read;
 pub mod sweeper;
 
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use shopkit::auth::{AuthUser, Role};
+use shopkit::auth::AuthUser;
 use sqlx::{PgConnection, PgPool};
-use uuid::Uuid;
 
 use crate::{
     clients::Dependencies,
-    domain::status::OrderStatus,
+    domain::{access, order::Order},
     error::OrdersError,
-    store::orders::{self, LineRow, OrderRow},
+    store::orders::{self, OrderRow},
 };
 
 /// Everything the flows need.
@@ -41,46 +42,17 @@ pub struct Orders {
     pub order_ttl: Duration,
 }
 
-/// An order with its lines, as the API shows it.
-#[derive(Debug, Clone)]
-pub struct OrderView {
-    /// The order row.
-    pub row: OrderRow,
-    /// Its public status.
-    pub status: OrderStatus,
-    /// Its lines.
-    pub lines: Vec<LineRow>,
-}
-
-impl Orders {
-    /// Loads an order the caller may see: its owner, an admin, or a service. Anyone else,
-    /// and saga stages, get "not found", so order ids cannot be probed.
-    pub async fn visible(
-        &self,
-        conn: &mut PgConnection,
-        caller: &AuthUser,
-        id: Uuid,
-    ) -> Result<OrderView, OrdersError> {
-        let row = orders::get(conn, id).await?.ok_or(OrdersError::NotFound)?;
-        authorize(caller, &row)?;
-        view(conn, row).await
-    }
-}
-
-/// Fails with "not found" unless the caller owns the order or is staff/a service.
+/// Fails unless the access policy lets the caller at the order; saga stages are "not found"
+/// to everyone, since they are not orders yet (or any more).
 pub fn authorize(caller: &AuthUser, row: &OrderRow) -> Result<(), OrdersError> {
-    let allowed = match caller.role {
-        Role::Admin | Role::Service => true,
-        Role::Customer => caller.user_id().is_ok_and(|me| me == row.user_id),
-    };
-    if allowed && row.status().is_some() { Ok(()) } else { Err(OrdersError::NotFound) }
+    access::may_access(caller, row.user_id)?;
+    if row.status().is_some() { Ok(()) } else { Err(OrdersError::NotFound) }
 }
 
-/// Adds the lines to a row with a public status.
-pub async fn view(conn: &mut PgConnection, row: OrderRow) -> Result<OrderView, OrdersError> {
-    let status = row.status().ok_or(OrdersError::NotFound)?;
+/// The order of a row with a public status, with its lines.
+pub async fn load(conn: &mut PgConnection, row: OrderRow) -> Result<Order, OrdersError> {
     let lines = orders::lines(conn, row.id).await?;
-    Ok(OrderView { row, status, lines })
+    row.into_order(lines).ok_or(OrdersError::NotFound)
 }
 
 /// When an order placed now expires.

@@ -5,11 +5,16 @@
 //! marks the order paid, or clears the key. While an attempt is in flight, a different
 //! attempt is refused, so one order is never charged twice.
 
-use shopkit::{FieldErrors, Problem, auth::AuthUser, client::ClientError, types::IdempotencyKey};
+use shopkit::{auth::AuthUser, types::IdempotencyKey};
 use uuid::Uuid;
 
-use super::{OrderView, Orders, authorize, view};
-use crate::{clients::CardDetails, domain::status::OrderEvent, error::OrdersError, store::orders};
+use super::{Orders, authorize, load};
+use crate::{
+    clients::{CardDetails, ChargeError},
+    domain::{order::Order, status::OrderEvent},
+    error::OrdersError,
+    store::orders,
+};
 
 impl Orders {
     /// Pays a pending order with a card.
@@ -20,7 +25,7 @@ impl Orders {
         order_id: Uuid,
         card: &CardDetails,
         key: &IdempotencyKey,
-    ) -> Result<OrderView, OrdersError> {
+    ) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;
         let row = orders::lock(&mut tx, order_id).await?.ok_or(OrdersError::NotFound)?;
         authorize(caller, &row)?;
@@ -35,14 +40,12 @@ impl Orders {
             tx.commit().await?;
             match self.deps.charge(order_id, amount, &currency, card, payments_key.as_str()).await {
                 Ok(_) => {}
-                Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
-                    return Err(refused_fields(problem).into());
-                }
-                Err(e) => return Err(OrdersError::dependency(e)),
+                Err(ChargeError::Refused(fields)) => return Err(fields.into()),
+                Err(ChargeError::Failed(e)) => return Err(OrdersError::dependency(e)),
             }
             let mut conn = self.pool.acquire().await?;
             let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-            return view(&mut conn, row).await;
+            return load(&mut conn, row).await;
         }
         status.transition(OrderEvent::Pay)?;
         if row.payment_key.as_deref().is_some_and(|k| k != key.as_str()) {
@@ -64,30 +67,18 @@ impl Orders {
                 tracing::info!(%order_id, decline_code = %code, "payment declined");
                 return Err(OrdersError::Declined(code));
             }
-            Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
+            Err(ChargeError::Refused(fields)) => {
                 // The card or key was refused before any charge: the attempt is over.
                 orders::clear_payment(&mut conn, order_id).await?;
-                return Err(refused_fields(problem).into());
+                return Err(fields.into());
             }
-            Err(e) => {
+            Err(ChargeError::Failed(e)) => {
                 // Unknown outcome: keep the attempt recorded; a retry with the same key or the
                 // sweeper settles it.
                 return Err(OrdersError::dependency(e));
             }
         }
         let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;
-        view(&mut conn, row).await
+        load(&mut conn, row).await
     }
-}
-
-/// The fields payments refused (422), as this API names them.
-fn refused_fields(problem: Option<Problem>) -> FieldErrors {
-    let mut errors = FieldErrors::default();
-    for e in problem.and_then(|p| p.errors).unwrap_or_default() {
-        errors.add(e.field, e.message);
-    }
-    if errors.is_empty() {
-        errors.add("card", "was refused by the payment service");
-    }
-    errors
 }

@@ -4,14 +4,16 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::status::OrderStatus;
+use crate::domain::{
+    listing::ListQuery,
+    order::{Order, OrderLine},
+    status::OrderStatus,
+};
 
 /// An order row.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OrderRow {
-    /// Order id.
     pub id: Uuid,
-    /// Owner.
     pub user_id: Uuid,
     /// Status or saga stage.
     pub status: String,
@@ -31,9 +33,9 @@ pub struct OrderRow {
     pub cancel_reason: Option<String>,
     /// When an unpaid order expires.
     pub expires_at: Option<DateTime<Utc>>,
-    /// Creation time.
+    /// Orders are listed newest first by this (and the id).
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// The sweeper recovers sagas that have not moved for a while by this.
     pub updated_at: DateTime<Utc>,
     /// Trace id of the request that placed it.
     pub trace_id: Option<String>,
@@ -44,31 +46,58 @@ impl OrderRow {
     pub fn status(&self) -> Option<OrderStatus> {
         OrderStatus::parse(&self.status)
     }
+
+    /// The order with its `lines`; `None` while it is a saga stage, not yet (or no longer) an
+    /// order anyone may see.
+    pub fn into_order(self, lines: Vec<LineRow>) -> Option<Order> {
+        let status = self.status()?;
+        Some(Order {
+            id: self.id,
+            user_id: self.user_id,
+            status,
+            lines: lines.into_iter().map(LineRow::into_line).collect(),
+            total_minor: self.total_minor.unwrap_or_default(),
+            currency: self.currency.unwrap_or_default(),
+            payment_id: self.payment_id,
+            cancel_reason: self.cancel_reason,
+            expires_at: self.expires_at.filter(|_| status == OrderStatus::Pending),
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            trace_id: self.trace_id,
+        })
+    }
 }
 
 /// A line with its snapshot.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct LineRow {
-    /// The product.
     pub product_id: Uuid,
     /// Product name when ordered.
     pub name: String,
     /// Unit price when ordered.
     pub unit_price_minor: i64,
-    /// Units.
     pub quantity: i32,
+}
+
+impl LineRow {
+    fn into_line(self) -> OrderLine {
+        OrderLine {
+            product_id: self.product_id,
+            name: self.name,
+            unit_price_minor: self.unit_price_minor,
+            quantity: self.quantity,
+        }
+    }
 }
 
 /// A line to store.
 #[derive(Debug, Clone)]
 pub struct NewLine {
-    /// The product.
     pub product_id: Uuid,
     /// Name snapshot.
     pub name: String,
     /// Price snapshot.
     pub unit_price_minor: i64,
-    /// Units.
     pub quantity: i32,
 }
 
@@ -255,6 +284,29 @@ pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sq
     .await
 }
 
+/// A line and the order it belongs to, for loading the lines of many orders at once.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OwnedLineRow {
+    /// The order the line belongs to.
+    pub order_id: Uuid,
+    /// The line.
+    #[sqlx(flatten)]
+    pub line: LineRow,
+}
+
+/// The lines of all `ids` in one statement (a page of orders costs one round trip, not one
+/// per order), each order's lines in the order they were placed.
+#[tracing::instrument(name = "db.lines_of_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lines_of_orders", otel.kind = "client"))]
+pub async fn lines_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<OwnedLineRow>, sqlx::Error> {
+    sqlx::query_as::<_, OwnedLineRow>(
+        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_lines
+         WHERE order_id = ANY($1) ORDER BY order_id, position",
+    )
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
 /// Records the payment attempt about to be made, so a crash mid-payment can be reconciled.
 #[tracing::instrument(name = "db.start_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "start_payment", otel.kind = "client"))]
 pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Result<(), sqlx::Error> {
@@ -314,34 +366,22 @@ pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<()
     Ok(())
 }
 
-/// Which orders to list.
-#[derive(Debug, Default)]
-pub struct ListFilter {
-    /// Only this owner.
-    pub user_id: Option<Uuid>,
-    /// Only this status.
-    pub status: Option<OrderStatus>,
-    /// Start after this (created_at, id).
-    pub after: Option<(DateTime<Utc>, Uuid)>,
-    /// Page size.
-    pub limit: i64,
-}
-
-/// Orders newest first, saga stages excluded.
+/// The orders `query` asks for, newest first, saga stages excluded: one more than a page,
+/// so the caller knows whether another page follows.
 #[tracing::instrument(name = "db.list_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "list_orders", otel.kind = "client"))]
-pub async fn list(conn: &mut PgConnection, filter: &ListFilter) -> Result<Vec<OrderRow>, sqlx::Error> {
+pub async fn list(conn: &mut PgConnection, query: &ListQuery) -> Result<Vec<OrderRow>, sqlx::Error> {
     let mut sql =
         sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"));
-    if let Some(user_id) = filter.user_id {
+    if let Some(user_id) = query.owner {
         sql.push(" AND user_id = ").push_bind(user_id);
     }
-    if let Some(status) = filter.status {
+    if let Some(status) = query.status {
         sql.push(" AND status = ").push_bind(status.as_str());
     }
-    if let Some((created_at, id)) = filter.after {
-        sql.push(" AND (created_at, id) < (").push_bind(created_at).push(", ").push_bind(id).push(")");
+    if let Some(after) = query.after {
+        sql.push(" AND (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
     }
-    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(filter.limit);
+    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
     sql.build_query_as::<OrderRow>().fetch_all(conn).await
 }
 
@@ -377,4 +417,41 @@ pub async fn lock_to_recover(
     .bind(limit)
     .fetch_all(conn)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(status: &str) -> OrderRow {
+        let now = Utc::now();
+        OrderRow {
+            id: Uuid::from_u128(1),
+            user_id: Uuid::from_u128(2),
+            status: status.to_owned(),
+            currency: Some("EUR".into()),
+            total_minor: Some(2500),
+            request_hash: String::new(),
+            payment_key: None,
+            payment_id: None,
+            stock_released: false,
+            cancel_reason: None,
+            expires_at: Some(now),
+            created_at: now,
+            updated_at: now,
+            trace_id: None,
+        }
+    }
+
+    #[test]
+    fn only_public_statuses_become_orders_and_only_pending_ones_expire() {
+        let line = LineRow { product_id: Uuid::from_u128(3), name: "Lamp".into(), unit_price_minor: 1250, quantity: 2 };
+        assert_eq!(row("reserving").into_order(vec![]), None, "a saga stage is not an order");
+        assert_eq!(row("failed").into_order(vec![]), None, "a saga stage is not an order");
+        let pending = row("pending").into_order(vec![line.clone()]).expect("pending");
+        assert!(pending.expires_at.is_some(), "a pending order shows when it expires");
+        assert_eq!(pending.lines.iter().map(OrderLine::total_minor).collect::<Vec<_>>(), [2500]);
+        let paid = row("paid").into_order(vec![line]).expect("paid");
+        assert_eq!((paid.status, paid.expires_at), (OrderStatus::Paid, None), "a paid order does not expire");
+    }
 }

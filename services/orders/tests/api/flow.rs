@@ -169,7 +169,8 @@ async fn customers_only_see_and_touch_their_own_orders() {
     problem(shop.get(&grace, &format!("/orders?user_id={ada_id}")).await, 403).await;
 
     // Customers order for themselves; an admin may order for anyone and sees everything.
-    let body = json!({"items": [item(&lamp, 1)], "user_id": ada_id});
+    // (Two units, so this order's lines differ from the others' in the list below.)
+    let body = json!({"items": [item(&lamp, 2)], "user_id": ada_id});
     let resp = shop
         .client
         .post(format!("{}/orders", shop.orders_url))
@@ -191,6 +192,17 @@ async fn customers_only_see_and_touch_their_own_orders() {
     assert_eq!(resp.status(), 201);
     let all: Value = shop.get(&admin, "/orders").await.json().await.expect("json");
     assert_eq!(all["items"].as_array().expect("items").len(), 3);
+    for listed in all["items"].as_array().expect("items") {
+        // The page loads every order's lines at once: each must get its own, in order.
+        let one: Value = shop
+            .get(&admin, &format!("/orders/{}", listed["id"].as_str().expect("id")))
+            .await
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(listed["items"], one["items"], "lines of {}", listed["id"]);
+        assert!(!one["items"].as_array().expect("lines").is_empty(), "every order has lines");
+    }
     let adas: Value =
         shop.get(&admin, &format!("/orders?user_id={ada_id}&status=pending")).await.json().await.expect("json");
     assert_eq!(adas["items"].as_array().expect("items").len(), 2);

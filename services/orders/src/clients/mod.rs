@@ -1,46 +1,23 @@
-//! Typed calls to users, products and payments, over the kit's [`ServiceClient`].
+//! Typed calls to users, products and payments, over the kit's [`ServiceClient`]. What the
+//! other services answer is turned into this service's terms here (stock refusals in `reservation.rs`), so
+//! the saga never looks at their HTTP statuses or problem bodies.
+
+mod reservation;
+
+pub use reservation::{RefusedLine, ReserveError, ReservedLine, StockRefusal};
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-use shopkit::client::{ClientError, ServiceClient, TokenSource};
+use serde::{Deserialize, Serialize, de::IgnoredAny};
+use shopkit::{
+    FieldErrors, Problem,
+    client::{ClientError, ServiceClient, TokenSource},
+};
 use uuid::Uuid;
-
-/// A reserved line as products returns it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct ReservedLine {
-    /// The product.
-    pub product_id: Uuid,
-    /// Units held.
-    pub quantity: i32,
-    /// Name now.
-    pub name: String,
-    /// Unit price now.
-    pub unit_price: i64,
-    /// Currency.
-    pub currency: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct Reservation {
-    lines: Vec<ReservedLine>,
-}
-
-#[derive(Serialize)]
-struct ReservationLine {
-    product_id: Uuid,
-    quantity: i32,
-}
-
-#[derive(Serialize)]
-struct ReservationBody {
-    lines: Vec<ReservationLine>,
-}
 
 /// A payment as payments returns it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Payment {
-    /// Payment id.
     pub id: Uuid,
     /// `succeeded`, `declined` or `refunded`.
     pub status: String,
@@ -51,14 +28,33 @@ pub struct Payment {
 /// Card details passed through to payments (never stored here).
 #[derive(Serialize)]
 pub struct CardDetails {
-    /// Card number.
     pub number: String,
-    /// Expiry month.
     pub exp_month: u32,
-    /// Expiry year.
     pub exp_year: i32,
-    /// CVC.
     pub cvc: String,
+}
+
+/// Why a charge did not happen (a declined card is a [`Payment`], not an error).
+#[derive(Debug, thiserror::Error)]
+pub enum ChargeError {
+    /// Payments refused the card or the idempotency key before charging: these fields.
+    #[error("payment refused")]
+    Refused(FieldErrors),
+    /// Payments could not be asked or gave no usable answer: a charge may have happened.
+    #[error(transparent)]
+    Failed(#[from] ClientError),
+}
+
+/// The fields payments refused (422); its problem body names them as this API does.
+fn refused_fields(problem: Option<Problem>) -> FieldErrors {
+    let mut errors = FieldErrors::default();
+    for e in problem.and_then(|p| p.errors).unwrap_or_default() {
+        errors.add(e.field, e.message);
+    }
+    if errors.is_empty() {
+        errors.add("card", "was refused by the payment service");
+    }
+    errors
 }
 
 #[derive(Serialize)]
@@ -67,12 +63,6 @@ struct ChargeBody<'a> {
     amount: i64,
     currency: &'a str,
     card: &'a CardDetails,
-}
-
-#[derive(Deserialize)]
-struct User {
-    #[allow(dead_code)]
-    id: Uuid,
 }
 
 /// The three services orders depends on.
@@ -107,24 +97,12 @@ impl Dependencies {
     /// Whether the user exists (a deleted account does not).
     #[tracing::instrument(name = "saga.check_user", skip(self), fields(order_id = %order_id), err(level = "info", Display))]
     pub async fn user_exists(&self, order_id: Uuid, user_id: Uuid) -> Result<bool, ClientError> {
-        match self.users.get::<User>(&format!("/users/{user_id}")).await {
+        // Only the status matters: a 200 means the account exists, whatever the body says.
+        match self.users.get::<IgnoredAny>(&format!("/users/{user_id}")).await {
             Ok(_) => Ok(true),
             Err(ClientError::Rejected { status, .. }) if status.as_u16() == 404 => Ok(false),
             Err(other) => Err(other),
         }
-    }
-
-    /// Makes the order's reservation hold exactly `items` (all or nothing).
-    #[tracing::instrument(name = "saga.reserve_stock", skip(self, items), fields(order_id = %order_id), err(level = "info", Display))]
-    pub async fn reserve(&self, order_id: Uuid, items: &[(Uuid, i32)]) -> Result<Vec<ReservedLine>, ClientError> {
-        let body = ReservationBody {
-            lines: items
-                .iter()
-                .map(|(product_id, quantity)| ReservationLine { product_id: *product_id, quantity: *quantity })
-                .collect(),
-        };
-        let reservation: Reservation = self.products.put(&format!("/reservations/{order_id}"), &body).await?;
-        Ok(reservation.lines)
     }
 
     /// Gives the order's stock back (idempotent; blocks any later reservation for it).
@@ -142,8 +120,14 @@ impl Dependencies {
         currency: &str,
         card: &CardDetails,
         key: &str,
-    ) -> Result<Payment, ClientError> {
-        self.payments.post("/payments", &ChargeBody { order_id, amount, currency, card }, Some(key)).await
+    ) -> Result<Payment, ChargeError> {
+        match self.payments.post("/payments", &ChargeBody { order_id, amount, currency, card }, Some(key)).await {
+            Ok(payment) => Ok(payment),
+            Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
+                Err(ChargeError::Refused(refused_fields(problem)))
+            }
+            Err(other) => Err(other.into()),
+        }
     }
 
     /// Refunds a payment in full (idempotent).
