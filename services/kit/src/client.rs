@@ -338,3 +338,19 @@ impl Answer {
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { service, reason: e.to_string() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_errors_name_the_issuer_the_caller_gave() {
+        // Nothing listens on port 1: the call fails fast, and the error says whose endpoint it was.
+        let tokens =
+            TokenSource::at("identity", "http://127.0.0.1:1/oauth/token", "orders".into(), Secret::new("s".into()));
+        match tokens.token().await {
+            Err(ClientError::Unavailable { service, .. }) => assert_eq!(service, "identity"),
+            other => panic!("expected Unavailable from the named issuer, got {other:?}"),
+        }
+    }
+}
