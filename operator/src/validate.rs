@@ -123,11 +123,7 @@ pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
         }
     }
     // The users service refuses to start on a malformed bootstrap e-mail; catch it here.
-    let email = &spec.auth.bootstrap_admin_email;
-    let domain_ok = email.split_once('@').is_some_and(|(local, domain)| {
-        !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
-    });
-    if !domain_ok || email.chars().any(char::is_whitespace) {
+    if shopcore::email::normalise(&spec.auth.bootstrap_admin_email).is_err() {
         errors.push("auth.bootstrapAdminEmail must be an e-mail address such as admin@example.com".into());
     }
     for service in crate::build::Microservice::ALL {
@@ -182,7 +178,7 @@ mod tests {
     #[test]
     fn each_rule_reports_its_field() {
         type Edit = fn(&mut Shop);
-        let cases: [(&str, Edit, &str); 13] = [
+        let cases: [(&str, Edit, &str); 14] = [
             ("long name", |s| s.metadata.name = Some("a".repeat(41)), "longer than 40"),
             ("dotted name", |s| s.metadata.name = Some("my.shop".into()), "DNS label"),
             ("external without refs", |s| s.spec.database.mode = DatabaseMode::External, "database.external"),
@@ -206,6 +202,11 @@ mod tests {
             ),
             ("negative replicas", |s| s.spec.services.orders.replicas = -1, "services.orders.replicas"),
             ("admin e-mail", |s| s.spec.auth.bootstrap_admin_email = "admin@localhost".into(), "bootstrapAdminEmail"),
+            (
+                "admin e-mail with two @",
+                |s| s.spec.auth.bootstrap_admin_email = "ada@@example.com".into(),
+                "bootstrapAdminEmail",
+            ),
             (
                 "external without a storefront database",
                 |s| {

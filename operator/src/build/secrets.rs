@@ -131,18 +131,18 @@ impl SecretSource for SystemSource {
 
     fn key_pair(&self) -> Result<(String, String), SecretError> {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&self.0).map_err(|_| SecretError::Random)?;
-        let private_pem = der_to_pem(pkcs8.as_ref(), "PRIVATE KEY");
+        let private_pem = shopcore::pem::encode(pkcs8.as_ref(), "PRIVATE KEY");
         let public_pem = self.public_of(&private_pem)?;
         Ok((private_pem, public_pem))
     }
 
     fn public_of(&self, private_pem: &str) -> Result<String, SecretError> {
         let unusable = |reason| SecretError::Unusable { key: JWT_PRIVATE, reason };
-        let der = pem_to_der(private_pem, "PRIVATE KEY").ok_or_else(|| unusable("not a PEM PRIVATE KEY"))?;
+        let der = shopcore::pem::decode(private_pem, "PRIVATE KEY").ok_or_else(|| unusable("not a PEM PRIVATE KEY"))?;
         let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der).map_err(|_| unusable("not Ed25519 PKCS#8"))?;
         let mut spki = ED25519_SPKI_PREFIX.to_vec();
         spki.extend_from_slice(pair.public_key().as_ref());
-        Ok(der_to_pem(&spki, "PUBLIC KEY"))
+        Ok(shopcore::pem::encode(&spki, "PUBLIC KEY"))
     }
 }
 
@@ -267,26 +267,6 @@ pub fn string_data(secret: &Secret) -> (BTreeMap<String, String>, Vec<String>) {
     (out, not_utf8)
 }
 
-fn der_to_pem(der: &[u8], label: &str) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
-}
-
-fn pem_to_der(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin)? + begin.len();
-    let stop = pem[start..].find(&end)? + start;
-    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,7 +324,7 @@ mod tests {
         assert!(private.starts_with("-----BEGIN PRIVATE KEY-----\n"), "{private}");
         assert!(public.starts_with("-----BEGIN PUBLIC KEY-----\n"), "{public}");
         assert!(private.lines().all(|l| l.len() <= 64), "PEM lines are at most 64 characters");
-        let spki = pem_to_der(public, "PUBLIC KEY").expect("spki der");
+        let spki = shopcore::pem::decode(public, "PUBLIC KEY").expect("spki der");
         assert_eq!(spki.len(), 44);
         assert!(spki.starts_with(&ED25519_SPKI_PREFIX));
 

@@ -31,7 +31,6 @@ pub enum ClientError {
     /// The service could not be reached or answered 5xx within the budget: retry later.
     #[error("{service} is unavailable: {reason}")]
     Unavailable {
-        /// Which service.
         service: &'static str,
         /// What happened (connection refused, timeout, status).
         reason: String,
@@ -39,9 +38,7 @@ pub enum ClientError {
     /// The service answered with a client error; its problem body when it sent one.
     #[error("{service} answered {status}")]
     Rejected {
-        /// Which service.
         service: &'static str,
-        /// The status.
         status: StatusCode,
         /// The problem details, if the body was one.
         problem: Option<Problem>,
@@ -49,16 +46,18 @@ pub enum ClientError {
     /// The answer could not be decoded: a contract mismatch between services.
     #[error("{service} sent an unexpected body: {reason}")]
     Decode {
-        /// Which service.
         service: &'static str,
         /// The decoding error.
         reason: String,
     },
 }
 
-/// Obtains and caches service tokens from the users service (`POST /auth/token`).
+/// Obtains and caches service tokens from a client-credentials token endpoint (`POST` with
+/// `client_id` and `client_secret`, answering `access_token` and `expires_in`). The caller
+/// names the endpoint: the kit knows the grant, not which service issues the tokens.
 pub struct TokenSource {
     http: reqwest::Client,
+    issuer: &'static str,
     token_url: String,
     client_id: String,
     client_secret: Secret<String>,
@@ -78,15 +77,29 @@ struct TokenBody {
 }
 
 impl TokenSource {
-    /// A token source for `client_id` against the users service at `users_url`.
-    pub fn new(users_url: &str, client_id: String, client_secret: Secret<String>) -> Self {
+    /// A token source for `client_id` at `token_url`, the token endpoint's full URL, of the
+    /// service named `issuer` (the name its errors carry).
+    pub fn at(
+        issuer: &'static str,
+        token_url: impl Into<String>,
+        client_id: String,
+        client_secret: Secret<String>,
+    ) -> Self {
         Self {
             http: reqwest::Client::new(),
-            token_url: format!("{}/auth/token", users_url.trim_end_matches('/')),
+            issuer,
+            token_url: token_url.into(),
             client_id,
             client_secret,
             cached: Mutex::new(None),
         }
+    }
+
+    /// The former constructor, which took the issuer's base URL and appended users' path.
+    /// Kept only so callers can move to [`TokenSource::at`] one at a time; delete it once
+    /// none call it.
+    pub fn new(users_url: &str, client_id: String, client_secret: Secret<String>) -> Self {
+        Self::at("users", format!("{}/auth/token", users_url.trim_end_matches('/')), client_id, client_secret)
     }
 
     /// A valid token: the cached one while it has more than 30 s left, else a fresh one.
@@ -97,7 +110,7 @@ impl TokenSource {
         {
             return Ok(token.clone());
         }
-        let unavailable = |reason: String| ClientError::Unavailable { service: "users", reason };
+        let unavailable = |reason: String| ClientError::Unavailable { service: self.issuer, reason };
         let response = self
             .http
             .post(&self.token_url)
@@ -111,11 +124,11 @@ impl TokenSource {
             return Err(if status.is_server_error() {
                 unavailable(format!("token endpoint answered {status}"))
             } else {
-                ClientError::Rejected { service: "users", status, problem: None }
+                ClientError::Rejected { service: self.issuer, status, problem: None }
             });
         }
         let body: TokenBody =
-            response.json().await.map_err(|e| ClientError::Decode { service: "users", reason: e.to_string() })?;
+            response.json().await.map_err(|e| ClientError::Decode { service: self.issuer, reason: e.to_string() })?;
         let lifetime = Duration::from_secs(body.expires_in).saturating_sub(TOKEN_RENEW_MARGIN);
         *cached = Some((body.access_token.clone(), Instant::now() + lifetime));
         Ok(body.access_token)
@@ -323,5 +336,21 @@ impl Answer {
         // An empty body (204) decodes as `null`, which suits `()` and `Option`.
         let bytes = if self.0.is_empty() { b"null".to_vec() } else { self.0 };
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Decode { service, reason: e.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn token_errors_name_the_issuer_the_caller_gave() {
+        // Nothing listens on port 1: the call fails fast, and the error says whose endpoint it was.
+        let tokens =
+            TokenSource::at("identity", "http://127.0.0.1:1/oauth/token", "orders".into(), Secret::new("s".into()));
+        match tokens.token().await {
+            Err(ClientError::Unavailable { service, .. }) => assert_eq!(service, "identity"),
+            other => panic!("expected Unavailable from the named issuer, got {other:?}"),
+        }
     }
 }

@@ -220,6 +220,12 @@ impl TestKeys {
     }
 }
 
+/// The bootstrap admin of every test shop: one identity for all harnesses, so a test that
+/// logs in as admin reads the same everywhere.
+pub const ADMIN_EMAIL: &str = "admin@microshop.test";
+/// [`ADMIN_EMAIL`]'s password.
+pub const ADMIN_PASSWORD: &str = "admin password for tests";
+
 /// A verifier for tokens minted with [`TestKeys`], as every service under test uses.
 pub fn test_verifier() -> crate::auth::TokenVerifier {
     crate::auth::TokenVerifier::from_public_pem(&TestKeys::get().public_pem, DEFAULT_JWT_ISSUER, DEFAULT_JWT_AUDIENCE)

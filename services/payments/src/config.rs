@@ -24,7 +24,7 @@ impl Default for Simulation {
 pub struct Config {
     /// Listen address, database, logs, token issuer and audience.
     pub common: CommonConfig,
-    /// `JWT_PUBLIC_KEY`.
+    /// `JWT_PUBLIC_KEY`: the users service's Ed25519 public key (SPKI PEM) that tokens are checked with.
     pub jwt_public_key: String,
     /// Processor simulation.
     pub simulation: Simulation,

@@ -6,7 +6,6 @@ use uuid::Uuid;
 /// One product that cannot cover a reservation line.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shortage {
-    /// The product.
     pub product_id: Uuid,
     /// Units the line asked for, beyond what the order already held.
     pub requested: i32,

@@ -22,13 +22,9 @@ const ORDERS_BUDGET: Duration = Duration::from_secs(10);
 /// A product as the catalogue returns it.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Product {
-    /// Id.
     pub id: Uuid,
-    /// SKU.
     pub sku: String,
-    /// Name.
     pub name: String,
-    /// Description.
     pub description: String,
     /// Unit price, minor units.
     pub price: i64,
@@ -56,7 +52,6 @@ pub struct ProductPage {
 /// An account.
 #[derive(Debug, Clone, Deserialize)]
 pub struct User {
-    /// Id.
     pub id: Uuid,
     /// E-mail.
     pub email: String,
@@ -74,7 +69,6 @@ pub struct TokenBody {
 /// An order line.
 #[derive(Debug, Clone, Deserialize)]
 pub struct OrderLine {
-    /// Product.
     pub product_id: Uuid,
     /// Name when ordered.
     pub name: String,
@@ -82,14 +76,12 @@ pub struct OrderLine {
     pub unit_price: i64,
     /// Units.
     pub quantity: i32,
-    /// Line total.
     pub line_total: i64,
 }
 
 /// An order.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Order {
-    /// Id.
     pub id: Uuid,
     /// Customer.
     pub user_id: Uuid,
@@ -99,7 +91,6 @@ pub struct Order {
     pub items: Vec<OrderLine>,
     /// Total, minor units.
     pub total: i64,
-    /// Currency.
     pub currency: String,
     /// The successful payment, once paid (kept after a refund).
     #[serde(default)]
@@ -130,7 +121,6 @@ pub struct OrderPage {
 /// One line of a new order.
 #[derive(Debug, Serialize)]
 pub struct ItemBody {
-    /// Product.
     pub product_id: Uuid,
     /// Units.
     pub quantity: i32,
@@ -139,13 +129,11 @@ pub struct ItemBody {
 /// Card details, passed through to orders (and on to payments); never stored here.
 #[derive(Serialize)]
 pub struct CardBody {
-    /// Number.
     pub number: String,
     /// Expiry month.
     pub exp_month: u32,
     /// Expiry year.
     pub exp_year: i32,
-    /// CVC.
     pub cvc: String,
 }
 

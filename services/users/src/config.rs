@@ -4,6 +4,12 @@ use std::time::Duration;
 
 use shopkit::config::{CommonConfig, ConfigError, Secret, optional, parse_or, required};
 
+/// Lifetime of customer and admin tokens when `ACCESS_TOKEN_TTL_SECS` is unset.
+pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(900);
+/// Lifetime of service tokens when `SERVICE_TOKEN_TTL_SECS` is unset: shorter, since a service
+/// fetches a new one without anyone noticing.
+pub const DEFAULT_SERVICE_TOKEN_TTL: Duration = Duration::from_secs(300);
+
 /// A client allowed to use the client-credentials grant (another microshop service).
 #[derive(Debug, Clone)]
 pub struct ServiceClient {
@@ -16,9 +22,7 @@ pub struct ServiceClient {
 /// The admin account ensured at start.
 #[derive(Debug, Clone)]
 pub struct BootstrapAdmin {
-    /// Its email.
     pub email: String,
-    /// Its password.
     pub password: Secret<String>,
 }
 
@@ -81,8 +85,14 @@ impl Config {
             common: CommonConfig::from_env()?,
             jwt_private_key: Secret::new(required("JWT_PRIVATE_KEY")?),
             jwt_key_id: optional("JWT_KEY_ID"),
-            access_token_ttl: Duration::from_secs(parse_or("ACCESS_TOKEN_TTL_SECS", 900)?),
-            service_token_ttl: Duration::from_secs(parse_or("SERVICE_TOKEN_TTL_SECS", 300)?),
+            access_token_ttl: Duration::from_secs(parse_or(
+                "ACCESS_TOKEN_TTL_SECS",
+                DEFAULT_ACCESS_TOKEN_TTL.as_secs(),
+            )?),
+            service_token_ttl: Duration::from_secs(parse_or(
+                "SERVICE_TOKEN_TTL_SECS",
+                DEFAULT_SERVICE_TOKEN_TTL.as_secs(),
+            )?),
             service_clients: parse_service_clients(&optional("SERVICE_CLIENTS").unwrap_or_default())?,
             bootstrap_admin,
             login_max_failures: parse_or("LOGIN_MAX_FAILURES", 5)?,

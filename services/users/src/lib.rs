@@ -34,10 +34,6 @@ pub const SERVICE_NAME: &str = "users";
 /// The embedded migrations (`migrations/*.sql`).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// Failed logins allowed from one client address per window: higher than per account, since
-/// several people may share an address (an office, a NAT).
-const PER_ADDRESS_FACTOR: i32 = 4;
-
 /// The OpenAPI description of the service.
 pub fn openapi() -> OpenApiService<(api::AccountsApi, api::AuthApi), ()> {
     openapi_service(
@@ -57,17 +53,10 @@ pub fn auth_settings(config: &config::Config) -> anyhow::Result<api::AuthSetting
         &config.common.jwt_audience,
     )?;
     let per_account = store::throttle::Limit { max_failures: config.login_max_failures, window: config.login_lockout };
-    let per_address = store::throttle::Limit {
-        max_failures: config.login_max_failures.saturating_mul(PER_ADDRESS_FACTOR),
-        window: config.login_lockout,
-    };
     Ok(api::AuthSettings {
-        signer,
         access_token_ttl: config.access_token_ttl,
         service_token_ttl: config.service_token_ttl,
-        service_clients: config.service_clients.clone(),
-        per_account,
-        per_address,
+        ..api::AuthSettings::new(signer, config.service_clients.clone(), per_account)
     })
 }
 

@@ -12,8 +12,7 @@ use shopkit::{
 };
 use tokio::process::{Child, Command};
 
-pub const ADMIN_EMAIL: &str = "admin@microshop.test";
-pub const ADMIN_PASSWORD: &str = "admin password for e2e tests";
+pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD};
 const ORDERS_SECRET: &str = "orders-client-secret-for-e2e";
 
 /// A running service process.

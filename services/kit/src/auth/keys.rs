@@ -26,24 +26,7 @@ pub enum KeyError {
 /// Decodes the body of a PEM block with the given label.
 pub(crate) fn pem_to_der(pem: &str, label: &'static str) -> Result<Vec<u8>, KeyError> {
     // Kubernetes env vars and .env files sometimes carry literal `\n`; accept both forms.
-    let pem = pem.replace("\\n", "\n");
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin).ok_or(KeyError::NotPem(label))? + begin.len();
-    let stop = pem[start..].find(&end).ok_or(KeyError::NotPem(label))? + start;
-    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).map_err(|_| KeyError::NotPem(label))
-}
-
-fn der_to_pem(der: &[u8], label: &str) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
+    shopcore::pem::decode(&pem.replace("\\n", "\n"), label).ok_or(KeyError::NotPem(label))
 }
 
 /// The raw 32-byte public key of an SPKI PEM.
@@ -88,8 +71,8 @@ pub fn generate_key_pair() -> Result<KeyPairPem, KeyError> {
     let mut spki = ED25519_SPKI_PREFIX.to_vec();
     spki.extend_from_slice(&public);
     Ok(KeyPairPem {
-        private_pem: der_to_pem(pkcs8.as_ref(), "PRIVATE KEY"),
-        public_pem: der_to_pem(&spki, "PUBLIC KEY"),
+        private_pem: shopcore::pem::encode(pkcs8.as_ref(), "PRIVATE KEY"),
+        public_pem: shopcore::pem::encode(&spki, "PUBLIC KEY"),
     })
 }
 
@@ -121,7 +104,7 @@ mod tests {
         let pair = generate_key_pair().expect("generate");
         assert!(matches!(public_key_from_spki_pem(&pair.private_pem), Err(KeyError::NotPem(_))));
         assert!(matches!(pem_to_der("hello", "PUBLIC KEY"), Err(KeyError::NotPem(_))));
-        let not_ed25519 = der_to_pem(&[0x30, 0x03, 0x02, 0x01, 0x00], "PUBLIC KEY");
+        let not_ed25519 = shopcore::pem::encode(&[0x30, 0x03, 0x02, 0x01, 0x00], "PUBLIC KEY");
         assert!(matches!(public_key_from_spki_pem(&not_ed25519), Err(KeyError::NotEd25519(_))));
     }
 

@@ -145,7 +145,8 @@ fn tracer_provider(service_name: &'static str, export: &Export) -> Result<SdkTra
 
 /// Installs the global subscriber: `RUST_LOG` filter (default `info`), JSON or compact log
 /// lines, and OpenTelemetry spans as configured by the environment. Safe to call more than
-/// once (tests): later calls keep the first subscriber.
+/// once (tests): later calls keep the first subscriber. `service_name` is also the name of the
+/// service's crate, whose spans are exported beside the kit's.
 pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
     let export = export_from_env().unwrap_or_else(|err| {
         eprintln!("telemetry: {err}; traces will not be exported");
@@ -163,9 +164,9 @@ pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
     };
     propagation::install_propagator();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let otel_layer = provider
-        .as_ref()
-        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)).with_filter(otel_filter()));
+    let otel_layer = provider.as_ref().map(|p| {
+        tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)).with_filter(otel_filter(service_name))
+    });
     let (writer, writer_guard) = match writer::stdout() {
         Some((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
         None => (BoxMakeWriter::new(std::io::stdout), None),
@@ -191,10 +192,15 @@ pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
     TelemetryGuard { provider, _writer: writer_guard }
 }
 
-/// Spans worth exporting: ours at `info` and above, everything else only at `warn`, so
-/// library internals (hyper, sqlx, tonic) do not flood the trace.
-fn otel_filter() -> EnvFilter {
-    EnvFilter::new("warn,shopkit=info,products=info,users=info,orders=info,payments=info")
+/// Spans worth exporting: the kit's and the service's own at `info` and above, everything
+/// else only at `warn`, so library internals (hyper, sqlx, tonic) do not flood the trace.
+/// Each service's crate is named after the service, so `service_name` is its tracing target.
+fn otel_filter(service_name: &str) -> EnvFilter {
+    EnvFilter::new(otel_directives(service_name))
+}
+
+fn otel_directives(service_name: &str) -> String {
+    format!("warn,{}=info,{service_name}=info", env!("CARGO_CRATE_NAME"))
 }
 
 /// The trace and span ids of the current span, as lowercase hex, when there is one.
@@ -218,6 +224,11 @@ mod tests {
 
     /// Environment variables, the expected outcome, and why.
     type Case<'a> = (&'a [(&'a str, &'a str)], Result<Export, ()>, &'a str);
+
+    #[test]
+    fn exported_spans_are_the_kits_and_the_services_own() {
+        assert_eq!(otel_directives("products"), "warn,shopkit=info,products=info");
+    }
 
     #[test]
     fn export_settings_follow_the_standard_variables() {

@@ -13,10 +13,8 @@ use shopkit::{
 };
 use uuid::Uuid;
 
-pub use shopkit::testing::{assert_problem as problem, error_fields};
+pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, assert_problem as problem, error_fields};
 
-pub const ADMIN_EMAIL: &str = "admin@microshop.test";
-pub const ADMIN_PASSWORD: &str = "admin password for tests";
 const ORDERS_SECRET: &str = "orders-client-secret-0123";
 pub const GOOD_CARD: &str = "4242424242424242";
 
@@ -53,23 +51,9 @@ pub async fn spawn_shop() -> Shop {
 
 pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
     let keys = TestKeys::get();
-    let auth = users::api::AuthSettings {
-        signer: shopkit::auth::TokenSigner::from_private_pem(
-            &keys.private_pem,
-            None,
-            DEFAULT_JWT_ISSUER,
-            DEFAULT_JWT_AUDIENCE,
-        )
-        .expect("signer"),
-        access_token_ttl: Duration::from_secs(900),
-        service_token_ttl: Duration::from_secs(300),
-        service_clients: vec![users::config::ServiceClient {
-            id: "orders".into(),
-            secret: Secret::new(ORDERS_SECRET.into()),
-        }],
-        per_account: users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) },
-        per_address: users::store::throttle::Limit { max_failures: 1000, window: Duration::from_secs(900) },
-    };
+    let orders_client = users::config::ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) };
+    let login_limit = users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) };
+    let auth = users::api::AuthSettings::new(keys.signer.clone(), vec![orders_client], login_limit);
     let users = spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, auth)).await;
     let admin =
         users::config::BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };

@@ -59,7 +59,6 @@ pub enum PaymentEvent {
 pub struct IllegalTransition {
     /// The current status.
     pub from: PaymentStatus,
-    /// The event.
     pub event: PaymentEvent,
 }
 

@@ -26,7 +26,6 @@ pub struct PaymentRow {
     pub status: String,
     /// Why it was declined.
     pub decline_code: Option<String>,
-    /// Card brand.
     pub card_brand: String,
     /// Last four digits of the card.
     pub card_last4: String,
@@ -43,19 +42,14 @@ const COLUMNS: &str = "id, request_hash, order_id, amount_minor, currency, statu
 pub struct NewPayment<'a> {
     /// Client-chosen key making the request idempotent.
     pub idempotency_key: &'a str,
-    /// Hash of the request.
     pub request_hash: &'a str,
-    /// The order.
     pub order_id: Uuid,
-    /// Amount.
     pub amount_minor: i64,
-    /// Currency.
     pub currency: &'a str,
     /// Outcome.
     pub status: PaymentStatus,
     /// Decline reason, with `Declined`.
     pub decline_code: Option<&'a str>,
-    /// Brand.
     pub card_brand: &'a str,
     /// Last four digits.
     pub card_last4: &'a str,

@@ -135,21 +135,13 @@ pub struct SearchQuery {
 /// The search parameters as the client sent them.
 #[derive(Debug, Default)]
 pub struct RawSearch<'a> {
-    /// `q`
     pub q: Option<&'a str>,
-    /// `category`
     pub category: Option<&'a str>,
-    /// `min_price`
     pub min_price: Option<i64>,
-    /// `max_price`
     pub max_price: Option<i64>,
-    /// `in_stock`
     pub in_stock: Option<bool>,
-    /// `sort`
     pub sort: Option<&'a str>,
-    /// `cursor`
     pub cursor: Option<&'a str>,
-    /// `limit`
     pub limit: Option<u32>,
 }
 

@@ -18,11 +18,8 @@ use crate::{
 pub struct ProductRow {
     /// Product id (UUIDv7, so ids sort roughly by creation).
     pub id: Uuid,
-    /// SKU.
     pub sku: String,
-    /// Name.
     pub name: String,
-    /// Description.
     pub description: String,
     /// Price in minor units.
     pub price_minor: i64,

@@ -42,7 +42,6 @@ impl ReservationStatus {
 /// orders service can snapshot them without another request.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ReservedLine {
-    /// The product.
     pub product_id: Uuid,
     /// Units held.
     pub quantity: i32,

@@ -15,7 +15,6 @@ pub enum CartOwner {
 /// One line: a product and how many.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CartLine {
-    /// Product id.
     pub product_id: Uuid,
     /// Units, 1-99.
     pub quantity: i32,

@@ -17,7 +17,6 @@ pub struct SessionRow {
     pub user_name: Option<String>,
     /// `customer` or `admin`.
     pub user_role: Option<String>,
-    /// Its access token.
     pub access_token: Option<String>,
     /// When that token expires; the session is a guest's again afterwards.
     pub token_expires_at: Option<DateTime<Utc>>,
@@ -40,7 +39,6 @@ pub struct LoggedIn<'a> {
     pub name: &'a str,
     /// `customer` or `admin`.
     pub role: &'a str,
-    /// The access token.
     pub access_token: &'a str,
     /// Its expiry.
     pub expires_at: DateTime<Utc>,

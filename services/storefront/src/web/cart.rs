@@ -25,9 +25,7 @@ use crate::{
 
 /// A cart line with its product.
 pub struct LineView {
-    /// Product id.
     pub product_id: Uuid,
-    /// Name.
     pub name: String,
     /// Picture.
     pub image: String,

@@ -31,11 +31,8 @@ pub const SORTS: [(&str, &str); 4] =
 
 /// A product as the cards and pages show it.
 pub struct ProductView {
-    /// Id.
     pub id: Uuid,
-    /// Name.
     pub name: String,
-    /// Description.
     pub description: String,
     /// Category slug.
     pub category: String,

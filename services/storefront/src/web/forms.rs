@@ -6,7 +6,6 @@ use serde::Deserialize;
 /// Add to cart.
 #[derive(Debug, Deserialize)]
 pub struct AddToCart {
-    /// Product id.
     pub product_id: String,
     /// Units.
     pub quantity: String,
@@ -24,7 +23,6 @@ pub struct SetQuantity {
 pub struct LoginForm {
     /// E-mail.
     pub email: String,
-    /// Password.
     pub password: String,
     /// Where to go afterwards.
     #[serde(default)]
@@ -38,7 +36,6 @@ pub struct RegisterForm {
     pub name: String,
     /// E-mail.
     pub email: String,
-    /// Password.
     pub password: String,
     /// Where to go afterwards.
     #[serde(default)]
@@ -69,7 +66,6 @@ pub struct CardForm {
     pub number: String,
     /// `MM/YY` or `MM/YYYY`.
     pub expiry: String,
-    /// CVC.
     pub cvc: String,
     /// Idempotency key of this payment attempt (one per rendered form, so a double submit
     /// charges once).
@@ -79,11 +75,8 @@ pub struct CardForm {
 /// A product in the admin editor.
 #[derive(Debug, Deserialize)]
 pub struct ProductForm {
-    /// SKU.
     pub sku: String,
-    /// Name.
     pub name: String,
-    /// Description.
     #[serde(default)]
     pub description: String,
     /// Price in major units as typed (`12.50`).

@@ -21,7 +21,6 @@ use crate::{
 
 /// An order as pages show it.
 pub struct OrderView {
-    /// Id.
     pub id: Uuid,
     /// Short id for humans.
     pub short_id: String,
@@ -31,7 +30,6 @@ pub struct OrderView {
     pub status_label: String,
     /// Lines: name, quantity, unit price, line total.
     pub lines: Vec<(String, i32, String, String)>,
-    /// Total.
     pub total: String,
     /// Placed at, `YYYY-MM-DD HH:MM UTC`.
     pub placed: String,

@@ -14,8 +14,7 @@ use shopkit::{
     testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
 };
 
-pub const ADMIN_EMAIL: &str = "admin@microshop.test";
-pub const ADMIN_PASSWORD: &str = "admin password for storefront tests";
+pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD};
 const ORDERS_SECRET: &str = "orders-client-secret-storefront";
 pub const GOOD_CARD: &str = "4242 4242 4242 4242";
 pub const DECLINED_CARD: &str = "4000 0000 0000 0002";
@@ -31,24 +30,9 @@ pub struct Shop {
 }
 
 fn users_auth() -> users::api::AuthSettings {
-    let keys = TestKeys::get();
-    users::api::AuthSettings {
-        signer: shopkit::auth::TokenSigner::from_private_pem(
-            &keys.private_pem,
-            None,
-            DEFAULT_JWT_ISSUER,
-            DEFAULT_JWT_AUDIENCE,
-        )
-        .expect("signer"),
-        access_token_ttl: Duration::from_secs(900),
-        service_token_ttl: Duration::from_secs(300),
-        service_clients: vec![users::config::ServiceClient {
-            id: "orders".into(),
-            secret: Secret::new(ORDERS_SECRET.into()),
-        }],
-        per_account: users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) },
-        per_address: users::store::throttle::Limit { max_failures: 1000, window: Duration::from_secs(900) },
-    }
+    let orders = users::config::ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) };
+    let login_limit = users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) };
+    users::api::AuthSettings::new(TestKeys::get().signer.clone(), vec![orders], login_limit)
 }
 
 fn common(url: &str) -> CommonConfig {

@@ -13,7 +13,10 @@ use serde_json::json;
 use shopkit::auth::TokenSigner;
 use shopkit::edge::{NON_BLANK_TEXT_PATTERN, SchemaRule};
 
-use crate::{config::ServiceClient, store::throttle::Limit};
+use crate::{
+    config::{DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_SERVICE_TOKEN_TTL, ServiceClient},
+    store::throttle::Limit,
+};
 
 /// How tokens are issued and logins throttled.
 #[derive(Debug)]
@@ -30,6 +33,31 @@ pub struct AuthSettings {
     pub per_account: Limit,
     /// Failed logins per client address (several accounts guessed from one place).
     pub per_address: Limit,
+}
+
+/// Failed logins allowed from one client address per window, as a multiple of the per-account
+/// limit: higher, since several people may share an address (an office, a NAT).
+const PER_ADDRESS_FACTOR: i32 = 4;
+
+impl AuthSettings {
+    /// Settings that sign with `signer`, accept `service_clients`, lock an account after
+    /// `per_account` failures and an address after four times as many; token lifetimes are
+    /// the defaults (override the fields to change them). The one place these settings are
+    /// assembled, for the service and its tests alike.
+    pub fn new(signer: TokenSigner, service_clients: Vec<ServiceClient>, per_account: Limit) -> Self {
+        let per_address = Limit {
+            max_failures: per_account.max_failures.saturating_mul(PER_ADDRESS_FACTOR),
+            window: per_account.window,
+        };
+        Self {
+            signer,
+            access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
+            service_token_ttl: DEFAULT_SERVICE_TOKEN_TTL,
+            service_clients,
+            per_account,
+            per_address,
+        }
+    }
 }
 
 /// Shared state of the handlers.

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
-pub use shopkit::testing::{assert_problem as problem, error_fields};
+pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD, assert_problem as problem, error_fields};
 use shopkit::{
-    config::{DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, Secret},
+    config::Secret,
     db::Database,
     faults::Faults,
     testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
@@ -20,8 +20,6 @@ use users::{
 };
 
 pub const ORDERS_SECRET: &str = "orders-secret-0123456789";
-pub const ADMIN_EMAIL: &str = "admin@microshop.test";
-pub const ADMIN_PASSWORD: &str = "admin password for tests";
 pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
@@ -33,21 +31,12 @@ pub struct TestApp {
 }
 
 pub fn auth_settings(max_failures: i32) -> AuthSettings {
-    let keys = TestKeys::get();
-    AuthSettings {
-        signer: shopkit::auth::TokenSigner::from_private_pem(
-            &keys.private_pem,
-            None,
-            DEFAULT_JWT_ISSUER,
-            DEFAULT_JWT_AUDIENCE,
-        )
-        .expect("signer"),
-        access_token_ttl: Duration::from_secs(900),
-        service_token_ttl: Duration::from_secs(300),
-        service_clients: vec![ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) }],
-        per_account: Limit { max_failures, window: Duration::from_secs(900) },
-        per_address: Limit { max_failures: max_failures * 4, window: Duration::from_secs(900) },
-    }
+    let orders = ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) };
+    AuthSettings::new(
+        TestKeys::get().signer.clone(),
+        vec![orders],
+        Limit { max_failures, window: Duration::from_secs(900) },
+    )
 }
 
 pub async fn spawn_app() -> TestApp {
