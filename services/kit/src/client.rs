@@ -95,13 +95,6 @@ impl TokenSource {
         }
     }
 
-    /// The former constructor, which took the issuer's base URL and appended users' path.
-    /// Kept only so callers can move to [`TokenSource::at`] one at a time; delete it once
-    /// none call it.
-    pub fn new(users_url: &str, client_id: String, client_secret: Secret<String>) -> Self {
-        Self::at("users", format!("{}/auth/token", users_url.trim_end_matches('/')), client_id, client_secret)
-    }
-
     /// A valid token: the cached one while it has more than 30 s left, else a fresh one.
     pub async fn token(&self) -> Result<String, ClientError> {
         let mut cached = self.cached.lock().await;

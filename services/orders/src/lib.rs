@@ -49,7 +49,9 @@ pub fn openapi() -> OpenApiService<api::OrdersApi, ()> {
 
 /// The flows over `database`, calling the dependencies in `config`.
 pub fn orders(database: &Database, config: &config::Config) -> saga::Orders {
-    let tokens = Arc::new(TokenSource::new(&config.urls.users, config.client_id.clone(), config.client_secret.clone()));
+    // The users service issues service tokens (client credentials) at `/auth/token`.
+    let token_url = format!("{}/auth/token", config.urls.users.trim_end_matches('/'));
+    let tokens = Arc::new(TokenSource::at("users", token_url, config.client_id.clone(), config.client_secret.clone()));
     saga::Orders {
         pool: database.pool().clone(),
         deps: clients::Dependencies::new(&config.urls, tokens),
