@@ -14,8 +14,11 @@ cargo build -q --locked -p xtask
 log="$(mktemp)"
 RUST_BACKTRACE=0 target/debug/xtask dev >"$log" 2>&1 &
 pid=$!
-stop() { kill -INT "$pid" 2>/dev/null || true; }
+# Any failure, an explicit `exit 1` included, stops xtask dev (and with it every service and
+# PostgreSQL), so a failed check leaves nothing running on the dev ports.
+stop() { kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
 trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"' ERR
+trap 'stop' EXIT
 
 for _ in $(seq 1 300); do
   grep -q "microshop is ready" "$log" && break
@@ -60,7 +63,7 @@ echo "--- stopping with SIGINT"
 kill -INT "$pid"
 status=0
 wait "$pid" || status=$?
-trap - ERR
+trap - ERR EXIT
 [ "$status" -eq 0 ] || { echo "xtask dev exited with $status"; tail -n 40 "$log"; exit 1; }
 grep -q "PostgreSQL stopped" "$log" || { echo "PostgreSQL was not stopped"; tail -n 20 "$log"; exit 1; }
 for port in 8080 8081 8082 8083 8084; do
