@@ -43,6 +43,9 @@ pub enum ApiTags {
     Reservations,
 }
 
+/// The shape `ImageUrl::parse` accepts, as a JSON Schema pattern (blank means "no picture").
+const IMAGE_URL_PATTERN: &str = r#"^(?:[ \t\n\r]*|https?://[^\s<>"\u0000-\u001F\u007F-\u009F]+|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)$"#;
+
 /// What the domain types check, written into the spec (see [`SchemaRule`]).
 pub fn schema_rules() -> Vec<SchemaRule> {
     use SchemaRule::{Field, Param};
@@ -53,6 +56,9 @@ pub fn schema_rules() -> Vec<SchemaRule> {
     let currency = json!({"pattern": Currency::PATTERN});
     let stock = json!({"minimum": 0, "maximum": 1_000_000_000});
     let category = json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"});
+    // `ImageUrl::parse`: blank (no picture), an http(s) URL, or a local path not starting "//";
+    // no white space, quotes, angle brackets or control characters inside.
+    let image_url = json!({"maxLength": 2000, "pattern": IMAGE_URL_PATTERN});
     let mut rules = Vec::new();
     for body in ["NewProductBody", "ProductPatchBody"] {
         rules.extend([
@@ -63,6 +69,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             Field(body, "currency", currency.clone()),
             Field(body, "stock", stock.clone()),
             Field(body, "category", category.clone()),
+            Field(body, "image_url", image_url.clone()),
         ]);
     }
     let filter_price = json!({"minimum": 0, "maximum": MAX_PRICE_MINOR});

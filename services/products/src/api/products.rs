@@ -89,7 +89,8 @@ pub struct Product {
     pub stock: i32,
     /// Category slug.
     pub category: String,
-    /// Picture: an `http(s)://` URL or a path on the storefront's origin; absent when none.
+    /// Picture: an `http(s)://` URL or a path on the storefront's origin; null when none.
+    #[oai(nullable)]
     pub image_url: Option<String>,
     /// When the product was added.
     pub created_at: DateTime<Utc>,

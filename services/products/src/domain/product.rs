@@ -27,13 +27,14 @@ impl Sku {
 pub struct ProductName(String);
 
 impl ProductName {
-    /// Trims and checks the length.
+    /// Checks the length of the input as sent (the spec's `maxLength` counts it so), then trims.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        match name.chars().count() {
-            0 => Err("must not be empty".into()),
-            n if n > 200 => Err("must be at most 200 characters".into()),
-            _ => Ok(Self(name.to_owned())),
+        if raw.chars().count() > 200 {
+            return Err("must be at most 200 characters".into());
+        }
+        match raw.trim() {
+            "" => Err("must not be empty".into()),
+            name => Ok(Self(name.to_owned())),
         }
     }
     /// The name.
@@ -47,13 +48,12 @@ impl ProductName {
 pub struct Description(String);
 
 impl Description {
-    /// Trims and checks the length.
+    /// Checks the length of the input as sent (the spec's `maxLength` counts it so), then trims.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let text = raw.trim();
-        if text.chars().count() > 5000 {
+        if raw.chars().count() > 5000 {
             return Err("must be at most 5000 characters".into());
         }
-        Ok(Self(text.to_owned()))
+        Ok(Self(raw.trim().to_owned()))
     }
     /// The text.
     pub fn as_str(&self) -> &str {
@@ -144,11 +144,11 @@ impl ImageUrl {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let url = raw.trim();
         let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
-        let absolute = ["http://", "https://"].iter().any(|scheme| {
-            url.get(..scheme.len()).is_some_and(|p| p.eq_ignore_ascii_case(scheme)) && url.len() > scheme.len()
-        });
+        // Lower-case schemes only, as the column's CHECK constraint says.
+        let absolute = ["http://", "https://"].iter().any(|scheme| url.starts_with(scheme) && url.len() > scheme.len());
         let local_path = url.starts_with('/') && !url.starts_with("//") && url.len() > 1;
-        if url.len() <= 2000 && clean && (absolute || local_path) {
+        // Characters of the input as sent, as the spec's `maxLength` counts them.
+        if raw.chars().count() <= 2000 && clean && (absolute || local_path) {
             Ok(Self(url.to_owned()))
         } else {
             Err("must be an http(s) URL or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets".into())
@@ -284,6 +284,11 @@ mod tests {
             ("image_url", ImageUrl::parse("https://x/a b.png").is_err(), "space in URL"),
             ("image_url", ImageUrl::parse("/a\"onerror=\"x").is_err(), "quote in URL"),
             ("image_url", ImageUrl::parse("https://").is_err(), "scheme only"),
+            (
+                "image_url",
+                ImageUrl::parse("HTTPS://cdn.example.com/a.png").is_err(),
+                "upper-case scheme (the CHECK refuses it)",
+            ),
         ];
         for (field, ok, message) in cases {
             assert!(ok, "{field}: {message}");

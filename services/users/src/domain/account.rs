@@ -21,13 +21,14 @@ impl Email {
 pub struct DisplayName(String);
 
 impl DisplayName {
-    /// Trims and checks the length.
+    /// Checks the length of the input as sent (the spec's `maxLength` counts it so), then trims.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
-        match name.chars().count() {
-            0 => Err("must not be empty".into()),
-            n if n > 100 => Err("must be at most 100 characters".into()),
-            _ => Ok(Self(name.to_owned())),
+        if raw.chars().count() > 100 {
+            return Err("must be at most 100 characters".into());
+        }
+        match raw.trim() {
+            "" => Err("must not be empty".into()),
+            name => Ok(Self(name.to_owned())),
         }
     }
     /// The name.
