@@ -1,10 +1,13 @@
 //! A managed PostgreSQL per service: a one-replica StatefulSet with a claim template, and the
 //! headless Service that gives its pod a stable DNS name (the host in the Secret's URI).
 //!
-//! The official image applies `POSTGRES_PASSWORD` only when it creates the data directory. So
-//! that rotating the password in the Secret really rotates it, an init container sets the role's
-//! password from the Secret on every start (PostgreSQL's single-user mode, before the server
-//! runs), and the pod template carries the Secret's version, so a new password rolls the pod.
+//! The service logs in as a role that owns its database and is not a superuser (migrations
+//! need no more: `pg_trgm` is a trusted extension); the `postgres` superuser's password is in
+//! the same Secret and only the database pod sees it. The official image applies passwords only
+//! when it creates the data directory, so an init container ([`PREPARE_ROLES_SCRIPT`]) does both
+//! jobs on every start: it creates the data directory itself when there is none, then sets the
+//! roles, their passwords and the database's owner from the Secret. The pod template carries the
+//! Secret's version, so a rotated password rolls the pod and the init container applies it.
 
 use k8s_openapi::{
     api::{
@@ -37,18 +40,48 @@ const DATA_PATH: &str = "/var/lib/postgresql/data";
 /// default is 64 MiB, too small for parallel queries). It counts against the memory limit.
 const SHM_SIZE: &str = "128Mi";
 
-/// Init container script: on an existing data directory, sets the role's password to the one
-/// in the Secret (single-user mode, no network). A new data directory gets it from initdb.
-/// Single quotes in the password are doubled for the SQL literal.
-pub const SET_PASSWORD_SCRIPT: &str = r#"set -eu
+/// Init container script, run before the server on every start. On an empty volume it runs
+/// initdb (superuser `postgres`, password authentication over TCP, as the official image does).
+/// Then, on a server listening on a private socket only, it makes the state match the Secret:
+/// the superuser's password, the application role (login, not a superuser, its password), the
+/// database owned by that role and closed to other roles. psql variables keep the passwords out
+/// of the SQL text. A data directory made by an older operator, whose bootstrap superuser is the
+/// application role, keeps it a superuser (PostgreSQL forbids demoting it) and says so.
+pub const PREPARE_ROLES_SCRIPT: &str = r#"set -eu
+umask 077
+socket="$(mktemp -d)"
 if [ ! -s "$PGDATA/PG_VERSION" ]; then
-  echo "new data directory: initdb sets the password"
-  exit 0
+  printf '%s\n' "$POSTGRES_PASSWORD" > "$socket/pw"
+  initdb -D "$PGDATA" -U postgres --pwfile="$socket/pw" -E UTF8 \
+    --auth-local=trust --auth-host=scram-sha-256 > /dev/null
+  rm -f "$socket/pw"
+  printf 'host all all all scram-sha-256\n' >> "$PGDATA/pg_hba.conf"
+  echo "initialised a new data directory"
 fi
-pw=$(printf '%s' "$POSTGRES_PASSWORD" | sed "s/'/''/g")
-printf 'ALTER ROLE "%s" PASSWORD '"'"'%s'"'"';\n' "$POSTGRES_USER" "$pw" \
-  | postgres --single -D "$PGDATA" -c listen_addresses='' postgres > /dev/null
-echo "password of $POSTGRES_USER set from the Secret"
+pg_ctl -D "$PGDATA" -o "-c listen_addresses= -k $socket" -w -s start
+trap 'pg_ctl -D "$PGDATA" -m fast -w -s stop' EXIT
+bootstrap_query='SELECT rolname FROM pg_roles WHERE oid = 10'
+bootstrap=$(psql -h "$socket" -U postgres -d postgres -XtAc "$bootstrap_query" 2>/dev/null \
+  || psql -h "$socket" -U "$APP_USER" -d postgres -XtAc "$bootstrap_query")
+psql -h "$socket" -U "$bootstrap" -d postgres -Xq -v ON_ERROR_STOP=1 \
+  -v su_password="$POSTGRES_PASSWORD" -v app="$APP_USER" -v app_password="$APP_PASSWORD" \
+  -v db="$POSTGRES_DB" <<'SQL'
+SELECT 'CREATE ROLE postgres SUPERUSER LOGIN'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'postgres') \gexec
+ALTER ROLE postgres PASSWORD :'su_password';
+SELECT format('CREATE ROLE %I', :'app')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'app') \gexec
+SELECT format('ALTER ROLE %I NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS', :'app')
+ WHERE (SELECT oid FROM pg_roles WHERE rolname = :'app') <> 10 \gexec
+SELECT format('the role %s is the bootstrap superuser of a data directory made by an older operator: it stays a superuser', :'app') AS warning
+ WHERE (SELECT oid FROM pg_roles WHERE rolname = :'app') = 10;
+ALTER ROLE :"app" LOGIN PASSWORD :'app_password';
+SELECT format('CREATE DATABASE %I OWNER %I TEMPLATE template0', :'db', :'app')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = :'db') \gexec
+ALTER DATABASE :"db" OWNER TO :"app";
+REVOKE ALL ON DATABASE :"db" FROM PUBLIC;
+SQL
+echo "roles and passwords of $POSTGRES_DB set from the Secret"
 "#;
 
 /// `pg_isready` against the local server, as the database's own user.
@@ -86,18 +119,25 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
     };
     let shm_mount = VolumeMount { name: "shm".into(), mount_path: "/dev/shm".into(), ..VolumeMount::default() };
     let data_mount = VolumeMount { name: DATA_VOLUME.into(), mount_path: DATA_PATH.into(), ..VolumeMount::default() };
-    let env_vars = vec![
-        env_from_secret("POSTGRES_USER", &secret, secrets::DB_USERNAME),
-        env_from_secret("POSTGRES_PASSWORD", &secret, secrets::DB_PASSWORD),
+    // What the server and its probes need: no password (the data directory exists when it
+    // starts, so the image's entrypoint never uses one).
+    let server_env = vec![
+        env("POSTGRES_USER", "postgres"),
         env_from_secret("POSTGRES_DB", &secret, secrets::DB_NAME),
         // A subdirectory: the volume's root may hold `lost+found`, which initdb refuses.
         env("PGDATA", format!("{DATA_PATH}/pgdata")),
     ];
-    let set_password = Container {
-        name: "set-password".into(),
+    let mut prepare_env = server_env.clone();
+    prepare_env.extend([
+        env_from_secret("POSTGRES_PASSWORD", &secret, secrets::DB_SUPERUSER_PASSWORD),
+        env_from_secret("APP_USER", &secret, secrets::DB_USERNAME),
+        env_from_secret("APP_PASSWORD", &secret, secrets::DB_PASSWORD),
+    ]);
+    let prepare_roles = Container {
+        name: "prepare-roles".into(),
         image: Some(managed.image.clone()),
-        command: Some(vec!["sh".into(), "-c".into(), SET_PASSWORD_SCRIPT.into()]),
-        env: Some(env_vars.clone()),
+        command: Some(vec!["sh".into(), "-c".into(), PREPARE_ROLES_SCRIPT.into()]),
+        env: Some(prepare_env),
         resources: Some(resources(&managed.resources)),
         security_context: Some(container_security()),
         volume_mounts: Some(vec![data_mount.clone(), run_mount.clone(), tmp_mount.clone()]),
@@ -112,7 +152,7 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
             protocol: Some("TCP".into()),
             ..ContainerPort::default()
         }]),
-        env: Some(env_vars),
+        env: Some(server_env),
         resources: Some(resources(&managed.resources)),
         readiness_probe: Some(pg_isready(5, 3)),
         liveness_probe: Some(Probe { initial_delay_seconds: Some(30), ..pg_isready(10, 6) }),
@@ -139,7 +179,7 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
         status: None,
     };
     let pod = PodSpec {
-        init_containers: Some(vec![set_password]),
+        init_containers: Some(vec![prepare_roles]),
         containers: vec![container],
         volumes: Some(vec![run_volume, tmp_volume, shm_volume]),
         security_context: Some(pod_security(POSTGRES_UID)),
@@ -228,9 +268,20 @@ mod tests {
         let probe = container.readiness_probe.as_ref().and_then(|p| p.exec.as_ref()).expect("exec probe");
         assert!(probe.command.as_ref().expect("command")[2].contains("pg_isready"));
         let env = container.env.as_ref().expect("env");
-        let user = env.iter().find(|e| e.name == "POSTGRES_USER").expect("POSTGRES_USER");
-        let secret = user.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("from secret");
-        assert_eq!(secret.name, "demo-payments-db");
+        assert!(env.iter().all(|e| !e.name.contains("PASSWORD")), "the server itself needs no password");
+        let init_env = pod.init_containers.as_ref().and_then(|c| c[0].env.as_ref()).expect("init env");
+        let from_secret = |name: &str| {
+            let var = init_env.iter().find(|e| e.name == name).expect(name);
+            let key = var.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref()).expect("from secret");
+            (key.name.clone(), key.key.clone())
+        };
+        assert_eq!(from_secret("APP_USER"), ("demo-payments-db".into(), secrets::DB_USERNAME.into()));
+        assert_eq!(from_secret("APP_PASSWORD"), ("demo-payments-db".into(), secrets::DB_PASSWORD.into()));
+        assert_eq!(
+            from_secret("POSTGRES_PASSWORD"),
+            ("demo-payments-db".into(), secrets::DB_SUPERUSER_PASSWORD.into()),
+            "the superuser has its own password"
+        );
         assert!(container.resources.as_ref().and_then(|r| r.requests.as_ref()).is_some(), "requests set");
     }
 
@@ -263,7 +314,7 @@ mod tests {
         let pod = statefulset(&s, Microservice::Users, &SecretVersions::new()).spec.and_then(|s| s.template.spec);
         let pod = pod.expect("pod");
         let init = &pod.init_containers.as_ref().expect("init containers")[0];
-        assert_eq!(init.command.as_ref().expect("command")[2], SET_PASSWORD_SCRIPT);
+        assert_eq!(init.command.as_ref().expect("command")[2], PREPARE_ROLES_SCRIPT);
         let shm = pod.volumes.iter().flatten().find(|v| v.name == "shm").expect("shm volume");
         assert_eq!(shm.empty_dir.as_ref().and_then(|e| e.medium.as_deref()), Some("Memory"));
         let mounts = pod.containers[0].volume_mounts.iter().flatten();

@@ -23,6 +23,9 @@ pub const DB_PASSWORD: &str = "password";
 pub const DB_NAME: &str = "database";
 /// A `postgres://` URI: the same shape as an external database's Secret.
 pub const DB_URI: &str = "uri";
+/// Password of the `postgres` superuser, which only the database pod sees: the service logs in
+/// as `username`, a role that owns its database and nothing else.
+pub const DB_SUPERUSER_PASSWORD: &str = "superuser-password";
 /// Keys of the JWT key pair Secret.
 pub const JWT_PRIVATE: &str = "private.pem";
 pub const JWT_PUBLIC: &str = "public.pem";
@@ -84,7 +87,7 @@ pub fn secret_plans(shop: &Shop) -> Vec<SecretPlan> {
 /// The keys a Secret of this kind has once complete.
 pub fn keys_of(kind: SecretKind) -> &'static [&'static str] {
     match kind {
-        SecretKind::Database(_) => &[DB_USERNAME, DB_PASSWORD, DB_NAME, DB_URI],
+        SecretKind::Database(_) => &[DB_USERNAME, DB_PASSWORD, DB_NAME, DB_URI, DB_SUPERUSER_PASSWORD],
         SecretKind::Jwt => &[JWT_PRIVATE, JWT_PUBLIC],
         SecretKind::ServiceClients => &[ORDERS_CLIENT_ID, ORDERS_CLIENT_SECRET, SERVICE_CLIENTS],
         SecretKind::Admin => &[ADMIN_PASSWORD],
@@ -189,6 +192,7 @@ pub fn complete(
             fill(&mut data, DB_USERNAME, || Ok(service.name().to_string()))?;
             fill(&mut data, DB_NAME, || Ok(service.name().to_string()))?;
             fill(&mut data, DB_PASSWORD, || source.password())?;
+            fill(&mut data, DB_SUPERUSER_PASSWORD, || source.password())?;
             let uri = format!(
                 "postgres://{}:{}@{}:5432/{}",
                 data[DB_USERNAME],
@@ -296,7 +300,8 @@ mod tests {
         let done = completed(SecretKind::Database(Microservice::Orders), &[(DB_PASSWORD, "keep-me")]);
         assert_eq!(done.data[DB_PASSWORD], "keep-me");
         assert_eq!(done.data[DB_URI], "postgres://orders:keep-me@demo-orders-db:5432/orders");
-        assert_eq!(done.added, vec![DB_NAME, DB_URI, DB_USERNAME]);
+        assert_eq!(done.added, vec![DB_NAME, DB_SUPERUSER_PASSWORD, DB_URI, DB_USERNAME]);
+        assert_ne!(done.data[DB_SUPERUSER_PASSWORD], done.data[DB_PASSWORD], "two roles, two passwords");
 
         let done = completed(SecretKind::ServiceClients, &[(ORDERS_CLIENT_SECRET, "s3cr3t")]);
         assert_eq!(done.data[SERVICE_CLIENTS], "orders=s3cr3t");
@@ -365,7 +370,7 @@ mod tests {
         let stale = "postgres://orders:old@demo-orders-db:5432/orders";
         let done = completed(
             SecretKind::Database(Microservice::Orders),
-            &[(DB_USERNAME, "orders"), (DB_NAME, "orders"), (DB_URI, stale)],
+            &[(DB_USERNAME, "orders"), (DB_NAME, "orders"), (DB_URI, stale), (DB_SUPERUSER_PASSWORD, "su")],
         );
         assert_ne!(done.data[DB_PASSWORD], "old");
         assert_eq!(
