@@ -51,6 +51,19 @@ fn each_rule_rejects_what_it_should() {
         ),
         ("same node ports", shop("demo", json!({"exposure": node_ports})), "node ports must differ"),
         (
+            "route without a gateway",
+            shop("demo", json!({"exposure": {"httpRoute": {"enabled": true}}})),
+            "must name at least one Gateway",
+        ),
+        (
+            "replica reads without replicas",
+            shop(
+                "demo",
+                json!({"database": {"mode": "cloudnativepg", "cloudnativepg": {"instances": 1, "productReadsFromReplicas": true}}}),
+            ),
+            "needs instances >= 2",
+        ),
+        (
             "memory request above limit",
             shop(
                 "demo",

@@ -29,7 +29,7 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use crate::build::{
-    self, Microservice, SecretVersions, cnpg,
+    self, Microservice, SecretVersions, cnpg, gateway,
     labels::{MANAGER, database_claims_selector, owned_children_selector},
     names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
@@ -505,6 +505,15 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     for desired in &built.ingresses {
         apply(&ingresses, desired).await?;
     }
+    let routes: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &gateway::api_resource());
+    for desired in &built.http_routes {
+        let name = desired.name_any();
+        routes.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(desired)).await.map_err(kube_err(
+            "apply",
+            "HTTPRoute",
+            &name,
+        ))?;
+    }
     let autoscalers: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.autoscalers {
         apply(&autoscalers, desired).await?;
@@ -591,6 +600,7 @@ async fn prune(
     removed.extend(prune_kind::<PodDisruptionBudget>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<Ingress>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<HorizontalPodAutoscaler>(ctx, ns, &params, shop, &wanted).await?);
+    removed.extend(prune_routes(ctx, ns, &params, shop, &wanted).await?);
     if !removed.is_empty() {
         let note = format!("removed objects no longer in the spec: {}", removed.join(", "));
         ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;
@@ -625,6 +635,40 @@ where
             object.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
         if owned && !wanted.iter().any(|(k, n)| *k == kind && *n == name) && delete_if_present(&api, &name).await? {
             removed.push(format!("{kind}/{name}"));
+        }
+    }
+    Ok(removed)
+}
+
+/// [`prune_kind`] for HTTPRoutes, an optional API: where the Gateway API is not installed
+/// (the list answers 404) there is nothing to prune.
+async fn prune_routes(
+    ctx: &Context,
+    ns: &str,
+    params: &ListParams,
+    shop: &Shop,
+    wanted: &BTreeSet<(&'static str, String)>,
+) -> Result<Vec<String>, Error> {
+    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &gateway::api_resource());
+    let list = match api.list(params).await {
+        Ok(list) => list,
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(kube_err("list", "HTTPRoute", &params.label_selector.clone().unwrap_or_default())(source));
+        }
+    };
+    let uid = shop.uid();
+    let mut removed = Vec::new();
+    for route in list {
+        let name = route.name_any();
+        let owned = route.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
+        if !owned || wanted.contains(&("HTTPRoute", name.clone())) {
+            continue;
+        }
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => removed.push(format!("HTTPRoute/{name}")),
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(source) => return Err(kube_err("delete", "HTTPRoute", &name)(source)),
         }
     }
     Ok(removed)

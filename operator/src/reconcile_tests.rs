@@ -529,3 +529,32 @@ async fn cloudnativepg_mode_applies_a_cluster_per_service_and_waits_for_its_inst
     );
     assert!(condition(&fake, "DatabasesReady")["message"].as_str().unwrap_or_default().starts_with("CloudNativePG"));
 }
+
+#[tokio::test]
+async fn an_http_route_is_applied_and_pruned_by_label() {
+    let route_spec = json!({"enabled": true, "parentRefs": [{"name": "public", "namespace": "gateways"}], "tls": true});
+    let (ctx, fake) = setup(shop_json(json!({"storefront": {"enabled": true}, "exposure": {"httpRoute": route_spec}})));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("with the route");
+    let path = "/apis/gateway.networking.k8s.io/v1/namespaces/shops/httproutes/demo-storefront";
+    let route = fake.get(path).expect("the route is applied");
+    assert_eq!(route["spec"]["parentRefs"][0]["name"], "public");
+    let storefront = fake.get(&format!("{NS_APPS}/deployments/demo-storefront")).expect("storefront");
+    let env = storefront["spec"]["template"]["spec"]["containers"][0]["env"].as_array().cloned().unwrap_or_default();
+    let secure = env.iter().find(|e| e["name"] == "STOREFRONT_SECURE_COOKIES").expect("cookie setting");
+    assert_eq!(secure["value"], "true", "the Gateway terminates TLS");
+
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["spec"]["exposure"]["httpRoute"]["enabled"] = json!(false);
+    shop["metadata"]["generation"] = json!(2);
+    fake.insert(SHOP_PATH, shop);
+    reconcile(stored_shop(&fake), ctx).await.expect("without the route");
+    assert!(fake.get(path).is_none(), "switched off: pruned");
+}
+
+#[tokio::test]
+async fn without_the_gateway_api_pruning_routes_finds_nothing_to_do() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+    fake.fail(Method::GET, "/apis/gateway.networking.k8s.io/", 404);
+    reconcile(stored_shop(&fake), ctx).await.expect("a cluster without Gateway API CRDs is fine");
+    assert_ne!(condition(&fake, "Ready")["reason"], "ReconcileFailed");
+}

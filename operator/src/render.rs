@@ -66,6 +66,9 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
     for ingress in &built.ingresses {
         docs.push(to_yaml(ingress, &ingress.name_any())?);
     }
+    for route in &built.http_routes {
+        docs.push(to_yaml(route, &route.name_any())?);
+    }
     for hpa in &built.autoscalers {
         docs.push(to_yaml(hpa, &hpa.name_any())?);
     }

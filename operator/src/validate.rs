@@ -81,6 +81,17 @@ pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
     {
         errors.push("database.tls.sslMode: the managed PostgreSQL serves no TLS; use external or cloudnativepg".into());
     }
+    let route = &spec.exposure.http_route;
+    if route.enabled && route.parent_refs.is_empty() {
+        errors.push("exposure.httpRoute.parentRefs must name at least one Gateway when the route is enabled".into());
+    }
+    let cnpg = &spec.database.cloudnativepg;
+    if spec.database.mode == DatabaseMode::CloudNativePg && cnpg.product_reads_from_replicas && cnpg.instances < 2 {
+        errors.push(
+            "database.cloudnativepg.productReadsFromReplicas needs instances >= 2: the -ro Service selects replicas only"
+                .into(),
+        );
+    }
     if spec.tracing.jaeger.enabled && spec.tracing.jaeger.image.contains("all-in-one") {
         errors.push(
             "tracing.jaeger.image must be a Jaeger v2 image (jaegertracing/jaeger:2.x); all-in-one 1.x is end-of-life"
@@ -178,7 +189,7 @@ mod tests {
     #[test]
     fn each_rule_reports_its_field() {
         type Edit = fn(&mut Shop);
-        let cases: [(&str, Edit, &str); 14] = [
+        let cases: [(&str, Edit, &str); 16] = [
             ("long name", |s| s.metadata.name = Some("a".repeat(41)), "longer than 40"),
             ("dotted name", |s| s.metadata.name = Some("my.shop".into()), "DNS label"),
             ("external without refs", |s| s.spec.database.mode = DatabaseMode::External, "database.external"),
@@ -239,6 +250,16 @@ mod tests {
                 },
                 "must differ",
             ),
+            (
+                "replica reads without replicas",
+                |s| {
+                    s.spec.database.mode = DatabaseMode::CloudNativePg;
+                    s.spec.database.cloudnativepg.instances = 1;
+                    s.spec.database.cloudnativepg.product_reads_from_replicas = true;
+                },
+                "productReadsFromReplicas needs instances >= 2",
+            ),
+            ("route without a gateway", |s| s.spec.exposure.http_route.enabled = true, "httpRoute.parentRefs"),
         ];
         for (what, edit, expected) in cases {
             let mut s = shop("demo");

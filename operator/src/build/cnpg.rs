@@ -20,7 +20,7 @@ use super::{
     labels::{Component, child_meta},
     names,
 };
-use crate::crd::Shop;
+use crate::crd::{DatabaseMode, Shop};
 
 /// The CloudNativePG Cluster resource.
 pub fn api_resource() -> ApiResource {
@@ -60,6 +60,17 @@ pub fn cluster(shop: &Shop, service: Microservice) -> DynamicObject {
     cluster
 }
 
+/// The host of the replicas of `service`'s cluster (`<cluster>-ro`, the same credentials and
+/// CA as the primary), when the Shop sends that service's reads there: products only, on
+/// request (`productReadsFromReplicas`).
+pub fn read_host(shop: &Shop, service: Microservice) -> Option<String> {
+    let settings = &shop.spec.database.cloudnativepg;
+    let wanted = shop.spec.database.mode == DatabaseMode::CloudNativePg
+        && settings.product_reads_from_replicas
+        && service == Microservice::Products;
+    wanted.then(|| format!("{}-ro", names::db(shop, service)))
+}
+
 /// Ready instances reported by CloudNativePG (0 before it reports).
 pub fn ready_instances(cluster: &DynamicObject) -> i32 {
     cluster
@@ -74,7 +85,6 @@ pub fn ready_instances(cluster: &DynamicObject) -> i32 {
 mod tests {
     use super::*;
     use crate::build::tests::shop;
-    use crate::crd::DatabaseMode;
 
     fn cnpg_shop() -> Shop {
         let mut s = shop("demo");
@@ -117,6 +127,17 @@ mod tests {
             crate::build::secrets::secret_plans(&s).iter().all(|p| !p.name.ends_with("-db")),
             "no generated credentials"
         );
+    }
+
+    #[test]
+    fn only_products_reads_go_to_the_replicas_and_only_when_asked() {
+        let mut s = cnpg_shop();
+        assert_eq!(read_host(&s, Microservice::Products), None, "off by default: replicas lag");
+        s.spec.database.cloudnativepg.product_reads_from_replicas = true;
+        assert_eq!(read_host(&s, Microservice::Products).as_deref(), Some("demo-products-db-ro"));
+        assert_eq!(read_host(&s, Microservice::Orders), None);
+        s.spec.database.mode = DatabaseMode::Managed;
+        assert_eq!(read_host(&s, Microservice::Products), None, "managed mode has no replicas");
     }
 
     #[test]

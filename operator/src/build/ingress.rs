@@ -13,10 +13,12 @@ use super::{
 };
 use crate::crd::Shop;
 
-/// Whether the storefront is served over TLS by the Ingress (its cookie must then be `Secure`).
+/// Whether the storefront is served over TLS by the Ingress or the Gateway its HTTPRoute
+/// attaches to (its cookie must then be `Secure`).
 pub fn serves_tls(shop: &Shop) -> bool {
     let ingress = &shop.spec.exposure.ingress;
-    ingress.enabled && ingress.tls_secret_name.is_some()
+    let route = &shop.spec.exposure.http_route;
+    (ingress.enabled && ingress.tls_secret_name.is_some()) || (route.enabled && route.tls)
 }
 
 /// The storefront's Ingress, when enabled (and the storefront runs).
@@ -80,6 +82,11 @@ mod tests {
         let tls = ingress(&s).and_then(|i| i.spec).and_then(|s| s.tls).expect("tls");
         assert_eq!(tls[0].secret_name.as_deref(), Some("shop-tls"));
         assert!(serves_tls(&s));
+        let mut routed = shop("demo");
+        routed.spec.exposure.http_route.enabled = true;
+        assert!(!serves_tls(&routed), "a route on a plain HTTP listener");
+        routed.spec.exposure.http_route.tls = true;
+        assert!(serves_tls(&routed), "the Gateway terminates TLS");
         s.spec.storefront.enabled = false;
         assert!(ingress(&s).is_none(), "nothing to route to");
     }

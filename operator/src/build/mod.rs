@@ -8,6 +8,7 @@
 pub mod autoscaling;
 pub mod cnpg;
 pub mod config_maps;
+pub mod gateway;
 pub mod ingress;
 pub mod jaeger;
 pub mod labels;
@@ -189,6 +190,8 @@ pub struct Workloads {
     /// CloudNativePG `Cluster`s (`cloudnativepg` mode).
     pub clusters: Vec<kube::api::DynamicObject>,
     pub ingresses: Vec<Ingress>,
+    /// Gateway API `HTTPRoute`s (`exposure.httpRoute`).
+    pub http_routes: Vec<kube::api::DynamicObject>,
     pub autoscalers: Vec<HorizontalPodAutoscaler>,
 }
 
@@ -205,6 +208,7 @@ impl Workloads {
         out.extend(self.disruption_budgets.iter().map(|o| ("PodDisruptionBudget", o.name_any())));
         out.extend(self.clusters.iter().map(|o| ("Cluster", o.name_any())));
         out.extend(self.ingresses.iter().map(|o| ("Ingress", o.name_any())));
+        out.extend(self.http_routes.iter().map(|o| ("HTTPRoute", o.name_any())));
         out.extend(self.autoscalers.iter().map(|o| ("HorizontalPodAutoscaler", o.name_any())));
         out
     }
@@ -241,6 +245,7 @@ pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
     out.network_policies = network::network_policies(shop);
     out.disruption_budgets = network::disruption_budgets(shop);
     out.ingresses = ingress::ingress(shop).into_iter().collect();
+    out.http_routes = gateway::http_route(shop).into_iter().collect();
     out.autoscalers = autoscaling::autoscalers(shop);
     out
 }

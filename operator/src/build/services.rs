@@ -12,7 +12,7 @@ use k8s_openapi::{
 };
 
 use super::{
-    HTTP_PORT, Microservice, SecretVersions, config_maps,
+    HTTP_PORT, Microservice, SecretVersions, cnpg, config_maps,
     labels::{Component, child_meta, config_hash, selector_labels},
     names,
     pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
@@ -61,6 +61,9 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 vars.push(env("DATABASE_URL", url));
             }
         }
+    }
+    if let Some(host) = cnpg::read_host(shop, service) {
+        vars.push(env("DATABASE_READ_HOST", host));
     }
     vars.extend(otel_env(shop, service.name()));
     match service {

@@ -327,6 +327,10 @@ fn database_tls_appends_sslmode_and_mounts_the_ca() {
     let names: Vec<&str> = container(&d).env.iter().flatten().map(|e| e.name.as_str()).collect();
     let (uri, url) = (names.iter().position(|n| *n == "DATABASE_URI"), names.iter().position(|n| *n == "DATABASE_URL"));
     assert!(uri < url, "a $(VAR) reference only sees variables defined before it");
+    assert!(!env.contains_key("DATABASE_READ_HOST"), "reads use the primary unless asked");
+    s.spec.database.cloudnativepg.product_reads_from_replicas = true;
+    let reads = env_map(container(&deployment(&s, Microservice::Products, &SecretVersions::new())));
+    assert_eq!(reads["DATABASE_READ_HOST"], "demo-products-db-ro", "same credentials and CA, the replicas' host");
     let volume = pod(&d).volumes.iter().flatten().find(|v| v.name == "db-ca").expect("CA volume");
     let secret = volume.secret.as_ref().expect("secret volume");
     assert_eq!(secret.secret_name.as_deref(), Some("demo-orders-db-ca"), "each cluster's own CA");

@@ -86,6 +86,8 @@ impl SslMode {
 /// PodDisruptionBudget and a non-superuser application owner, all run by CloudNativePG.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!self.productReadsFromReplicas || self.instances >= 2")
+    .message("productReadsFromReplicas needs instances >= 2: the -ro Service selects replicas only"))]
 pub struct CloudNativePgSpec {
     /// PostgreSQL instances per cluster (one primary, the rest streaming replicas).
     #[serde(default = "default_cnpg_instances")]
@@ -103,6 +105,11 @@ pub struct CloudNativePgSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub storage_class_name: Option<String>,
+    /// Send the products service's catalogue reads (get, search) to the replicas behind
+    /// `<cluster>-ro`, keeping the primary for writes and stock reservations. Replicas lag by
+    /// moments: an edit may show in the catalogue a moment later. Needs two or more instances.
+    #[serde(default)]
+    pub product_reads_from_replicas: bool,
 }
 
 impl Default for CloudNativePgSpec {
@@ -112,6 +119,7 @@ impl Default for CloudNativePgSpec {
             image_name: None,
             storage_size: default_storage_size(),
             storage_class_name: None,
+            product_reads_from_replicas: false,
         }
     }
 }

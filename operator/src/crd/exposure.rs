@@ -1,10 +1,11 @@
-//! How the services are reachable: ClusterIP, NodePort with fixed ports, an Ingress.
+//! How the services are reachable: ClusterIP, NodePort with fixed ports, an Ingress, a
+//! Gateway API HTTPRoute.
 
 use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::IngressSpec;
+use super::{HttpRouteSpec, IngressSpec};
 
 /// How the services (and Jaeger's UI) are exposed.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -19,6 +20,9 @@ pub struct ExposureSpec {
     /// An Ingress for the storefront.
     #[serde(default)]
     pub ingress: IngressSpec,
+    /// A Gateway API HTTPRoute for the storefront.
+    #[serde(default)]
+    pub http_route: HttpRouteSpec,
 }
 
 /// Kubernetes Service types the operator supports.

@@ -3,6 +3,7 @@
 //! `docs/operator.md`; here are only the knobs a Shop exposes.
 
 use kube::KubeSchema;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Resources;
@@ -119,6 +120,50 @@ pub struct IngressSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
     pub tls_secret_name: Option<String>,
+}
+
+/// A Gateway API `HTTPRoute` to the storefront (off by default; the Gateway API CRDs and a
+/// Gateway must exist: the route attaches to it, the Gateway's owner decides addresses and TLS).
+#[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("!self.enabled || size(self.parentRefs) > 0")
+    .message("httpRoute.parentRefs must name at least one Gateway when the route is enabled"))]
+pub struct HttpRouteSpec {
+    /// Create the HTTPRoute `<shop>-storefront`.
+    #[serde(default)]
+    pub enabled: bool,
+    /// The Gateways (and optionally their listeners) the route attaches to.
+    #[serde(default)]
+    #[schemars(length(max = 8))]
+    pub parent_refs: Vec<GatewayRef>,
+    /// Host names the route answers for; every host the listener accepts when empty.
+    #[serde(default)]
+    #[schemars(
+        length(max = 16),
+        inner(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))
+    )]
+    pub hostnames: Vec<String>,
+    /// The listener serves HTTPS (the Gateway terminates TLS): the storefront's session cookie
+    /// is then `Secure`.
+    #[serde(default)]
+    pub tls: bool,
+}
+
+/// A Gateway the route attaches to.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct GatewayRef {
+    /// The Gateway's name.
+    #[schemars(length(min = 1, max = 253))]
+    pub name: String,
+    /// Its namespace; the Shop's when unset (a Gateway elsewhere must allow routes from it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 63))]
+    pub namespace: Option<String>,
+    /// One listener of the Gateway; all of them when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub section_name: Option<String>,
 }
 
 /// HorizontalPodAutoscalers for the stateless services (off by default; needs metrics-server).

@@ -93,6 +93,9 @@ pub struct CommonConfig {
     pub listen_addr: SocketAddr,
     /// Connection string of the service's own database (`DATABASE_URL`).
     pub database_url: Secret<String>,
+    /// Host of a read-only replica of the same database (`DATABASE_READ_HOST`, optional; see
+    /// [`crate::db`]): only the products service sends reads there.
+    pub database_read_host: Option<String>,
     /// Pool size (`DATABASE_MAX_CONNECTIONS`, default 10).
     pub database_max_connections: u32,
     /// Log output format (`LOG_FORMAT`, default json).
@@ -117,6 +120,7 @@ impl CommonConfig {
         Ok(Self {
             listen_addr: parse_or("LISTEN_ADDR", SocketAddr::from(([0, 0, 0, 0], 8080)))?,
             database_url: Secret::new(required("DATABASE_URL")?),
+            database_read_host: optional("DATABASE_READ_HOST"),
             database_max_connections: parse_or("DATABASE_MAX_CONNECTIONS", 10)?,
             log_format: parse_or("LOG_FORMAT", LogFormat::Json)?,
             jwt_issuer: optional("JWT_ISSUER").unwrap_or_else(|| DEFAULT_JWT_ISSUER.to_owned()),

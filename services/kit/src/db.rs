@@ -6,6 +6,13 @@
 //! keeps trying until the schema is in place. sqlx's migrator takes a PostgreSQL advisory lock,
 //! so replicas starting together apply each migration once.
 //!
+//! Read replica: with `DATABASE_READ_HOST` set, [`Database::read_pool`] connects to that host
+//! with everything else taken from `DATABASE_URL` (user, password, port, database, TLS), e.g.
+//! CloudNativePG's `<cluster>-ro` Service in front of its streaming replicas, whose server
+//! certificate names it. Replicas lag the primary slightly, so only reads that tolerate a
+//! moment's staleness use it; readiness does not wait for it (a replica outage must not take
+//! writes down with it).
+//!
 //! TLS: `DATABASE_URL` takes libpq's `sslmode` (`disable`, `prefer` (the default), `require`,
 //! `verify-ca`, `verify-full`) and `sslrootcert` (a CA file, e.g. a mounted Secret); sqlx
 //! speaks TLS with rustls on the `ring` provider, trusting the system's CA store (the runtime
@@ -37,6 +44,8 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 #[derive(Clone, Debug)]
 pub struct Database {
     pool: PgPool,
+    /// The pool for reads that may lag: a replica's, or `pool` itself.
+    reads: PgPool,
     migrated: watch::Receiver<bool>,
     migrated_tx: std::sync::Arc<watch::Sender<bool>>,
     /// Start-up work besides migrations that readiness waits for (see [`Database::gate_readiness`]).
@@ -68,22 +77,34 @@ impl Database {
     /// 0.8 still pings once when a connection goes back to the pool; that happens after
     /// the response, off the request's path.)
     pub fn connect_lazy(url: &Secret<String>, max_connections: u32) -> Result<Self, ConfigError> {
+        Self::connect_lazy_with_replica(url, None, max_connections)
+    }
+
+    /// [`Database::connect_lazy`], with reads that may lag sent to `read_host` (see the
+    /// module's note); each pool may open `max_connections`.
+    pub fn connect_lazy_with_replica(
+        url: &Secret<String>,
+        read_host: Option<&str>,
+        max_connections: u32,
+    ) -> Result<Self, ConfigError> {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| ConfigError::Invalid { name: "DATABASE_URL", reason: e.to_string() })?;
-        let pool = PgPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .test_before_acquire(false)
-            .max_lifetime(MAX_LIFETIME)
-            .idle_timeout(IDLE_TIMEOUT)
-            .connect_lazy_with(options);
-        Ok(Self::from_pool(pool))
+        let pool = lazy_pool(options.clone(), max_connections);
+        let reads = match read_host {
+            Some(host) => lazy_pool(options.host(host), max_connections),
+            None => pool.clone(),
+        };
+        Ok(Self { reads, ..Self::from_pool(pool) })
     }
 
     /// The service's database as a service starts it: the pool from `DATABASE_URL` (connecting
     /// on first use) and its migrations running in the background.
     pub fn open(common: &crate::config::CommonConfig, migrator: &'static Migrator) -> Result<Self, ConfigError> {
-        let database = Self::connect_lazy(&common.database_url, common.database_max_connections)?;
+        let database = Self::connect_lazy_with_replica(
+            &common.database_url,
+            common.database_read_host.as_deref(),
+            common.database_max_connections,
+        )?;
         database.start_migrations(migrator);
         Ok(database)
     }
@@ -91,12 +112,14 @@ impl Database {
     /// Closes the pool once the server has drained, so PostgreSQL sees clean disconnects.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.reads.close().await;
     }
 
     /// Wraps an existing pool (tests), not yet marked migrated.
     pub fn from_pool(pool: PgPool) -> Self {
         let (tx, rx) = watch::channel(false);
         Self {
+            reads: pool.clone(),
             pool,
             migrated: rx,
             migrated_tx: std::sync::Arc::new(tx),
@@ -105,9 +128,15 @@ impl Database {
         }
     }
 
-    /// The connection pool.
+    /// The connection pool (the primary).
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The pool for reads that tolerate a replica's lag: the replica's when
+    /// `DATABASE_READ_HOST` is set, otherwise the primary's.
+    pub fn read_pool(&self) -> &PgPool {
+        &self.reads
     }
 
     /// Runs the migrations once, now.
@@ -162,6 +191,36 @@ impl Database {
         }
         let ping = sqlx::query_scalar::<_, i32>("SELECT 1").fetch_one(&self.pool);
         matches!(tokio::time::timeout(ACQUIRE_TIMEOUT, ping).await, Ok(Ok(1)))
+    }
+}
+
+/// A pool that connects on first use, without pinging connections it hands out.
+fn lazy_pool(options: PgConnectOptions, max_connections: u32) -> PgPool {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+        .max_lifetime(MAX_LIFETIME)
+        .idle_timeout(IDLE_TIMEOUT)
+        .connect_lazy_with(options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_read_pool_changes_only_the_host() {
+        let url = Secret::new("postgres://shop:pw@db-rw:6543/products?sslmode=verify-full".to_string());
+        let db = Database::connect_lazy_with_replica(&url, Some("db-ro"), 4).expect("valid url");
+        let (primary, reads) = (db.pool().connect_options(), db.read_pool().connect_options());
+        assert_eq!((primary.get_host(), reads.get_host()), ("db-rw", "db-ro"));
+        assert_eq!(reads.get_port(), 6543);
+        assert_eq!(reads.get_username(), "shop");
+        assert_eq!(reads.get_database(), Some("products"));
+        assert!(matches!(reads.get_ssl_mode(), sqlx::postgres::PgSslMode::VerifyFull), "TLS settings kept");
+        let single = Database::connect_lazy(&url, 4).expect("valid url");
+        assert_eq!(single.read_pool().connect_options().get_host(), "db-rw", "no replica: reads use the primary");
     }
 }
 

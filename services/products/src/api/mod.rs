@@ -23,8 +23,12 @@ use crate::domain::{
 /// Shared state of the handlers.
 #[derive(Clone, Debug)]
 pub struct AppState {
-    /// The products database.
+    /// The products database (the primary): writes, reservations, reads that must be current.
     pub pool: sqlx::PgPool,
+    /// Catalogue reads (get, search): a read replica's pool when one is configured. A replica
+    /// lags by moments, so an admin's edit may show a moment later there; stock and reservations
+    /// never read from it.
+    pub reads: sqlx::PgPool,
     /// Run-time fault flags ([`SEARCH_DELAY_FLAG`]; [`UNAVAILABLE_FLAG`] acts in the routes).
     pub faults: shopkit::faults::Faults,
 }

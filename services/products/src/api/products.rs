@@ -248,7 +248,7 @@ impl ProductsApi {
             limit: limit.0,
         })?;
         state.faults.inject_delay(super::SEARCH_DELAY_FLAG).await;
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.reads.acquire().await?;
         let page = products::search(&mut conn, &query).await?;
         Ok(SearchResponse::Ok(Json(ProductPage {
             items: page.items.into_iter().map(Product::from).collect(),
@@ -259,7 +259,7 @@ impl ProductsApi {
     /// Get a product.
     #[oai(path = "/products/:id", method = "get", operation_id = "getProduct")]
     async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, Refusal<GetProductErrors>> {
-        let mut conn = state.pool.acquire().await?;
+        let mut conn = state.reads.acquire().await?;
         let row = products::get(&mut conn, id.0).await?;
         Ok(ProductResponse::Ok(Json(row.into())))
     }

@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 pub use shopkit::testing::{assert_problem as problem, error_fields};
 use shopkit::{
     auth::Role,
+    db::Database,
     faults::Faults,
-    testing::{TestDatabase, TestKeys, TestServerHandle, spawn_service},
+    testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
 };
 use uuid::Uuid;
 
@@ -29,6 +30,16 @@ pub async fn spawn_app_with_faults(faults: Faults) -> TestApp {
     let service =
         spawn_service("products", &MIGRATOR, |database, verifier| app_with_faults(database, verifier, faults)).await;
     TestApp { base: service.server.base_url.clone(), client: Client::new(), db: service.db, _server: service.server }
+}
+
+/// A products service whose catalogue reads go to `read_host` (`DATABASE_READ_HOST`) while
+/// everything else uses the test database over 127.0.0.1.
+pub async fn spawn_app_with_read_host(read_host: &str) -> TestApp {
+    let db = fresh_database("products", &MIGRATOR).await;
+    let url = shopkit::config::Secret::new(db.url.clone());
+    let database = Database::connect_lazy_with_replica(&url, Some(read_host), 5).expect("valid url");
+    let server = spawn_server(app_with_faults(database, test_verifier(), Faults::none())).await;
+    TestApp { base: server.base_url.clone(), client: Client::new(), db, _server: server }
 }
 
 pub fn token(role: Role) -> String {

@@ -5,6 +5,7 @@ mod catalogue;
 mod faults;
 mod hardening;
 mod helpers;
+mod replica;
 mod reservations;
 mod search;
 mod service;
