@@ -37,7 +37,7 @@ use crate::build::{
 use crate::crd::{ComponentStatus, DatabaseMode, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus};
 use crate::metrics::Health;
 use crate::status::{self, Observed};
-use crate::validate::validate;
+use crate::validate::{ValidShop, validate};
 
 /// Finalizer that deletes the managed databases' claims and credentials (deletionPolicy: Delete).
 pub const FINALIZER: &str = "microshop.dev/delete-data";
@@ -194,9 +194,10 @@ async fn reconcile_shop(obj: &DynamicObject, ctx: &Context) -> Result<Action, Er
         Ok(shop) => shop,
         Err(message) => return reject(obj, &shops, ctx, previous.as_ref(), INVALID_SPEC, &message).await,
     };
-    if let Err(errors) = validate(&shop) {
-        return reject(obj, &shops, ctx, previous.as_ref(), INVALID_SPEC, &errors.to_string()).await;
-    }
+    let valid = match validate(&shop) {
+        Ok(valid) => valid,
+        Err(errors) => return reject(obj, &shops, ctx, previous.as_ref(), INVALID_SPEC, &errors.to_string()).await,
+    };
     sync_finalizer(obj, &shop, &shops).await?;
     if shop.spec.paused {
         let status = status::paused(generation, previous.as_ref(), &(ctx.now)());
@@ -207,9 +208,9 @@ async fn reconcile_shop(obj: &DynamicObject, ctx: &Context) -> Result<Action, Er
         return reject(obj, &shops, ctx, previous.as_ref(), UPGRADE_REFUSED, &message).await;
     }
 
-    let (mut versions, secret_count) = ensure_secrets(obj, &shop, &ns, ctx).await?;
+    let (mut versions, secret_count) = ensure_secrets(obj, valid, &ns, ctx).await?;
     let external_database_problems = check_external_databases(&shop, &ns, ctx, &mut versions).await?;
-    let built = build::workloads(&shop, &versions);
+    let built = build::workloads(valid, &versions);
     let components = apply_workloads(&built, &ns, ctx).await?;
     prune(obj, &shop, &built, &ns, ctx).await?;
 
@@ -396,12 +397,13 @@ where
 /// Returns the Secrets' versions and how many there are.
 async fn ensure_secrets(
     obj: &DynamicObject,
-    shop: &Shop,
+    valid: ValidShop<'_>,
     ns: &str,
     ctx: &Context,
 ) -> Result<(SecretVersions, usize), Error> {
+    let shop = valid.shop();
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let plans = secrets::secret_plans(shop);
+    let plans = secrets::secret_plans(valid);
     let mut versions = SecretVersions::new();
     let (mut created, mut completed) = (Vec::new(), Vec::new());
     for plan in &plans {

@@ -45,15 +45,16 @@ pub fn parse_shop(yaml: &str) -> Result<Shop, RenderError> {
 
 /// Renders all children of a Shop: Secrets, ConfigMaps, then databases, then services (apply order).
 pub fn render(shop: &Shop) -> Result<String, RenderError> {
-    let shop = validate(shop)?.shop();
+    let valid = validate(shop)?;
+    let shop = valid.shop();
     let mut docs = Vec::new();
     let mut versions = SecretVersions::new();
-    for plan in secret_plans(shop) {
+    for plan in secret_plans(valid) {
         let completed = complete(shop, plan.kind, &Default::default(), &PlaceholderSource)?;
         docs.push(to_yaml(&secret(shop, &plan, &completed.data), &plan.name)?);
         versions.insert(plan.name.clone(), "rendered".into());
     }
-    let built = workloads(shop, &versions);
+    let built = workloads(valid, &versions);
     for cm in &built.config_maps {
         docs.push(to_yaml(cm, &cm.name_any())?);
     }

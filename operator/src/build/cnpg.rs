@@ -84,7 +84,7 @@ pub fn ready_instances(cluster: &DynamicObject) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::tests::shop;
+    use crate::build::tests::{shop, valid};
 
     fn cnpg_shop() -> Shop {
         let mut s = shop("demo");
@@ -120,11 +120,11 @@ mod tests {
         let s = cnpg_shop();
         let uri = Microservice::Users.database_uri(&s).expect("a reference");
         assert_eq!((uri.name.as_str(), uri.key.as_str()), ("demo-users-db-app", "uri"));
-        let built = crate::build::workloads(&s, &Default::default());
+        let built = crate::build::workloads(valid(&s), &Default::default());
         assert!(built.statefulsets.is_empty(), "CloudNativePG runs the databases");
         assert_eq!(built.clusters.len(), 5);
         assert!(
-            crate::build::secrets::secret_plans(&s).iter().all(|p| !p.name.ends_with("-db")),
+            crate::build::secrets::secret_plans(valid(&s)).iter().all(|p| !p.name.ends_with("-db")),
             "no generated credentials"
         );
     }

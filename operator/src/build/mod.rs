@@ -30,6 +30,7 @@ use k8s_openapi::api::{
 };
 
 use crate::crd::{DatabaseMode, SecretKeyRef, ServiceSpec, Shop};
+use crate::validate::ValidShop;
 
 /// The container port of every service (deployment contract).
 pub const HTTP_PORT: i32 = 8080;
@@ -215,8 +216,10 @@ impl Workloads {
 }
 
 /// Builds the ConfigMaps, StatefulSets, Deployments, Services, NetworkPolicies and
-/// PodDisruptionBudgets of a shop.
-pub fn workloads(shop: &Shop, versions: &SecretVersions) -> Workloads {
+/// PodDisruptionBudgets of a shop. Takes a [`ValidShop`]: the builders below may rely on what
+/// validation guarantees (an `external` section in external mode, differing node ports, ...).
+pub fn workloads(valid: ValidShop<'_>, versions: &SecretVersions) -> Workloads {
+    let shop = valid.shop();
     let mut out = Workloads::default();
     let enabled = Microservice::enabled(shop);
     out.config_maps.push(config_maps::faults(shop));
@@ -288,9 +291,29 @@ pub(crate) mod tests {
         shop
     }
 
+    /// A Shop in external mode with every database's Secret reference, as validation requires.
+    pub(crate) fn external_shop(name: &str) -> Shop {
+        let mut shop = shop(name);
+        let reference = |secret: &str| SecretKeyRef { name: secret.into(), key: "uri".into() };
+        shop.spec.database.mode = DatabaseMode::External;
+        shop.spec.database.external = Some(crate::crd::ExternalDatabases {
+            products: reference("products-pg"),
+            users: reference("users-pg"),
+            orders: reference("orders-pg"),
+            payments: reference("payments-pg"),
+            storefront: Some(reference("storefront-pg")),
+        });
+        shop
+    }
+
+    /// [`crate::validate::validate`] for a Shop a test expects to be valid.
+    pub(crate) fn valid(shop: &Shop) -> ValidShop<'_> {
+        crate::validate::validate(shop).expect("a valid test Shop")
+    }
+
     #[test]
     fn default_shop_has_five_services_and_five_databases() {
-        let built = workloads(&shop("demo"), &SecretVersions::new());
+        let built = workloads(valid(&shop("demo")), &SecretVersions::new());
         assert_eq!(built.deployments.len(), 5, "four APIs and the storefront");
         assert_eq!(built.statefulsets.len(), 5);
         assert_eq!(built.services.len(), 10);
@@ -300,12 +323,11 @@ pub(crate) mod tests {
 
     #[test]
     fn external_mode_runs_no_databases_and_jaeger_and_loadgen_add_components() {
-        let mut s = shop("demo");
-        s.spec.database.mode = DatabaseMode::External;
+        let mut s = external_shop("demo");
         s.spec.tracing.jaeger.enabled = true;
         s.spec.load_generator.enabled = true;
         s.spec.storefront.enabled = false;
-        let built = workloads(&s, &SecretVersions::new());
+        let built = workloads(valid(&s), &SecretVersions::new());
         assert!(built.statefulsets.is_empty());
         assert_eq!(built.deployments.len(), 6);
         assert_eq!(built.config_maps.len(), 2, "faults and the Jaeger configuration");

@@ -156,7 +156,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
-    use crate::build::tests::shop;
+    use crate::build::tests::{shop, valid};
 
     /// `(port, allowed callers)` of a policy; `*` means from anywhere.
     fn allowed(policy: &NetworkPolicy) -> BTreeSet<(i32, String)> {
@@ -226,7 +226,7 @@ mod tests {
     #[test]
     fn policies_select_the_pods_of_their_workload() {
         let s = shop("demo");
-        let built = crate::build::workloads(&s, &Default::default());
+        let built = crate::build::workloads(valid(&s), &Default::default());
         for policy in network_policies(&s) {
             let selector = policy.spec.and_then(|s| s.pod_selector).and_then(|s| s.match_labels).expect("selector");
             let matching = built

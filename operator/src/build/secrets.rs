@@ -16,6 +16,7 @@ use super::{
     names,
 };
 use crate::crd::{DatabaseMode, Shop};
+use crate::validate::ValidShop;
 
 /// Keys of a managed database's Secret.
 pub const DB_USERNAME: &str = "username";
@@ -71,7 +72,8 @@ pub struct SecretPlan {
 }
 
 /// The Secrets a shop needs, in a stable order.
-pub fn secret_plans(shop: &Shop) -> Vec<SecretPlan> {
+pub fn secret_plans(valid: ValidShop<'_>) -> Vec<SecretPlan> {
+    let shop = valid.shop();
     let mut plans = Vec::new();
     if shop.spec.database.mode == DatabaseMode::Managed {
         for service in Microservice::enabled(shop) {
@@ -274,7 +276,7 @@ pub fn string_data(secret: &Secret) -> (BTreeMap<String, String>, Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::tests::shop;
+    use crate::build::tests::{shop, valid};
 
     fn completed(kind: SecretKind, existing: &[(&str, &str)]) -> Completed {
         let existing = existing.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
@@ -357,7 +359,7 @@ mod tests {
     #[test]
     fn credentials_of_the_data_are_not_garbage_collected_with_the_shop() {
         let s = shop("demo");
-        for plan in secret_plans(&s) {
+        for plan in secret_plans(valid(&s)) {
             let data = complete(&s, plan.kind, &BTreeMap::new(), &PlaceholderSource).expect("complete").data;
             let owned = secret(&s, &plan, &data).metadata.owner_references.is_some();
             let with_data = matches!(plan.kind, SecretKind::Database(_) | SecretKind::Admin);
@@ -382,10 +384,13 @@ mod tests {
 
     #[test]
     fn external_mode_generates_no_database_secrets() {
-        let mut external = shop("demo");
-        external.spec.database.mode = DatabaseMode::External;
-        let kinds: Vec<SecretKind> = secret_plans(&external).into_iter().map(|p| p.kind).collect();
+        let external = crate::build::tests::external_shop("demo");
+        let kinds: Vec<SecretKind> = secret_plans(valid(&external)).into_iter().map(|p| p.kind).collect();
         assert_eq!(kinds, vec![SecretKind::Jwt, SecretKind::ServiceClients, SecretKind::Admin]);
-        assert_eq!(secret_plans(&shop("demo")).len(), 8, "five databases (with the storefront's) and three more");
+        assert_eq!(
+            secret_plans(valid(&shop("demo"))).len(),
+            8,
+            "five databases (with the storefront's) and three more"
+        );
     }
 }

@@ -9,7 +9,7 @@ use crate::build::labels::CONFIG_HASH_ANNOTATION;
 use crate::build::{
     SecretVersions,
     secrets::{SecretKind, keys_of, secret_plans},
-    tests::shop,
+    tests::{shop, valid},
     workloads,
 };
 use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef};
@@ -105,7 +105,7 @@ fn every_secret_reference_names_a_key_the_secret_has() {
             storefront: Some(ext("pg-storefront")),
         });
         let mut available: BTreeSet<(String, String)> = BTreeSet::new();
-        for plan in secret_plans(&s) {
+        for plan in secret_plans(valid(&s)) {
             for key in keys_of(plan.kind) {
                 available.insert((plan.name.clone(), key.to_string()));
             }
@@ -115,7 +115,7 @@ fn every_secret_reference_names_a_key_the_secret_has() {
                 available.insert((format!("pg-{}", service.name()), "uri".into()));
             }
         }
-        let built = workloads(&s, &SecretVersions::new());
+        let built = workloads(valid(&s), &SecretVersions::new());
         let pods = built
             .deployments
             .iter()
@@ -180,7 +180,7 @@ fn node_port_exposure_uses_the_fixed_ports() {
 #[test]
 fn selectors_match_pod_labels_and_labels_are_standard() {
     let s = shop("demo");
-    let built = workloads(&s, &SecretVersions::new());
+    let built = workloads(valid(&s), &SecretVersions::new());
     for d in &built.deployments {
         let spec = d.spec.as_ref().expect("spec");
         let pod_labels = spec.template.metadata.as_ref().and_then(|m| m.labels.as_ref()).expect("labels");
@@ -214,7 +214,7 @@ fn selectors_match_pod_labels_and_labels_are_standard() {
 fn pods_run_with_the_restricted_security_context() {
     let mut s = shop("demo");
     s.spec.tracing.jaeger.enabled = true;
-    let built = workloads(&s, &SecretVersions::new());
+    let built = workloads(valid(&s), &SecretVersions::new());
     let pods = built
         .deployments
         .iter()
@@ -253,7 +253,7 @@ fn pods_run_with_the_restricted_security_context() {
 #[test]
 fn every_child_is_owned_by_the_shop() {
     let s = shop("demo");
-    let built = workloads(&s, &SecretVersions::new());
+    let built = workloads(valid(&s), &SecretVersions::new());
     let metas = built
         .deployments
         .iter()
