@@ -16,6 +16,8 @@
 //! - [`metrics`]: Prometheus request metrics.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
 //!   with graceful shutdown.
+//! - [`service`]: a service's start-up and shut-down order, written once; each service
+//!   gives only its name, migrations and how it builds its endpoint ([`service::Service`]).
 //! - [`types`]: values several services accept with one rule: `IdempotencyKey`, `Currency`.
 //! - `localdb` (feature `localdb`): a private PostgreSQL cluster from the local binaries.
 //! - `testing` (feature `testing`): the integration-test harness: a throwaway PostgreSQL,
@@ -32,6 +34,7 @@ pub mod localdb;
 pub mod metrics;
 pub mod problem;
 pub mod server;
+pub mod service;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

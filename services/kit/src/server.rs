@@ -34,12 +34,6 @@ pub const TRACE_ID_HEADER: &str = "x-trace-id";
 /// How long in-flight requests may take to finish after a shutdown signal.
 pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The OpenAPI service of an API, titled and versioned. Used both to serve the API and to
-/// export its spec (`<service> openapi`) without a database.
-pub fn openapi_service<T: OpenApi>(api: T, title: &str, version: &str, description: &str) -> OpenApiService<T, ()> {
-    OpenApiService::new(api, title, version).description(description)
-}
-
 /// Everything a service's routes need from the kit.
 pub struct ServiceParts<S> {
     /// The service's state, reachable in handlers as `Data<&S>`.
@@ -365,7 +359,7 @@ pub async fn shutdown_signal() {
 
 /// A service process from start to stop: sets up telemetry, binds `LISTEN_ADDR`, runs
 /// `run(listener, shutdown)` until SIGINT/SIGTERM, then flushes the spans still buffered.
-/// Every service's `serve_from_env` is this with its own config and `run`.
+/// [`crate::service::serve_from_env`] calls it with a service's config and [`crate::service::run`].
 pub async fn run_process<F, Fut, E>(
     service: &'static str,
     common: &crate::config::CommonConfig,

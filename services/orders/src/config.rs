@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use shopkit::config::{CommonConfig, ConfigError, Secret, parse_or, required};
+use shopkit::{
+    config::{CommonConfig, ConfigError, Secret, parse_or, required},
+    service::ServiceConfig,
+};
 
 use crate::clients::DependencyUrls;
 
@@ -28,9 +31,8 @@ pub struct Config {
     pub recovery_after: Duration,
 }
 
-impl Config {
-    /// Reads the settings.
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env()?,
             jwt_public_key: required("JWT_PUBLIC_KEY")?,
@@ -45,5 +47,9 @@ impl Config {
             sweep_interval: Duration::from_secs_f64(parse_or("ORDER_SWEEP_INTERVAL_SECS", 15.0)?),
             recovery_after: Duration::from_secs_f64(parse_or("ORDER_RECOVERY_AFTER_SECS", 30.0)?),
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

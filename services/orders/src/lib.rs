@@ -28,24 +28,10 @@ use shopkit::{
     auth::TokenVerifier,
     client::TokenSource,
     db::Database,
-    server::{ServiceParts, openapi_service, service_routes},
+    server::{ServiceParts, service_routes},
+    service::{Opened, Service},
 };
-
-/// The service name.
-pub const SERVICE_NAME: &str = "orders";
-
-/// The embedded migrations.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// The OpenAPI description of the service.
-pub fn openapi() -> OpenApiService<api::OrdersApi, ()> {
-    openapi_service(
-        api::OrdersApi,
-        "microshop orders",
-        env!("CARGO_PKG_VERSION"),
-        "Orders: placed against real stock reservations, paid by card through payments, cancellable with refunds. Amounts are integer minor units.",
-    )
-}
+use sqlx::migrate::Migrator;
 
 /// The flows over `database`, calling the dependencies in `config`.
 pub fn orders(database: &Database, config: &config::Config) -> saga::Orders {
@@ -59,41 +45,38 @@ pub fn orders(database: &Database, config: &config::Config) -> saga::Orders {
     }
 }
 
+/// The OpenAPI description of the service: served at `/openapi.json` and printed by
+/// `orders openapi`, which needs no database.
+pub fn openapi() -> OpenApiService<api::OrdersApi, ()> {
+    OpenApiService::new(api::OrdersApi, "microshop orders", env!("CARGO_PKG_VERSION"))
+        .description("Orders: placed against real stock reservations, paid by card through payments, cancellable with refunds. Amounts are integer minor units.")
+}
+
 /// The service's complete HTTP endpoint.
 pub fn app(database: Database, verifier: TokenVerifier, orders: saga::Orders) -> impl Endpoint + 'static {
     service_routes(openapi(), ServiceParts { state: orders, database, verifier, schema_rules: api::schema_rules() })
 }
 
-/// Runs the service and its sweeper until `shutdown` resolves.
-pub async fn run(
-    config: config::Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let database = Database::open(&config.common, &MIGRATOR)?;
+/// The embedded migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the endpoint over the opened database, checking tokens with `JWT_PUBLIC_KEY`, and
+/// starts beside it the sweeper that expires unpaid orders and settles interrupted sagas
+/// (at shutdown it finishes the pass it is in).
+fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
-    let flows = orders(&database, &config);
-    let (stop_sweeper, stopped) = tokio::sync::watch::channel(false);
-    let sweeper = {
-        let flows = flows.clone();
-        let database = database.clone();
-        let (interval, stale) = (config.sweep_interval, config.recovery_after);
-        tokio::spawn(async move {
-            database.wait_until_migrated().await;
-            flows.sweep_forever(interval, stale, stopped).await;
-        })
-    };
-    shopkit::server::serve(listener, app(database.clone(), verifier, flows), shutdown).await?;
-    let _ = stop_sweeper.send(true);
-    let _ = sweeper.await;
-    database.close().await;
-    Ok(())
+    let flows = orders(&opened.database, &config);
+    let (sweeper, database) = (flows.clone(), opened.database.clone());
+    let (interval, stale) = (config.sweep_interval, config.recovery_after);
+    opened.background.spawn(move |stop| async move {
+        database.wait_until_migrated().await;
+        sweeper.sweep_forever(interval, stale, stop).await;
+    });
+    Ok(app(opened.database, verifier, flows))
 }
 
 /// The `orders` process: reads the config, then runs until SIGINT/SIGTERM (see
-/// [`shopkit::server::run_process`]).
+/// [`shopkit::service`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
-    let config = config::Config::from_env()?;
-    let common = config.common.clone();
-    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
+    shopkit::service::serve_from_env(Service { name: "orders", migrator: &MIGRATOR, start }).await
 }

@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use shopkit::config::{CommonConfig, ConfigError, parse_or, required};
+use shopkit::{
+    config::{CommonConfig, ConfigError, parse_or, required},
+    service::ServiceConfig,
+};
 
 /// How the simulated processor misbehaves, for testing timeouts and retries.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -32,9 +35,8 @@ pub struct Config {
     pub faults_file: Option<std::path::PathBuf>,
 }
 
-impl Config {
-    /// Reads the settings.
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         let failure_rate: f64 = parse_or("PAYMENTS_FAILURE_RATE", 0.0)?;
         if !(0.0..=1.0).contains(&failure_rate) {
             return Err(ConfigError::Invalid {
@@ -51,5 +53,9 @@ impl Config {
             },
             faults_file: shopkit::faults::Faults::file_from_env(),
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

@@ -22,23 +22,16 @@ use shopkit::{
     auth::TokenVerifier,
     db::Database,
     faults::Faults,
-    server::{ServiceParts, openapi_service, service_routes},
+    server::{ServiceParts, service_routes},
+    service::{Opened, Service},
 };
+use sqlx::migrate::Migrator;
 
-/// The service name.
-pub const SERVICE_NAME: &str = "payments";
-
-/// The embedded migrations.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// The OpenAPI description of the service.
+/// The OpenAPI description of the service: served at `/openapi.json` and printed by
+/// `payments openapi`, which needs no database.
 pub fn openapi() -> OpenApiService<api::PaymentsApi, ()> {
-    openapi_service(
-        api::PaymentsApi,
-        "microshop payments",
-        env!("CARGO_PKG_VERSION"),
-        "A simulated card processor. Charges need a service or admin token and an Idempotency-Key. Amounts are integer minor units.",
-    )
+    OpenApiService::new(api::PaymentsApi, "microshop payments", env!("CARGO_PKG_VERSION"))
+        .description("A simulated card processor. Charges need a service or admin token and an Idempotency-Key. Amounts are integer minor units.")
 }
 
 /// The service's complete HTTP endpoint.
@@ -57,25 +50,19 @@ pub fn app_with_faults(
     service_routes(openapi(), ServiceParts { state, database, verifier, schema_rules: api::schema_rules() })
 }
 
-/// Runs the service until `shutdown` resolves.
-pub async fn run(
-    config: config::Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let database = Database::open(&config.common, &MIGRATOR)?;
+/// The embedded migrations.
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the endpoint over the opened database, checking tokens with `JWT_PUBLIC_KEY`,
+/// simulating the processor as configured, and following the fault flags in `FAULTS_FILE`.
+fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
     let faults = Faults::load(config.faults_file.as_deref())?;
-    let app = app_with_faults(database.clone(), verifier, config.simulation, faults);
-    shopkit::server::serve(listener, app, shutdown).await?;
-    database.close().await;
-    Ok(())
+    Ok(app_with_faults(opened.database, verifier, config.simulation, faults))
 }
 
 /// The `payments` process: reads the config, then runs until SIGINT/SIGTERM (see
-/// [`shopkit::server::run_process`]).
+/// [`shopkit::service`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
-    let config = config::Config::from_env()?;
-    let common = config.common.clone();
-    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
+    shopkit::service::serve_from_env(Service { name: "payments", migrator: &MIGRATOR, start }).await
 }

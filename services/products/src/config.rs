@@ -3,6 +3,7 @@
 use shopkit::{
     config::{CommonConfig, ConfigError, required},
     faults::Faults,
+    service::ServiceConfig,
 };
 
 /// Everything the products service reads from the environment.
@@ -16,13 +17,16 @@ pub struct Config {
     pub faults_file: Option<std::path::PathBuf>,
 }
 
-impl Config {
-    /// Reads the settings.
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env()?,
             jwt_public_key: required("JWT_PUBLIC_KEY")?,
             faults_file: Faults::file_from_env(),
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

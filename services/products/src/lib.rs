@@ -8,7 +8,9 @@
 //! - [`error`]: the service's error enum and its HTTP statuses.
 //! - [`config`]: settings from the environment.
 //!
-//! `main.rs` only parses the config and calls [`run`]; tests call [`app`] directly.
+//! Here: the spec ([`openapi`]), the endpoint ([`app`]), and the process ([`serve_from_env`]),
+//! which gives [`shopkit::service`] the name, migrations and endpoint to start and stop.
+//! `main.rs` prints the spec or calls [`serve_from_env`]; tests call [`app`] directly.
 
 pub mod api;
 pub mod config;
@@ -22,23 +24,16 @@ use shopkit::{
     auth::TokenVerifier,
     db::Database,
     faults::{Faults, Outage},
-    server::{ServiceParts, openapi_service, service_routes_with_outage},
+    server::{ServiceParts, service_routes_with_outage},
+    service::{Opened, Service},
 };
+use sqlx::migrate::Migrator;
 
-/// The service name, used in logs, the spec and telemetry.
-pub const SERVICE_NAME: &str = "products";
-
-/// The embedded migrations (`migrations/*.sql`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// The OpenAPI description of the service.
+/// The OpenAPI description of the service: served at `/openapi.json` and printed by
+/// `products openapi`, which needs no database.
 pub fn openapi() -> OpenApiService<(api::ProductsApi, api::ReservationsApi), ()> {
-    openapi_service(
-        (api::ProductsApi, api::ReservationsApi),
-        "microshop products",
-        env!("CARGO_PKG_VERSION"),
-        "The catalogue (search is public; writes need an admin token) and stock reservations for orders (service or admin token). Prices are integer minor units.",
-    )
+    OpenApiService::new((api::ProductsApi, api::ReservationsApi), "microshop products", env!("CARGO_PKG_VERSION"))
+        .description("The catalogue (search is public; writes need an admin token) and stock reservations for orders (service or admin token). Prices are integer minor units.")
 }
 
 /// The service's complete HTTP endpoint over `database`.
@@ -57,25 +52,19 @@ pub fn app_with_faults(database: Database, verifier: TokenVerifier, faults: Faul
     )
 }
 
-/// Runs the service until `shutdown` resolves: starts migrations in the background (the
-/// service answers not-ready until they are done) and serves on `listener`.
-pub async fn run(
-    config: config::Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let database = Database::open(&config.common, &MIGRATOR)?;
+/// The embedded migrations (`migrations/*.sql`).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the endpoint over the opened database, checking tokens with `JWT_PUBLIC_KEY` and
+/// following the fault flags in `FAULTS_FILE`.
+fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
     let faults = Faults::load(config.faults_file.as_deref())?;
-    shopkit::server::serve(listener, app_with_faults(database.clone(), verifier, faults), shutdown).await?;
-    database.close().await;
-    Ok(())
+    Ok(app_with_faults(opened.database, verifier, faults))
 }
 
 /// The `products` process: reads the config, then runs until SIGINT/SIGTERM (see
-/// [`shopkit::server::run_process`]).
+/// [`shopkit::service`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
-    let config = config::Config::from_env()?;
-    let common = config.common.clone();
-    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
+    shopkit::service::serve_from_env(Service { name: "products", migrator: &MIGRATOR, start }).await
 }

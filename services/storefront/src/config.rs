@@ -1,6 +1,9 @@
 //! The storefront's settings: the common ones plus where the three services it calls live.
 
-use shopkit::config::{CommonConfig, ConfigError, parse_or, required};
+use shopkit::{
+    config::{CommonConfig, ConfigError, parse_or, required},
+    service::ServiceConfig,
+};
 
 /// Everything the storefront reads from the environment (see docs/deployment-contract.md).
 #[derive(Debug, Clone)]
@@ -28,9 +31,8 @@ pub struct BackendUrls {
     pub orders: String,
 }
 
-impl Config {
-    /// Reads the settings.
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         Ok(Self {
             common: CommonConfig::from_env()?,
             jwt_public_key: required("JWT_PUBLIC_KEY")?,
@@ -41,5 +43,9 @@ impl Config {
             },
             secure_cookies: parse_or("STOREFRONT_SECURE_COOKIES", false)?,
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }

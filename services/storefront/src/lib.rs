@@ -19,13 +19,13 @@ pub mod web;
 use std::time::Duration;
 
 use poem::{Endpoint, EndpointExt};
-use shopkit::{auth::TokenVerifier, db::Database, server::web_routes};
-
-/// The service name, used in logs and telemetry.
-pub const SERVICE_NAME: &str = "storefront";
-
-/// The embedded migrations (`migrations/*.sql`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+use shopkit::{
+    auth::TokenVerifier,
+    db::Database,
+    server::web_routes,
+    service::{Opened, Service},
+};
+use sqlx::migrate::Migrator;
 
 /// How often expired sessions (and guest carts with them) are deleted.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
@@ -36,25 +36,24 @@ pub fn app(database: Database, state: web::AppState) -> impl Endpoint + 'static 
     web_routes(web::routes(state), database).with(layer)
 }
 
-/// Runs the storefront until `shutdown` resolves.
-pub async fn run(
-    config: config::Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let database = Database::open(&config.common, &MIGRATOR)?;
+/// The embedded migrations (`migrations/*.sql`).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the pages over the opened database, checking log-in tokens with `JWT_PUBLIC_KEY`,
+/// and starts beside them the sweeper of expired sessions, which shutdown cuts off wherever
+/// it is (a sweep left unfinished is done again by the next one).
+fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
-    let state = web::AppState::new(
-        database.pool().clone(),
-        clients::Backends::new(&config.urls),
-        verifier,
-        config.secure_cookies,
-    );
-    let sweeper = tokio::spawn(sweep_sessions(database.clone()));
-    shopkit::server::serve(listener, app(database.clone(), state), shutdown).await?;
-    sweeper.abort();
-    database.close().await;
-    Ok(())
+    let backends = clients::Backends::new(&config.urls);
+    let state = web::AppState::new(opened.database.pool().clone(), backends, verifier, config.secure_cookies);
+    let sessions = opened.database.clone();
+    opened.background.spawn(move |mut stop| async move {
+        tokio::select! {
+            () = sweep_sessions(sessions) => {}
+            _ = stop.changed() => {}
+        }
+    });
+    Ok(app(opened.database, state))
 }
 
 async fn sweep_sessions(database: Database) {
@@ -74,9 +73,8 @@ async fn sweep_sessions(database: Database) {
     }
 }
 
-/// The `storefront` process: reads the config, then runs until SIGINT/SIGTERM.
+/// The `storefront` process: reads the config, then runs until SIGINT/SIGTERM (see
+/// [`shopkit::service`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
-    let config = config::Config::from_env()?;
-    let common = config.common.clone();
-    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
+    shopkit::service::serve_from_env(Service { name: "storefront", migrator: &MIGRATOR, start }).await
 }

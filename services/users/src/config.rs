@@ -2,7 +2,10 @@
 
 use std::time::Duration;
 
-use shopkit::config::{CommonConfig, ConfigError, Secret, optional, parse_or, required};
+use shopkit::{
+    config::{CommonConfig, ConfigError, Secret, optional, parse_or, required},
+    service::ServiceConfig,
+};
 
 /// Lifetime of customer and admin tokens when `ACCESS_TOKEN_TTL_SECS` is unset.
 pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(900);
@@ -68,9 +71,8 @@ pub fn parse_service_clients(raw: &str) -> Result<Vec<ServiceClient>, ConfigErro
         .collect()
 }
 
-impl Config {
-    /// Reads the settings.
-    pub fn from_env() -> Result<Self, ConfigError> {
+impl ServiceConfig for Config {
+    fn from_env() -> Result<Self, ConfigError> {
         let bootstrap_admin = match (optional("BOOTSTRAP_ADMIN_EMAIL"), optional("BOOTSTRAP_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some(BootstrapAdmin { email, password: Secret::new(password) }),
             (None, None) => None,
@@ -99,6 +101,10 @@ impl Config {
             login_lockout: Duration::from_secs(parse_or("LOGIN_LOCKOUT_SECS", 900)?),
             faults_file: shopkit::faults::Faults::file_from_env(),
         })
+    }
+
+    fn common(&self) -> &CommonConfig {
+        &self.common
     }
 }
 

@@ -5,7 +5,7 @@
 //! - [`api`]: HTTP handlers and wire types (poem-openapi).
 //! - [`domain`]: emails, names, the password rule and argon2id hashing; no I/O.
 //! - [`store`]: SQL (accounts, failed-login throttling).
-//! - [`bootstrap`]: the admin account created from the environment.
+//! - [`bootstrap`]: the admin account created from the environment, in the background at start.
 //! - [`hashing`]: runs argon2 on the blocking pool.
 //! - [`error`], [`config`].
 
@@ -25,23 +25,16 @@ use shopkit::{
     auth::TokenSigner,
     db::Database,
     faults::Faults,
-    server::{ServiceParts, openapi_service, service_routes},
+    server::{ServiceParts, service_routes},
+    service::{Opened, Service},
 };
+use sqlx::migrate::Migrator;
 
-/// The service name, used in logs, the spec and telemetry.
-pub const SERVICE_NAME: &str = "users";
-
-/// The embedded migrations (`migrations/*.sql`).
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
-
-/// The OpenAPI description of the service.
+/// The OpenAPI description of the service: served at `/openapi.json` and printed by
+/// `users openapi`, which needs no database.
 pub fn openapi() -> OpenApiService<(api::AccountsApi, api::AuthApi), ()> {
-    openapi_service(
-        (api::AccountsApi, api::AuthApi),
-        "microshop users",
-        env!("CARGO_PKG_VERSION"),
-        "Accounts and authentication. Tokens are EdDSA (Ed25519) JWTs; verify them with the keys at /.well-known/jwks.json.",
-    )
+    OpenApiService::new((api::AccountsApi, api::AuthApi), "microshop users", env!("CARGO_PKG_VERSION"))
+        .description("Accounts and authentication. Tokens are EdDSA (Ed25519) JWTs; verify them with the keys at /.well-known/jwks.json.")
 }
 
 /// Builds the token and throttling settings from the config.
@@ -72,53 +65,24 @@ pub fn app_with_faults(database: Database, auth: api::AuthSettings, faults: Faul
     service_routes(openapi(), ServiceParts { state, database, verifier, schema_rules: api::schema_rules() })
 }
 
-/// Runs the service until `shutdown` resolves: migrations and the admin bootstrap run in the
-/// background (not-ready until migrated), requests are served meanwhile.
-pub async fn run(
-    config: config::Config,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> anyhow::Result<()> {
-    let database = Database::open(&config.common, &MIGRATOR)?;
+/// The embedded migrations (`migrations/*.sql`).
+pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+
+/// Builds the endpoint over the opened database, signing tokens with `JWT_PRIVATE_KEY` and
+/// following the fault flags in `FAULTS_FILE`; creates the bootstrap admin in the
+/// background when the config names one.
+fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let auth = auth_settings(&config)?;
     let faults = Faults::load(config.faults_file.as_deref())?;
-    if let Some(admin) = config.bootstrap_admin.clone() {
-        // Not ready until the admin exists: seeding scripts log in as soon as we are ready.
-        let gate = database.gate_readiness();
-        let db = database.clone();
-        tokio::spawn(async move {
-            db.wait_until_migrated().await;
-            let mut delay = std::time::Duration::from_millis(250);
-            loop {
-                match bootstrap::ensure_admin(&db, &admin).await {
-                    Ok(created) => {
-                        tracing::info!(created, "bootstrap admin present");
-                        break;
-                    }
-                    Err(error::UsersError::Database(err)) => {
-                        tracing::warn!(error = %err, "bootstrap admin: database error, retrying");
-                        tokio::time::sleep(delay).await;
-                        delay = (delay * 2).min(std::time::Duration::from_secs(10));
-                    }
-                    Err(err) => {
-                        tracing::error!(error = %err, "bootstrap admin could not be created (check BOOTSTRAP_ADMIN_*)");
-                        break;
-                    }
-                }
-            }
-            gate.open();
-        });
+    if let Some(admin) = config.bootstrap_admin {
+        bootstrap::ensure_admin_in_background(&opened.database, admin);
     }
-    shopkit::server::serve(listener, app_with_faults(database.clone(), auth, faults), shutdown).await?;
-    database.close().await;
-    Ok(())
+    Ok(app_with_faults(opened.database, auth, faults))
 }
 
-/// The `users` process: reads the config, then runs until SIGINT/SIGTERM (see
-/// [`shopkit::server::run_process`]).
+/// The `users` process: makes the allocator give password-hashing buffers back, reads the
+/// config, then runs until SIGINT/SIGTERM (see [`shopkit::service`]).
 pub async fn serve_from_env() -> anyhow::Result<()> {
     hashing::return_large_buffers_to_the_os();
-    let config = config::Config::from_env()?;
-    let common = config.common.clone();
-    shopkit::server::run_process(SERVICE_NAME, &common, |listener, shutdown| run(config, listener, shutdown)).await
+    shopkit::service::serve_from_env(Service { name: "users", migrator: &MIGRATOR, start }).await
 }

@@ -9,7 +9,6 @@ use crate::domain::{order, status::OrderStatus};
 /// One product and how many units of it.
 #[derive(Debug, Object)]
 pub struct ItemBody {
-    /// The product.
     pub product_id: Uuid,
     /// Units, 1-1000.
     pub quantity: i64,
@@ -50,11 +49,9 @@ pub struct CardBody {
     /// and 4000000000000069 are declined.
     #[oai(write_only)]
     pub number: String,
-    /// Expiry month.
     pub exp_month: u32,
-    /// Expiry year.
+    /// Four digits, e.g. `2030`.
     pub exp_year: i32,
-    /// CVC.
     #[oai(write_only)]
     pub cvc: String,
 }
@@ -62,7 +59,6 @@ pub struct CardBody {
 /// A payment request.
 #[derive(Object)]
 pub struct PayBody {
-    /// The card to charge.
     pub card: CardBody,
 }
 
@@ -109,13 +105,11 @@ impl From<Status> for OrderStatus {
 /// An order line with the product's name and price when it was ordered.
 #[derive(Debug, Object)]
 pub struct OrderLine {
-    /// The product.
     pub product_id: Uuid,
     /// Product name when ordered.
     pub name: String,
     /// Unit price when ordered, minor units.
     pub unit_price: i64,
-    /// Units.
     pub quantity: i32,
     /// `unit_price * quantity`.
     pub line_total: i64,
@@ -124,13 +118,10 @@ pub struct OrderLine {
 /// An order.
 #[derive(Debug, Object)]
 pub struct Order {
-    /// Order id.
     pub id: Uuid,
-    /// The customer.
+    /// The customer the order is for: not the caller when an admin placed it for someone.
     pub user_id: Uuid,
-    /// Lifecycle status.
     pub status: Status,
-    /// The lines.
     pub items: Vec<OrderLine>,
     /// Sum of the lines, minor units.
     pub total: i64,
@@ -145,9 +136,7 @@ pub struct Order {
     /// When a pending order expires and its stock is released.
     #[oai(nullable)]
     pub expires_at: Option<DateTime<Utc>>,
-    /// Placed at.
     pub created_at: DateTime<Utc>,
-    /// Last change.
     pub updated_at: DateTime<Utc>,
     /// Trace id of the request that placed the order: search for it in Jaeger to see the
     /// whole purchase across services.

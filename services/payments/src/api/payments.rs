@@ -46,13 +46,11 @@ pub struct CardBody {
 /// A charge request.
 #[derive(Object)]
 pub struct ChargeBody {
-    /// The order being paid.
     pub order_id: Uuid,
     /// Amount in integer minor units, > 0.
     pub amount: i64,
     /// ISO 4217 currency code.
     pub currency: String,
-    /// The card to charge.
     pub card: CardBody,
 }
 
@@ -71,26 +69,22 @@ pub enum PaymentState {
 /// A payment.
 #[derive(Debug, Object)]
 pub struct Payment {
-    /// Payment id.
     pub id: Uuid,
-    /// The order paid for.
     pub order_id: Uuid,
     /// Amount in minor units.
     pub amount: i64,
     /// ISO 4217 code.
     pub currency: String,
-    /// Outcome.
     pub status: PaymentState,
     /// Why the card was declined: `card_declined`, `insufficient_funds` or `expired_card`.
     #[oai(nullable)]
     pub decline_code: Option<String>,
-    /// Card brand.
+    /// Recognised from the number: `visa`, `mastercard`, `amex` or `unknown`.
     pub card_brand: String,
-    /// Last four digits of the card.
+    /// The only digits of the card number that are kept.
     pub card_last4: String,
-    /// When the charge was made.
     pub created_at: DateTime<Utc>,
-    /// When it was refunded.
+    /// Null unless the payment was refunded.
     #[oai(nullable)]
     pub refunded_at: Option<DateTime<Utc>>,
 }

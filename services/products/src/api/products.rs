@@ -52,19 +52,14 @@ pub struct NewProductBody {
 /// Fields to change; absent fields keep their value.
 #[derive(Debug, Object)]
 pub struct ProductPatchBody {
-    /// New SKU.
     pub sku: Option<String>,
-    /// New name.
     pub name: Option<String>,
-    /// New description.
     pub description: Option<String>,
-    /// New unit price, minor units.
+    /// Unit price in integer minor units.
     pub price: Option<i64>,
-    /// New currency.
     pub currency: Option<String>,
-    /// New number of units available for sale.
+    /// Units available for sale from now on: replaces the count, is not added to it.
     pub stock: Option<i64>,
-    /// New category.
     pub category: Option<String>,
     /// New picture URL; an empty string removes the picture.
     pub image_url: Option<String>,
@@ -73,13 +68,10 @@ pub struct ProductPatchBody {
 /// A product of the catalogue.
 #[derive(Debug, Object)]
 pub struct Product {
-    /// Product id.
     pub id: Uuid,
     /// Stock keeping unit.
     pub sku: String,
-    /// Display name.
     pub name: String,
-    /// Long description.
     pub description: String,
     /// Unit price in integer minor units.
     pub price: i64,
@@ -92,9 +84,7 @@ pub struct Product {
     /// Picture: an `http(s)://` URL or a path on the storefront's origin; null when none.
     #[oai(nullable)]
     pub image_url: Option<String>,
-    /// When the product was added.
     pub created_at: DateTime<Utc>,
-    /// When it last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -119,7 +109,6 @@ impl From<ProductRow> for Product {
 /// One page of search results.
 #[derive(Debug, Object)]
 pub struct ProductPage {
-    /// The products of this page.
     pub items: Vec<Product>,
     /// Pass as `cursor` to get the next page; absent on the last page.
     #[oai(nullable)]

@@ -17,7 +17,6 @@ use crate::{
 /// One product and how many units of it to hold.
 #[derive(Debug, Object)]
 pub struct ReservationLineBody {
-    /// The product.
     pub product_id: Uuid,
     /// Units to hold, 1-10000.
     pub quantity: i64,
@@ -43,24 +42,20 @@ pub enum ReservationState {
 /// A held line, with the product's current name and price for the order's snapshot.
 #[derive(Debug, Object)]
 pub struct ReservedLine {
-    /// The product.
     pub product_id: Uuid,
-    /// Units held.
     pub quantity: i32,
     /// Product name at the time of the call.
     pub name: String,
     /// Unit price at the time of the call, minor units.
     pub unit_price: i64,
-    /// Currency of the price.
+    /// ISO 4217 code of `unit_price`.
     pub currency: String,
 }
 
 /// The stock an order holds.
 #[derive(Debug, Object)]
 pub struct Reservation {
-    /// The order.
     pub order_id: Uuid,
-    /// Active or released.
     pub status: ReservationState,
     /// Held lines (empty once released).
     pub lines: Vec<ReservedLine>,

@@ -38,11 +38,8 @@ pub struct RegisterBody {
 /// `current_password`.
 #[derive(Object)]
 pub struct ProfilePatchBody {
-    /// New display name.
     pub name: Option<String>,
-    /// New email address.
     pub email: Option<String>,
-    /// New password.
     #[oai(write_only)]
     pub password: Option<String>,
     /// The current password, required to change email or password.
@@ -63,17 +60,11 @@ pub enum AccountRole {
 /// An account, without any password material.
 #[derive(Debug, Object)]
 pub struct User {
-    /// Account id.
     pub id: Uuid,
-    /// Email address.
     pub email: String,
-    /// Display name.
     pub name: String,
-    /// Role.
     pub role: AccountRole,
-    /// Registration time.
     pub created_at: DateTime<Utc>,
-    /// Last change.
     pub updated_at: DateTime<Utc>,
 }
 

@@ -20,9 +20,7 @@ use crate::{
 /// Email and password.
 #[derive(Object)]
 pub struct LoginBody {
-    /// Account email.
     pub email: String,
-    /// Account password.
     #[oai(write_only)]
     pub password: String,
 }
@@ -32,7 +30,6 @@ pub struct LoginBody {
 pub struct ClientCredentialsBody {
     /// The client id, e.g. `orders`.
     pub client_id: String,
-    /// The client secret.
     #[oai(write_only)]
     pub client_secret: String,
 }
