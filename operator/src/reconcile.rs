@@ -34,7 +34,7 @@ use crate::build::{
     names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
 };
-use crate::crd::{ComponentStatus, DatabaseMode, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus};
+use crate::crd::{ComponentStatus, DatabaseMode, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus, WorkloadKind};
 use crate::metrics::Health;
 use crate::status::{self, Observed};
 use crate::validate::{ValidShop, validate};
@@ -531,7 +531,7 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
         };
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
-            kind: "StatefulSet".into(),
+            kind: WorkloadKind::StatefulSet,
             desired_replicas: desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
             ready_replicas: ready,
         });
@@ -549,7 +549,7 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
             .map_err(kube_err("apply", "Cluster", &name))?;
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
-            kind: "Cluster".into(),
+            kind: WorkloadKind::Cluster,
             desired_replicas: desired.data.pointer("/spec/instances").and_then(|v| v.as_i64()).unwrap_or(1) as i32,
             ready_replicas: cnpg::ready_instances(&applied),
         });
@@ -571,7 +571,7 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
         let current = applied.spec.as_ref().and_then(|s| s.replicas);
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
-            kind: "Deployment".into(),
+            kind: WorkloadKind::Deployment,
             desired_replicas: wanted.or(current).unwrap_or(1),
             ready_replicas: ready,
         });

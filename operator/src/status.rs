@@ -97,7 +97,7 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
     components.sort_by(|a, b| a.name.cmp(&b.name));
     let services: Vec<&ComponentStatus> =
         components.iter().filter(|c| Microservice::ALL.iter().any(|s| s.name() == c.name)).collect();
-    let databases: Vec<&ComponentStatus> = components.iter().filter(|c| c.name.ends_with("-db")).collect();
+    let databases: Vec<&ComponentStatus> = components.iter().filter(|c| c.kind.runs_a_database()).collect();
 
     let mut conditions = vec![
         cond(RECONCILED, true, "Applied", "every child object is applied".into()),
@@ -220,7 +220,7 @@ fn upsert(conditions: &mut Vec<ShopCondition>, new: ShopCondition) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::{components, tests::shop};
+    use crate::build::tests::{components, shop};
 
     fn observed(shop: &Shop, ready: bool) -> Observed {
         Observed {
@@ -228,12 +228,7 @@ mod tests {
             external_database_problems: vec![],
             components: components(shop)
                 .into_iter()
-                .map(|(name, kind, desired)| ComponentStatus {
-                    name,
-                    kind: kind.into(),
-                    desired_replicas: desired,
-                    ready_replicas: if ready { desired } else { 0 },
-                })
+                .map(|c| ComponentStatus { ready_replicas: if ready { c.desired_replicas } else { 0 }, ..c })
                 .collect(),
         }
     }

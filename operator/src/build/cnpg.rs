@@ -124,7 +124,9 @@ mod tests {
         assert!(built.statefulsets.is_empty(), "CloudNativePG runs the databases");
         assert_eq!(built.clusters.len(), 5);
         assert!(
-            crate::build::secrets::secret_plans(valid(&s)).iter().all(|p| !p.name.ends_with("-db")),
+            crate::build::secrets::secret_plans(valid(&s))
+                .iter()
+                .all(|p| !matches!(p.kind, crate::build::secrets::SecretKind::Database(_))),
             "no generated credentials"
         );
     }

@@ -253,34 +253,10 @@ pub fn workloads(valid: ValidShop<'_>, versions: &SecretVersions) -> Workloads {
     out
 }
 
-/// The components (workloads) of a shop with their desired replicas, sorted by name; the
-/// status reports one entry for each.
-pub fn components(shop: &Shop) -> Vec<(String, &'static str, i32)> {
-    let mut out = Vec::new();
-    for service in Microservice::enabled(shop) {
-        out.push((service.name().to_string(), "Deployment", service.spec(shop).replicas));
-        match shop.spec.database.mode {
-            DatabaseMode::Managed => out.push((names::db_component(service), "StatefulSet", 1)),
-            DatabaseMode::CloudNativePg => {
-                out.push((names::db_component(service), "Cluster", shop.spec.database.cloudnativepg.instances))
-            }
-            DatabaseMode::External => {}
-        }
-    }
-    if shop.spec.tracing.jaeger.enabled {
-        out.push(("jaeger".to_string(), "Deployment", 1));
-    }
-    if shop.spec.load_generator.enabled {
-        out.push((loadgen::COMPONENT.name(), "Deployment", 1));
-    }
-    out.sort();
-    out
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::crd::ShopSpec;
+    use crate::crd::{ComponentStatus, ShopSpec, WorkloadKind};
 
     /// A Shop as the API server would hand it over: namespaced, with a uid.
     pub(crate) fn shop(name: &str) -> Shop {
@@ -289,6 +265,36 @@ pub(crate) mod tests {
         shop.metadata.uid = Some("0b9e2a34-0000-4000-8000-000000000001".into());
         shop.metadata.generation = Some(1);
         shop
+    }
+
+    /// The components a reconcile of `shop` reports, none ready yet: what the status tests
+    /// feed in as observed.
+    pub(crate) fn components(shop: &Shop) -> Vec<ComponentStatus> {
+        let component =
+            |name: String, kind, desired_replicas| ComponentStatus { name, kind, desired_replicas, ready_replicas: 0 };
+        let mut out = Vec::new();
+        for service in Microservice::enabled(shop) {
+            out.push(component(service.name().to_string(), WorkloadKind::Deployment, service.spec(shop).replicas));
+            match shop.spec.database.mode {
+                DatabaseMode::Managed => {
+                    out.push(component(names::db_component(service), WorkloadKind::StatefulSet, 1))
+                }
+                DatabaseMode::CloudNativePg => out.push(component(
+                    names::db_component(service),
+                    WorkloadKind::Cluster,
+                    shop.spec.database.cloudnativepg.instances,
+                )),
+                DatabaseMode::External => {}
+            }
+        }
+        if shop.spec.tracing.jaeger.enabled {
+            out.push(component("jaeger".to_string(), WorkloadKind::Deployment, 1));
+        }
+        if shop.spec.load_generator.enabled {
+            out.push(component(loadgen::COMPONENT.name(), WorkloadKind::Deployment, 1));
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
     }
 
     /// A Shop in external mode with every database's Secret reference, as validation requires.
@@ -331,7 +337,7 @@ pub(crate) mod tests {
         assert!(built.statefulsets.is_empty());
         assert_eq!(built.deployments.len(), 6);
         assert_eq!(built.config_maps.len(), 2, "faults and the Jaeger configuration");
-        let names: Vec<String> = components(&s).into_iter().map(|c| c.0).collect();
+        let names: Vec<String> = components(&s).into_iter().map(|c| c.name).collect();
         assert_eq!(names, ["jaeger", "loadgen", "orders", "payments", "products", "users"]);
     }
 }

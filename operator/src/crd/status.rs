@@ -65,8 +65,23 @@ pub struct ShopCondition {
 #[serde(rename_all = "camelCase")]
 pub struct ComponentStatus {
     pub name: String,
-    /// `Deployment` or `StatefulSet`.
-    pub kind: String,
+    pub kind: WorkloadKind,
     pub desired_replicas: i32,
     pub ready_replicas: i32,
+}
+
+/// What runs a component: a Deployment (a service, Jaeger, the load generator), a StatefulSet
+/// (a managed database) or a CloudNativePG Cluster (a replicated database).
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WorkloadKind {
+    Deployment,
+    StatefulSet,
+    Cluster,
+}
+
+impl WorkloadKind {
+    /// Whether the component is a database (readiness of the `DatabasesReady` condition).
+    pub fn runs_a_database(self) -> bool {
+        matches!(self, Self::StatefulSet | Self::Cluster)
+    }
 }

@@ -35,6 +35,7 @@ fn test_config() -> TestConfig {
             listen_addr: ([127, 0, 0, 1], 0).into(),
             // Port 1 refuses connections; the background migrations just keep retrying.
             database_url: Secret::new("postgres://microshop@127.0.0.1:1/none".to_owned()),
+            database_read_host: None,
             database_max_connections: 1,
             log_format: LogFormat::Json,
             jwt_issuer: crate::config::DEFAULT_JWT_ISSUER.to_owned(),

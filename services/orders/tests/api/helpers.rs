@@ -74,6 +74,7 @@ pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
         common: CommonConfig {
             listen_addr: ([127, 0, 0, 1], 0).into(),
             database_url: Secret::new(orders_db.url.clone()),
+            database_read_host: None,
             database_max_connections: 10,
             log_format: LogFormat::Json,
             jwt_issuer: DEFAULT_JWT_ISSUER.into(),

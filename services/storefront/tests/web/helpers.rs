@@ -39,6 +39,7 @@ fn common(url: &str) -> CommonConfig {
     CommonConfig {
         listen_addr: ([127, 0, 0, 1], 0).into(),
         database_url: Secret::new(url.to_owned()),
+        database_read_host: None,
         database_max_connections: 10,
         log_format: LogFormat::Json,
         jwt_issuer: DEFAULT_JWT_ISSUER.into(),
