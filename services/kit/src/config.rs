@@ -128,4 +128,19 @@ impl CommonConfig {
             max_body_bytes: parse_or("MAX_BODY_BYTES", crate::edge::DEFAULT_MAX_BODY_BYTES)?,
         })
     }
+
+    /// The defaults of [`CommonConfig::from_env`] for a process on 127.0.0.1 with a port the
+    /// system picks, over `database_url`: services started inside tests.
+    pub fn local(database_url: &str) -> Self {
+        Self {
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            database_url: Secret::new(database_url.to_owned()),
+            database_read_host: None,
+            database_max_connections: 10,
+            log_format: LogFormat::Json,
+            jwt_issuer: DEFAULT_JWT_ISSUER.to_owned(),
+            jwt_audience: DEFAULT_JWT_AUDIENCE.to_owned(),
+            max_body_bytes: crate::edge::DEFAULT_MAX_BODY_BYTES,
+        }
+    }
 }

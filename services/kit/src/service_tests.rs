@@ -8,7 +8,7 @@ use sqlx::migrate::Migrator;
 
 use super::{Opened, Service, ServiceConfig, run};
 use crate::{
-    config::{CommonConfig, ConfigError, LogFormat, Secret},
+    config::{CommonConfig, ConfigError},
     db::Database,
 };
 
@@ -32,15 +32,9 @@ impl ServiceConfig for TestConfig {
 fn test_config() -> TestConfig {
     TestConfig {
         common: CommonConfig {
-            listen_addr: ([127, 0, 0, 1], 0).into(),
-            // Port 1 refuses connections; the background migrations just keep retrying.
-            database_url: Secret::new("postgres://microshop@127.0.0.1:1/none".to_owned()),
-            database_read_host: None,
             database_max_connections: 1,
-            log_format: LogFormat::Json,
-            jwt_issuer: crate::config::DEFAULT_JWT_ISSUER.to_owned(),
-            jwt_audience: crate::config::DEFAULT_JWT_AUDIENCE.to_owned(),
-            max_body_bytes: crate::edge::DEFAULT_MAX_BODY_BYTES,
+            // Port 1 refuses connections; the background migrations just keep retrying.
+            ..CommonConfig::local("postgres://microshop@127.0.0.1:1/none")
         },
     }
 }

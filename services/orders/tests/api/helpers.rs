@@ -7,7 +7,7 @@ use payments::config::Simulation;
 use reqwest::{Client, Response};
 use serde_json::{Value, json};
 use shopkit::{
-    config::{CommonConfig, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, LogFormat, Secret},
+    config::{CommonConfig, Secret},
     db::Database,
     testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
 };
@@ -71,16 +71,7 @@ pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
     let orders_database = Database::from_pool(orders_db.pool.clone());
     orders_database.migrate(&orders::MIGRATOR).await.expect("orders migrations");
     let config = Config {
-        common: CommonConfig {
-            listen_addr: ([127, 0, 0, 1], 0).into(),
-            database_url: Secret::new(orders_db.url.clone()),
-            database_read_host: None,
-            database_max_connections: 10,
-            log_format: LogFormat::Json,
-            jwt_issuer: DEFAULT_JWT_ISSUER.into(),
-            jwt_audience: DEFAULT_JWT_AUDIENCE.into(),
-            max_body_bytes: shopkit::edge::DEFAULT_MAX_BODY_BYTES,
-        },
+        common: CommonConfig::local(&orders_db.url),
         jwt_public_key: keys.public_pem.clone(),
         urls: orders::clients::DependencyUrls {
             users: users_server.base_url.clone(),

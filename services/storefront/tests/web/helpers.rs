@@ -9,7 +9,7 @@ use reqwest::Client;
 use serde_json::{Value, json};
 use shopkit::{
     auth::Role,
-    config::{CommonConfig, DEFAULT_JWT_AUDIENCE, DEFAULT_JWT_ISSUER, LogFormat, Secret},
+    config::{CommonConfig, Secret},
     db::Database,
     testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
 };
@@ -35,19 +35,6 @@ fn users_auth() -> users::api::AuthSettings {
     users::api::AuthSettings::new(TestKeys::get().signer.clone(), vec![orders], login_limit)
 }
 
-fn common(url: &str) -> CommonConfig {
-    CommonConfig {
-        listen_addr: ([127, 0, 0, 1], 0).into(),
-        database_url: Secret::new(url.to_owned()),
-        database_read_host: None,
-        database_max_connections: 10,
-        log_format: LogFormat::Json,
-        jwt_issuer: DEFAULT_JWT_ISSUER.into(),
-        jwt_audience: DEFAULT_JWT_AUDIENCE.into(),
-        max_body_bytes: shopkit::edge::DEFAULT_MAX_BODY_BYTES,
-    }
-}
-
 pub async fn spawn_shop() -> Shop {
     let keys = TestKeys::get();
     let users = spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, users_auth())).await;
@@ -64,7 +51,7 @@ pub async fn spawn_shop() -> Shop {
     let orders_database = Database::from_pool(orders_db.pool.clone());
     orders_database.migrate(&orders::MIGRATOR).await.expect("orders migrations");
     let config = OrdersConfig {
-        common: common(&orders_db.url),
+        common: CommonConfig::local(&orders_db.url),
         jwt_public_key: keys.public_pem.clone(),
         urls: orders::clients::DependencyUrls {
             users: users.server.base_url.clone(),
