@@ -3,7 +3,8 @@
 //! # Layout
 //! - [`config`]: typed settings from environment variables, secrets wrapped.
 //! - [`telemetry`]: logging set-up (JSON or pretty); the seam where trace export plugs in.
-//! - [`db`]: lazily connecting PostgreSQL pool, background migrations, readiness.
+//! - [`db`]: lazily connecting PostgreSQL pool (and an optional read-replica pool), background
+//!   migrations, readiness.
 //! - [`problem`]: RFC 9457 problem bodies and [`problem::ApiError`], the error response of
 //!   every operation.
 //! - [`auth`]: Ed25519 JWT signing (users) and verification (everyone), the `bearer`
