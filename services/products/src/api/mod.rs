@@ -48,7 +48,7 @@ pub enum ApiTags {
 }
 
 /// The shape `ImageUrl::parse` accepts, as a JSON Schema pattern (blank means "no picture").
-const IMAGE_URL_PATTERN: &str = r#"^(?:[ \t\n\r]*|https?://[^\s<>"\u0000-\u001F\u007F-\u009F]+|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)$"#;
+const IMAGE_URL_PATTERN: &str = r#"^(?:[ \t\n\r]*|https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s<>"\u0000-\u001F\u007F-\u009F]*)?|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)$"#;
 
 /// What the domain types check, written into the spec (see [`SchemaRule`]).
 pub fn schema_rules() -> Vec<SchemaRule> {

@@ -140,24 +140,42 @@ impl Category {
 pub struct ImageUrl(String);
 
 impl ImageUrl {
-    /// Trims and checks the shape.
+    /// Trims and checks the shape: `http(s)://host[:port]` optionally followed by a path, query
+    /// or fragment (the host: letters, digits, dots, hyphens; no user name, no IP literal in
+    /// brackets), or a path on the storefront's origin. The column's CHECK constraint and the
+    /// spec's pattern say the same.
     pub fn parse(raw: &str) -> Result<Self, String> {
         let url = raw.trim();
         let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
         // Lower-case schemes only, as the column's CHECK constraint says.
-        let absolute = ["http://", "https://"].iter().any(|scheme| url.starts_with(scheme) && url.len() > scheme.len());
+        let absolute = ["http://", "https://"].iter().any(|scheme| url.strip_prefix(scheme).is_some_and(has_host));
         let local_path = url.starts_with('/') && !url.starts_with("//") && url.len() > 1;
         // Characters of the input as sent, as the spec's `maxLength` counts them.
         if raw.chars().count() <= 2000 && clean && (absolute || local_path) {
             Ok(Self(url.to_owned()))
         } else {
-            Err("must be an http(s) URL or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets".into())
+            Err("must be an http(s) URL with a host name, or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets".into())
         }
     }
     /// The URL.
     pub fn as_str(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether what follows `scheme://` starts with `host[:port]` and then ends or goes on with a
+/// path, query or fragment.
+fn has_host(rest: &str) -> bool {
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (host, port) = match rest[..authority_end].split_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (&rest[..authority_end], None),
+    };
+    let host_ok = host.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && host.ends_with(|c: char| c.is_ascii_alphanumeric())
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
+    host_ok && port_ok
 }
 
 /// A product to create, every field valid.
@@ -284,6 +302,12 @@ mod tests {
             ("image_url", ImageUrl::parse("https://x/a b.png").is_err(), "space in URL"),
             ("image_url", ImageUrl::parse("/a\"onerror=\"x").is_err(), "quote in URL"),
             ("image_url", ImageUrl::parse("https://").is_err(), "scheme only"),
+            ("image_url", ImageUrl::parse("http://[").is_err(), "bracket, no host"),
+            ("image_url", ImageUrl::parse("https://user@cdn.example.com/a.png").is_err(), "user name"),
+            ("image_url", ImageUrl::parse("https://cdn.example.com:8443/a.png?v=2#x").is_ok(), "port, query"),
+            ("image_url", ImageUrl::parse("https://cdn.example.com").is_ok(), "host only"),
+            ("image_url", ImageUrl::parse("https://-x.example/a").is_err(), "host starting with a hyphen"),
+            ("image_url", ImageUrl::parse("https://x:/a").is_err(), "empty port"),
             (
                 "image_url",
                 ImageUrl::parse("HTTPS://cdn.example.com/a.png").is_err(),

@@ -149,7 +149,8 @@ async fn a_product_image_is_set_changed_removed_and_validated() {
         app.patch_product(&admin, id, &json!({"image_url": ""})).await.json().await.expect("json");
     assert!(removed["image_url"].is_null(), "an empty string removes the image: {removed}");
 
-    for bad in ["javascript:alert(1)", "//evil.example/x.png", "/a\" onerror=\"alert(1)"] {
+    let no_host = ["http://[", "https://user@cdn.example.com/x.png", "https://:443/x.png", "HTTPS://cdn.example.com/x"];
+    for bad in ["javascript:alert(1)", "//evil.example/x.png", "/a\" onerror=\"alert(1)"].into_iter().chain(no_host) {
         let body = problem(app.patch_product(&admin, id, &json!({"image_url": bad})).await, 422).await;
         assert_eq!(error_fields(&body), ["image_url"], "{bad}");
         let body =
@@ -157,4 +158,11 @@ async fn a_product_image_is_set_changed_removed_and_validated() {
                 .await;
         assert_eq!(error_fields(&body), ["image_url"], "{bad}");
     }
+
+    // The database holds the same rule: a value that got past the code still cannot be stored.
+    let stored = sqlx::query("UPDATE products SET image_url = 'http://[' WHERE id = $1")
+        .bind(uuid::Uuid::parse_str(id).expect("uuid"))
+        .execute(&app.db.pool)
+        .await;
+    assert!(stored.is_err_and(|e| e.to_string().contains("products_image_url_check")), "CHECK constraint");
 }
