@@ -349,10 +349,8 @@ async fn cleanup(obj: &DynamicObject, ns: &str, shops: &Api<DynamicObject>, ctx:
             let clusters: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &cnpg::api_resource());
             for service in Microservice::ALL {
                 let name = names::db(&named, service);
-                match clusters.delete(&name, &DeleteParams::default()).await {
-                    Ok(_) => deleted.push(format!("Cluster {name}")),
-                    Err(kube::Error::Api(status)) if status.code == 404 => {}
-                    Err(source) => return Err(kube_err("delete", "Cluster", &name)(source)),
+                if delete_named(&clusters, "Cluster", &name).await? {
+                    deleted.push(format!("Cluster {name}"));
                 }
             }
         }
@@ -372,10 +370,19 @@ async fn delete_if_present<K>(api: &Api<K>, name: &str) -> Result<bool, Error>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
+    delete_named(api, &K::kind(&()), name).await
+}
+
+/// Deletes `name` (of `kind`, for errors); `false` when it was already gone. Works for typed
+/// and dynamic objects alike.
+async fn delete_named<K>(api: &Api<K>, kind: &str, name: &str) -> Result<bool, Error>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
     match api.delete(name, &DeleteParams::default()).await {
         Ok(_) => Ok(true),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-        Err(source) => Err(kube_err("delete", &K::kind(&()), name)(source)),
+        Err(source) => Err(kube_err("delete", kind, name)(source)),
     }
 }
 
@@ -385,12 +392,19 @@ async fn apply<K>(api: &Api<K>, object: &K) -> Result<K, Error>
 where
     K: Resource<DynamicType = ()> + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
 {
+    apply_as(api, &K::kind(&()), object).await
+}
+
+/// [`apply`] for any object, typed or dynamic (CloudNativePG's Cluster, the HTTPRoute), with
+/// its `kind` named for errors.
+async fn apply_as<K>(api: &Api<K>, kind: &str, object: &K) -> Result<K, Error>
+where
+    K: Resource + Clone + Serialize + DeserializeOwned + std::fmt::Debug,
+{
     let name = object.meta().name.clone().unwrap_or_default();
-    api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(object)).await.map_err(kube_err(
-        "apply",
-        &K::kind(&()),
-        &name,
-    ))
+    api.patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(object))
+        .await
+        .map_err(kube_err("apply", kind, &name))
 }
 
 /// Ensures every generated Secret exists with every key, never changing an existing value.
@@ -542,11 +556,7 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     }
     let clusters: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &cnpg::api_resource());
     for desired in &built.clusters {
-        let name = desired.name_any();
-        let applied = clusters
-            .patch(&name, &PatchParams::apply(MANAGER).force(), &Patch::Apply(desired))
-            .await
-            .map_err(kube_err("apply", "Cluster", &name))?;
+        let applied = apply_as(&clusters, "Cluster", desired).await?;
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
             kind: WorkloadKind::Cluster,
@@ -602,7 +612,8 @@ async fn prune(
     removed.extend(prune_kind::<PodDisruptionBudget>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<Ingress>(ctx, ns, &params, shop, &wanted).await?);
     removed.extend(prune_kind::<HorizontalPodAutoscaler>(ctx, ns, &params, shop, &wanted).await?);
-    removed.extend(prune_routes(ctx, ns, &params, shop, &wanted).await?);
+    let routes: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &gateway::api_resource());
+    removed.extend(prune_listed(&routes, "HTTPRoute", &params, shop, &wanted).await?);
     if !removed.is_empty() {
         let note = format!("removed objects no longer in the spec: {}", removed.join(", "));
         ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;
@@ -625,52 +636,36 @@ where
         + DeserializeOwned
         + std::fmt::Debug,
 {
-    let api: Api<K> = Api::namespaced(ctx.client.clone(), ns);
-    let kind = K::kind(&());
-    let list =
-        api.list(params).await.map_err(kube_err("list", &kind, &params.label_selector.clone().unwrap_or_default()))?;
+    prune_listed(&Api::<K>::namespaced(ctx.client.clone(), ns), &K::kind(&()), params, shop, wanted).await
+}
+
+/// [`prune_kind`] over any API, typed or dynamic. An API the cluster does not serve (the list
+/// answers 404: the Gateway API's CRDs are optional) has nothing to prune.
+async fn prune_listed<K>(
+    api: &Api<K>,
+    kind: &str,
+    params: &ListParams,
+    shop: &Shop,
+    wanted: &BTreeSet<(&'static str, String)>,
+) -> Result<Vec<String>, Error>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let list = match api.list(params).await {
+        Ok(list) => list,
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+        Err(source) => {
+            return Err(kube_err("list", kind, &params.label_selector.clone().unwrap_or_default())(source));
+        }
+    };
     let uid = shop.uid();
     let mut removed = Vec::new();
     for object in list {
         let name = object.name_any();
         let owned =
             object.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
-        if owned && !wanted.iter().any(|(k, n)| *k == kind && *n == name) && delete_if_present(&api, &name).await? {
+        if owned && !wanted.iter().any(|(k, n)| *k == kind && *n == name) && delete_named(api, kind, &name).await? {
             removed.push(format!("{kind}/{name}"));
-        }
-    }
-    Ok(removed)
-}
-
-/// [`prune_kind`] for HTTPRoutes, an optional API: where the Gateway API is not installed
-/// (the list answers 404) there is nothing to prune.
-async fn prune_routes(
-    ctx: &Context,
-    ns: &str,
-    params: &ListParams,
-    shop: &Shop,
-    wanted: &BTreeSet<(&'static str, String)>,
-) -> Result<Vec<String>, Error> {
-    let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &gateway::api_resource());
-    let list = match api.list(params).await {
-        Ok(list) => list,
-        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
-        Err(source) => {
-            return Err(kube_err("list", "HTTPRoute", &params.label_selector.clone().unwrap_or_default())(source));
-        }
-    };
-    let uid = shop.uid();
-    let mut removed = Vec::new();
-    for route in list {
-        let name = route.name_any();
-        let owned = route.owner_references().iter().any(|o| o.controller == Some(true) && Some(&o.uid) == uid.as_ref());
-        if !owned || wanted.contains(&("HTTPRoute", name.clone())) {
-            continue;
-        }
-        match api.delete(&name, &DeleteParams::default()).await {
-            Ok(_) => removed.push(format!("HTTPRoute/{name}")),
-            Err(kube::Error::Api(status)) if status.code == 404 => {}
-            Err(source) => return Err(kube_err("delete", "HTTPRoute", &name)(source)),
         }
     }
     Ok(removed)
