@@ -55,37 +55,22 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
         versions.insert(plan.name.clone(), "rendered".into());
     }
     let built = workloads(valid, &versions);
-    for cm in &built.config_maps {
-        docs.push(to_yaml(cm, &cm.name_any())?);
-    }
-    for policy in &built.network_policies {
-        docs.push(to_yaml(policy, &policy.name_any())?);
-    }
-    for budget in &built.disruption_budgets {
-        docs.push(to_yaml(budget, &budget.name_any())?);
-    }
-    for ingress in &built.ingresses {
-        docs.push(to_yaml(ingress, &ingress.name_any())?);
-    }
-    for route in &built.http_routes {
-        docs.push(to_yaml(route, &route.name_any())?);
-    }
-    for hpa in &built.autoscalers {
-        docs.push(to_yaml(hpa, &hpa.name_any())?);
-    }
-    for cluster in &built.clusters {
-        docs.push(to_yaml(cluster, &cluster.name_any())?);
-    }
-    for sts in &built.statefulsets {
-        docs.push(to_yaml(sts, &sts.name_any())?);
-    }
-    for svc in &built.services {
-        docs.push(to_yaml(svc, &svc.name_any())?);
-    }
-    for deploy in &built.deployments {
-        docs.push(to_yaml(deploy, &deploy.name_any())?);
-    }
+    docs.extend(all_yaml(&built.config_maps)?);
+    docs.extend(all_yaml(&built.network_policies)?);
+    docs.extend(all_yaml(&built.disruption_budgets)?);
+    docs.extend(all_yaml(&built.ingresses)?);
+    docs.extend(all_yaml(&built.http_routes)?);
+    docs.extend(all_yaml(&built.autoscalers)?);
+    docs.extend(all_yaml(&built.clusters)?);
+    docs.extend(all_yaml(&built.statefulsets)?);
+    docs.extend(all_yaml(&built.services)?);
+    docs.extend(all_yaml(&built.deployments)?);
     Ok(docs.join("---\n"))
+}
+
+/// One YAML document per object, in order.
+fn all_yaml<K: Serialize + ResourceExt>(objects: &[K]) -> Result<Vec<String>, RenderError> {
+    objects.iter().map(|object| to_yaml(object, &object.name_any())).collect()
 }
 
 fn to_yaml(object: &impl Serialize, name: &str) -> Result<String, RenderError> {
