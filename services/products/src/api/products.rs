@@ -217,8 +217,9 @@ impl ProductsApi {
         max_price: Query<Option<i64>>,
         /// Only products with stock left.
         in_stock: Query<Option<bool>>,
-        /// `relevance` (the default with `q`: exact name, then name prefix, then full-text rank
-        /// with the name above the description, typos included), `newest` (the default without
+        /// `relevance` (the default with `q`: the exact name, a name starting with `q`, every
+        /// word in the name, every word in the name once typos are corrected, every word in
+        /// the name or description; newest first among equals), `newest` (the default without
         /// `q`), `price_asc`, `price_desc` or `name`.
         sort: Query<Option<String>>,
         /// `next_cursor` of the previous page.

@@ -22,9 +22,9 @@ const MAX_QUERY_CHARS: usize = 200;
 /// How results are ordered. Every order ends with the id so it is total and pages are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SortOrder {
-    /// Best match for `q` first (the default when `q` is given): an exact name, then a name
-    /// starting with `q`, then by full-text rank (name weighted above description) plus
-    /// trigram similarity of the name (typos).
+    /// Best match for `q` first (the default when `q` is given): an exact name, a name
+    /// starting with `q`, the words in the name, the words in the name once typos are
+    /// corrected, the words anywhere; newest first among equals.
     Relevance,
     /// Most recently added first.
     Newest,
@@ -54,10 +54,12 @@ impl SortOrder {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "s", rename_all = "snake_case")]
 pub enum Cursor {
-    /// After this (rank, id) in [`SortOrder::Relevance`].
+    /// After this (tier, created_at, id) in [`SortOrder::Relevance`].
     Relevance {
-        /// Rank of the last row, as the bits of the `f64` (exact, unlike a decimal rendering).
-        rank_bits: u64,
+        /// Relevance tier of the last row (`store::relevance`).
+        tier: i32,
+        /// Creation time of the last row.
+        created_at: DateTime<Utc>,
         /// Id of the last row.
         id: Uuid,
     },
@@ -114,7 +116,7 @@ impl Cursor {
 /// A validated search.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchQuery {
-    /// Words to find in name and description (full text), or a misspelt name (trigrams).
+    /// Words to find in name and description (full text), a name prefix, or a misspelt name.
     pub text: Option<String>,
     /// Only this category.
     pub category: Option<Category>,
@@ -224,7 +226,7 @@ mod tests {
     fn relevance_is_the_default_order_of_a_text_search() {
         let query = SearchQuery::parse(RawSearch { q: Some("lamp"), ..Default::default() }).expect("valid");
         assert_eq!(query.sort, SortOrder::Relevance);
-        let cursor = Cursor::Relevance { rank_bits: 0.123_456_789_f64.to_bits(), id: Uuid::now_v7() };
+        let cursor = Cursor::Relevance { tier: 2, created_at: Utc::now(), id: Uuid::now_v7() };
         assert_eq!(Cursor::decode(&cursor.encode(), SortOrder::Relevance), Ok(cursor));
     }
 

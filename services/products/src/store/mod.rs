@@ -2,6 +2,7 @@
 //! instrumented, so a slow query shows up under the request that ran it.
 
 pub mod products;
+pub mod relevance;
 pub mod reservations;
 
 /// Name of the unique index that makes a live product's SKU unique.

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::SKU_UNIQUE_INDEX;
+use super::{SKU_UNIQUE_INDEX, relevance};
 use crate::{
     domain::{
         product::{NewProduct, ProductChanges},
@@ -35,12 +35,12 @@ pub struct ProductRow {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Relevance to the search words, only in a search sorted by relevance.
+    /// Relevance tier (store::relevance), only in a search sorted by relevance.
     #[sqlx(default)]
-    pub rank: Option<f64>,
+    pub tier: Option<i32>,
 }
 
-const COLUMNS: &str =
+pub(super) const COLUMNS: &str =
     "id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at";
 
 /// Maps a unique violation on the SKU index to 409, and the price check (a product priced 0
@@ -149,31 +149,27 @@ pub struct SearchPage {
 /// chosen by the (validated) sort order are pushed as text, so each combination of filters
 /// gets its own plan and can use the index that fits it.
 fn search_statement_with_prefix(prefix: &str, query: &SearchQuery) -> QueryBuilder<'static, Postgres> {
-    let ranked_text = query.text.clone().filter(|_| query.sort == SortOrder::Relevance);
     let mut sql = QueryBuilder::new(prefix);
-    if let Some(text) = &ranked_text {
-        // The rank is computed in a subquery so the keyset condition and the order use the
-        // same value. Tiers: exact name (+2), name starting with the words (+1); then the
-        // full-text rank (name weight A above description weight B, both in 0..1) plus the
-        // trigram word similarity of the name (0..1, what a typo still shares).
-        sql.push(format!("SELECT {COLUMNS}, rank FROM (SELECT {COLUMNS}, ("));
-        sql.push("CASE WHEN lower(name) = lower(").push_bind(text.clone()).push(") THEN 2 ELSE 0 END");
-        sql.push(" + CASE WHEN starts_with(lower(name), lower(").push_bind(text.clone()).push(")) THEN 1 ELSE 0 END");
-        sql.push(" + word_similarity(").push_bind(text.clone()).push(", name)");
-        sql.push(" + ts_rank(search_vector, websearch_to_tsquery('english', ").push_bind(text.clone()).push("))");
-        sql.push(")::float8 AS rank FROM products WHERE deleted_at IS NULL");
-    } else {
+    let Some(text) = &query.text else {
         sql.push(format!("SELECT {COLUMNS} FROM products WHERE deleted_at IS NULL"));
+        push_filters(&mut sql, query);
+        push_order(&mut sql, query);
+        return sql;
+    };
+    relevance::push_terms(&mut sql, text);
+    if query.sort == SortOrder::Relevance {
+        relevance::push_ranked(&mut sql, query);
+        return sql;
     }
-    if let Some(text) = &query.text {
-        // Full text over name and description, or a name that is close to the words typed
-        // (word similarity via pg_trgm) so "lamb" still finds "Desk lamp".
-        sql.push(" AND (search_vector @@ websearch_to_tsquery('english', ");
-        sql.push_bind(text.clone());
-        sql.push(") OR ");
-        sql.push_bind(text.clone());
-        sql.push(" <% name)");
-    }
+    // Another order over the same matches as a relevance search: any tier.
+    sql.push(format!("SELECT {COLUMNS} FROM products WHERE deleted_at IS NULL AND {}", relevance::any_tier()));
+    push_filters(&mut sql, query);
+    push_order(&mut sql, query);
+    sql
+}
+
+/// Category, price range and stock filters (` AND ...`).
+pub(super) fn push_filters(sql: &mut QueryBuilder<'static, Postgres>, query: &SearchQuery) {
     if let Some(category) = &query.category {
         sql.push(" AND category = ").push_bind(category.as_str().to_owned());
     }
@@ -186,14 +182,12 @@ fn search_statement_with_prefix(prefix: &str, query: &SearchQuery) -> QueryBuild
     if query.in_stock {
         sql.push(" AND stock > 0");
     }
-    if ranked_text.is_some() {
-        sql.push(") AS ranked WHERE true");
-    }
+}
+
+/// The keyset condition, order and page size of every order but relevance.
+fn push_order(sql: &mut QueryBuilder<'static, Postgres>, query: &SearchQuery) {
     match &query.after {
-        None => {}
-        Some(Cursor::Relevance { rank_bits, id }) => {
-            sql.push(" AND (rank, id) < (").push_bind(f64::from_bits(*rank_bits)).push(", ").push_bind(*id).push(")");
-        }
+        None | Some(Cursor::Relevance { .. }) => {}
         Some(Cursor::Newest { created_at, id }) => {
             sql.push(" AND (created_at, id) < (").push_bind(*created_at).push(", ").push_bind(*id).push(")");
         }
@@ -206,15 +200,13 @@ fn search_statement_with_prefix(prefix: &str, query: &SearchQuery) -> QueryBuild
         }
     }
     sql.push(match query.sort {
-        SortOrder::Relevance => " ORDER BY rank DESC, id DESC",
-        SortOrder::Newest => " ORDER BY created_at DESC, id DESC",
+        SortOrder::Relevance | SortOrder::Newest => " ORDER BY created_at DESC, id DESC",
         SortOrder::PriceAsc => " ORDER BY price_minor ASC, id ASC",
         SortOrder::PriceDesc => " ORDER BY price_minor DESC, id DESC",
         SortOrder::Name => " ORDER BY name ASC, id ASC",
     });
     // One row more than the page tells whether there is a next page.
     sql.push(" LIMIT ").push_bind(i64::from(query.limit) + 1);
-    sql
 }
 
 /// Runs a search.
@@ -242,7 +234,9 @@ pub async fn search(conn: &mut PgConnection, query: &SearchQuery) -> Result<Sear
 
 fn cursor_after(row: &ProductRow, sort: SortOrder) -> Cursor {
     match sort {
-        SortOrder::Relevance => Cursor::Relevance { rank_bits: row.rank.unwrap_or_default().to_bits(), id: row.id },
+        SortOrder::Relevance => {
+            Cursor::Relevance { tier: row.tier.unwrap_or_default(), created_at: row.created_at, id: row.id }
+        }
         SortOrder::Newest => Cursor::Newest { created_at: row.created_at, id: row.id },
         SortOrder::PriceAsc => Cursor::Price { price: row.price_minor, id: row.id, desc: false },
         SortOrder::PriceDesc => Cursor::Price { price: row.price_minor, id: row.id, desc: true },
@@ -263,12 +257,15 @@ pub async fn explain_search(conn: &mut PgConnection, query: &SearchQuery) -> Res
     Ok(lines.join("\n"))
 }
 
-/// A search by relevance must rank every match, so it cannot stop early on an ordered index;
-/// for a match set of a few percent of the catalogue the planner then prefers a sequential
-/// scan, costing the text match on every row as cheap. Measured at 100k products: 340 ms
-/// sequential against 8 ms through the GIN indexes. So, for this transaction only, the
-/// planner is told to use the indexes.
+/// The relevance statement runs on a generic plan: see `store::relevance` for why. Parallel
+/// workers stay off so the tiers, appended best first, are read in that order and the page
+/// stops at the first tiers that fill it. For this transaction only.
 async fn steer_ranked_search(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query("SET LOCAL enable_seqscan = off").execute(conn).await?;
+    sqlx::query(
+        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), \
+                set_config('max_parallel_workers_per_gather', '0', true)",
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }

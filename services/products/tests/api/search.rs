@@ -40,6 +40,8 @@ async fn full_text_search_matches_name_and_description_with_stemming() {
         ("lumbar support", &["CHAIR-1"], "all words must match"),
         ("ofice", &["CHAIR-1"], "a missing letter in a name is tolerated (trigrams)"),
         ("cofee", &["MUG-1"], "a missing letter in another name"),
+        ("lmap", &["LAMP-2", "LAMP-1"], "two letters swapped"),
+        ("offfice", &["CHAIR-1"], "a letter doubled"),
         ("Standng desk", &["DESK-1"], "typo in a multi-word name"),
         ("teapot", &[], "no match"),
     ];
@@ -187,7 +189,7 @@ async fn common_searches_use_indexes_at_100k_products() {
         assert!(plan.contains("Index"), "{name} uses no index:\n{plan}");
     }
     let started = std::time::Instant::now();
-    let page = app.search_ok(&[("q", "oak chair"), ("limit", "20")]).await;
+    let page = app.search_ok(&[("q", "glass lamp"), ("limit", "20")]).await;
     assert_eq!(page["items"].as_array().expect("items").len(), 20);
     let elapsed = started.elapsed();
     assert!(elapsed < std::time::Duration::from_secs(2), "search took {elapsed:?}");
@@ -234,4 +236,129 @@ async fn text_search_ranks_exact_prefix_typo_then_description_matches() {
     assert_eq!(seen, expected, "pages of one walk the same order");
     let body = problem(app.search(&[("sort", "relevance")]).await, 422).await;
     assert_eq!(error_fields(&body), ["sort"], "relevance without q");
+}
+
+/// Every page of a relevance search, `limit` at a time, as SKUs.
+async fn all_relevance_pages(app: &crate::helpers::TestApp, q: &str, limit: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![("q", q.to_owned()), ("limit", limit.to_owned())];
+        if let Some(c) = &cursor {
+            query.push(("cursor", c.clone()));
+        }
+        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let page = app.search_ok(&query).await;
+        seen.extend(skus(&page));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+/// Relevance reads a common tier from a window of the newest products and a rare or old one
+/// through its index (store::relevance). Seeded so both happen, on the first page and after
+/// a cursor: exact, prefix, name-words and description tiers are common among the newest,
+/// the misspelt names exist only among the oldest products. Walking every page must give
+/// each match once, in tier order, newest first within a tier.
+#[tokio::test]
+async fn relevance_pages_read_common_and_rare_tiers_in_order() {
+    let app = spawn_app().await;
+    // g = 1 is the newest product. The tier of each g is known by construction.
+    sqlx::query(
+        "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category, created_at)
+         SELECT gen_random_uuid(), 'R-' || g,
+                CASE WHEN g % 10 = 0 THEN 'Desk lamp'
+                     WHEN g % 10 = 1 THEN 'Desk lamp ' || g
+                     WHEN g % 10 IN (2, 3) THEN 'Lamp on a desk ' || g
+                     WHEN g % 10 = 4 AND g > 2000 THEN 'Desk lamb ' || g
+                     WHEN g % 10 = 5 THEN 'Reading light ' || g
+                     ELSE 'Coffee mug ' || g END,
+                CASE WHEN g % 10 = 5 THEN 'A desk lamp to read by' ELSE 'Stoneware' END,
+                100 + g, 'EUR', 5, 'lighting', now() - make_interval(secs => g)
+         FROM generate_series(1, 3000) AS g",
+    )
+    .execute(&app.db.pool)
+    .await
+    .expect("bulk insert");
+    sqlx::query("ANALYZE products").execute(&app.db.pool).await.expect("analyze");
+
+    let tier = |g: u32| match g % 10 {
+        0 => Some(4),
+        1 => Some(3),
+        2 | 3 => Some(2),
+        4 if g > 2000 => Some(1),
+        5 => Some(0),
+        _ => None,
+    };
+    let mut expected: Vec<(i32, u32)> = (1..=3000).filter_map(|g| tier(g).map(|t| (t, g))).collect();
+    expected.sort_by_key(|&(t, g)| (std::cmp::Reverse(t), g));
+    let expected: Vec<String> = expected.into_iter().map(|(_, g)| format!("R-{g}")).collect();
+    assert_eq!(expected.len(), 1600);
+
+    for limit in ["25", "100"] {
+        let seen = all_relevance_pages(&app, "desk lamp", limit).await;
+        assert_eq!(seen.len(), expected.len(), "limit {limit}: every match once");
+        assert!(
+            seen == expected,
+            "limit {limit}: tier order, newest first; first difference at {:?}",
+            seen.iter().zip(&expected).position(|(a, b)| a != b)
+        );
+    }
+}
+
+/// Typos are corrected against the words of product names, kept current on create and rename.
+#[tokio::test]
+async fn typo_vocabulary_follows_new_and_renamed_products() {
+    let app = spawn_app().await;
+    let created = app.seed(with(product_body("SHELF-1"), "name", json!("Walnut bookcase"))).await;
+    assert_eq!(skus(&app.search_ok(&[("q", "walnot bookcase")]).await), ["SHELF-1"], "new name's words");
+    let id = created["id"].as_str().expect("id");
+    let resp = app
+        .patch_product(&crate::helpers::token(shopkit::auth::Role::Admin), id, &json!({"name": "Cherry bookcase"}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(skus(&app.search_ok(&[("q", "chery bookcase")]).await), ["SHELF-1"], "renamed");
+    assert!(skus(&app.search_ok(&[("q", "walnot bookcase")]).await).is_empty(), "the old name no longer matches");
+}
+
+/// Search text of any shape is a 200: stop words only, symbols, tsquery operators, search
+/// syntax, digits, non-Latin scripts, a word repeated, more words than typos are corrected for.
+#[tokio::test]
+async fn any_search_text_is_answered() {
+    let app = spawn_app().await;
+    seed_catalogue(&app).await;
+    let long = "lamp ".repeat(12) + "a b c d e f g h i j k";
+    let cases = [
+        "the",
+        "a",
+        "!!!",
+        "a&b|c",
+        "lamp:*",
+        "(desk",
+        "'",
+        "\\",
+        "\"desk lamp\" -floor",
+        "desk or lamp",
+        "-lamp",
+        "42",
+        "²³",
+        "чайник",
+        "東京",
+        "café crème",
+        "lamp lamp lamp",
+        &long,
+        "%",
+        "_",
+        "desk%",
+    ];
+    for q in cases {
+        app.search_ok(&[("q", q)]).await;
+    }
+    // Search syntax is taken literally: no typo correction, the minus excludes.
+    assert_eq!(skus(&app.search_ok(&[("q", "lamp -floor")]).await), ["LAMP-1"]);
+    assert_eq!(skus(&app.search_ok(&[("q", "\"desk lamp\"")]).await), ["LAMP-1"]);
+    // `%` and `_` are plain characters in a name prefix, not LIKE wildcards.
+    assert!(skus(&app.search_ok(&[("q", "d_sk")]).await).is_empty());
 }
