@@ -47,22 +47,65 @@ const LOWERED: &str = "(SELECT lowered FROM terms)";
 const WORDS: &str = "(SELECT words FROM terms)";
 const CORRECTED: &str = "(SELECT query FROM corrected)";
 
-/// The condition of each tier, best first, written so PostgreSQL can use the tier's index.
-fn tier_conditions() -> [(i32, String); 5] {
+/// One tier of [`push_ranked`].
+struct Tier {
+    number: i32,
+    /// The condition on a product row, written so PostgreSQL can use the tier's index.
+    condition: String,
+    /// The same condition on a row of the window, whose `tier` already says 4, 3, 2 or none.
+    in_window: String,
+    /// What keeps a better tier's products out of this one, on a product row (` AND NOT ...`).
+    not_better: String,
+}
+
+/// The tiers, best first.
+fn tiers() -> [Tier; 5] {
+    let prefix_test = |name: &str| format!("starts_with({name}, {LOWERED})");
+    let in_name = format!("(name_vector @@ {WORDS} AND search_vector @@ {WORDS})");
+    let corrected = format!("name_vector @@ {CORRECTED}");
+    let not_prefix = format!(" AND NOT {}", prefix_test("lower(name)"));
     [
-        (4, format!("lower(name) = {LOWERED}")),
+        Tier {
+            number: 4,
+            condition: format!("lower(name) = {LOWERED}"),
+            in_window: "tier = 4".into(),
+            not_better: String::new(),
+        },
         // A prefix is a range in byte order (text_pattern_ops), re-checked with starts_with.
-        (
-            3,
-            format!(
-                "(lower(name) ~>=~ {LOWERED} AND lower(name) ~<~ ({LOWERED} || chr(1114111)) AND starts_with(lower(name), {LOWERED}))"
+        Tier {
+            number: 3,
+            condition: format!(
+                "(lower(name) ~>=~ {LOWERED} AND lower(name) ~<~ ({LOWERED} || chr(1114111)) AND {})",
+                prefix_test("lower(name)")
             ),
-        ),
+            in_window: "tier = 3".into(),
+            not_better: format!(" AND lower(name) <> {LOWERED}"),
+        },
         // The name alone must match, and the whole product too (a `-word` excludes it anywhere).
-        (2, format!("(name_vector @@ {WORDS} AND search_vector @@ {WORDS})")),
-        (1, format!("name_vector @@ {CORRECTED}")),
-        (0, format!("search_vector @@ {WORDS}")),
+        Tier { number: 2, condition: in_name.clone(), in_window: "tier = 2".into(), not_better: not_prefix.clone() },
+        Tier {
+            number: 1,
+            condition: corrected.clone(),
+            in_window: format!("(tier IS NULL AND {corrected})"),
+            not_better: format!("{not_prefix} AND NOT {in_name}"),
+        },
+        Tier {
+            number: 0,
+            condition: format!("search_vector @@ {WORDS}"),
+            in_window: format!("(tier IS NULL AND anywhere AND NOT coalesce({corrected}, false))"),
+            // Every row here matches the words, so "not in the name" is the name alone.
+            not_better: format!("{not_prefix} AND NOT name_vector @@ {WORDS} AND NOT coalesce({corrected}, false)"),
+        },
     ]
+}
+
+/// How the window ranks its rows into tiers 4 to 2: the first that holds (`lname` is the
+/// lower-cased name, computed once per row).
+fn window_case() -> String {
+    format!(
+        "CASE WHEN lname = {LOWERED} THEN 4 WHEN starts_with(lname, {LOWERED}) THEN 3 \
+         WHEN name_vector @@ {WORDS} AND search_vector @@ {WORDS} THEN 2 END"
+    )
 }
 
 /// What every text search starts with: the derived queries, computed once per statement.
@@ -80,7 +123,7 @@ pub fn push_terms(sql: &mut QueryBuilder<'static, Postgres>, text: &str) {
 
 /// The match condition of a text search in any other order: any tier.
 pub fn any_tier() -> String {
-    let conditions: Vec<String> = tier_conditions().into_iter().skip(1).map(|(_, c)| c).collect();
+    let conditions: Vec<String> = tiers().into_iter().skip(1).map(|t| t.condition).collect();
     format!("({})", conditions.join(" OR "))
 }
 
@@ -98,51 +141,51 @@ pub fn push_ranked(sql: &mut QueryBuilder<'static, Postgres>, query: &SearchQuer
             sql.push(" AND (created_at, id) < (").push_bind(created_at).push(", ").push_bind(id).push(")");
         }
     };
-    let conditions = tier_conditions();
+    let tiers = tiers();
     // Tiers above the cursor's are done; the cursor's own continues after the cursor.
-    let tiers: Vec<usize> =
-        (0..conditions.len()).filter(|&i| after.is_none_or(|(t, ..)| conditions[i].0 <= t)).collect();
+    let remaining: Vec<usize> =
+        (0..tiers.len()).filter(|&i| after.is_none_or(|(t, ..)| tiers[i].number <= t)).collect();
     let window_for = |tier: i32| if after.is_some_and(|(t, ..)| t == tier) { "after_cursor" } else { "newest" };
 
-    // The windows: the newest products (after the cursor, for the cursor's tier), each with
-    // its tier. CASE stops at the first tier that holds, so a row has its best tier.
-    let case: Vec<String> = conditions.iter().map(|(tier, cond)| format!("WHEN {cond} THEN {tier}")).collect();
+    // The windows: the newest products (after the cursor, for the cursor's tier). Each row
+    // gets the first of tiers 4-2 that holds; tiers 1 and 0 are told apart only when a page
+    // reaches them, because the typo query costs a look-up in the vocabulary per word.
     let mut windows = vec!["newest"];
     if after.is_some() {
         windows.push("after_cursor");
     }
     for window in windows {
         sql.push(format!(
-            ", {window} AS MATERIALIZED (SELECT * FROM (SELECT {COLUMNS}, CASE {} END AS tier FROM (SELECT * FROM products WHERE deleted_at IS NULL",
-            case.join(" ")
+            ", {window} AS MATERIALIZED (SELECT {COLUMNS}, name_vector, {} AS tier, search_vector @@ {WORDS} AS anywhere \
+             FROM (SELECT *, lower(name) AS lname FROM products WHERE deleted_at IS NULL",
+            window_case()
         ));
         filters(sql);
         if window == "after_cursor" {
             keyset(sql);
         }
         sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(WINDOW);
-        sql.push(") AS recent) AS ranked WHERE tier IS NOT NULL)");
+        sql.push(") AS recent)");
     }
 
     sql.push(format!(" SELECT {COLUMNS}, tier FROM ("));
-    for (n, &i) in tiers.iter().enumerate() {
-        let (tier, condition) = &conditions[i];
-        let window = window_for(*tier);
-        let window_is_enough = format!("(SELECT count(*) FROM {window} WHERE tier = {tier}) >= {limit}");
+    for (n, &i) in remaining.iter().enumerate() {
+        let Tier { number, condition, in_window, not_better } = &tiers[i];
+        let window = window_for(*number);
+        let window_is_enough = format!("(SELECT count(*) FROM {window} WHERE {in_window}) >= {limit}");
         if n > 0 {
             sql.push(" UNION ALL ");
         }
         sql.push(format!(
-            "(SELECT {COLUMNS}, tier FROM {window} WHERE tier = {tier} AND {window_is_enough} ORDER BY created_at DESC, id DESC LIMIT {limit})"
+            "(SELECT {COLUMNS}, {number} AS tier FROM {window} WHERE {in_window} AND {window_is_enough} \
+             ORDER BY created_at DESC, id DESC LIMIT {limit})"
         ));
         // The fallback: the tier's own index; OFFSET 0 keeps the newest-first order from
         // turning it back into a walk of the newest index.
         sql.push(format!(
-            " UNION ALL (SELECT {COLUMNS}, {tier} AS tier FROM (SELECT {COLUMNS} FROM products WHERE deleted_at IS NULL AND {condition}"
+            " UNION ALL (SELECT {COLUMNS}, {number} AS tier FROM (SELECT {COLUMNS} FROM products WHERE deleted_at IS NULL AND {condition}"
         ));
-        for (_, better) in &conditions[..i] {
-            sql.push(format!(" AND NOT coalesce({better}, false)"));
-        }
+        sql.push(not_better.as_str());
         filters(sql);
         if window == "after_cursor" {
             keyset(sql);
@@ -153,4 +196,3 @@ pub fn push_ranked(sql: &mut QueryBuilder<'static, Postgres>, query: &SearchQuer
     }
     sql.push(") AS tiers LIMIT ").push_bind(limit);
 }
-
