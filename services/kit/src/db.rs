@@ -46,6 +46,8 @@ pub struct Database {
     pool: PgPool,
     /// The pool for reads that may lag: a replica's, or `pool` itself.
     reads: PgPool,
+    /// Lends `reads` connections to one-statement reads without sqlx's return ping.
+    read_lender: std::sync::Arc<crate::lender::Lender>,
     migrated: watch::Receiver<bool>,
     migrated_tx: std::sync::Arc<watch::Sender<bool>>,
     /// Start-up work besides migrations that readiness waits for (see [`Database::gate_readiness`]).
@@ -94,7 +96,11 @@ impl Database {
             Some(host) => lazy_pool(options.host(host), max_connections),
             None => pool.clone(),
         };
-        Ok(Self { reads, ..Self::from_pool(pool) })
+        Ok(Self {
+            read_lender: std::sync::Arc::new(crate::lender::Lender::for_pool(reads.clone())),
+            reads,
+            ..Self::from_pool(pool)
+        })
     }
 
     /// The service's database as a service starts it: the pool from `DATABASE_URL` (connecting
@@ -110,15 +116,18 @@ impl Database {
     }
 
     /// Closes the pool once the server has drained, so PostgreSQL sees clean disconnects.
+    /// A pool is marked closed when its close is first polled and then waits for its
+    /// connections, so the lender lets go of its own only after both are marked: they go
+    /// back to a closed pool, which closes them.
     pub async fn close(&self) {
-        self.pool.close().await;
-        self.reads.close().await;
+        tokio::join!(self.pool.close(), self.reads.close(), async { self.read_lender.release_all() });
     }
 
     /// Wraps an existing pool (tests), not yet marked migrated.
     pub fn from_pool(pool: PgPool) -> Self {
         let (tx, rx) = watch::channel(false);
         Self {
+            read_lender: std::sync::Arc::new(crate::lender::Lender::for_pool(pool.clone())),
             reads: pool.clone(),
             pool,
             migrated: rx,
@@ -137,6 +146,11 @@ impl Database {
     /// `DATABASE_READ_HOST` is set, otherwise the primary's.
     pub fn read_pool(&self) -> &PgPool {
         &self.reads
+    }
+
+    /// The lender of [`Database::read_pool`]'s connections (see [`crate::lender`]).
+    pub fn read_lender(&self) -> &std::sync::Arc<crate::lender::Lender> {
+        &self.read_lender
     }
 
     /// Runs the migrations once, now.

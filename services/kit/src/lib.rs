@@ -5,6 +5,8 @@
 //! - [`telemetry`]: logging set-up (JSON or pretty); the seam where trace export plugs in.
 //! - [`db`]: lazily connecting PostgreSQL pool (and an optional read-replica pool), background
 //!   migrations, readiness.
+//! - [`lender`]: connections lent to one statement at a time, without the ping sqlx sends
+//!   when a connection goes back to its pool.
 //! - [`problem`]: RFC 9457 problem bodies and [`problem::ApiError`], the error response of
 //!   every operation.
 //! - [`auth`]: Ed25519 JWT signing (users) and verification (everyone), the `bearer`
@@ -30,6 +32,7 @@ pub mod config;
 pub mod db;
 pub mod edge;
 pub mod faults;
+pub mod lender;
 #[cfg(feature = "localdb")]
 pub mod localdb;
 pub mod metrics;

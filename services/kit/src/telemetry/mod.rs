@@ -172,9 +172,11 @@ pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
         None => (BoxMakeWriter::new(std::io::stdout), None),
     };
     let fmt_layer = match format {
-        LogFormat::Json => {
-            tracing_subscriber::fmt::layer().event_format(json::JsonWithTrace).with_writer(writer).boxed()
-        }
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .fmt_fields(json::NoSpanFields)
+            .event_format(json::JsonWithTrace)
+            .with_writer(writer)
+            .boxed(),
         LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().with_writer(writer).boxed(),
     };
     let exporting = otel_layer.is_some();

@@ -25,12 +25,20 @@ use crate::domain::{
 pub struct AppState {
     /// The products database (the primary): writes, reservations, reads that must be current.
     pub pool: sqlx::PgPool,
-    /// Catalogue reads (get, search): a read replica's pool when one is configured. A replica
-    /// lags by moments, so an admin's edit may show a moment later there; stock and reservations
-    /// never read from it.
-    pub reads: sqlx::PgPool,
+    /// Catalogue reads (get, search), lent without sqlx's return ping (`shopkit::lender`):
+    /// a read replica's pool when one is configured. A replica lags by moments, so an admin's
+    /// edit may show a moment later there; stock and reservations never read from it.
+    pub reads: std::sync::Arc<shopkit::lender::Lender>,
     /// Run-time fault flags ([`SEARCH_DELAY_FLAG`]; [`UNAVAILABLE_FLAG`] acts in the routes).
     pub faults: shopkit::faults::Faults,
+}
+
+/// Hands a lent connection back: to the lender when the statement finished (found or not),
+/// to the pool's checks when the database failed mid-way.
+fn settle_unless_failed<T>(loan: shopkit::lender::Loan<'_>, result: &Result<T, crate::error::ProductsError>) {
+    if !matches!(result, Err(crate::error::ProductsError::Database(_))) {
+        loan.settle();
+    }
 }
 
 /// Fault flag: milliseconds added to every search, to see a slow dependency in a trace.

@@ -238,8 +238,10 @@ impl ProductsApi {
             limit: limit.0,
         })?;
         state.faults.inject_delay(super::SEARCH_DELAY_FLAG).await;
-        let mut conn = state.reads.acquire().await?;
-        let page = products::search(&mut conn, &query).await?;
+        let mut loan = state.reads.borrow().await?;
+        let page = products::search(&mut loan, &query).await;
+        super::settle_unless_failed(loan, &page);
+        let page = page?;
         Ok(SearchResponse::Ok(Json(ProductPage {
             items: page.items.into_iter().map(Product::from).collect(),
             next_cursor: page.next.map(|c| c.encode()),
@@ -249,8 +251,10 @@ impl ProductsApi {
     /// Get a product.
     #[oai(path = "/products/:id", method = "get", operation_id = "getProduct")]
     async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, Refusal<GetProductErrors>> {
-        let mut conn = state.reads.acquire().await?;
-        let row = products::get(&mut conn, id.0).await?;
+        let mut loan = state.reads.borrow().await?;
+        let row = products::get(&mut loan, id.0).await;
+        super::settle_unless_failed(loan, &row);
+        let row = row?;
         Ok(ProductResponse::Ok(Json(row.into())))
     }
 
