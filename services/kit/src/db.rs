@@ -46,7 +46,10 @@ pub struct Database {
     pool: PgPool,
     /// The pool for reads that may lag: a replica's, or `pool` itself.
     reads: PgPool,
-    /// Lends `reads` connections to one-statement reads without sqlx's return ping.
+    /// Lends `pool` connections without sqlx's return ping (see [`crate::lender`]).
+    lender: std::sync::Arc<crate::lender::Lender>,
+    /// Lends `reads` connections: `lender` itself without a replica, so the two never hold
+    /// more of one pool than one lender may.
     read_lender: std::sync::Arc<crate::lender::Lender>,
     migrated: watch::Receiver<bool>,
     migrated_tx: std::sync::Arc<watch::Sender<bool>>,
@@ -120,14 +123,19 @@ impl Database {
     /// connections, so the lender lets go of its own only after both are marked: they go
     /// back to a closed pool, which closes them.
     pub async fn close(&self) {
-        tokio::join!(self.pool.close(), self.reads.close(), async { self.read_lender.release_all() });
+        tokio::join!(self.pool.close(), self.reads.close(), async {
+            self.lender.release_all();
+            self.read_lender.release_all();
+        });
     }
 
     /// Wraps an existing pool (tests), not yet marked migrated.
     pub fn from_pool(pool: PgPool) -> Self {
         let (tx, rx) = watch::channel(false);
+        let lender = std::sync::Arc::new(crate::lender::Lender::for_pool(pool.clone()));
         Self {
-            read_lender: std::sync::Arc::new(crate::lender::Lender::for_pool(pool.clone())),
+            read_lender: lender.clone(),
+            lender,
             reads: pool.clone(),
             pool,
             migrated: rx,
@@ -146,6 +154,11 @@ impl Database {
     /// `DATABASE_READ_HOST` is set, otherwise the primary's.
     pub fn read_pool(&self) -> &PgPool {
         &self.reads
+    }
+
+    /// The lender of [`Database::pool`]'s connections (see [`crate::lender`]).
+    pub fn lender(&self) -> &std::sync::Arc<crate::lender::Lender> {
+        &self.lender
     }
 
     /// The lender of [`Database::read_pool`]'s connections (see [`crate::lender`]).

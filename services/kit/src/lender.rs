@@ -93,6 +93,14 @@ impl Loan<'_> {
     pub fn settle(mut self) {
         self.settled = true;
     }
+
+    /// [`Loan::settle`] if the statements succeeded; any error leaves the connection to the
+    /// pool's checks.
+    pub fn settle_if_ok<T, E>(self, result: &Result<T, E>) {
+        if result.is_ok() {
+            self.settle();
+        }
+    }
 }
 
 impl Deref for Loan<'_> {

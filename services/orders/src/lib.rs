@@ -40,6 +40,7 @@ pub fn orders(database: &Database, config: &config::Config) -> saga::Orders {
     let tokens = Arc::new(TokenSource::at("users", token_url, config.client_id.clone(), config.client_secret.clone()));
     saga::Orders {
         pool: database.pool().clone(),
+        lender: database.lender().clone(),
         deps: clients::Dependencies::new(&config.urls, tokens),
         order_ttl: config.order_ttl,
     }

@@ -44,7 +44,12 @@ pub fn app(database: Database, verifier: TokenVerifier) -> impl Endpoint + 'stat
 /// [`app`] with run-time fault flags: slow search, and the whole API answering 503.
 pub fn app_with_faults(database: Database, verifier: TokenVerifier, faults: Faults) -> impl Endpoint + 'static {
     let outage = Outage::new(faults.clone(), api::UNAVAILABLE_FLAG);
-    let state = api::AppState { pool: database.pool().clone(), reads: database.read_lender().clone(), faults };
+    let state = api::AppState {
+        pool: database.pool().clone(),
+        primary: database.lender().clone(),
+        reads: database.read_lender().clone(),
+        faults,
+    };
     service_routes_with_outage(
         openapi(),
         ServiceParts { state, database, verifier, schema_rules: api::schema_rules() },

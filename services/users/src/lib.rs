@@ -61,7 +61,12 @@ pub fn app(database: Database, auth: api::AuthSettings) -> impl Endpoint + 'stat
 /// [`app`] with run-time fault flags: slow logins and service tokens.
 pub fn app_with_faults(database: Database, auth: api::AuthSettings, faults: Faults) -> impl Endpoint + 'static {
     let verifier = auth.signer.verifier();
-    let state = api::AppState { pool: database.pool().clone(), auth: Arc::new(auth), faults };
+    let state = api::AppState {
+        pool: database.pool().clone(),
+        lender: database.lender().clone(),
+        auth: Arc::new(auth),
+        faults,
+    };
     service_routes(openapi(), ServiceParts { state, database, verifier, schema_rules: api::schema_rules() })
 }
 

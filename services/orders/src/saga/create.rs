@@ -81,8 +81,11 @@ impl Orders {
         // across the calls to users and products: a pool of N connections would otherwise
         // cap the shop at N orders in flight, however fast the other services answer.
         let started = {
-            let mut conn = self.pool.acquire().await?;
-            orders::start(&mut conn, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await?
+            let mut loan = self.lender.borrow().await?;
+            let started =
+                orders::start(&mut loan, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await;
+            loan.settle_if_ok(&started);
+            started?
         };
         if let CreateStart::Existing(existing) = started {
             let mut conn = self.pool.acquire().await?;
@@ -128,8 +131,12 @@ impl Orders {
             }
         };
         let expires_at = expiry_from_now(self.order_ttl);
-        let completed = match self.pool.acquire().await {
-            Ok(mut conn) => orders::complete(&mut conn, order_id, &lines, &currency, total, expires_at).await,
+        let completed = match self.lender.borrow().await {
+            Ok(mut loan) => {
+                let completed = orders::complete(&mut loan, order_id, &lines, &currency, total, expires_at).await;
+                loan.settle_if_ok(&completed);
+                completed
+            }
             Err(e) => Err(e),
         };
         let row = match completed {

@@ -36,6 +36,9 @@ use crate::{
 pub struct Orders {
     /// The orders database.
     pub pool: PgPool,
+    /// Its connections lent without sqlx's return ping (`shopkit::lender`), for the two
+    /// statements of every new order.
+    pub lender: std::sync::Arc<shopkit::lender::Lender>,
     /// Users, products, payments.
     pub deps: Dependencies,
     /// How long an unpaid order holds its stock.

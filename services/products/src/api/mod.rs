@@ -25,6 +25,9 @@ use crate::domain::{
 pub struct AppState {
     /// The products database (the primary): writes, reservations, reads that must be current.
     pub pool: sqlx::PgPool,
+    /// The primary's connections for the reservation of an order, lent without sqlx's
+    /// return ping (`shopkit::lender`).
+    pub primary: std::sync::Arc<shopkit::lender::Lender>,
     /// Catalogue reads (get, search), lent without sqlx's return ping (`shopkit::lender`):
     /// a read replica's pool when one is configured. A replica lags by moments, so an admin's
     /// edit may show a moment later there; stock and reservations never read from it.

@@ -133,12 +133,14 @@ impl ReservationsApi {
         let requested: Vec<(Uuid, i64)> = body.0.lines.iter().map(|l| (l.product_id, l.quantity)).collect();
         let lines = ReservationLines::parse(&requested)?;
         let line_index = |id: Uuid| requested.iter().position(|(p, _)| *p == id);
-        let mut tx = state.pool.begin().await?;
+        let mut loan = state.primary.borrow().await?;
+        let mut tx = sqlx::Connection::begin(&mut *loan).await?;
         let reservation = match reservations::reserve(&mut tx, order_id.0, &lines).await {
             Ok(r) => r,
             Err(err) => return Err(err.into_api_error(line_index).into()),
         };
         tx.commit().await?;
+        loan.settle();
         tracing::info!(order_id = %order_id.0, lines = reservation.lines.len(), "stock reserved");
         Ok(ReservationResponse::Ok(Json(reservation.into())))
     }

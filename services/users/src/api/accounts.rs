@@ -231,8 +231,10 @@ impl AccountsApi {
         if !own {
             auth.0.require(&[Role::Admin, Role::Service])?;
         }
-        let mut conn = state.pool.acquire().await?;
-        Ok(UserResponse::Ok(Json(users::get(&mut conn, id.0).await?.into())))
+        let mut loan = state.lender.borrow().await?;
+        let user = users::get(&mut loan, id.0).await;
+        loan.settle_if_ok(&user);
+        Ok(UserResponse::Ok(Json(user?.into())))
     }
 
     /// Delete any account (admin).

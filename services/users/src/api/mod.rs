@@ -65,6 +65,9 @@ impl AuthSettings {
 pub struct AppState {
     /// The users database.
     pub pool: sqlx::PgPool,
+    /// Its connections lent without sqlx's return ping (`shopkit::lender`), for the account
+    /// read every order makes.
+    pub lender: Arc<shopkit::lender::Lender>,
     /// Token issuing and throttling settings.
     pub auth: Arc<AuthSettings>,
     /// Run-time fault flags ([`TOKEN_DELAY_FLAG`]).
