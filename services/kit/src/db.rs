@@ -99,11 +99,12 @@ impl Database {
             Some(host) => lazy_pool(options.host(host), max_connections),
             None => pool.clone(),
         };
-        Ok(Self {
-            read_lender: std::sync::Arc::new(crate::lender::Lender::for_pool(reads.clone())),
-            reads,
-            ..Self::from_pool(pool)
-        })
+        let database = Self::from_pool(pool);
+        // Without a replica both pools are one, and so is the lender: two lenders could each
+        // keep most of the same pool and leave the other none.
+        let read_lender =
+            if read_host.is_some() { crate::lender::Lender::for_pool(reads.clone()) } else { database.lender.clone() };
+        Ok(Self { read_lender, reads, ..database })
     }
 
     /// The service's database as a service starts it: the pool from `DATABASE_URL` (connecting
@@ -132,7 +133,7 @@ impl Database {
     /// Wraps an existing pool (tests), not yet marked migrated.
     pub fn from_pool(pool: PgPool) -> Self {
         let (tx, rx) = watch::channel(false);
-        let lender = std::sync::Arc::new(crate::lender::Lender::for_pool(pool.clone()));
+        let lender = crate::lender::Lender::for_pool(pool.clone());
         Self {
             read_lender: lender.clone(),
             lender,
@@ -248,6 +249,8 @@ mod tests {
         assert!(matches!(reads.get_ssl_mode(), sqlx::postgres::PgSslMode::VerifyFull), "TLS settings kept");
         let single = Database::connect_lazy(&url, 4).expect("valid url");
         assert_eq!(single.read_pool().connect_options().get_host(), "db-rw", "no replica: reads use the primary");
+        assert!(std::sync::Arc::ptr_eq(single.lender(), single.read_lender()), "one pool, one lender");
+        assert!(!std::sync::Arc::ptr_eq(db.lender(), db.read_lender()), "a replica has its own lender");
     }
 }
 

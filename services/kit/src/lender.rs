@@ -11,9 +11,14 @@
 //! which the holder does after its statement completed: the connection is then between
 //! statements, with nothing to flush. A loan dropped unsettled (an error, a cancelled request)
 //! goes back to the pool the usual way, ping included, and the pool discards it if it is
-//! broken. The lender keeps at most `keep` connections, fewer than the pool's maximum, so
-//! other users of the pool (writes, readiness) always find one; a connection it has held for
-//! [`Lender::RECYCLE_AFTER`] goes back to the pool, which applies its lifetime limits.
+//! broken.
+//!
+//! Connections the lender holds are checked out as far as the pool knows, so the lender must
+//! not take them all: it owns at most `keep` connections at a time, lent or idle (all but two
+//! of the pool's), so the rest of the service always has the others; a borrower beyond that
+//! waits for a loan to come back. Connections idle with the lender for [`Lender::IDLE_GRACE`]
+//! go back to the pool, and so does one it has held for [`Lender::RECYCLE_AFTER`], so the pool
+//! applies its lifetime limits.
 
 use std::{
     ops::{Deref, DerefMut},
@@ -27,7 +32,12 @@ use sqlx::{PgConnection, PgPool, Postgres, pool::PoolConnection};
 #[derive(Debug)]
 struct Held {
     conn: PoolConnection<Postgres>,
+    /// One of the lender's `keep` places, given up when the connection goes back to the pool.
+    _place: tokio::sync::OwnedSemaphorePermit,
+    /// When the lender took it from the pool.
     since: Instant,
+    /// When it last came back to the lender.
+    idle_since: Instant,
 }
 
 /// Lends connections of one pool; see the module's note.
@@ -35,33 +45,74 @@ struct Held {
 pub struct Lender {
     pool: PgPool,
     idle: Mutex<Vec<Held>>,
-    keep: usize,
+    /// The lender's places: one per connection it owns, lent or idle.
+    places: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Wakes a borrower waiting for a place when a loan comes back to the lender instead.
+    returned: tokio::sync::Notify,
 }
 
 impl Lender {
     /// How long a connection stays with the lender before the pool sees it again.
     pub const RECYCLE_AFTER: Duration = Duration::from_secs(60);
+    /// How long a connection may sit unused with the lender before it goes back to the pool.
+    pub const IDLE_GRACE: Duration = Duration::from_millis(500);
 
     /// A lender over `pool` keeping at most `keep` connections between loans.
     pub fn new(pool: PgPool, keep: usize) -> Self {
-        Self { pool, idle: Mutex::new(Vec::new()), keep }
+        let places = std::sync::Arc::new(tokio::sync::Semaphore::new(keep));
+        Self { pool, idle: Mutex::new(Vec::new()), places, returned: tokio::sync::Notify::new() }
     }
 
-    /// A lender keeping all but two of the pool's connections (at least one), so the rest of
-    /// the service can still acquire from the pool while every loan is out.
-    pub fn for_pool(pool: PgPool) -> Self {
+    /// A lender keeping all but two of the pool's connections (at least one), with a task
+    /// (when a Tokio runtime runs) that gives back connections left idle for
+    /// [`Lender::IDLE_GRACE`].
+    pub fn for_pool(pool: PgPool) -> std::sync::Arc<Self> {
         let keep = (pool.options().get_max_connections() as usize).saturating_sub(2).max(1);
-        Self::new(pool, keep)
+        let lender = std::sync::Arc::new(Self::new(pool, keep));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let weak = std::sync::Arc::downgrade(&lender);
+            runtime.spawn(async move {
+                let mut tick = tokio::time::interval(Self::IDLE_GRACE);
+                tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    tick.tick().await;
+                    let Some(lender) = weak.upgrade() else { return };
+                    lender.release_idle(Self::IDLE_GRACE);
+                }
+            });
+        }
+        lender
     }
 
-    /// A connection: one the lender holds, or a new checkout from the pool.
+    /// A connection: one the lender holds, or a new checkout from the pool while the lender
+    /// owns fewer than `keep`, or the first loan that comes back; within the pool's acquire
+    /// timeout, like a checkout from the pool.
     pub async fn borrow(&self) -> Result<Loan<'_>, sqlx::Error> {
-        let held = self.lock().pop();
-        let held = match held {
-            Some(held) => held,
-            None => Held { conn: self.pool.acquire().await?, since: Instant::now() },
-        };
-        Ok(Loan { held: Some(held), lender: self, settled: false })
+        let timeout = self.pool.options().get_acquire_timeout();
+        tokio::time::timeout(timeout, self.borrow_without_deadline()).await.map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    async fn borrow_without_deadline(&self) -> Result<Loan<'_>, sqlx::Error> {
+        loop {
+            if let Some(held) = self.lock().pop() {
+                return Ok(Loan { held: Some(held), lender: self, settled: false });
+            }
+            tokio::select! {
+                place = self.places.clone().acquire_owned() => {
+                    let Ok(place) = place else { return Err(sqlx::Error::PoolClosed) };
+                    let conn = self.pool.acquire().await?;
+                    let now = Instant::now();
+                    let held = Held { conn, _place: place, since: now, idle_since: now };
+                    return Ok(Loan { held: Some(held), lender: self, settled: false });
+                }
+                () = self.returned.notified() => {}
+            }
+        }
+    }
+
+    /// Gives back to the pool the connections unused for `grace` or longer.
+    pub fn release_idle(&self, grace: Duration) {
+        self.lock().retain(|held| held.idle_since.elapsed() < grace);
     }
 
     /// Connections the lender holds now.
@@ -120,14 +171,13 @@ impl DerefMut for Loan<'_> {
 
 impl Drop for Loan<'_> {
     fn drop(&mut self) {
-        let Some(held) = self.held.take() else { return };
+        let Some(mut held) = self.held.take() else { return };
         if self.settled && held.since.elapsed() < Lender::RECYCLE_AFTER && !self.lender.pool.is_closed() {
-            let mut idle = self.lender.lock();
-            if idle.len() < self.lender.keep {
-                idle.push(held);
-            }
+            held.idle_since = Instant::now();
+            self.lender.lock().push(held);
+            self.lender.returned.notify_one();
         }
-        // Otherwise `held` drops here: back to the pool, which pings it.
+        // Otherwise `held` drops here: back to the pool, which pings it, and its place frees.
     }
 }
 
@@ -164,14 +214,15 @@ mod tests {
     async fn the_lender_keeps_no_more_than_asked_and_leaves_the_pool_usable() {
         let db = fresh_database("lender_keep", &NO_MIGRATIONS).await;
         let lender = Lender::new(db.pool.clone(), 2);
-        let loans = futures::future::join_all((0..4).map(|_| lender.borrow())).await;
-        for loan in loans {
-            loan.expect("borrow").settle();
-        }
-        assert_eq!(lender.holding(), 2, "two kept, two back to the pool");
-        let mut conn = db.pool.acquire().await.expect("the pool still lends");
+        let (first, second) = (lender.borrow().await.expect("first"), lender.borrow().await.expect("second"));
+        let third = tokio::time::timeout(Duration::from_millis(300), lender.borrow()).await;
+        assert!(third.is_err(), "a third loan waits while two are out");
+        let mut conn = db.pool.acquire().await.expect("the pool still lends to others");
         sqlx::query("SELECT 1").execute(&mut *conn).await.expect("query");
         drop(conn);
+        first.settle();
+        second.settle();
+        assert_eq!(lender.holding(), 2, "both kept");
         lender.release_all();
         assert_eq!(lender.holding(), 0);
     }
@@ -187,5 +238,44 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(10), database.close()).await.expect("close does not wait forever");
         assert!(db.pool.is_closed());
         assert_eq!(database.read_lender().holding(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_lender_owns_no_more_than_its_places_and_a_borrower_waits_for_a_loan() {
+        let db = fresh_database("lender_wait", &NO_MIGRATIONS).await;
+        let pool = sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .acquire_timeout(Duration::from_secs(20))
+            .connect(&db.url)
+            .await
+            .expect("pool");
+        let lender = std::sync::Arc::new(Lender::new(pool.clone(), 1));
+        let first = lender.borrow().await.expect("first");
+        let waiting = tokio::spawn({
+            let lender = lender.clone();
+            async move {
+                let started = Instant::now();
+                lender.borrow().await.expect("borrow").settle();
+                started.elapsed()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut other_user = pool.acquire().await.expect("the pool keeps a connection for others");
+        sqlx::query("SELECT 1").execute(&mut *other_user).await.expect("query");
+        first.settle();
+        let waited = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("not stuck").expect("task");
+        assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+        assert_eq!(lender.holding(), 1);
+    }
+
+    #[tokio::test]
+    async fn idle_connections_go_back_to_the_pool() {
+        let db = fresh_database("lender_idle", &NO_MIGRATIONS).await;
+        let lender = Lender::new(db.pool.clone(), 2);
+        lender.borrow().await.expect("borrow").settle();
+        lender.release_idle(Duration::from_secs(60));
+        assert_eq!(lender.holding(), 1, "not idle long enough");
+        lender.release_idle(Duration::ZERO);
+        assert_eq!(lender.holding(), 0);
     }
 }
