@@ -218,21 +218,7 @@ async fn text_search_ranks_exact_prefix_typo_then_description_matches() {
     assert_eq!(skus(&explicit), expected, "sort=relevance");
 
     // Keyset pagination in relevance order: one per page, same order, nothing twice.
-    let mut seen = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let mut query = vec![("q", "desk lamp".to_owned()), ("limit", "1".to_owned())];
-        if let Some(c) = &cursor {
-            query.push(("cursor", c.clone()));
-        }
-        let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let page = app.search_ok(&query).await;
-        seen.extend(skus(&page));
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_owned()),
-            None => break,
-        }
-    }
+    let seen = all_relevance_pages(&app, "desk lamp", "1").await;
     assert_eq!(seen, expected, "pages of one walk the same order");
     let body = problem(app.search(&[("sort", "relevance")]).await, 422).await;
     assert_eq!(error_fields(&body), ["sort"], "relevance without q");
