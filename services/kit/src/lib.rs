@@ -32,6 +32,7 @@ pub mod config;
 pub mod db;
 pub mod edge;
 pub mod faults;
+pub mod head_replies;
 pub mod lender;
 #[cfg(feature = "localdb")]
 pub mod localdb;

@@ -58,6 +58,16 @@ impl Problem {
             errors: None,
         }
     }
+
+    /// The document as JSON, without `errors` (a problem built by [`Problem::new`] has none).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "type": self.problem_type,
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+        })
+    }
 }
 
 /// Slug used in the problem `type` URI and the title for each status we emit.
@@ -71,9 +81,11 @@ fn describe_status(status: u16) -> (&'static str, &'static str) {
         405 => ("method-not-allowed", "Method not allowed"),
         409 => ("conflict", "Conflict"),
         413 => ("payload-too-large", "Payload too large"),
+        414 => ("uri-too-long", "Request target too long"),
         415 => ("unsupported-media-type", "Unsupported media type"),
         422 => ("validation", "Validation failed"),
         429 => ("too-many-requests", "Too many requests"),
+        431 => ("headers-too-large", "Request headers too large"),
         503 => ("unavailable", "Service unavailable"),
         s if s >= 500 => ("internal", "Internal server error"),
         _ => ("client-error", "Client error"),
@@ -184,13 +196,7 @@ impl From<sqlx::Error> for ApiError {
 /// A problem-details response for any status, for the places outside typed handlers
 /// (unknown routes, unparseable requests, failed authentication).
 pub fn problem_response(status: poem::http::StatusCode, detail: impl Into<String>) -> poem::Response {
-    let body = Problem::new(status.as_u16(), detail);
-    let json = serde_json::json!({
-        "type": body.problem_type,
-        "title": body.title,
-        "status": body.status,
-        "detail": body.detail,
-    });
+    let json = Problem::new(status.as_u16(), detail).to_json();
     poem::Response::builder().status(status).content_type(PROBLEM_CONTENT_TYPE).body(json.to_string())
 }
 

@@ -23,6 +23,7 @@ use crate::{
     db::Database,
     edge::{EdgeRules, SchemaRule},
     faults::Outage,
+    head_replies::ProblemReplies,
     metrics::HttpMetrics,
     problem::problem_response,
     telemetry::propagation,
@@ -326,7 +327,8 @@ pub async fn serve<E>(
 where
     E: Endpoint + 'static,
 {
-    let acceptor = TcpAcceptor::from_tokio(listener)?;
+    // hyper's own replies to heads it cannot read get a problem body like every other refusal.
+    let acceptor = ProblemReplies(TcpAcceptor::from_tokio(listener)?);
     poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(app, shutdown, Some(SHUTDOWN_GRACE)).await
 }
 
