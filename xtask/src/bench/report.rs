@@ -36,18 +36,20 @@ pub fn combine(parts: &[Measured]) -> Measured {
     Measured {
         per_sec: if parts.is_empty() { 0.0 } else { 1.0 / seconds_per_tx },
         p50_ms: parts.iter().map(|m| m.p50_ms).sum(),
+        p95_ms: parts.iter().map(|m| m.p95_ms).sum(),
         p99_ms: parts.iter().map(|m| m.p99_ms).sum(),
         errors: parts.iter().map(|m| m.errors).sum(),
     }
 }
 
-/// The average of several rounds of the same run: mean rates and medians, the worst p99,
-/// all errors.
+/// The average of several rounds of the same run: mean rates and medians, the worst p95 and
+/// p99, all errors.
 pub fn mean(rounds: &[Measured]) -> Measured {
     let n = rounds.len().max(1) as f64;
     Measured {
         per_sec: rounds.iter().map(|m| m.per_sec).sum::<f64>() / n,
         p50_ms: rounds.iter().map(|m| m.p50_ms).sum::<f64>() / n,
+        p95_ms: rounds.iter().map(|m| m.p95_ms).fold(0.0, f64::max),
         p99_ms: rounds.iter().map(|m| m.p99_ms).fold(0.0, f64::max),
         errors: rounds.iter().map(|m| m.errors).sum(),
     }
@@ -99,23 +101,25 @@ pub fn markdown(rows: &[Row], memory: &[Memory], settings: &str, commit: &str) -
     );
     let _ = writeln!(
         out,
-        "| scenario | products | service req/s | p50 ms | p99 ms | errors | pgbench tx/s | p50 ms | p99 ms | ratio | RSS MiB |"
+        "| scenario | products | service req/s | p50 ms | p95 ms | p99 ms | errors | pgbench tx/s | p50 ms | p95 ms | p99 ms | ratio | RSS MiB |"
     );
-    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in rows {
         let ratio = if r.postgres.per_sec > 0.0 { r.service.per_sec / r.postgres.per_sec } else { 0.0 };
         let dbs = if r.databases > 1 { format!(" ({} DBs)", r.databases) } else { String::new() };
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.2} | {:.2} | {} | {:.0}{dbs} | {:.2} | {:.2} | {:.2} | {:.1} |",
+            "| {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {} | {:.0}{dbs} | {:.2} | {:.2} | {:.2} | {:.2} | {:.1} |",
             r.scenario,
             r.size,
             r.service.per_sec,
             r.service.p50_ms,
+            r.service.p95_ms,
             r.service.p99_ms,
             r.service.errors,
             r.postgres.per_sec,
             r.postgres.p50_ms,
+            r.postgres.p95_ms,
             r.postgres.p99_ms,
             ratio,
             r.rss_mib
@@ -139,10 +143,11 @@ mod tests {
 
     #[test]
     fn parts_over_several_databases_combine_as_one_transaction() {
-        let part = |per_sec, p50_ms| Measured { per_sec, p50_ms, p99_ms: p50_ms * 2.0, errors: 1 };
+        let part =
+            |per_sec, p50_ms| Measured { per_sec, p50_ms, p95_ms: p50_ms * 1.5, p99_ms: p50_ms * 2.0, errors: 1 };
         let combined = combine(&[part(1000.0, 1.0), part(1000.0, 2.0)]);
         assert!((combined.per_sec - 500.0).abs() < 1e-9, "two equal halves take twice as long");
-        assert_eq!((combined.p50_ms, combined.p99_ms, combined.errors), (3.0, 6.0, 2));
+        assert_eq!((combined.p50_ms, combined.p95_ms, combined.p99_ms, combined.errors), (3.0, 4.5, 6.0, 2));
         assert!(
             rss_mib(std::process::id()).is_some_and(|(now, peak)| now > 0.0 && peak >= now),
             "own memory is readable"

@@ -105,8 +105,8 @@ impl Scenario {
         Ok(())
     }
 
-    /// The wrk Lua script: method, body, headers, and a new idempotency key per request
-    /// (thread number and counter, prefixed with `run` so runs never collide).
+    /// The wrk Lua script: method, body, headers, a new idempotency key per request (thread
+    /// number and counter, prefixed with `run` so runs never collide), and the p95 at the end.
     pub fn write_lua(&self, path: &Path, run: &str) -> anyhow::Result<()> {
         let mut lua = String::new();
         if let Some(body) = &self.body {
@@ -124,6 +124,8 @@ impl Scenario {
                  return wrk.format()\nend\n"
             ));
         }
+        // wrk's --latency prints no 95th percentile; this hook does (microseconds).
+        lua.push_str("function done(summary, latency, requests) io.write(string.format(\"p95_us %d\\n\", latency:percentile(95))) end\n");
         std::fs::write(path, lua)?;
         Ok(())
     }
