@@ -140,22 +140,46 @@ pub async fn reserve(
     if !shortages.is_empty() {
         return Err(ProductsError::InsufficientStock(shortages));
     }
-    sqlx::query("DELETE FROM reservation_lines WHERE order_id = $1").bind(order_id).execute(&mut **tx).await?;
+    // A product row stays locked from its UPDATE to the commit, and every order of a popular
+    // product queues on that lock, so one statement (one round trip) comes between the last
+    // update and COMMIT, where four did. The lines cannot be written before the stock: their
+    // foreign-key check locks the product rows FOR KEY SHARE, which on a row another order
+    // is updating makes PostgreSQL create a MultiXact (measured: 10-20% fewer orders per
+    // second). Here the rows are already ours.
+    let held = hold_lines(tx, order_id, lines).await?;
+    Ok(Reservation { order_id, status: ReservationStatus::Active, lines: held })
+}
+
+/// After the stock is taken: makes the reservation's lines exactly `lines` and marks it
+/// updated, in one statement, and returns the lines with each product's name and price.
+async fn hold_lines(
+    tx: &mut PgConnection,
+    order_id: Uuid,
+    lines: &ReservationLines,
+) -> Result<Vec<ReservedLine>, sqlx::Error> {
     let (products, quantities): (Vec<Uuid>, Vec<i32>) = lines.iter().unzip();
-    sqlx::query(
-        "INSERT INTO reservation_lines (order_id, product_id, quantity)
-         SELECT $1, product_id, quantity FROM unnest($2::uuid[], $3::int[]) AS t(product_id, quantity)",
+    sqlx::query_as::<_, ReservedLine>(
+        "WITH wanted AS (
+             SELECT t.product_id, t.quantity FROM unnest($2::uuid[], $3::int[]) AS t(product_id, quantity)
+         ), dropped AS (
+             DELETE FROM reservation_lines WHERE order_id = $1 AND product_id <> ALL ($2::uuid[])
+         ), touched AS (
+             UPDATE reservations SET updated_at = now() WHERE order_id = $1
+         ), held AS (
+             INSERT INTO reservation_lines (order_id, product_id, quantity)
+             SELECT $1, w.product_id, w.quantity FROM wanted w
+             ON CONFLICT (order_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity
+             RETURNING product_id, quantity
+         )
+         SELECT h.product_id, h.quantity, p.name, p.price_minor, p.currency
+         FROM held h JOIN products p ON p.id = h.product_id
+         ORDER BY h.product_id",
     )
     .bind(order_id)
     .bind(&products)
     .bind(&quantities)
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query("UPDATE reservations SET updated_at = now() WHERE order_id = $1")
-        .bind(order_id)
-        .execute(&mut **tx)
-        .await?;
-    load_lines(tx, order_id).await.map(|lines| Reservation { order_id, status: ReservationStatus::Active, lines })
+    .fetch_all(tx)
+    .await
 }
 
 /// Gives back every unit the reservation holds and marks it released. Idempotent; releasing

@@ -88,6 +88,19 @@ async fn reserving_again_is_idempotent_and_adjusts_to_new_lines() {
     assert_eq!((app.stock_of(&lamp).await, app.stock_of(&mug).await), (9, 1));
     let held: Value = app.get_reservation(&service, order).await.json().await.expect("json");
     assert_eq!(held["lines"].as_array().expect("lines").len(), 2);
+
+    // Drop the lamps: their units come back, and the answer and the stored lines agree.
+    let resp = app.reserve(&service, order, json!([line(&mug, 3)])).await;
+    assert_eq!(resp.status(), 200);
+    let answered: Value = resp.json().await.expect("json");
+    assert_eq!((app.stock_of(&lamp).await, app.stock_of(&mug).await), (10, 2));
+    let held: Value = app.get_reservation(&service, order).await.json().await.expect("json");
+    assert_eq!(answered["lines"], held["lines"], "{answered}");
+    let lines = held["lines"].as_array().expect("lines");
+    assert_eq!(
+        (lines.len(), lines[0]["product_id"].as_str(), lines[0]["quantity"].as_i64()),
+        (1, Some(mug.as_str()), Some(3))
+    );
 }
 
 #[tokio::test]
