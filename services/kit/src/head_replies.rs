@@ -8,9 +8,10 @@
 //! the same status with a problem body instead.
 //!
 //! A reply is recognised only when one write is exactly a complete response head of one of
-//! those statuses with `content-length: 0` and no header but `date` and `connection`. A
-//! response of the services always has a content type, and a body fragment never holds raw
-//! CR LF pairs (JSON and HTML escape them), so nothing else can match.
+//! those statuses with `content-length: 0` and no header but `date` and `connection`. The
+//! services' own 400, 414 and 431 responses carry a problem body and its content type, and a
+//! body fragment never holds raw CR LF pairs (JSON and HTML escape them), so nothing else can
+//! match.
 
 use std::{
     io::{self, IoSlice},
