@@ -88,22 +88,29 @@ impl Lender {
     /// owns fewer than `keep`, or the first loan that comes back; within the pool's acquire
     /// timeout, like a checkout from the pool.
     pub async fn borrow(&self) -> Result<Loan<'_>, sqlx::Error> {
+        // The common case, an idle connection, needs no deadline (and no timer).
+        if let Some(held) = self.lock().pop() {
+            return Ok(self.loan(held));
+        }
         let timeout = self.pool.options().get_acquire_timeout();
         tokio::time::timeout(timeout, self.borrow_without_deadline()).await.map_err(|_| sqlx::Error::PoolTimedOut)?
+    }
+
+    fn loan(&self, held: Held) -> Loan<'_> {
+        Loan { held: Some(held), lender: self, settled: false }
     }
 
     async fn borrow_without_deadline(&self) -> Result<Loan<'_>, sqlx::Error> {
         loop {
             if let Some(held) = self.lock().pop() {
-                return Ok(Loan { held: Some(held), lender: self, settled: false });
+                return Ok(self.loan(held));
             }
             tokio::select! {
                 place = self.places.clone().acquire_owned() => {
                     let Ok(place) = place else { return Err(sqlx::Error::PoolClosed) };
                     let conn = self.pool.acquire().await?;
                     let now = Instant::now();
-                    let held = Held { conn, _place: place, since: now, idle_since: now };
-                    return Ok(Loan { held: Some(held), lender: self, settled: false });
+                    return Ok(self.loan(Held { conn, _place: place, since: now, idle_since: now }));
                 }
                 () = self.returned.notified() => {}
             }
