@@ -219,6 +219,10 @@ async fn a_shopper_manages_the_account_cancels_with_a_refund_and_leaves() {
     driver.fill("input[name=email]", "grace.browser@example.com").await;
     driver.fill("input[name=password]", "correct horse battery").await;
     driver.click("#register").await;
+    // The next `goto` must not race the form's POST and its redirect: on a busy machine the
+    // redirect to `/` landed after the product page had been asked for, and replaced it.
+    driver.wait_for_path("/").await;
+    assert_eq!(driver.text(".who").await, "Grace", "signed in after registering");
     add_to_cart(&driver, &shop, &lamp, "1", "phone-lamp-added").await;
     add_to_cart(&driver, &shop, &mug, "1", "phone-mug-added").await;
     driver.goto(&shop.url("/cart")).await;
