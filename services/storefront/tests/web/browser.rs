@@ -78,7 +78,10 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert_eq!(driver.text("#cart-total").await, "€74.99");
     driver.shot("guest-cart").await;
     driver.click("#login-to-checkout").await;
+    // The cart has a register link of its own: take the login page's, once it is there.
+    driver.wait_for_path("/login").await;
     driver.click("main a[href^='/register']").await;
+    driver.wait_for_path("/register").await;
     driver.fill("input[name=name]", "Ada Lovelace").await;
     driver.fill("input[name=email]", "ada.browser@example.com").await;
     driver.fill("input[name=password]", "correct horse battery").await;
