@@ -28,6 +28,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 64 * 1024;
 /// Largest total size of the request headers (names and values) accepted.
 pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
+/// What a client whose headers are too large is told, whether the edge refuses them or hyper
+/// does (beyond its read buffer, see [`crate::head_replies`]): one refusal, one wording.
+pub fn headers_too_large_detail() -> String {
+    format!("the request head is too large; the headers may total at most {} KiB", MAX_HEADER_BYTES / 1024)
+}
+
 /// The regular expression (ECMA and Python compatible) every free-text string of the specs
 /// carries: no control character other than tab, line feed and carriage return.
 pub const TEXT_PATTERN: &str = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$";
@@ -144,10 +150,7 @@ impl<E> EdgeEndpoint<E> {
     async fn check(&self, req: &mut Request) -> Result<(), Response> {
         let header_bytes: usize = req.headers().iter().map(|(k, v)| k.as_str().len() + v.len()).sum();
         if header_bytes > MAX_HEADER_BYTES {
-            return Err(problem_response(
-                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                format!("the request headers exceed {MAX_HEADER_BYTES} bytes"),
-            ));
+            return Err(problem_response(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, headers_too_large_detail()));
         }
         if let Ok(params) = req.params::<Vec<(String, String)>>()
             && let Some((name, _)) = params.iter().find(|(k, v)| has_forbidden_char(k) || has_forbidden_char(v))

@@ -24,9 +24,10 @@ use poem::{
     listener::Acceptor,
     web::{LocalAddr, RemoteAddr},
 };
+use poem_openapi::types::ToJSON;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use crate::{edge::MAX_HEADER_BYTES, problem::Problem};
+use crate::{edge::headers_too_large_detail, problem::Problem};
 
 /// An acceptor whose connections give hyper's own replies a problem body.
 pub struct ProblemReplies<A>(pub A);
@@ -169,7 +170,7 @@ fn problem_reply_for(written: &[u8]) -> Option<Vec<u8>> {
     if !bodiless {
         return None;
     }
-    let body = Problem::new(status.as_u16(), detail).to_json().to_string();
+    let body = Problem::new(status.as_u16(), detail).to_json_string();
     let mut reply = format!(
         "HTTP/1.1 {} {}\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
         status.as_u16(),
@@ -188,10 +189,7 @@ fn problem_reply_for(written: &[u8]) -> Option<Vec<u8>> {
 /// What a client is told for each status hyper answers on its own.
 fn detail_for(status: StatusCode) -> Option<String> {
     match status {
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Some(format!(
-            "the request head is too large; the headers may total at most {} KiB",
-            MAX_HEADER_BYTES / 1024
-        )),
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => Some(headers_too_large_detail()),
         StatusCode::URI_TOO_LONG => Some("the request target (path and query) is too long".to_owned()),
         StatusCode::BAD_REQUEST => Some("the request head is not valid HTTP/1.1".to_owned()),
         _ => None,

@@ -5,7 +5,7 @@
 //! operation can return (declared with [`statuses!`](crate::statuses)), with the
 //! `application/problem+json` media type, instead of hiding them behind `poem::Result`.
 
-use poem_openapi::{ApiResponse, Object, payload::Json};
+use poem_openapi::{ApiResponse, Object, payload::Json, types::ToJSON};
 
 /// Media type of every error body (RFC 9457 section 3).
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -57,16 +57,6 @@ impl Problem {
             detail: detail.into(),
             errors: None,
         }
-    }
-
-    /// The document as JSON, without `errors` (a problem built by [`Problem::new`] has none).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "type": self.problem_type,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-        })
     }
 }
 
@@ -196,8 +186,8 @@ impl From<sqlx::Error> for ApiError {
 /// A problem-details response for any status, for the places outside typed handlers
 /// (unknown routes, unparseable requests, failed authentication).
 pub fn problem_response(status: poem::http::StatusCode, detail: impl Into<String>) -> poem::Response {
-    let json = Problem::new(status.as_u16(), detail).to_json();
-    poem::Response::builder().status(status).content_type(PROBLEM_CONTENT_TYPE).body(json.to_string())
+    let body = Problem::new(status.as_u16(), detail).to_json_string();
+    poem::Response::builder().status(status).content_type(PROBLEM_CONTENT_TYPE).body(body)
 }
 
 /// Collects field errors while parsing a request, so a client learns about every bad field
