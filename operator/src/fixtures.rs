@@ -28,6 +28,9 @@ struct State {
     requests: Vec<Recorded>,
     /// (method, path fragment, HTTP status): matching requests fail.
     failures: Vec<(Method, String, u16)>,
+    /// (method, path fragment): matching requests are never answered, as over a connection
+    /// to an API server that stopped responding.
+    hangs: Vec<(Method, String)>,
     /// Whether applied Deployments and StatefulSets report all replicas ready.
     workloads_ready: bool,
     /// Whether their status lags one generation behind (the workload controller has not yet
@@ -47,7 +50,13 @@ impl FakeApiServer {
         let fake = FakeApiServer::default();
         let server = fake.clone();
         tokio::spawn(async move {
+            // Replies to hung requests are kept, not dropped: a dropped one would fail the call.
+            let mut unanswered = Vec::new();
             while let Some((request, respond)) = handle.next_request().await {
+                if server.hangs(&request) {
+                    unanswered.push(respond);
+                    continue;
+                }
                 let response = server.answer(request).await;
                 respond.send_response(response);
             }
@@ -82,6 +91,16 @@ impl FakeApiServer {
     /// Makes requests with this method whose path contains `fragment` fail with `status`.
     pub fn fail(&self, method: Method, fragment: &str, status: u16) {
         self.state().failures.push((method, fragment.to_string(), status));
+    }
+
+    /// Makes requests with this method whose path contains `fragment` wait forever.
+    pub fn hang(&self, method: Method, fragment: &str) {
+        self.state().hangs.push((method, fragment.to_string()));
+    }
+
+    fn hangs(&self, request: &Request<Body>) -> bool {
+        let path = request.uri().path();
+        self.state().hangs.iter().any(|(m, f)| m == request.method() && path.contains(f.as_str()))
     }
 
     /// Whether applied workloads report their replicas ready.

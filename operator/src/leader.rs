@@ -5,8 +5,12 @@
 //! The same protocol as client-go's `leaderelection`: the holder renews `renewTime` every
 //! [`LeaseConfig::renew_every`]; a candidate takes an expired Lease over with a patch guarded by
 //! `resourceVersion`, so of two candidates exactly one wins; a holder that cannot renew within
-//! the lease duration stops reconciling (the process exits and restarts as a candidate), and a
+//! its renew deadline stops reconciling (the process exits and restarts as a candidate), and a
 //! holder that stops gracefully releases the Lease so the other takes over at once.
+//!
+//! The renew deadline is shorter than the lease duration and bounds every renewal: a request to
+//! an API server that stopped answering is abandoned at the deadline, so a cut-off leader stops
+//! before a standby can see the Lease expire (two leaders never reconcile at once).
 
 use std::time::Duration;
 
@@ -35,6 +39,10 @@ pub struct LeaseConfig {
     pub duration: Duration,
     /// How often the holder renews (well below `duration`).
     pub renew_every: Duration,
+    /// How long after its last successful renewal the holder gives up leadership, even while a
+    /// renewal is still waiting for an answer. Below `duration`, so the holder has stopped
+    /// before any standby may take the Lease over; the gap is the time left to stop reconciling.
+    pub renew_deadline: Duration,
 }
 
 impl LeaseConfig {
@@ -48,8 +56,15 @@ impl LeaseConfig {
             namespace,
             identity,
             duration: Duration::from_secs(15),
-            renew_every: Duration::from_secs(5),
+            renew_every: Duration::from_secs(3),
+            renew_deadline: Duration::from_secs(10),
         })
+    }
+
+    /// How long a leader that lost its Lease may take to stop its controller before it exits
+    /// anyway: the part of the lease duration after the renew deadline, less a second of margin.
+    pub fn stop_grace(&self) -> Duration {
+        self.duration.saturating_sub(self.renew_deadline).saturating_sub(Duration::from_secs(1))
     }
 }
 
@@ -139,41 +154,52 @@ impl LeaderElector {
         }
     }
 
-    /// Waits until this replica holds the Lease (or `stop` resolves: `false`).
-    pub async fn acquire(&self, stop: impl std::future::Future<Output = ()>) -> bool {
+    /// Waits until this replica holds the Lease; returns when the winning attempt started (the
+    /// Lease's renewTime is no earlier), or `None` when `stop` resolved first.
+    pub async fn acquire(&self, stop: impl std::future::Future<Output = ()>) -> Option<tokio::time::Instant> {
         tokio::pin!(stop);
         loop {
+            let started = tokio::time::Instant::now();
             match self.try_acquire_or_renew().await {
                 Ok(true) => {
                     info!(identity = %self.config.identity, "acquired the leader Lease");
-                    return true;
+                    return Some(started);
                 }
                 Ok(false) => {}
                 Err(error) => warn!(%error, "leader election: could not read or write the Lease"),
             }
             tokio::select! {
-                _ = &mut stop => return false,
+                _ = &mut stop => return None,
                 _ = tokio::time::sleep(self.config.renew_every) => {}
             }
         }
     }
 
-    /// Renews the Lease until renewing fails for longer than the lease duration or another
-    /// replica holds it; then returns (leadership is lost: stop reconciling).
-    pub async fn hold(&self) {
-        let mut last_renewed = tokio::time::Instant::now();
+    /// Renews the Lease until it is lost: another replica holds it, or no renewal succeeded
+    /// within the renew deadline (a renewal still in flight at the deadline is abandoned).
+    /// Then returns: leadership is lost, stop reconciling.
+    ///
+    /// `renewed` is when the last successful renewal (or the acquisition) started: the deadline
+    /// counts from there because the renewTime that standbys read was taken no earlier.
+    pub async fn hold(&self, renewed: tokio::time::Instant) {
+        let mut deadline = renewed + self.config.renew_deadline;
         loop {
-            tokio::time::sleep(self.config.renew_every).await;
-            match self.try_acquire_or_renew().await {
-                Ok(true) => last_renewed = tokio::time::Instant::now(),
-                Ok(false) => {
+            tokio::time::sleep_until((tokio::time::Instant::now() + self.config.renew_every).min(deadline)).await;
+            let started = tokio::time::Instant::now();
+            match tokio::time::timeout_at(deadline, self.try_acquire_or_renew()).await {
+                Ok(Ok(true)) => deadline = started + self.config.renew_deadline,
+                Ok(Ok(false)) => {
                     warn!("leader election: another replica holds the Lease");
                     return;
                 }
-                Err(error) => warn!(%error, "leader election: renewing the Lease failed"),
+                Ok(Err(error)) => warn!(%error, "leader election: renewing the Lease failed"),
+                Err(_) => {}
             }
-            if last_renewed.elapsed() > self.config.duration {
-                warn!("leader election: the Lease was not renewed within its duration");
+            if tokio::time::Instant::now() >= deadline {
+                warn!(
+                    deadline_seconds = self.config.renew_deadline.as_secs(),
+                    "leader election: the Lease was not renewed within the renew deadline"
+                );
                 return;
             }
         }

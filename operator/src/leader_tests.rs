@@ -45,6 +45,7 @@ fn elector(client: kube::Client, identity: &str) -> LeaderElector {
             identity: identity.into(),
             duration: Duration::from_secs(15),
             renew_every: Duration::from_millis(10),
+            renew_deadline: Duration::from_secs(10),
         },
     )
 }
@@ -100,9 +101,38 @@ async fn a_lost_race_is_not_leadership() {
 async fn holding_ends_when_another_replica_took_the_lease() {
     let (client, fake) = FakeApiServer::start();
     let a = elector(client, "pod-a");
-    assert!(a.acquire(std::future::pending()).await);
+    let acquired = a.acquire(std::future::pending()).await.expect("acquired");
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     fake.insert(LEASE_PATH, lease("pod-b", &now, 1));
 
-    tokio::time::timeout(Duration::from_secs(5), a.hold()).await.expect("hold returns: leadership lost");
+    tokio::time::timeout(Duration::from_secs(5), a.hold(acquired)).await.expect("hold returns: leadership lost");
+}
+
+/// A leader whose API server stops answering must stop before a standby may take over, i.e.
+/// before a lease duration has passed since its last renewal; before the fix it waited on the
+/// hung renewal forever.
+#[tokio::test(start_paused = true)]
+async fn a_leader_cut_off_from_the_api_server_gives_up_before_its_lease_expires() {
+    let (client, fake) = FakeApiServer::start();
+    let a = elector(client, "pod-a");
+    let acquired = a.acquire(std::future::pending()).await.expect("acquired");
+    // Renewals succeed for a second, then every Lease request hangs.
+    let cut_off = async {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        fake.hang(http::Method::GET, "/leases/");
+        fake.hang(http::Method::PATCH, "/leases/");
+        tokio::time::Instant::now()
+    };
+    let holding = async {
+        a.hold(acquired).await;
+        tokio::time::Instant::now()
+    };
+
+    let (cut_at, gave_up_at) = tokio::join!(cut_off, tokio::time::timeout(Duration::from_secs(60), holding));
+
+    let gave_up_at = gave_up_at.expect("hold must return while the renewal hangs");
+    let after = gave_up_at - cut_at;
+    // The last renewal started at most one renew interval (10 ms) before the cut.
+    assert!(after >= Duration::from_millis(9_980), "not before the renew deadline: {after:?}");
+    assert!(after < Duration::from_secs(15) - Duration::from_millis(10), "before the Lease expires: {after:?}");
 }

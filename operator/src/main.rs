@@ -87,12 +87,13 @@ async fn lead_and_run(
         tracing::info!("POD_NAMESPACE/POD_NAME unset: leader election off (run one replica)");
         return Ok(operator::controller::run(client, health, shutdown).await?);
     };
+    let stop_grace = config.stop_grace();
     let elector = operator::leader::LeaderElector::new(client.clone(), config);
     // A standby replica is healthy and ready: it only waits for the Lease.
     health.set_ready(true);
-    if !elector.acquire(shutdown.clone()).await {
+    let Some(acquired) = elector.acquire(shutdown.clone()).await else {
         return Ok(());
-    }
+    };
     let lost = std::sync::Arc::new(tokio::sync::Notify::new());
     let stop = {
         let (shutdown, lost) = (shutdown.clone(), lost.clone());
@@ -111,9 +112,13 @@ async fn lead_and_run(
             elector.release().await;
             Ok(())
         }
-        _ = elector.hold() => {
+        _ = elector.hold(acquired) => {
             lost.notify_one();
-            controller.await?;
+            // In-flight reconciles may wait on the same unanswering API server: the process
+            // exits after the grace whether or not they finished, before the Lease expires.
+            if tokio::time::timeout(stop_grace, &mut controller).await.is_err() {
+                tracing::warn!("the controller did not stop within the grace; exiting anyway");
+            }
             anyhow::bail!("lost the leader Lease: stopped reconciling, restarting as a candidate")
         }
     }
