@@ -4,8 +4,9 @@
 //! PostgreSQL (the local server binaries, data under `target/xtask-dev/`, or the server in
 //! `DATABASE_URL`), the storefront on 8080 and the four services on ports 8081-8084 (or those
 //! given with `--<name>-port` or `XTASK_<NAME>_PORT`, so two can run side by side), a demo
-//! catalogue, and the URLs and admin credentials printed. Ctrl-C (SIGINT) or SIGTERM stops
-//! everything it started.
+//! catalogue, and the URLs and admin credentials printed. With a `jaeger` binary (`JAEGER_BIN`
+//! or on `PATH`) it also runs Jaeger v2 and sends the services' traces there. Ctrl-C (SIGINT)
+//! or SIGTERM stops everything it started.
 //!
 //! `cargo xtask load` sends shoppers to it (the `loadgen` crate), with the dev admin restocking.
 //!

@@ -1,6 +1,7 @@
 //! `cargo xtask dev`.
 
 pub(crate) mod database;
+mod jaeger;
 pub mod ports;
 mod seed;
 pub(crate) mod services;
@@ -39,6 +40,7 @@ pub(crate) fn random_secret() -> anyhow::Result<String> {
 /// Runs the shop until SIGINT or SIGTERM.
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let ports = ports::Ports::from_args_and_env(args)?;
+    let tracing = jaeger::Tracing::from_env()?;
     let root = workspace_root();
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));
     services::build(&root).context("building the services")?;
@@ -46,15 +48,49 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let database = database::DevDatabase::start(&target.join("xtask-dev"), ports.of("postgres"))
         .await
         .context("starting PostgreSQL")?;
-    let result = run_with_database(&target, &database, &ports).await;
+    let result = run_with_database(&target, &database, &ports, &tracing).await;
     database.stop();
     result
 }
 
+/// Starts Jaeger when there is one to run, then the services; stops Jaeger after them, so the
+/// spans they flush on the way out still land.
 async fn run_with_database(
     target: &std::path::Path,
     database: &database::DevDatabase,
     ports: &ports::Ports,
+    tracing: &jaeger::Tracing,
+) -> anyhow::Result<()> {
+    let jaeger = match tracing {
+        jaeger::Tracing::Jaeger(binary) => {
+            let config = workspace_root().join("deploy/jaeger/config.yaml");
+            let log = target.join("xtask-dev").join(format!("jaeger-{}.log", ports.of("jaeger")));
+            Some(jaeger::Jaeger::start(binary, ports, &config, log).await.context("starting Jaeger")?)
+        }
+        _ => None,
+    };
+    let traces = match (&jaeger, tracing) {
+        (Some(jaeger), _) => format!("Jaeger UI {} (its log: {})", jaeger.ui_url, jaeger.log.display()),
+        (None, jaeger::Tracing::Own(endpoint)) => format!("sent to your collector at {endpoint}"),
+        (None, jaeger::Tracing::Disabled) => "off (OTEL_SDK_DISABLED=true)".to_owned(),
+        (None, _) => "not exported: no jaeger binary (build one with scripts/go-tools.sh jaeger, \
+                      then JAEGER_BIN=<that dir>/jaeger cargo xtask dev)"
+            .to_owned(),
+    };
+    let otlp = jaeger.as_ref().map(|j| j.otlp_endpoint.clone());
+    let result = run_services(target, database, ports, otlp.as_deref(), &traces).await;
+    if let Some(jaeger) = jaeger {
+        jaeger.stop().await;
+    }
+    result
+}
+
+async fn run_services(
+    target: &std::path::Path,
+    database: &database::DevDatabase,
+    ports: &ports::Ports,
+    otlp_grpc: Option<&str>,
+    traces: &str,
 ) -> anyhow::Result<()> {
     let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
     let (admin_email, admin_password) = admin_credentials();
@@ -70,12 +106,12 @@ async fn run_with_database(
     let outcome = async {
         for name in SERVICES {
             let url = database.url_for(name);
-            running.spawn(&target.join("debug").join(name), name, ports, &url, &settings)?;
+            running.spawn(&target.join("debug").join(name), name, ports, &url, &settings, otlp_grpc)?;
         }
         running.wait_until_ready().await?;
         let seeded =
             seed::seed_catalogue(ports, &admin_email, &admin_password).await.context("seeding the demo catalogue")?;
-        print_banner(ports, seeded, &admin_email, &admin_password, &faults_file);
+        print_banner(ports, seeded, &admin_email, &admin_password, &faults_file, traces);
         running.wait_for_shutdown().await
     }
     .await;
@@ -100,7 +136,14 @@ fn fresh_fault_flags(target: &std::path::Path, ports: &ports::Ports) -> anyhow::
     Ok(file)
 }
 
-fn print_banner(ports: &ports::Ports, seeded: usize, email: &str, password: &str, faults_file: &std::path::Path) {
+fn print_banner(
+    ports: &ports::Ports,
+    seeded: usize,
+    email: &str,
+    password: &str,
+    faults_file: &std::path::Path,
+    traces: &str,
+) {
     println!();
     println!("  shop      {}", ports.url("storefront"));
     for name in ["products", "users", "orders", "payments"] {
@@ -110,6 +153,7 @@ fn print_banner(ports: &ports::Ports, seeded: usize, email: &str, password: &str
     println!("  catalogue {seeded} new demo products (already present ones are kept)");
     println!("  faults    {} (set a flag's state to ENABLED; applies within a second)", faults_file.display());
     println!("  traffic   cargo xtask load --users-per-sec 2 --duration 60");
+    println!("  traces    {traces}");
     println!();
     println!("{READY_LINE}; press Ctrl-C to stop everything");
 }

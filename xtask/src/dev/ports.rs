@@ -1,7 +1,7 @@
 //! The ports of one `cargo xtask dev`, so two can run side by side.
 //!
-//! Each component has a default port; `--<name>-port N` or `XTASK_<NAME>_PORT=N` (flag first)
-//! moves it. A new component is one more row in [`DEFAULT_PORTS`].
+//! Each component has a default port; `--<name>-port N` or `XTASK_<NAME>_PORT=N` (flag first;
+//! `-` becomes `_` in the variable) moves it. A new component is one more row in [`DEFAULT_PORTS`].
 
 use anyhow::{Context, bail};
 
@@ -13,6 +13,9 @@ pub const DEFAULT_PORTS: &[(&str, u16)] = &[
     ("orders", 8083),
     ("payments", 8084),
     ("postgres", 55432),
+    // Used only when xtask runs Jaeger (see `jaeger.rs`): its UI and its OTLP gRPC receiver.
+    ("jaeger", 16686),
+    ("jaeger-otlp", 4317),
 ];
 
 /// The chosen port of each component.
@@ -28,7 +31,7 @@ impl Ports {
     fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
         let mut ports: Vec<(&'static str, u16)> = DEFAULT_PORTS.to_vec();
         for (name, port) in &mut ports {
-            let variable = format!("XTASK_{}_PORT", name.to_ascii_uppercase());
+            let variable = env_variable(name);
             if let Some(raw) = env(&variable) {
                 *port = raw.trim().parse().with_context(|| format!("{variable}={raw} is not a port"))?;
             }
@@ -62,6 +65,11 @@ impl Ports {
     }
 }
 
+/// `XTASK_<NAME>_PORT`, with `-` as `_` (a shell variable name cannot hold `-`).
+fn env_variable(name: &str) -> String {
+    format!("XTASK_{}_PORT", name.to_ascii_uppercase().replace('-', "_"))
+}
+
 /// The default port of a component of [`DEFAULT_PORTS`].
 pub fn default_of(name: &str) -> u16 {
     DEFAULT_PORTS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).unwrap_or_default()
@@ -75,9 +83,7 @@ fn names() -> String {
 pub fn usage() -> String {
     DEFAULT_PORTS
         .iter()
-        .map(|(name, port)| {
-            format!("  --{name}-port N   (env XTASK_{}_PORT, default {port})", name.to_ascii_uppercase())
-        })
+        .map(|(name, port)| format!("  --{name}-port N   (env {}, default {port})", env_variable(name)))
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -95,6 +101,7 @@ mod tests {
         let env = |name: &str| match name {
             "XTASK_USERS_PORT" => Some("9182".to_owned()),
             "XTASK_PRODUCTS_PORT" => Some("9000".to_owned()),
+            "XTASK_JAEGER_OTLP_PORT" => Some("14317".to_owned()),
             _ => None,
         };
         let ports = Ports::parse(&args(&["--products-port", "9181", "--postgres-port", "9432"]), env).expect("valid");
@@ -103,6 +110,8 @@ mod tests {
             ("users", 9182, "env"),
             ("orders", 8083, "default"),
             ("postgres", 9432, "flag"),
+            ("jaeger-otlp", 14317, "env, with _ for -"),
+            ("jaeger", 16686, "default"),
         ];
         for (name, port, message) in cases {
             assert_eq!(ports.of(name), port, "{message}");

@@ -95,7 +95,9 @@ pub struct Running {
 }
 
 impl Running {
-    /// Starts one service of `cargo xtask dev` (peers on the dev ports, readable logs).
+    /// Starts one service of `cargo xtask dev` (peers on the dev ports, readable logs). With
+    /// `otlp_grpc` (the Jaeger xtask runs) its spans go there over gRPC, whatever protocol the
+    /// environment names; without, the inherited `OTEL_*` variables decide.
     pub fn spawn(
         &mut self,
         binary: &Path,
@@ -103,11 +105,17 @@ impl Running {
         ports: &super::ports::Ports,
         database_url: &str,
         s: &Settings,
+        otlp_grpc: Option<&str>,
     ) -> anyhow::Result<()> {
         let port = ports.of(name);
         let peer_port = |peer: &str| ports.of(peer);
         let mut cmd = service_command(binary, name, port, database_url, s, &peer_port);
         cmd.env("FAULTS_FILE", &s.faults_file);
+        if let Some(endpoint) = otlp_grpc {
+            cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+                .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+                .env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
+        }
         if std::env::var_os("LOG_FORMAT").is_none() {
             cmd.env("LOG_FORMAT", "pretty");
         }

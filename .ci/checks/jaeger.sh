@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Jaeger v2 for real: builds Jaeger from the Go module proxy (scripts/go-tools.sh, cached by
+# version), runs `cargo xtask dev` with it (deploy/jaeger/config.yaml, listeners moved to
+# 127.0.0.1), makes ONE purchase in headless Chromium through the storefront, and asserts through
+# Jaeger's query API that the purchase is one trace holding server spans of storefront, orders,
+# products, users and payments (services/storefront/tests/web/traced.rs). Then it stops xtask
+# with SIGINT and checks that Jaeger went with it.
+# Screenshots: target/browser-screenshots/jaeger-trace/. A Jaeger built from the module proxy has no
+# web UI (docs/tracing.md); with JAEGER_UI_ASSETS=<a built jaeger-ui> the last screenshot is the
+# trace in Jaeger's UI, without it the trace is checked through the API only and the check says so.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+started=$(date +%s)
+
+# shellcheck source=../lib/chromium.sh
+source .ci/lib/chromium.sh
+install_chromium
+
+command -v go >/dev/null 2>&1 || { echo "jaeger: Go 1.26 is needed to build Jaeger (scripts/go-tools.sh)"; exit 1; }
+jaeger_bin="$(scripts/go-tools.sh jaeger)/jaeger"
+[ -x "$jaeger_bin" ] || { echo "jaeger: scripts/go-tools.sh built no $jaeger_bin"; exit 1; }
+echo "jaeger binary: $jaeger_bin"
+
+# Build first, so nothing compiles while the shop runs.
+cargo build -q --locked -p xtask
+cargo test -q --locked -p storefront --test web --no-run
+
+# Ports of their own (unless given), so this check can run beside another `cargo xtask dev`
+# (dev.sh's, a developer's) on the same machine.
+export XTASK_STOREFRONT_PORT="${XTASK_STOREFRONT_PORT:-18080}" XTASK_PRODUCTS_PORT="${XTASK_PRODUCTS_PORT:-18081}" \
+  XTASK_USERS_PORT="${XTASK_USERS_PORT:-18082}" XTASK_ORDERS_PORT="${XTASK_ORDERS_PORT:-18083}" \
+  XTASK_PAYMENTS_PORT="${XTASK_PAYMENTS_PORT:-18084}" XTASK_POSTGRES_PORT="${XTASK_POSTGRES_PORT:-55442}" \
+  XTASK_JAEGER_PORT="${XTASK_JAEGER_PORT:-26686}" XTASK_JAEGER_OTLP_PORT="${XTASK_JAEGER_OTLP_PORT:-24317}"
+
+log="$(mktemp)"
+# The developer's own collector would win over Jaeger (see xtask/src/dev/jaeger.rs): not here.
+env -u OTEL_EXPORTER_OTLP_ENDPOINT -u OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -u OTEL_SDK_DISABLED \
+  JAEGER_BIN="$jaeger_bin" RUST_BACKTRACE=0 target/debug/xtask dev >"$log" 2>&1 &
+pid=$!
+stop() { kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
+trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"; tail -n 20 "target/xtask-dev/jaeger-$XTASK_JAEGER_PORT.log" 2>/dev/null || true' ERR
+trap 'stop' EXIT
+
+for _ in $(seq 1 300); do
+  grep -q "microshop is ready" "$log" && break
+  kill -0 "$pid" 2>/dev/null || { echo "xtask dev exited early"; tail -n 60 "$log"; exit 1; }
+  sleep 1
+done
+grep -q "microshop is ready" "$log" || { echo "xtask dev not ready after 300 s"; tail -n 60 "$log"; exit 1; }
+# The URLs as the banner prints them (ports may have been moved with XTASK_*_PORT).
+shop_url="$(awk '$1 == "shop" {print $2; exit}' "$log")"
+jaeger_url="$(awk '$1 == "traces" && $2 == "Jaeger" && $3 == "UI" {print $4; exit}' "$log")"
+[ -n "$jaeger_url" ] || { echo "xtask dev did not start Jaeger:"; grep "traces" "$log"; exit 1; }
+echo "shop at $shop_url, Jaeger at $jaeger_url"
+
+echo "--- one purchase in the browser, then its trace in Jaeger"
+STOREFRONT_URL="$shop_url" JAEGER_URL="$jaeger_url" RUST_BACKTRACE=0 \
+  cargo test -q --locked -p storefront --test web traced -- --ignored --nocapture
+
+echo "--- stopping with SIGINT"
+kill -INT "$pid"
+status=0
+wait "$pid" || status=$?
+trap - ERR EXIT
+[ "$status" -eq 0 ] || { echo "xtask dev exited with $status"; tail -n 40 "$log"; exit 1; }
+grep -q "jaeger stopped" "$log" || { echo "Jaeger was not stopped"; tail -n 20 "$log"; exit 1; }
+if curl -s -o /dev/null --max-time 2 "$jaeger_url"; then
+  echo "Jaeger still answers on $jaeger_url"; exit 1
+fi
+target_dir="${CARGO_TARGET_DIR:-target}"
+echo "screenshots:"
+find "$target_dir/browser-screenshots/jaeger-trace" -name '*.png' | sort
+echo "jaeger: one browser purchase is one trace across five services ($(( $(date +%s) - started )) s)"
