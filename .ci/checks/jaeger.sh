@@ -55,7 +55,7 @@ echo "shop at $shop_url, Jaeger at $jaeger_url"
 
 echo "--- one purchase in the browser, then its trace in Jaeger"
 STOREFRONT_URL="$shop_url" JAEGER_URL="$jaeger_url" RUST_BACKTRACE=0 \
-  cargo test -q --locked -p storefront --test web traced -- --ignored --nocapture
+  cargo test -q --locked -p storefront --test web traced:: -- --ignored --nocapture
 
 echo "--- stopping with SIGINT"
 kill -INT "$pid"

@@ -145,7 +145,7 @@ async fn show_in_the_ui(driver: &Driver, jaeger: &str, trace_id: &str, spans: us
 
 #[tokio::test]
 #[ignore = "needs a running `cargo xtask dev` with Jaeger; .ci/checks/jaeger.sh runs it"]
-async fn a_browser_purchase_is_one_trace_across_five_services_in_jaeger() {
+async fn a_purchase_in_chromium_is_one_trace_across_five_services_in_jaeger() {
     let shop = url_from_env("STOREFRONT_URL");
     let jaeger = url_from_env("JAEGER_URL");
     let driver = Driver::start("jaeger-trace", 1600, 1000).await;
