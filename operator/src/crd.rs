@@ -4,6 +4,9 @@
 //! enforced by the schema; rules where one field depends on another are CEL rules
 //! (`x-kubernetes-validations`), so the API server rejects a bad Shop before the operator sees it.
 //! [`crate::validate`] repeats the checks that matter for a Shop that reached us anyway.
+//!
+//! Unsigned fields carry `format: int32` (their ranges fit): schemars writes `uint32`, which the
+//! API server does not know and warns about on every apply of the CRD.
 
 use kube::{CustomResource, KubeSchema};
 

@@ -62,9 +62,10 @@ impl LeaseConfig {
     }
 
     /// How long a leader that lost its Lease may take to stop its controller before it exits
-    /// anyway: the part of the lease duration after the renew deadline, less a second of margin.
+    /// anyway: half the time between the renew deadline and the Lease's expiry, so the process
+    /// is gone with the other half to spare before a standby can take over.
     pub fn stop_grace(&self) -> Duration {
-        self.duration.saturating_sub(self.renew_deadline).saturating_sub(Duration::from_secs(1))
+        self.duration.saturating_sub(self.renew_deadline) / 2
     }
 }
 

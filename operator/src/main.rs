@@ -68,7 +68,7 @@ fn run() -> anyhow::Result<()> {
                 anyhow::bail!("the metrics server stopped before the controller")
             }
             ran = &mut controller => {
-                ran.context("running the controller (is the Shop CRD installed: `operator crd | kubectl apply -f -`?)")?;
+                ran?;
                 server.await.context("stopping the metrics server")?;
             }
         }
@@ -85,7 +85,7 @@ async fn lead_and_run(
 ) -> anyhow::Result<()> {
     let Some(config) = operator::leader::LeaseConfig::from_env() else {
         tracing::info!("POD_NAMESPACE/POD_NAME unset: leader election off (run one replica)");
-        return Ok(operator::controller::run(client, health, shutdown).await?);
+        return run_controller(client, health, shutdown).await;
     };
     let stop_grace = config.stop_grace();
     let elector = operator::leader::LeaderElector::new(client.clone(), config);
@@ -104,7 +104,7 @@ async fn lead_and_run(
             }
         }
     };
-    let controller = operator::controller::run(client, health, stop);
+    let controller = run_controller(client, health, stop);
     tokio::pin!(controller);
     tokio::select! {
         ran = &mut controller => {
@@ -122,6 +122,17 @@ async fn lead_and_run(
             anyhow::bail!("lost the leader Lease: stopped reconciling, restarting as a candidate")
         }
     }
+}
+
+/// The controller, with a hint for its most common start-up failure.
+async fn run_controller(
+    client: kube::Client,
+    health: Arc<operator::metrics::Health>,
+    stop: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) -> anyhow::Result<()> {
+    operator::controller::run(client, health, stop)
+        .await
+        .context("running the controller (is the Shop CRD installed: `operator crd | kubectl apply -f -`?)")
 }
 
 /// JSON logs by default (`LOG_FORMAT=pretty` for humans), filtered by `RUST_LOG`.

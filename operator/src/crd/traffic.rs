@@ -70,18 +70,18 @@ pub struct FaultsSpec {
     pub payment_failure_rate: Option<f64>,
     /// Added latency of every payment, in milliseconds (payments).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 60000))]
+    #[schemars(range(min = 0, max = 60000), extend("format" = "int32"))]
     pub payment_latency_ms: Option<u32>,
     /// Added latency of product search, in milliseconds (products).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 60000))]
+    #[schemars(range(min = 0, max = 60000), extend("format" = "int32"))]
     pub product_search_delay_ms: Option<u32>,
     /// When true, products answers 503 on its API routes (health stays up).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub products_unavailable: Option<bool>,
     /// Added latency of login and token issuing, in milliseconds (users).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0, max = 60000))]
+    #[schemars(range(min = 0, max = 60000), extend("format" = "int32"))]
     pub users_token_delay_ms: Option<u32>,
 }
 

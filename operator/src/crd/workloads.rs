@@ -168,7 +168,7 @@ impl Resources {
 pub struct PaymentsSpec {
     /// Added latency of every simulated charge, in milliseconds.
     #[serde(default)]
-    #[schemars(range(min = 0, max = 60000))]
+    #[schemars(range(min = 0, max = 60000), extend("format" = "int32"))]
     pub simulated_latency_ms: u32,
     /// Share of charges that fail with a processor error, 0.0 to 1.0.
     #[serde(default)]
@@ -182,11 +182,11 @@ pub struct PaymentsSpec {
 pub struct AuthSpec {
     /// Lifetime of customer and admin access tokens, in seconds.
     #[serde(default = "default_access_ttl")]
-    #[schemars(range(min = 60, max = 86400))]
+    #[schemars(range(min = 60, max = 86400), extend("format" = "int32"))]
     pub access_token_ttl_secs: u32,
     /// Lifetime of service (client-credentials) tokens, in seconds.
     #[serde(default = "default_service_ttl")]
-    #[schemars(range(min = 30, max = 3600))]
+    #[schemars(range(min = 30, max = 3600), extend("format" = "int32"))]
     pub service_token_ttl_secs: u32,
     /// E-mail of the administrator created at first start; its password is generated into a Secret.
     #[serde(default = "default_admin_email")]
@@ -222,7 +222,7 @@ fn default_admin_email() -> String {
 pub struct OrdersSpec {
     /// How long an unpaid order holds its stock reservation, in seconds.
     #[serde(default = "default_order_ttl")]
-    #[schemars(range(min = 60, max = 86400))]
+    #[schemars(range(min = 60, max = 86400), extend("format" = "int32"))]
     pub order_ttl_secs: u32,
 }
 

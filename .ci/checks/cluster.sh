@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# The operator against a real Kubernetes control plane (issue 23): etcd, kube-apiserver with RBAC,
+# kube-controller-manager (garbage collector, workload controllers), kube-scheduler, and KWOK in
+# place of kubelets, all started by scripts/cluster.sh on loopback. What only a real API server
+# shows is asserted here: the CRD's CEL rules compile and refuse bad Shops, the operator's RBAC is
+# enough (it runs with its ServiceAccount's token, not an admin certificate), Shops become Ready
+# only once the workloads have rolled out, leader election hands over, and deletion goes through
+# the real garbage collector. Pods never run (no container runtime): kind shows the rest.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root="$(pwd)"
+
+work="$root/target/cluster-check"
+rm -rf "$work" && mkdir -p "$work"
+export CLUSTER_DIR="$root/target/cluster"
+proxy_port=16444
+
+for tool in jq curl openssl; do
+  command -v "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
+done
+# shellcheck source=../lib/cluster_helpers.sh
+source .ci/lib/cluster_helpers.sh
+
+cleanup() {
+  local status=$?
+  for replica in operator-a operator-b; do stop_operator "$replica" -KILL; done
+  [ -f "$work/proxy.pid" ] && { kill -CONT "$(cat "$work/proxy.pid")" 2>/dev/null; kill "$(cat "$work/proxy.pid")" 2>/dev/null; }
+  if [ "$status" -ne 0 ]; then
+    for replica in operator-a operator-b; do
+      [ -f "$work/$replica.log" ] && { echo "--- $replica log (tail)"; tail -n 25 "$work/$replica.log"; }
+    done
+    echo "--- logs of the control plane: $CLUSTER_DIR/logs, of the operators: $work"
+  fi
+  scripts/cluster.sh down || true
+}
+trap cleanup EXIT
+
+step "building the operator"
+cargo build -q --locked -p operator
+scripts/cluster.sh down >/dev/null 2>&1 || true
+step "starting the control plane (first run builds Kubernetes, etcd and KWOK from the Go module proxy)"
+start_time=$SECONDS
+scripts/cluster.sh up --nodes 2 --node-cpu 4 --node-memory 12Gi
+eval "$(scripts/cluster.sh env)"
+echo "control plane up in $((SECONDS - start_time)) s"
+
+step "the CRD: the API server compiles its schema and CEL rules"
+kubectl apply --server-side -f k8s/crd.yaml 2>&1 | tee "$work/crd-apply.txt"
+# A warning names something the server ignores (e.g. an unknown format): the CRD must be clean.
+if grep -i warning "$work/crd-apply.txt"; then fail "the API server warned about k8s/crd.yaml"; fi
+kubectl wait --for condition=Established --timeout 30s crd/shops.microshop.dev
+
+step "the operator's RBAC, and a kubeconfig with its ServiceAccount's token"
+for file in namespace serviceaccount clusterrole clusterrolebinding role rolebinding; do
+  kubectl apply -f "k8s/operator/$file.yaml"
+done
+server="$(kubectl config view -o jsonpath='{.clusters[0].cluster.server}')"
+service_account_kubeconfig "$server" microshop-system microshop-operator "$work/operator.kubeconfig"
+service_account_kubeconfig "https://127.0.0.1:$proxy_port" microshop-system microshop-operator "$work/operator-via-proxy.kubeconfig"
+as_operator() { kubectl --kubeconfig "$work/operator.kubeconfig" "$@"; }
+[ "$(as_operator auth can-i patch deployments.apps -n any 2>/dev/null)" = yes ] || fail "the operator's token cannot patch Deployments"
+[ "$(as_operator auth can-i get pods -n any 2>/dev/null || true)" = no ] || fail "the token is not confined by RBAC (it may read Pods)"
+echo "the token is the ServiceAccount's: it may patch Deployments and may not read Pods"
+
+step "PersistentVolumes for the database claims (nothing provisions storage here)"
+# Claims of the examples ask for no class or for `standard` (full.yaml, kind's default class).
+for class in "" standard; do
+  for i in $(seq 1 20); do
+    cat <<EOF
+apiVersion: v1
+kind: PersistentVolume
+metadata: {name: "fake-pv${class:+-$class}-$i", labels: {microshop.dev/test-volume: "true"}}
+spec:
+  storageClassName: "$class"
+  capacity: {storage: 100Gi}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  hostPath: {path: /nonexistent/fake-pv-$i}
+---
+EOF
+  done
+done | kubectl apply -f - >/dev/null
+echo "40 PersistentVolumes of 100Gi: 20 without a class, 20 of class standard"
+
+step "two operator replicas: operator-a through a freezable proxy, operator-b direct"
+python3 tools/cluster/freezable_proxy.py "$proxy_port" "${server##*:}" &
+echo $! >"$work/proxy.pid"
+wait_until 10 "the proxy to listen" bash -c "echo > /dev/tcp/127.0.0.1/$proxy_port" || fail "the proxy did not start"
+start_operator operator-a "$work/operator-via-proxy.kubeconfig" 19281
+wait_until 60 "operator-a holds the leader Lease" bash -c '[ "$(kubectl get lease microshop-operator -n microshop-system -o jsonpath={.spec.holderIdentity})" = operator-a ]' \
+  || fail "operator-a did not become leader"
+start_operator operator-b "$work/operator.kubeconfig" 19282
+wait_until 30 "operator-b serving health" curl -sf http://127.0.0.1:19282/readyz || fail "operator-b not ready"
+sleep 6
+[ "$(lease_holder)" = operator-a ] || fail "the Lease moved to $(lease_holder) while operator-a was healthy"
+grep -q "controller started" "$work/operator-b.log" && fail "operator-b started its controller while standing by"
+echo "operator-a leads, operator-b stands by"
+
+# ---------------------------------------------------------------------------------------------
+step "minimal Shop: Ready only after the rollouts"
+kubectl create namespace microshop
+kubectl apply -f k8s/examples/minimal.yaml
+wait_until 30 "a first status" bash -c '[ -n "$(kubectl get shop shop -n microshop -o jsonpath={.status.phase})" ]' \
+  || fail "the operator wrote no status for Shop microshop/shop"
+if shop_ready microshop shop; then
+  fail "Shop Ready before KWOK started any Pod (the stage delays them by 3-8 s)"
+fi
+echo "first status: phase $(shop_field microshop shop '{.status.phase}'), ready $(shop_field microshop shop '{.status.readyComponents}')"
+wait_shop_ready 180 microshop shop || fail "minimal Shop not Ready"
+workloads_rolled_out microshop || fail "Shop Ready while a workload has not rolled out"
+echo "Ready at generation $(shop_field microshop shop '{.metadata.generation}') with every workload rolled out"
+
+cargo run -q --locked -p operator -- render k8s/examples/minimal.yaml >"$work/minimal.yaml"
+assert_owned_objects microshop shop "$work/minimal.yaml"
+
+step "kubectl get shop shows the printer columns"
+kubectl get shop -n microshop | tee "$work/get-shop.txt"
+head -1 "$work/get-shop.txt" | grep -Eq '^NAME +PHASE +READY +AGE' || fail "printer columns missing"
+grep -Eq '^shop +Ready +([0-9]+)/\1 ' "$work/get-shop.txt" || fail "the row does not read Ready n/n"
+
+step "invalid Shops are refused by the API server with the CEL rule's message"
+refused() {
+  local message="$1" manifest="$2"
+  if echo "$manifest" | kubectl apply -f - 2>"$work/refusal.txt"; then
+    fail "the API server accepted an invalid Shop (expected: $message)"
+  fi
+  grep -qF "$message" "$work/refusal.txt" || { cat "$work/refusal.txt"; fail "refusal without the message: $message"; }
+  echo "refused: $message"
+}
+refused "database.external (a Secret reference per service) is required when mode is external" \
+  '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"database":{"mode":"external"}}}'
+refused "cpuRequest must not exceed cpuLimit" \
+  '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"services":{"products":{"resources":{"cpuRequest":"2","cpuLimit":"500m","memoryRequest":"64Mi","memoryLimit":"128Mi"}}}}}'
+refused "storageSize cannot change" \
+  '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"shop","namespace":"microshop"},"spec":{"database":{"managed":{"storageSize":"99Gi"}}}}'
+
+step "a spec change rolls out and the status follows"
+before="$(shop_field microshop shop '{.metadata.generation}')"
+kubectl patch shop shop -n microshop --type merge -p '{"spec":{"services":{"products":{"replicas":3}}}}'
+wait_until 20 "a new generation" bash -c "[ \"\$(kubectl get shop shop -n microshop -o jsonpath={.metadata.generation})\" -gt $before ]"
+wait_shop_ready 120 microshop shop || fail "Shop not Ready after the change"
+[ "$(kubectl get deployment shop-products -n microshop -o jsonpath='{.status.readyReplicas}')" = 3 ] \
+  || fail "products does not have 3 ready replicas"
+shop_field microshop shop '{.status.components[?(@.name=="products")].readyReplicas}' | grep -qx 3 \
+  || fail "the Shop's status does not show products 3/3"
+echo "generation $(shop_field microshop shop '{.metadata.generation}'): products 3/3 in the Deployment and in the Shop's status"
+
+# ---------------------------------------------------------------------------------------------
+step "leader hand-over: operator-a's API connection hangs; it must stop before its Lease expires"
+kill -STOP "$(cat "$work/proxy.pid")"
+frozen_at=$(date +%s.%N)
+wait_until 30 "operator-a to exit" bash -c "! kill -0 $(cat "$work/operator-a.pid") 2>/dev/null" \
+  || fail "operator-a kept running with a hung API connection"
+exited_at=$(date +%s.%N)
+wait_until 40 "operator-b to take the Lease" bash -c '[ "$(kubectl get lease microshop-operator -n microshop-system -o jsonpath={.spec.holderIdentity})" = operator-b ]' \
+  || fail "operator-b did not take over"
+lease="$(kubectl get lease microshop-operator -n microshop-system -o json)"
+acquired_b="$(echo "$lease" | jq -r .spec.acquireTime)"
+python3 - "$frozen_at" "$exited_at" "$acquired_b" <<'EOF'
+import sys, datetime
+frozen, exited = float(sys.argv[1]), float(sys.argv[2])
+acquired = datetime.datetime.fromisoformat(sys.argv[3].replace("Z", "+00:00")).timestamp()
+print(f"operator-a exited {exited - frozen:.1f} s after its connection froze; "
+      f"operator-b acquired the Lease {acquired - frozen:.1f} s after it")
+# The renew deadline (10 s) is below the lease duration (15 s): a leader cut off must be gone
+# before a standby can take the Lease.
+assert exited < acquired, "operator-b led while operator-a was still running"
+assert exited - frozen < 15, "operator-a outlived its lease duration"
+EOF
+grep -q "lost the leader Lease" "$work/operator-a.log" || fail "operator-a exited without saying it lost the Lease"
+kill -CONT "$(cat "$work/proxy.pid")"
+
+step "operator-b now reconciles: a change made after the hand-over rolls out"
+kubectl patch shop shop -n microshop --type merge -p '{"spec":{"services":{"products":{"replicas":1}}}}'
+wait_shop_ready 120 microshop shop || fail "Shop not Ready under operator-b"
+[ "$(kubectl get deployment shop-products -n microshop -o jsonpath='{.spec.replicas}')" = 1 ] \
+  || fail "operator-b did not apply the change"
+echo "operator-b applied generation $(shop_field microshop shop '{.metadata.generation}')"
+
+# ---------------------------------------------------------------------------------------------
+step "the other examples: full, external (with its Secrets), traffic"
+example_ready() {
+  local file="$1" ns="$2"
+  local name
+  name="$(awk '/^kind: Shop/ {shop=1} shop && /^  name:/ {print $2; exit}' "k8s/examples/$file")"
+  kubectl create namespace "$ns" >/dev/null
+  if [ "$file" = external.yaml ]; then
+    # The Secrets a database administrator would have made: one URI per service.
+    for service in products users orders payments storefront; do
+      kubectl create secret generic "$service-db-app" -n "$ns" \
+        --from-literal "uri=postgres://$service:secret@db.example.internal:5432/$service" >/dev/null
+    done
+  fi
+  sed "s/^  namespace: microshop$/  namespace: $ns/" "k8s/examples/$file" >"$work/$file"
+  kubectl apply -f "$work/$file" >/dev/null
+  wait_shop_ready 240 "$ns" "$name" || fail "example $file not Ready"
+  workloads_rolled_out "$ns" || fail "example $file Ready before its workloads rolled out"
+  cargo run -q --locked -p operator -- render "$work/$file" >"$work/rendered-$file"
+  assert_owned_objects "$ns" "$name" "$work/rendered-$file"
+  echo "$file: Shop $ns/$name Ready ($(shop_field "$ns" "$name" '{.status.readyComponents}') components)"
+}
+example_ready full.yaml example-full
+example_ready external.yaml example-external
+example_ready traffic.yaml example-traffic
+
+# ---------------------------------------------------------------------------------------------
+step "deleting a Shop: the garbage collector removes what it owns; claims and credentials stay (Retain)"
+kubectl delete shop shop -n microshop --wait=true --timeout 60s
+wait_until 120 "the garbage collector to remove the owned objects" no_owned_left "$work/minimal.yaml" shop \
+  || { owned_left "$work/minimal.yaml" shop; fail "owned objects left after deleting the Shop"; }
+claims="$(kubectl get pvc -n microshop --no-headers 2>/dev/null | wc -l)"
+[ "$claims" -ge 5 ] || fail "expected the 5 database claims to stay, found $claims"
+kubectl get secret shop-admin -n microshop >/dev/null || fail "the admin Secret was deleted under Retain"
+for service in products users orders payments storefront; do
+  kubectl get secret "shop-$service-db" -n microshop >/dev/null || fail "shop-$service-db was deleted under Retain"
+done
+echo "owned objects gone; $claims claims, shop-admin and the database Secrets kept"
+
+step "the operators logged no authorization failure and no conflict"
+if grep -Ei '"(status|code)":\s*40[39]|forbidden|conflict' "$work"/operator-*.log | grep -v "lost the leader" >"$work/denied.txt"; then
+  head -n 5 "$work/denied.txt"
+  fail "the operator's log has 403s or conflicts"
+fi
+echo "no 403 and no 409 in $(cat "$work"/operator-*.log | wc -l) log lines"
+
+echo "cluster checks passed"
