@@ -65,7 +65,7 @@ echo "the token is the ServiceAccount's: it may patch Deployments and may not re
 step "PersistentVolumes for the database claims (nothing provisions storage here)"
 # Claims of the examples ask for no class or for `standard` (full.yaml, kind's default class).
 for class in "" standard; do
-  for i in $(seq 1 20); do
+  for i in $(seq 1 30); do
     cat <<EOF
 apiVersion: v1
 kind: PersistentVolume
@@ -80,7 +80,7 @@ spec:
 EOF
   done
 done | kubectl apply -f - >/dev/null
-echo "40 PersistentVolumes of 100Gi: 20 without a class, 20 of class standard"
+echo "60 PersistentVolumes of 100Gi: 30 without a class, 30 of class standard"
 
 step "two operator replicas: operator-a through a freezable proxy, operator-b direct"
 python3 tools/cluster/freezable_proxy.py "$proxy_port" "${server##*:}" &
@@ -204,6 +204,33 @@ example_ready external.yaml example-external
 example_ready traffic.yaml example-traffic
 
 # ---------------------------------------------------------------------------------------------
+step "CloudNativePG Clusters and a Gateway API HTTPRoute, applied through their CRDs"
+# The Gateway API's own HTTPRoute CRD, read from its Go module (pinned; not copied into the repo).
+gateway_api_version=v1.3.0
+gateway_dir="$(go mod download -json "sigs.k8s.io/gateway-api@$gateway_api_version" | jq -r .Dir)"
+kubectl apply --server-side -f "$gateway_dir/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" >/dev/null
+kubectl apply --server-side -f tools/cluster/cloudnativepg-cluster-crd.yaml >/dev/null
+kubectl wait --for condition=Established --timeout 30s crd/httproutes.gateway.networking.k8s.io crd/clusters.postgresql.cnpg.io
+kubectl create namespace example-cnpg >/dev/null
+sed "s/^  namespace: microshop$/  namespace: example-cnpg/" k8s/examples/cloudnativepg.yaml >"$work/cloudnativepg.yaml"
+kubectl apply -f "$work/cloudnativepg.yaml" >/dev/null
+cnpg_clusters() { kubectl get clusters.postgresql.cnpg.io -n example-cnpg -o name 2>/dev/null; }
+wait_until 60 "five CloudNativePG Clusters" bash -c '[ "$(kubectl get clusters.postgresql.cnpg.io -n example-cnpg -o name | wc -l)" -eq 5 ]' \
+  || fail "the operator's Clusters were not accepted"
+kubectl get httproute big-storefront -n example-cnpg >/dev/null || fail "the HTTPRoute was not accepted"
+sleep 5
+shop_ready example-cnpg big && fail "Shop Ready while no Cluster has a ready instance"
+# Play CloudNativePG's part: report every instance ready, as its status does.
+for cluster in $(cnpg_clusters); do
+  instances="$(kubectl get "$cluster" -n example-cnpg -o jsonpath='{.spec.instances}')"
+  kubectl patch "$cluster" -n example-cnpg --subresource status --type merge \
+    -p "{\"status\":{\"readyInstances\":$instances}}" >/dev/null
+done
+# Clusters are not watched (their CRD may be absent): the operator re-checks a waiting Shop every 30 s.
+wait_shop_ready 90 example-cnpg big || fail "Shop not Ready once its Clusters report ready instances"
+echo "5 Clusters and the HTTPRoute accepted; Shop Ready once CloudNativePG's part reported the instances ready"
+
+# ---------------------------------------------------------------------------------------------
 step "deleting a Shop: the garbage collector removes what it owns; claims and credentials stay (Retain)"
 kubectl delete shop shop -n microshop --wait=true --timeout 60s
 wait_until 120 "the garbage collector to remove the owned objects" no_owned_left "$work/minimal.yaml" shop \
@@ -215,6 +242,27 @@ for service in products users orders payments storefront; do
   kubectl get secret "shop-$service-db" -n microshop >/dev/null || fail "shop-$service-db was deleted under Retain"
 done
 echo "owned objects gone; $claims claims, shop-admin and the database Secrets kept"
+
+step "a cluster too small for the Shop: the check fails clearly instead of waiting forever"
+# New Pods fit only on one 2-CPU node (the others are cordoned); this Shop requests 2.2 CPU.
+kubectl cordon kwok-node-1 kwok-node-2 >/dev/null
+sed -e "s/NODE_NAME/kwok-small/g" -e "s/NODE_CPU/2/g" -e "s/NODE_MEMORY/4Gi/g" tools/cluster/nodes.yaml | kubectl apply -f - >/dev/null
+wait_until 30 "kwok-small Ready" bash -c 'kubectl get node kwok-small --no-headers | grep -q " Ready "'
+kubectl create namespace small >/dev/null
+kubectl apply -f - >/dev/null <<'EOF'
+apiVersion: microshop.dev/v1alpha1
+kind: Shop
+metadata: {name: heavy, namespace: small}
+spec:
+  services:
+    products: {replicas: 3, resources: {cpuRequest: 500m, memoryRequest: 128Mi, memoryLimit: 256Mi}}
+EOF
+if wait_shop_ready 45 small heavy 2>"$work/small.txt"; then
+  fail "2.2 CPU of requests fit on a 2-CPU node"
+fi
+grep -q "Insufficient cpu" "$work/small.txt" || { cat "$work/small.txt"; fail "no clear reason given for the Shop not being Ready"; }
+{ grep "Ready=False" "$work/small.txt" | head -n 1; grep -m 1 "Insufficient cpu" "$work/small.txt"; }
+echo "on one 2-CPU node the Shop stays not Ready within a bounded wait, and the reason is plain: Insufficient cpu"
 
 step "the operators logged no authorization failure and no conflict"
 if grep -Ei '"(status|code)":\s*40[39]|forbidden|conflict' "$work"/operator-*.log | grep -v "lost the leader" >"$work/denied.txt"; then

@@ -25,13 +25,12 @@ wait_until() {
 # A Shop's field as JSON path, e.g. shop_field NS NAME '{.status.phase}'.
 shop_field() { kubectl get shop "$2" -n "$1" -o "jsonpath=$3"; }
 
-# Ready: condition Ready=True and observedGeneration equal to the current generation.
+# Ready: condition Ready=True and observedGeneration equal to the current generation, read from
+# one snapshot of the Shop (separate reads could mix a new generation with an old condition).
 shop_ready() {
-  local ns="$1" name="$2" ready generation observed
-  ready="$(shop_field "$ns" "$name" '{.status.conditions[?(@.type=="Ready")].status}')"
-  generation="$(shop_field "$ns" "$name" '{.metadata.generation}')"
-  observed="$(shop_field "$ns" "$name" '{.status.observedGeneration}')"
-  [ "$ready" = "True" ] && [ "$generation" = "$observed" ]
+  kubectl get shop "$2" -n "$1" -o json | jq -e '
+    (.status.conditions // [] | map(select(.type == "Ready"))[0].status) == "True"
+    and .status.observedGeneration == .metadata.generation' >/dev/null
 }
 
 # Explains why a Shop is not Ready: its status, and the scheduler's word on Pods still Pending.

@@ -226,7 +226,7 @@ mod tests {
         let s = shop("demo");
         let pod = deployment(&s).spec.and_then(|d| d.template.spec).expect("pod");
         let c = &pod.containers[0];
-        assert_eq!(c.image.as_deref(), Some("docker.io/jaegertracing/jaeger:2.10.0"));
+        assert_eq!(c.image.as_deref(), Some("docker.io/jaegertracing/jaeger:2.12.0"));
         assert_eq!(c.args.as_deref(), Some(&["--config=/etc/jaeger/config.yaml".to_string()][..]));
         let volume = pod.volumes.iter().flatten().find(|v| v.name == "config").expect("config volume");
         assert_eq!(volume.config_map.as_ref().map(|c| c.name.as_str()), Some("demo-jaeger"));

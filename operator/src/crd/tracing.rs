@@ -82,5 +82,5 @@ impl Default for JaegerSpec {
 }
 
 fn default_jaeger_image() -> String {
-    "docker.io/jaegertracing/jaeger:2.10.0".into()
+    "docker.io/jaegertracing/jaeger:2.12.0".into()
 }
