@@ -13,7 +13,10 @@ root="$(pwd)"
 work="$root/target/cluster-check"
 rm -rf "$work" && mkdir -p "$work"
 export CLUSTER_DIR="$root/target/cluster"
-proxy_port=16444
+# Loopback ports besides scripts/cluster.sh's own (CLUSTER_API_PORT and the rest).
+proxy_port="${CLUSTER_PROXY_PORT:-16444}"
+operator_a_port="${CLUSTER_OPERATOR_PORT:-19281}"
+operator_b_port=$((operator_a_port + 1))
 
 for tool in jq curl openssl; do
   command -v "$tool" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$tool" >/dev/null; }
@@ -86,11 +89,11 @@ step "two operator replicas: operator-a through a freezable proxy, operator-b di
 python3 tools/cluster/freezable_proxy.py "$proxy_port" "${server##*:}" &
 echo $! >"$work/proxy.pid"
 wait_until 10 "the proxy to listen" bash -c "echo > /dev/tcp/127.0.0.1/$proxy_port" || fail "the proxy did not start"
-start_operator operator-a "$work/operator-via-proxy.kubeconfig" 19281
+start_operator operator-a "$work/operator-via-proxy.kubeconfig" "$operator_a_port"
 wait_until 60 "operator-a holds the leader Lease" bash -c '[ "$(kubectl get lease microshop-operator -n microshop-system -o jsonpath={.spec.holderIdentity})" = operator-a ]' \
   || fail "operator-a did not become leader"
-start_operator operator-b "$work/operator.kubeconfig" 19282
-wait_until 30 "operator-b serving health" curl -sf http://127.0.0.1:19282/readyz || fail "operator-b not ready"
+start_operator operator-b "$work/operator.kubeconfig" "$operator_b_port"
+wait_until 30 "operator-b serving health" curl -sf "http://127.0.0.1:$operator_b_port/readyz" || fail "operator-b not ready"
 sleep 6
 [ "$(lease_holder)" = operator-a ] || fail "the Lease moved to $(lease_holder) while operator-a was healthy"
 grep -q "controller started" "$work/operator-b.log" && fail "operator-b started its controller while standing by"
