@@ -59,6 +59,12 @@ fn run(cmd: &mut Command, what: &str) -> Result<(), String> {
     }
 }
 
+/// What to do on a machine without PostgreSQL: the tests and `cargo xtask dev` need its server
+/// binaries (or a server of their own in `DATABASE_URL`).
+const NO_POSTGRESQL: &str = "PostgreSQL's initdb and pg_ctl were found neither on PATH nor under \
+/usr/lib/postgresql/<version>/bin: install them (Debian: `apt-get install postgresql`, which .ci/run \
+does) or set DATABASE_URL to a server whose role may create databases";
+
 /// A TCP port free on 127.0.0.1 right now.
 pub fn free_port() -> Result<u16, String> {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
@@ -70,8 +76,8 @@ impl LocalCluster {
     /// `port`, trust authentication for user `postgres` on 127.0.0.1 only, durability off
     /// (development and tests only).
     pub fn start(dir: &Path, port: u16) -> Result<Self, String> {
-        let initdb = find_binary("initdb").ok_or("initdb not found")?;
-        let pg_ctl = find_binary("pg_ctl").ok_or("pg_ctl not found")?;
+        let initdb = find_binary("initdb").ok_or(NO_POSTGRESQL)?;
+        let pg_ctl = find_binary("pg_ctl").ok_or(NO_POSTGRESQL)?;
         let as_root = running_as_root();
         std::fs::create_dir_all(dir).map_err(|e| format!("create {}: {e}", dir.display()))?;
         if as_root {
