@@ -11,21 +11,12 @@ if ! command -v jq >/dev/null 2>&1; then
 fi
 
 cargo build -q --locked -p xtask
+# shellcheck source=../lib/xtask_dev.sh
+source .ci/lib/xtask_dev.sh
 log="$(mktemp)"
-RUST_BACKTRACE=0 target/debug/xtask dev >"$log" 2>&1 &
-pid=$!
-# Any failure, an explicit `exit 1` included, stops xtask dev (and with it every service and
-# PostgreSQL), so a failed check leaves nothing running on the dev ports.
-stop() { kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
-trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"' ERR
-trap 'stop' EXIT
-
-for _ in $(seq 1 300); do
-  grep -q "microshop is ready" "$log" && break
-  kill -0 "$pid" 2>/dev/null || { echo "xtask dev exited early"; tail -n 60 "$log"; exit 1; }
-  sleep 1
-done
-grep -q "microshop is ready" "$log" || { echo "xtask dev not ready after 300 s"; tail -n 60 "$log"; exit 1; }
+start_xtask_dev "$log"
+pid=$xtask_pid
+wait_xtask_ready
 echo "xtask dev is up"
 
 echo "--- README walkthrough"

@@ -32,21 +32,15 @@ export XTASK_STOREFRONT_PORT="${XTASK_STOREFRONT_PORT:-18080}" XTASK_PRODUCTS_PO
   XTASK_PAYMENTS_PORT="${XTASK_PAYMENTS_PORT:-18084}" XTASK_POSTGRES_PORT="${XTASK_POSTGRES_PORT:-55442}" \
   XTASK_JAEGER_PORT="${XTASK_JAEGER_PORT:-26686}" XTASK_JAEGER_OTLP_PORT="${XTASK_JAEGER_OTLP_PORT:-24317}"
 
+# shellcheck source=../lib/xtask_dev.sh
+source .ci/lib/xtask_dev.sh
 log="$(mktemp)"
 # The developer's own collector would win over Jaeger (see xtask/src/dev/jaeger.rs): not here.
-env -u OTEL_EXPORTER_OTLP_ENDPOINT -u OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -u OTEL_SDK_DISABLED \
-  JAEGER_BIN="$jaeger_bin" RUST_BACKTRACE=0 target/debug/xtask dev >"$log" 2>&1 &
-pid=$!
-stop() { kill -INT "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true; }
-trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"; tail -n 20 "target/xtask-dev/jaeger-$XTASK_JAEGER_PORT.log" 2>/dev/null || true' ERR
-trap 'stop' EXIT
-
-for _ in $(seq 1 300); do
-  grep -q "microshop is ready" "$log" && break
-  kill -0 "$pid" 2>/dev/null || { echo "xtask dev exited early"; tail -n 60 "$log"; exit 1; }
-  sleep 1
-done
-grep -q "microshop is ready" "$log" || { echo "xtask dev not ready after 300 s"; tail -n 60 "$log"; exit 1; }
+start_xtask_dev "$log" -u OTEL_EXPORTER_OTLP_ENDPOINT -u OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -u OTEL_SDK_DISABLED \
+  JAEGER_BIN="$jaeger_bin"
+pid=$xtask_pid
+trap 'stop_xtask_dev; echo "--- xtask log (tail)"; tail -n 40 "$log"; tail -n 20 "target/xtask-dev/jaeger-$XTASK_JAEGER_PORT.log" 2>/dev/null || true' ERR
+wait_xtask_ready
 # The URLs as the banner prints them (ports may have been moved with XTASK_*_PORT).
 shop_url="$(awk '$1 == "shop" {print $2; exit}' "$log")"
 jaeger_url="$(awk '$1 == "traces" && $2 == "Jaeger" && $3 == "UI" {print $4; exit}' "$log")"
