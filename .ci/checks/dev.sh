@@ -15,7 +15,6 @@ cargo build -q --locked -p xtask
 source .ci/lib/xtask_dev.sh
 log="$(mktemp)"
 start_xtask_dev "$log"
-pid=$xtask_pid
 wait_xtask_ready
 echo "xtask dev is up"
 
@@ -50,12 +49,7 @@ grep -Eq '^\| (storefront_home|browse) \| [0-9]+ \| [1-9][0-9]* \|.*503 x[1-9]' 
 mv "$faults.healthy" "$faults"
 echo "fault report:"; cat target/loadgen/fault.md
 
-echo "--- stopping with SIGINT"
-kill -INT "$pid"
-status=0
-wait "$pid" || status=$?
-trap - ERR EXIT
-[ "$status" -eq 0 ] || { echo "xtask dev exited with $status"; tail -n 40 "$log"; exit 1; }
+stop_xtask_dev_cleanly
 grep -q "PostgreSQL stopped" "$log" || { echo "PostgreSQL was not stopped"; tail -n 20 "$log"; exit 1; }
 for port in 8080 8081 8082 8083 8084; do
   if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/health/live"; then

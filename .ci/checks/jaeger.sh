@@ -38,7 +38,6 @@ log="$(mktemp)"
 # The developer's own collector would win over Jaeger (see xtask/src/dev/jaeger.rs): not here.
 start_xtask_dev "$log" -u OTEL_EXPORTER_OTLP_ENDPOINT -u OTEL_EXPORTER_OTLP_TRACES_ENDPOINT -u OTEL_SDK_DISABLED \
   JAEGER_BIN="$jaeger_bin"
-pid=$xtask_pid
 trap 'stop_xtask_dev; echo "--- xtask log (tail)"; tail -n 40 "$log"; tail -n 20 "target/xtask-dev/jaeger-$XTASK_JAEGER_PORT.log" 2>/dev/null || true' ERR
 wait_xtask_ready
 # The URLs as the banner prints them (ports may have been moved with XTASK_*_PORT).
@@ -51,12 +50,7 @@ echo "--- one purchase in the browser, then its trace in Jaeger"
 STOREFRONT_URL="$shop_url" JAEGER_URL="$jaeger_url" RUST_BACKTRACE=0 \
   cargo test -q --locked -p storefront --test web traced:: -- --ignored --nocapture
 
-echo "--- stopping with SIGINT"
-kill -INT "$pid"
-status=0
-wait "$pid" || status=$?
-trap - ERR EXIT
-[ "$status" -eq 0 ] || { echo "xtask dev exited with $status"; tail -n 40 "$log"; exit 1; }
+stop_xtask_dev_cleanly
 grep -q "jaeger stopped" "$log" || { echo "Jaeger was not stopped"; tail -n 20 "$log"; exit 1; }
 if curl -s -o /dev/null --max-time 2 "$jaeger_url"; then
   echo "Jaeger still answers on $jaeger_url"; exit 1

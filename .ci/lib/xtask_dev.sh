@@ -25,3 +25,13 @@ wait_xtask_ready() {
   tail -n 60 "$xtask_log"
   exit 1
 }
+
+# The end of a passing check: SIGINT, as a developer's Ctrl-C, and xtask must exit 0.
+stop_xtask_dev_cleanly() {
+  echo "--- stopping with SIGINT"
+  kill -INT "$xtask_pid"
+  local status=0
+  wait "$xtask_pid" || status=$?
+  trap - ERR EXIT
+  [ "$status" -eq 0 ] || { echo "xtask dev exited with $status"; tail -n 40 "$xtask_log"; exit 1; }
+}
