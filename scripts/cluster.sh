@@ -98,6 +98,11 @@ wait_for() {
   die "no $what after $seconds s"
 }
 
+admin_kubectl() { "$k8s_bin/kubectl" --kubeconfig "$dir/admin.kubeconfig" "$@"; }
+
+# Whether exactly N Nodes report Ready.
+nodes_ready() { [ "$(admin_kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready ')" -eq "$1" ]; }
+
 up() {
   local nodes=2 node_cpu=4 node_memory=12Gi
   while [ $# -gt 0 ]; do
@@ -113,7 +118,7 @@ up() {
   rm -rf "$dir" && mkdir -p "$dir"
   make_pki
   admin_kubeconfig
-  local pki="$dir/pki" kubectl="$k8s_bin/kubectl --kubeconfig $dir/admin.kubeconfig"
+  local pki="$dir/pki"
 
   start etcd "$etcd_bin/etcd" --name microshop-test --data-dir "$dir/etcd" \
     --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
@@ -136,7 +141,7 @@ up() {
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-cluster-ip-range 10.96.0.0/16 --endpoint-reconciler-type none \
     --allow-privileged=true --profiling=false --v 1
-  wait_for "API server readiness" 90 kube-apiserver $kubectl get --raw /readyz
+  wait_for "API server readiness" 90 kube-apiserver admin_kubectl get --raw /readyz
 
   start kube-controller-manager "$k8s_bin/kube-controller-manager" \
     --kubeconfig "$dir/admin.kubeconfig" --authentication-kubeconfig "$dir/admin.kubeconfig" \
@@ -156,14 +161,13 @@ up() {
 
   # The default ServiceAccount in `default` shows the controller manager is working.
   wait_for "the controller manager (default ServiceAccount)" 60 kube-controller-manager \
-    $kubectl get serviceaccount default -n default
+    admin_kubectl get serviceaccount default -n default
   for i in $(seq 1 "$nodes"); do
     sed -e "s/NODE_NAME/kwok-node-$i/g" -e "s/NODE_CPU/$node_cpu/g" -e "s/NODE_MEMORY/$node_memory/g" \
-      "$root/tools/cluster/nodes.yaml" | $kubectl apply -f - >/dev/null
+      "$root/tools/cluster/nodes.yaml" | admin_kubectl apply -f - >/dev/null
   done
-  wait_for "$nodes Ready Node(s)" 60 kwok \
-    bash -c "[ \"\$($kubectl get nodes --no-headers 2>/dev/null | grep -c ' Ready ')\" -eq $nodes ]"
-  log "up: Kubernetes $($kubectl version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1)," \
+  wait_for "$nodes Ready Node(s)" 60 kwok nodes_ready "$nodes"
+  log "up: Kubernetes $(admin_kubectl version -o json | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1)," \
     "$nodes node(s) of $node_cpu CPU and $node_memory"
   env_exports
 }

@@ -38,7 +38,7 @@ if [ ! -f "$cache/.complete" ]; then
   for pair in $RENAME; do
     [ -e "$tmp/bin/${pair%%:*}" ] && mv "$tmp/bin/${pair%%:*}" "$tmp/bin/${pair##*:}"
   done
-  echo "go-tools: built $set_name in $(( $(date +%s) - start )) s: $(ls "$tmp/bin" | tr '\n' ' ')" >&2
+  echo "go-tools: built $set_name in $(( $(date +%s) - start )) s: $(find "$tmp/bin" -type f -printf '%f ')" >&2
   rm -rf "$cache" && mv "$tmp" "$cache" && touch "$cache/.complete"
 fi
 echo "$cache/bin"

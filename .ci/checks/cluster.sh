@@ -90,7 +90,7 @@ python3 tools/cluster/freezable_proxy.py "$proxy_port" "${server##*:}" &
 echo $! >"$work/proxy.pid"
 wait_until 10 "the proxy to listen" bash -c "echo > /dev/tcp/127.0.0.1/$proxy_port" || fail "the proxy did not start"
 start_operator operator-a "$work/operator-via-proxy.kubeconfig" "$operator_a_port"
-wait_until 60 "operator-a holds the leader Lease" bash -c '[ "$(kubectl get lease microshop-operator -n microshop-system -o jsonpath={.spec.holderIdentity})" = operator-a ]' \
+wait_until 60 "operator-a holds the leader Lease" lease_held_by operator-a \
   || fail "operator-a did not become leader"
 start_operator operator-b "$work/operator.kubeconfig" "$operator_b_port"
 wait_until 30 "operator-b serving health" curl -sf "http://127.0.0.1:$operator_b_port/readyz" || fail "operator-b not ready"
@@ -103,7 +103,7 @@ echo "operator-a leads, operator-b stands by"
 step "minimal Shop: Ready only after the rollouts"
 kubectl create namespace microshop
 kubectl apply -f k8s/examples/minimal.yaml
-wait_until 30 "a first status" bash -c '[ -n "$(kubectl get shop shop -n microshop -o jsonpath={.status.phase})" ]' \
+wait_until 30 "a first status" has_status microshop shop \
   || fail "the operator wrote no status for Shop microshop/shop"
 if shop_ready microshop shop; then
   fail "Shop Ready before KWOK started any Pod (the stage delays them by 3-8 s)"
@@ -155,7 +155,7 @@ frozen_at=$(date +%s.%N)
 wait_until 30 "operator-a to exit" bash -c "! kill -0 $(cat "$work/operator-a.pid") 2>/dev/null" \
   || fail "operator-a kept running with a hung API connection"
 exited_at=$(date +%s.%N)
-wait_until 40 "operator-b to take the Lease" bash -c '[ "$(kubectl get lease microshop-operator -n microshop-system -o jsonpath={.spec.holderIdentity})" = operator-b ]' \
+wait_until 40 "operator-b to take the Lease" lease_held_by operator-b \
   || fail "operator-b did not take over"
 lease="$(kubectl get lease microshop-operator -n microshop-system -o json)"
 acquired_b="$(echo "$lease" | jq -r .spec.acquireTime)"
@@ -218,7 +218,8 @@ kubectl create namespace example-cnpg >/dev/null
 sed "s/^  namespace: microshop$/  namespace: example-cnpg/" k8s/examples/cloudnativepg.yaml >"$work/cloudnativepg.yaml"
 kubectl apply -f "$work/cloudnativepg.yaml" >/dev/null
 cnpg_clusters() { kubectl get clusters.postgresql.cnpg.io -n example-cnpg -o name 2>/dev/null; }
-wait_until 60 "five CloudNativePG Clusters" bash -c '[ "$(kubectl get clusters.postgresql.cnpg.io -n example-cnpg -o name | wc -l)" -eq 5 ]' \
+cnpg_cluster_count_is() { [ "$(cnpg_clusters | wc -l)" -eq "$1" ]; }
+wait_until 60 "five CloudNativePG Clusters" cnpg_cluster_count_is 5 \
   || fail "the operator's Clusters were not accepted"
 kubectl get httproute big-storefront -n example-cnpg >/dev/null || fail "the HTTPRoute was not accepted"
 sleep 5

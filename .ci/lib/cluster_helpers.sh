@@ -109,6 +109,10 @@ lease_holder() {
   kubectl get lease microshop-operator -n microshop-system -o jsonpath='{.spec.holderIdentity}'
 }
 
+lease_held_by() { [ "$(lease_holder)" = "$1" ]; }
+
+has_status() { [ -n "$(shop_field "$1" "$2" '{.status.phase}')" ]; }
+
 # The objects `operator render` lists for a Shop, checked on the server: each exists, and each
 # carries a controller owner reference to the Shop except the data the Shop's deletion must not
 # take (docs/operator.md, Deletion): the database credential Secrets and the admin password,
