@@ -113,7 +113,7 @@ mod tests {
     fn committed_crd_yaml_is_up_to_date() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../k8s/crd.yaml");
         let committed = std::fs::read_to_string(path).unwrap_or_default();
-        let generated = serde_yaml::to_string(&Shop::crd()).expect("CRD serializes");
+        let generated = serde_saphyr::to_string(&Shop::crd()).expect("CRD serializes");
         assert!(committed == generated, "k8s/crd.yaml is stale: run `cargo run -q -p operator -- crd > k8s/crd.yaml`");
     }
 

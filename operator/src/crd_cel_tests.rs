@@ -29,7 +29,7 @@ fn example_shops_pass_every_rule() {
     let mut checked = 0;
     for entry in std::fs::read_dir(dir).expect("k8s/examples exists").flatten() {
         let text = std::fs::read_to_string(entry.path()).expect("readable example");
-        let example: Value = serde_yaml::from_str(&text).expect("example is YAML");
+        let example: Value = serde_saphyr::from_str(&text).expect("example is YAML");
         assert_eq!(errors(&example, None), Vec::<String>::new(), "{}", entry.path().display());
         checked += 1;
     }

@@ -34,7 +34,7 @@ fn main() -> ExitCode {
 
 /// Prints the CRD generated from the Rust types (what `k8s/crd.yaml` holds).
 fn print_crd() -> anyhow::Result<()> {
-    print!("{}", serde_yaml::to_string(&operator::crd::Shop::crd())?);
+    print!("{}", serde_saphyr::to_string(&operator::crd::Shop::crd())?);
     Ok(())
 }
 

@@ -19,7 +19,7 @@ use crate::validate::{SpecErrors, validate};
 pub enum RenderError {
     /// The input is not a Shop.
     #[error("not a Shop manifest: {0}")]
-    Parse(#[source] serde_yaml::Error),
+    Parse(#[source] serde_saphyr::Error),
     /// The Shop fails validation.
     #[error(transparent)]
     Invalid(#[from] SpecErrors),
@@ -28,7 +28,7 @@ pub enum RenderError {
     Secret(#[from] SecretError),
     /// An object could not be serialized.
     #[error("cannot serialize {0}: {1}")]
-    Serialize(String, #[source] serde_yaml::Error),
+    Serialize(String, #[source] serde_saphyr::SerializeError),
 }
 
 /// The uid written into owner references when the Shop has none (it was never stored).
@@ -36,7 +36,7 @@ pub const PLACEHOLDER_UID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Parses a Shop manifest, filling what only the API server would set.
 pub fn parse_shop(yaml: &str) -> Result<Shop, RenderError> {
-    let mut shop: Shop = serde_yaml::from_str(yaml).map_err(RenderError::Parse)?;
+    let mut shop: Shop = serde_saphyr::from_str(yaml).map_err(RenderError::Parse)?;
     if shop.metadata.uid.is_none() {
         shop.metadata.uid = Some(PLACEHOLDER_UID.into());
     }
@@ -74,7 +74,7 @@ fn all_yaml<K: Serialize + ResourceExt>(objects: &[K]) -> Result<Vec<String>, Re
 }
 
 fn to_yaml(object: &impl Serialize, name: &str) -> Result<String, RenderError> {
-    serde_yaml::to_string(object).map_err(|e| RenderError::Serialize(name.to_string(), e))
+    serde_saphyr::to_string(object).map_err(|e| RenderError::Serialize(name.to_string(), e))
 }
 
 #[cfg(test)]
@@ -86,7 +86,8 @@ mod tests {
         let shop = parse_shop("apiVersion: microshop.dev/v1alpha1\nkind: Shop\nmetadata:\n  name: demo\nspec: {}\n")
             .expect("parse");
         let out = render(&shop).expect("render");
-        let docs: Vec<serde_yaml::Value> = out.split("---\n").map(|d| serde_yaml::from_str(d).expect("yaml")).collect();
+        let docs: Vec<serde_json::Value> =
+            out.split("---\n").map(|d| serde_saphyr::from_str(d).expect("yaml")).collect();
         let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
         assert_eq!(kinds.iter().filter(|k| **k == "Secret").count(), 8);
         assert_eq!(kinds.iter().filter(|k| **k == "ConfigMap").count(), 1);

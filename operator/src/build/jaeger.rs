@@ -213,7 +213,7 @@ mod tests {
 
     #[test]
     fn config_is_v2_with_the_ports_the_services_and_probes_use() {
-        let config: serde_yaml::Value = serde_yaml::from_str(CONFIG).expect("config is YAML");
+        let config: serde_json::Value = serde_saphyr::from_str(CONFIG).expect("config is YAML");
         let otlp = &config["receivers"]["otlp"]["protocols"];
         assert_eq!(otlp["grpc"]["endpoint"].as_str(), Some("0.0.0.0:4317"));
         assert_eq!(otlp["http"]["endpoint"].as_str(), Some("0.0.0.0:4318"));
@@ -221,7 +221,7 @@ mod tests {
         assert_eq!(config["extensions"]["healthcheckv2"]["http"]["endpoint"].as_str(), Some("0.0.0.0:13133"));
         let store = config["extensions"]["jaeger_query"]["storage"]["traces"].as_str();
         assert_eq!(config["exporters"]["jaeger_storage_exporter"]["trace_storage"].as_str(), store);
-        assert!(config["extensions"]["jaeger_storage"]["backends"][store.unwrap_or_default()]["memory"].is_mapping());
+        assert!(config["extensions"]["jaeger_storage"]["backends"][store.unwrap_or_default()]["memory"].is_object());
 
         let s = shop("demo");
         let pod = deployment(&s).spec.and_then(|d| d.template.spec).expect("pod");
@@ -238,15 +238,15 @@ mod tests {
     #[test]
     fn config_matches_the_compose_configuration() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../deploy/jaeger/config.yaml");
-        let compose: serde_yaml::Value =
-            serde_yaml::from_str(&std::fs::read_to_string(path).unwrap_or_default()).expect("compose config is YAML");
-        let ours: serde_yaml::Value = serde_yaml::from_str(CONFIG).expect("config is YAML");
+        let compose: serde_json::Value =
+            serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap_or_default()).expect("compose config is YAML");
+        let ours: serde_json::Value = serde_saphyr::from_str(CONFIG).expect("config is YAML");
         assert_eq!(ours["receivers"], compose["receivers"], "receivers");
         assert_eq!(ours["service"]["pipelines"], compose["service"]["pipelines"], "pipelines");
         assert_eq!(ours["exporters"], compose["exporters"], "exporters");
         assert_eq!(ours["extensions"]["jaeger_storage"], compose["extensions"]["jaeger_storage"], "storage");
         assert_eq!(ours["extensions"]["healthcheckv2"], compose["extensions"]["healthcheckv2"], "health check");
-        let query = |c: &serde_yaml::Value| c["extensions"]["jaeger_query"]["http"]["endpoint"].clone();
+        let query = |c: &serde_json::Value| c["extensions"]["jaeger_query"]["http"]["endpoint"].clone();
         assert_eq!(query(&ours), query(&compose), "query UI");
     }
 

@@ -20,7 +20,6 @@ pub enum Component {
     Service(Microservice),
     /// A service's database (StatefulSet, headless Service, credentials, CloudNativePG Cluster).
     Database(Microservice),
-    /// Jaeger.
     Jaeger,
     /// The load generator.
     LoadGenerator,

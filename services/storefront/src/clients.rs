@@ -53,7 +53,6 @@ pub struct ProductPage {
 #[derive(Debug, Clone, Deserialize)]
 pub struct User {
     pub id: Uuid,
-    /// E-mail.
     pub email: String,
     /// Display name.
     pub name: String,
@@ -74,7 +73,6 @@ pub struct OrderLine {
     pub name: String,
     /// Unit price when ordered.
     pub unit_price: i64,
-    /// Units.
     pub quantity: i32,
     pub line_total: i64,
 }
@@ -83,11 +81,9 @@ pub struct OrderLine {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Order {
     pub id: Uuid,
-    /// Customer.
     pub user_id: Uuid,
     /// `pending`, `paid`, `shipped`, `delivered` or `cancelled`.
     pub status: String,
-    /// Lines.
     pub items: Vec<OrderLine>,
     /// Total, minor units.
     pub total: i64,
@@ -122,7 +118,6 @@ pub struct OrderPage {
 #[derive(Debug, Serialize)]
 pub struct ItemBody {
     pub product_id: Uuid,
-    /// Units.
     pub quantity: i32,
 }
 

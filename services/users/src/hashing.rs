@@ -51,6 +51,7 @@ pub fn return_large_buffers_to_the_os() {
     {
         // SAFETY: mallopt only changes allocator tuning; M_MMAP_THRESHOLD with a value below
         // glibc's maximum (32 MiB on 64-bit) is a documented, valid call at any time.
+        #[allow(unsafe_code)] // the workspace's one exception (see Cargo.toml)
         let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20) };
         if ok != 1 {
             tracing::warn!("mallopt(M_MMAP_THRESHOLD) failed; password hashing may keep memory");

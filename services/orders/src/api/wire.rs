@@ -68,11 +68,8 @@ pub struct PayBody {
 pub enum Status {
     /// Placed, stock held, waiting for payment.
     Pending,
-    /// Paid.
     Paid,
-    /// Shipped.
     Shipped,
-    /// Delivered.
     Delivered,
     /// Cancelled (stock given back, payment refunded).
     Cancelled,

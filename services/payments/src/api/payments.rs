@@ -58,7 +58,7 @@ pub struct ChargeBody {
 #[derive(Debug, Enum)]
 #[oai(rename_all = "lowercase")]
 pub enum PaymentState {
-    /// Charged.
+    /// The card was charged the amount.
     Succeeded,
     /// Refused by the card network; nothing was taken.
     Declined,

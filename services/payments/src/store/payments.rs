@@ -46,7 +46,6 @@ pub struct NewPayment<'a> {
     pub order_id: Uuid,
     pub amount_minor: i64,
     pub currency: &'a str,
-    /// Outcome.
     pub status: PaymentStatus,
     /// Decline reason, with `Declined`.
     pub decline_code: Option<&'a str>,

@@ -27,9 +27,7 @@ use crate::{
 pub struct LineView {
     pub product_id: Uuid,
     pub name: String,
-    /// Picture.
     pub image: String,
-    /// Units.
     pub quantity: i32,
     /// Unit price, formatted.
     pub unit_price: String,

@@ -7,7 +7,6 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 pub struct AddToCart {
     pub product_id: String,
-    /// Units.
     pub quantity: String,
 }
 
@@ -21,7 +20,6 @@ pub struct SetQuantity {
 /// Log in.
 #[derive(Debug, Deserialize)]
 pub struct LoginForm {
-    /// E-mail.
     pub email: String,
     pub password: String,
     /// Where to go afterwards.
@@ -29,12 +27,10 @@ pub struct LoginForm {
     pub next: String,
 }
 
-/// Register.
 #[derive(Debug, Deserialize)]
 pub struct RegisterForm {
     /// Display name.
     pub name: String,
-    /// E-mail.
     pub email: String,
     pub password: String,
     /// Where to go afterwards.
@@ -48,7 +44,6 @@ pub struct ProfileForm {
     /// Display name.
     #[serde(default)]
     pub name: String,
-    /// E-mail.
     #[serde(default)]
     pub email: String,
     /// New password.

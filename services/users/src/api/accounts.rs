@@ -53,7 +53,7 @@ pub struct ProfilePatchBody {
 pub enum AccountRole {
     /// A shopper.
     Customer,
-    /// Staff.
+    /// Shop staff, who manage the catalogue.
     Admin,
 }
 
