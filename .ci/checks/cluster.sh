@@ -212,10 +212,35 @@ step "CloudNativePG Clusters and a Gateway API HTTPRoute, applied through their 
 gateway_api_version=v1.3.0
 gateway_dir="$(go mod download -json "sigs.k8s.io/gateway-api@$gateway_api_version" | jq -r .Dir)"
 kubectl apply --server-side -f "$gateway_dir/config/crd/standard/gateway.networking.k8s.io_httproutes.yaml" >/dev/null
-kubectl apply --server-side -f tools/cluster/cloudnativepg-cluster-crd.yaml >/dev/null
+# CloudNativePG's Cluster CRD, generated from the type operator.sh checks the Clusters against
+# (kubernetes-models, generated from CloudNativePG's Go API; pinned): TypeScript declarations ->
+# JSON Schema (ts-json-schema-generator) -> structural openAPIV3Schema (.ci/lib/crd_from_models.py).
+command -v node >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+npm install --prefix "$work/cnpg" --no-audit --no-fund --silent --no-save \
+  typescript@5.9.3 @kubernetes-models/cloudnative-pg@2.0.0 ts-json-schema-generator@2.10.0
+echo '{"compilerOptions": {"module": "nodenext", "moduleResolution": "nodenext", "strict": true}}' >"$work/cnpg/tsconfig.json"
+# --expose none inlines every type: the package declares some names twice (IConfigMapKeySelector).
+"$work/cnpg/node_modules/.bin/ts-json-schema-generator" --tsconfig "$work/cnpg/tsconfig.json" \
+  --path "$work/cnpg/node_modules/@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster.d.ts" \
+  --type ICluster --expose none --no-top-ref --no-type-check --out "$work/cnpg/cluster-schema.json"
+python3 .ci/lib/crd_from_models.py "$work/cnpg/cluster-schema.json" postgresql.cnpg.io v1 Cluster clusters \
+  >"$work/cnpg/cluster-crd.json"
+kubectl apply --server-side -f "$work/cnpg/cluster-crd.json" 2>&1 | tee "$work/cnpg-crd-apply.txt"
+if grep -i warning "$work/cnpg-crd-apply.txt"; then fail "the API server warned about the generated Cluster CRD"; fi
 kubectl wait --for condition=Established --timeout 30s crd/httproutes.gateway.networking.k8s.io crd/clusters.postgresql.cnpg.io
+kubectl get crd clusters.postgresql.cnpg.io -o json \
+  | jq -e '[.status.conditions[]? | select(.type == "NonStructuralSchema")] == []' >/dev/null \
+  || fail "the generated Cluster CRD's schema is not structural"
 kubectl create namespace example-cnpg >/dev/null
 sed "s/^  namespace: microshop$/  namespace: example-cnpg/" k8s/examples/cloudnativepg.yaml >"$work/cloudnativepg.yaml"
+# Every field the operator sets must be in CloudNativePG's schema: strict field validation refuses
+# an unknown one (pruning would drop it silently).
+cargo run -q --locked -p operator -- render "$work/cloudnativepg.yaml" \
+  | awk 'BEGIN { RS = "\n---\n" } /(^|\n)apiVersion: postgresql\.cnpg\.io\/v1\n/ && /(^|\n)kind: Cluster\n/ { printf "%s\n---\n", $0 }' \
+  >"$work/cnpg-clusters.yaml"
+kubectl apply --server-side --dry-run=server --validate=strict -f "$work/cnpg-clusters.yaml" | tee "$work/cnpg-dry-run.txt"
+[ "$(grep -c 'serverside-applied (server dry run)' "$work/cnpg-dry-run.txt")" -eq 5 ] \
+  || fail "the five rendered Clusters did not all pass strict validation against the generated CRD"
 kubectl apply -f "$work/cloudnativepg.yaml" >/dev/null
 cnpg_clusters() { kubectl get clusters.postgresql.cnpg.io -n example-cnpg -o name 2>/dev/null; }
 cnpg_cluster_count_is() { [ "$(cnpg_clusters | wc -l)" -eq "$1" ]; }
