@@ -64,6 +64,16 @@ workloads_rolled_out() {
     | all' >/dev/null
 }
 
+# The Shop's Ready condition turned True no earlier than the last of its Pods turned Ready (KWOK
+# delays each Pod 3-8 s after binding), i.e. the operator waited for the rollouts. $1 NS, $2 NAME.
+ready_after_every_pod() {
+  local shop_ready_at pods_ready_at
+  shop_ready_at="$(shop_field "$1" "$2" '{.status.conditions[?(@.type=="Ready")].lastTransitionTime}')"
+  pods_ready_at="$(kubectl get pods -n "$1" -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].lastTransitionTime}{"\n"}{end}' | sort | tail -n 1)"
+  echo "last Pod Ready at $pods_ready_at, Shop Ready at $shop_ready_at"
+  [ -n "$pods_ready_at" ] && [[ ! "$shop_ready_at" < "$pods_ready_at" ]]
+}
+
 # Writes a kubeconfig that authenticates with a ServiceAccount token (TokenRequest API), so the
 # API server applies that account's RBAC. $1 SERVER, $2 NAMESPACE, $3 ACCOUNT, $4 OUTPUT.
 service_account_kubeconfig() {
