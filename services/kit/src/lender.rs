@@ -6,12 +6,15 @@
 //! showed the service spending most of its time in the kernel sending to PostgreSQL and to
 //! the client, and one of its three sends per request was that ping.
 //!
-//! A [`Lender`] keeps connections checked out of the pool between requests and lends them.
-//! A [`Loan`] goes back to the lender without a ping only when its holder [`Loan::settle`]d it,
-//! which the holder does after its statement completed: the connection is then between
-//! statements, with nothing to flush. A loan dropped unsettled (an error, a cancelled request)
-//! goes back to the pool the usual way, ping included, and the pool discards it if it is
-//! broken.
+//! A [`Lender`] keeps connections checked out of the pool between requests and lends them, for
+//! the span of one call: [`Lender::lend`] runs the caller's statements on a lent connection and
+//! then decides where it goes back, so no caller can forget. It goes back to the lender, with
+//! no ping, when the statements ran to the end, with an answer or with a refusal that did not
+//! come from the database failing ([`StatementError`]): the connection is then between
+//! statements, with nothing to flush (a transaction dropped before its commit has queued its
+//! ROLLBACK, which the next statement sends first). A database error or a cancelled call (the
+//! future dropped mid-statement) sends it back to the pool the usual way, ping included, and the
+//! pool discards it if it is broken.
 //!
 //! Connections the lender holds are checked out as far as the pool knows, so the lender must
 //! not take them all: it owns at most `keep` connections at a time, lent or idle (all but two
@@ -84,10 +87,26 @@ impl Lender {
         lender
     }
 
+    /// Runs `statements` on a lent connection and hands the connection back: to the lender
+    /// when they ran to the end and any error is not a database failure
+    /// ([`StatementError::is_database_failure`]), to the pool's checks otherwise (see the
+    /// module's note). Waiting for a connection is bounded by the pool's acquire timeout.
+    pub async fn lend<T, E>(&self, statements: impl AsyncFnOnce(&mut PgConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<sqlx::Error> + StatementError,
+    {
+        let mut loan = self.borrow().await?;
+        let result = statements(&mut loan).await;
+        if !matches!(&result, Err(error) if error.is_database_failure()) {
+            loan.settled = true;
+        }
+        result
+    }
+
     /// A connection: one the lender holds, or a new checkout from the pool while the lender
     /// owns fewer than `keep`, or the first loan that comes back; within the pool's acquire
     /// timeout, like a checkout from the pool.
-    pub async fn borrow(&self) -> Result<Loan<'_>, sqlx::Error> {
+    async fn borrow(&self) -> Result<Loan<'_>, sqlx::Error> {
         // The common case, an idle connection, needs no deadline (and no timer).
         if let Some(held) = self.lock().pop() {
             return Ok(self.loan(held));
@@ -139,25 +158,33 @@ impl Lender {
     }
 }
 
-/// A lent connection; derefs to the connection.
-pub struct Loan<'a> {
+/// Whether an error a lent connection's statements ended with leaves the connection in an
+/// unknown state. Each service's error type says which of its variants are database failures;
+/// the rest (not found, a refused change) are answers the statements completed with.
+pub trait StatementError {
+    /// True when the database (or the connection to it) failed while the statements ran.
+    fn is_database_failure(&self) -> bool;
+}
+
+impl StatementError for sqlx::Error {
+    fn is_database_failure(&self) -> bool {
+        true
+    }
+}
+
+/// A lent connection, inside [`Lender::lend`]; derefs to the connection. Dropped unsettled,
+/// it goes back to the pool.
+struct Loan<'a> {
     held: Option<Held>,
     lender: &'a Lender,
     settled: bool,
 }
 
 impl Loan<'_> {
-    /// The statement finished: the connection may go back to the lender without a ping.
-    pub fn settle(mut self) {
+    /// The statements finished: the connection may go back to the lender without a ping.
+    #[cfg(all(test, feature = "testing"))]
+    fn settle(mut self) {
         self.settled = true;
-    }
-
-    /// [`Loan::settle`] if the statements succeeded; any error leaves the connection to the
-    /// pool's checks.
-    pub fn settle_if_ok<T, E>(self, result: &Result<T, E>) {
-        if result.is_ok() {
-            self.settle();
-        }
     }
 }
 
@@ -215,6 +242,60 @@ mod tests {
         // A statement interrupted half-way leaves the connection to the pool's checks.
         drop(loan);
         assert_eq!(lender.holding(), 0, "unsettled: not kept");
+    }
+
+    /// A service error: a refusal the statements completed with, or the database failing.
+    #[derive(Debug)]
+    enum Outcome {
+        Refused,
+        Database(sqlx::Error),
+    }
+
+    impl From<sqlx::Error> for Outcome {
+        fn from(error: sqlx::Error) -> Self {
+            Self::Database(error)
+        }
+    }
+
+    impl StatementError for Outcome {
+        fn is_database_failure(&self) -> bool {
+            matches!(self, Self::Database(_))
+        }
+    }
+
+    #[tokio::test]
+    async fn lend_keeps_the_connection_after_an_answer_or_a_refusal_but_not_after_a_failure_or_a_cancel() {
+        let db = fresh_database("lender_lend", &NO_MIGRATIONS).await;
+        let lender = Lender::new(db.pool.clone(), 1);
+
+        let pid = lender.lend(async |conn| Ok::<_, sqlx::Error>(backend_pid(conn).await)).await.expect("answer");
+        assert_eq!(lender.holding(), 1, "an answer: kept");
+
+        let refused = lender
+            .lend(async |conn| {
+                assert_eq!(backend_pid(conn).await, pid, "the same connection is lent again");
+                Err::<(), _>(Outcome::Refused)
+            })
+            .await;
+        assert!(matches!(refused, Err(Outcome::Refused)), "{refused:?}");
+        assert_eq!(lender.holding(), 1, "a refusal: kept");
+
+        let failed = lender
+            .lend(async |conn| {
+                sqlx::query("SELECT * FROM no_such_table").execute(conn).await.map_err(Outcome::Database)
+            })
+            .await;
+        let Err(Outcome::Database(error)) = failed else { panic!("expected a database failure: {failed:?}") };
+        assert!(error.to_string().contains("no_such_table"), "{error}");
+        assert_eq!(lender.holding(), 0, "a database failure: back to the pool");
+
+        let cancelled = tokio::time::timeout(
+            Duration::from_millis(200),
+            lender.lend(async |conn| sqlx::query("SELECT pg_sleep(1)").execute(conn).await.map(|_| ())),
+        )
+        .await;
+        assert!(cancelled.is_err(), "the call was cut short");
+        assert_eq!(lender.holding(), 0, "cancelled mid-statement: back to the pool");
     }
 
     #[tokio::test]

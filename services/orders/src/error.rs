@@ -58,6 +58,13 @@ impl From<Denied> for OrdersError {
     }
 }
 
+/// Only a database error leaves a lent connection in doubt (`shopkit::lender`).
+impl shopkit::lender::StatementError for OrdersError {
+    fn is_database_failure(&self) -> bool {
+        matches!(self, Self::Database(_))
+    }
+}
+
 impl From<FieldErrors> for OrdersError {
     fn from(errors: FieldErrors) -> Self {
         Self::Invalid(errors)

@@ -42,6 +42,13 @@ pub enum ProductsError {
     Database(#[from] sqlx::Error),
 }
 
+/// Only a database error leaves a lent connection in doubt (`shopkit::lender`).
+impl shopkit::lender::StatementError for ProductsError {
+    fn is_database_failure(&self) -> bool {
+        matches!(self, Self::Database(_))
+    }
+}
+
 impl From<FieldErrors> for ProductsError {
     fn from(errors: FieldErrors) -> Self {
         Self::Invalid(errors)

@@ -34,6 +34,13 @@ pub enum UsersError {
     Database(#[from] sqlx::Error),
 }
 
+/// Only a database error leaves a lent connection in doubt (`shopkit::lender`).
+impl shopkit::lender::StatementError for UsersError {
+    fn is_database_failure(&self) -> bool {
+        matches!(self, Self::Database(_))
+    }
+}
+
 impl From<FieldErrors> for UsersError {
     fn from(errors: FieldErrors) -> Self {
         Self::Invalid(errors)

@@ -79,22 +79,21 @@ impl Orders {
         let trace_id = shopkit::telemetry::current_trace_ids().map(|(trace, _)| trace);
         // The orders connection is held only while this service's own statements run, never
         // across the calls to users and products: a pool of N connections would otherwise
-        // cap the shop at N orders in flight, however fast the other services answer.
-        let started = {
-            let mut loan = self.lender.borrow().await?;
-            let started =
-                orders::start(&mut loan, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await;
-            loan.settle_if_ok(&started);
-            started?
-        };
+        // cap the shop at N orders in flight, however fast the other services answer. Every
+        // statement of placing an order runs on a connection lent for that statement alone.
+        let started = self
+            .lender
+            .lend(async |conn| {
+                orders::start(conn, order_id, user_id, idempotency_key, &hash, trace_id.as_deref()).await
+            })
+            .await?;
         if let CreateStart::Existing(existing) = started {
-            let mut conn = self.pool.acquire().await?;
-            return replay(&mut conn, *existing, &hash).await;
+            return self.lender.lend(async |conn| replay(conn, *existing, &hash).await).await;
         }
         match self.deps.user_exists(order_id, user_id).await {
             Ok(true) => {}
             Ok(false) => {
-                orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
+                self.forget(order_id).await?;
                 // Ordering for oneself with the token of a deleted account is an authentication
                 // problem (401), not a bad field; an admin naming a missing customer is a bad field.
                 if caller.user_id().is_ok_and(|me| me == user_id) {
@@ -105,7 +104,7 @@ impl Orders {
                 return Err(errors.into());
             }
             Err(e) => {
-                orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
+                self.forget(order_id).await?;
                 return Err(OrdersError::dependency(e));
             }
         }
@@ -113,7 +112,7 @@ impl Orders {
             Ok(lines) => lines,
             Err(ReserveError::Refused(refusal)) => {
                 // Refused all or nothing by products: nothing is held, nothing to undo.
-                orders::delete(&mut *self.pool.acquire().await?, order_id).await?;
+                self.forget(order_id).await?;
                 return Err(OrdersError::StockRefused(refusal));
             }
             Err(ReserveError::Failed(e)) => {
@@ -131,14 +130,10 @@ impl Orders {
             }
         };
         let expires_at = expiry_from_now(self.order_ttl);
-        let completed = match self.lender.borrow().await {
-            Ok(mut loan) => {
-                let completed = orders::complete(&mut loan, order_id, &lines, &currency, total, expires_at).await;
-                loan.settle_if_ok(&completed);
-                completed
-            }
-            Err(e) => Err(e),
-        };
+        let completed = self
+            .lender
+            .lend(async |conn| orders::complete(conn, order_id, &lines, &currency, total, expires_at).await)
+            .await;
         let row = match completed {
             Ok(Some(row)) => row,
             Ok(None) => {
@@ -164,12 +159,16 @@ impl Orders {
         Ok(Placed::New(row.into_order(lines).ok_or(OrdersError::NotFound)?))
     }
 
+    /// Removes the row of a creation that holds no stock (refused, or its user gone).
+    async fn forget(&self, order_id: Uuid) -> Result<(), sqlx::Error> {
+        self.lender.lend(async |conn| orders::delete(conn, order_id).await).await
+    }
+
     /// Marks a creation failed and releases its stock in a background task; the row is
     /// removed once the stock is back (by this task, or later by the sweeper).
     async fn compensate_in_background(&self, order_id: Uuid) {
-        if let Ok(mut conn) = self.pool.acquire().await {
-            let _ = orders::mark_failed(&mut conn, order_id).await;
-        }
+        // Best effort: if this fails the row stays `reserving` and the sweeper recovers it.
+        let _ = self.lender.lend(async |conn| orders::mark_failed(conn, order_id).await).await;
         let this = self.clone();
         tokio::spawn(async move {
             if let Err(err) = this.undo_creation(order_id).await {

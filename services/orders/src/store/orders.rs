@@ -101,6 +101,8 @@ pub struct NewLine {
     pub quantity: i32,
 }
 
+/// The order columns, for the one statement built at run time ([`list`]); the static statements
+/// (`query_as!`) spell them out so the compiler checks them against the schema.
 const COLUMNS: &str = "id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason, expires_at, created_at, updated_at, trace_id";
 
 /// The result of starting a creation.
@@ -122,25 +124,29 @@ pub async fn start(
     request_hash: &str,
     trace_id: Option<&str>,
 ) -> Result<CreateStart, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash, trace_id) VALUES ($1, $2, 'reserving', $3, $4, $5)
+    let inserted = sqlx::query!(
+        "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash, trace_id)
+         VALUES ($1, $2, 'reserving', $3, $4, $5)
          ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+        id,
+        user_id,
+        key,
+        request_hash,
+        trace_id
     )
-    .bind(id)
-    .bind(user_id)
-    .bind(key)
-    .bind(request_hash)
-    .bind(trace_id)
     .execute(&mut *conn)
     .await?;
     if inserted.rows_affected() == 1 {
         return Ok(CreateStart::Started);
     }
-    let existing = sqlx::query_as::<_, OrderRow>(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE user_id = $1 AND idempotency_key = $2"
-    ))
-    .bind(user_id)
-    .bind(key)
+    let existing = sqlx::query_as!(
+        OrderRow,
+        "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
+                expires_at, created_at, updated_at, trace_id
+         FROM orders WHERE user_id = $1 AND idempotency_key = $2",
+        user_id,
+        key
+    )
     .fetch_one(conn)
     .await?;
     Ok(CreateStart::Existing(Box::new(existing)))
@@ -173,28 +179,33 @@ pub async fn complete(
     expires_at: DateTime<Utc>,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
     let (positions, products, names, prices, quantities) = line_columns(lines);
-    sqlx::query_as::<_, OrderRow>(&format!(
-        "WITH completed AS (
+    // Columns that come out of a CTE carry no table, so their NOT NULL is stated ("name!").
+    sqlx::query_as!(
+        OrderRow,
+        r#"WITH completed AS (
             UPDATE orders SET status = 'pending', currency = $2, total_minor = $3, expires_at = $4, updated_at = now()
             WHERE id = $1 AND status = 'reserving'
-            RETURNING {COLUMNS}
+            RETURNING *
          ), stored AS (
             INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity)
             SELECT completed.id, l.position, l.product_id, l.name, l.unit_price_minor, l.quantity
             FROM completed, unnest($5::int[], $6::uuid[], $7::text[], $8::bigint[], $9::int[])
                  AS l(position, product_id, name, unit_price_minor, quantity)
          )
-         SELECT {COLUMNS} FROM completed"
-    ))
-    .bind(id)
-    .bind(currency)
-    .bind(total_minor)
-    .bind(expires_at)
-    .bind(&positions)
-    .bind(&products)
-    .bind(&names)
-    .bind(&prices)
-    .bind(&quantities)
+         SELECT id AS "id!", user_id AS "user_id!", status AS "status!", currency, total_minor,
+                request_hash AS "request_hash!", payment_key, payment_id, stock_released AS "stock_released!",
+                cancel_reason, expires_at, created_at AS "created_at!", updated_at AS "updated_at!", trace_id
+         FROM completed"#,
+        id,
+        currency,
+        total_minor,
+        expires_at,
+        &positions,
+        &products,
+        &names as &[&str],
+        &prices,
+        &quantities
+    )
     .fetch_optional(conn)
     .await
 }
@@ -202,20 +213,20 @@ pub async fn complete(
 /// Replaces the lines of an order: one delete, then every line in one `unnest` insert.
 #[tracing::instrument(name = "db.replace_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "replace_lines", otel.kind = "client"))]
 pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM order_lines WHERE order_id = $1").bind(id).execute(&mut *conn).await?;
+    sqlx::query!("DELETE FROM order_lines WHERE order_id = $1", id).execute(&mut *conn).await?;
     let (positions, products, names, prices, quantities) = line_columns(lines);
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity)
          SELECT $1, l.position, l.product_id, l.name, l.unit_price_minor, l.quantity
          FROM unnest($2::int[], $3::uuid[], $4::text[], $5::bigint[], $6::int[])
               AS l(position, product_id, name, unit_price_minor, quantity)",
+        id,
+        &positions,
+        &products,
+        &names as &[&str],
+        &prices,
+        &quantities
     )
-    .bind(id)
-    .bind(&positions)
-    .bind(&products)
-    .bind(&names)
-    .bind(&prices)
-    .bind(&quantities)
     .execute(conn)
     .await?;
     Ok(())
@@ -230,9 +241,7 @@ pub async fn update_lines(
     total_minor: i64,
 ) -> Result<(), sqlx::Error> {
     replace_lines(&mut *conn, id, lines).await?;
-    sqlx::query("UPDATE orders SET total_minor = $2, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(total_minor)
+    sqlx::query!("UPDATE orders SET total_minor = $2, updated_at = now() WHERE id = $1", id, total_minor)
         .execute(conn)
         .await?;
     Ok(())
@@ -241,8 +250,7 @@ pub async fn update_lines(
 /// Moves a creation that failed to stage `failed` (its reservation still to release).
 #[tracing::instrument(name = "db.mark_failed", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_failed", otel.kind = "client"))]
 pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'reserving'")
-        .bind(id)
+    sqlx::query!("UPDATE orders SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'reserving'", id)
         .execute(conn)
         .await?;
     Ok(())
@@ -251,46 +259,56 @@ pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::
 /// Removes an order and its lines.
 #[tracing::instrument(name = "db.delete_order", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_order", otel.kind = "client"))]
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM orders WHERE id = $1").bind(id).execute(conn).await?;
+    sqlx::query!("DELETE FROM orders WHERE id = $1", id).execute(conn).await?;
     Ok(())
 }
 
 /// An order row, locked for the rest of the transaction.
 #[tracing::instrument(name = "db.lock_order", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_order", otel.kind = "client"))]
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        OrderRow,
+        "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
+                expires_at, created_at, updated_at, trace_id
+         FROM orders WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// An order row.
 #[tracing::instrument(name = "db.get_order", skip_all, fields(db.system = "postgresql", db.operation.name = "get_order", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(&format!("SELECT {COLUMNS} FROM orders WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as!(
+        OrderRow,
+        "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
+                expires_at, created_at, updated_at, trace_id
+         FROM orders WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await
 }
 
 /// The lines of an order, in the order they were placed.
 #[tracing::instrument(name = "db.order_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "order_lines", otel.kind = "client"))]
 pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sqlx::Error> {
-    sqlx::query_as::<_, LineRow>(
+    sqlx::query_as!(
+        LineRow,
         "SELECT product_id, name, unit_price_minor, quantity FROM order_lines WHERE order_id = $1 ORDER BY position",
+        id
     )
-    .bind(id)
     .fetch_all(conn)
     .await
 }
 
 /// A line and the order it belongs to, for loading the lines of many orders at once.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OwnedLineRow {
     /// The order the line belongs to.
     pub order_id: Uuid,
     /// The line.
-    #[sqlx(flatten)]
     pub line: LineRow,
 }
 
@@ -298,44 +316,64 @@ pub struct OwnedLineRow {
 /// per order), each order's lines in the order they were placed.
 #[tracing::instrument(name = "db.lines_of_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lines_of_orders", otel.kind = "client"))]
 pub async fn lines_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<OwnedLineRow>, sqlx::Error> {
-    sqlx::query_as::<_, OwnedLineRow>(
+    let rows = sqlx::query!(
         "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_lines
          WHERE order_id = ANY($1) ORDER BY order_id, position",
+        ids
     )
-    .bind(ids)
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| OwnedLineRow {
+            order_id: row.order_id,
+            line: LineRow {
+                product_id: row.product_id,
+                name: row.name,
+                unit_price_minor: row.unit_price_minor,
+                quantity: row.quantity,
+            },
+        })
+        .collect())
 }
 
 /// Records the payment attempt about to be made, so a crash mid-payment can be reconciled.
 #[tracing::instrument(name = "db.start_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "start_payment", otel.kind = "client"))]
 pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET payment_key = $2, payment_started_at = now(), updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(key)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE orders SET payment_key = $2, payment_started_at = now(), updated_at = now() WHERE id = $1",
+        id,
+        key
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// The attempt ended without a charge: another attempt may start.
 #[tracing::instrument(name = "db.clear_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "clear_payment", otel.kind = "client"))]
 pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET payment_key = NULL, payment_started_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE orders SET payment_key = NULL, payment_started_at = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'pending'",
+        id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Records a successful charge.
 #[tracing::instrument(name = "db.mark_order_paid", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_order_paid", otel.kind = "client"))]
 pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now() WHERE id = $1 AND status = 'pending'")
-        .bind(id)
-        .bind(payment_id)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now()
+         WHERE id = $1 AND status = 'pending'",
+        id,
+        payment_id
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -347,22 +385,21 @@ pub async fn set_status(
     status: OrderStatus,
     cancel_reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .bind(status.as_str())
-        .bind(cancel_reason)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1",
+        id,
+        status.as_str(),
+        cancel_reason
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Notes that a cancelled order's reservation was released.
 #[tracing::instrument(name = "db.mark_stock_released", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_stock_released", otel.kind = "client"))]
 pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE orders SET stock_released = true, updated_at = now() WHERE id = $1")
-        .bind(id)
-        .execute(conn)
-        .await?;
+    sqlx::query!("UPDATE orders SET stock_released = true, updated_at = now() WHERE id = $1", id).execute(conn).await?;
     Ok(())
 }
 
@@ -382,6 +419,8 @@ pub async fn list(conn: &mut PgConnection, query: &ListQuery) -> Result<Vec<Orde
         sql.push(" AND (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
     }
     sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+    // Built at run time: the filters present decide the statement (and its plan), see the
+    // products search for the same choice.
     sql.build_query_as::<OrderRow>().fetch_all(conn).await
 }
 
@@ -389,11 +428,14 @@ pub async fn list(conn: &mut PgConnection, query: &ListQuery) -> Result<Vec<Orde
 /// another replica holds are skipped, so replicas share the work without doing it twice.
 #[tracing::instrument(name = "db.lock_expired_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_expired_orders", otel.kind = "client"))]
 pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(&format!(
-        "SELECT {COLUMNS} FROM orders WHERE status = 'pending' AND expires_at < now() AND payment_key IS NULL
-         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED"
-    ))
-    .bind(limit)
+    sqlx::query_as!(
+        OrderRow,
+        "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
+                expires_at, created_at, updated_at, trace_id
+         FROM orders WHERE status = 'pending' AND expires_at < now() AND payment_key IS NULL
+         ORDER BY expires_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit
+    )
     .fetch_all(conn)
     .await
 }
@@ -406,15 +448,18 @@ pub async fn lock_to_recover(
     stale_secs: f64,
     limit: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
-    sqlx::query_as::<_, OrderRow>(&format!(
-        "SELECT {COLUMNS} FROM orders
+    sqlx::query_as!(
+        OrderRow,
+        "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
+                expires_at, created_at, updated_at, trace_id
+         FROM orders
          WHERE (status IN ('reserving', 'failed') OR (status = 'pending' AND payment_key IS NOT NULL)
                 OR (status = 'cancelled' AND NOT stock_released))
            AND updated_at < now() - make_interval(secs => $1)
-         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED"
-    ))
-    .bind(stale_secs)
-    .bind(limit)
+         ORDER BY updated_at LIMIT $2 FOR UPDATE SKIP LOCKED",
+        stale_secs,
+        limit
+    )
     .fetch_all(conn)
     .await
 }

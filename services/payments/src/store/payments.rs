@@ -35,8 +35,6 @@ pub struct PaymentRow {
     pub refunded_at: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4, created_at, refunded_at";
-
 /// A payment to record.
 #[derive(Debug)]
 pub struct NewPayment<'a> {
@@ -61,10 +59,15 @@ pub async fn find_by_key(
     key: &str,
     request_hash: &str,
 ) -> Result<Option<PaymentRow>, PaymentsError> {
-    let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE idempotency_key = $1"))
-        .bind(key)
-        .fetch_optional(conn)
-        .await?;
+    let row = sqlx::query_as!(
+        PaymentRow,
+        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+                created_at, refunded_at
+         FROM payments WHERE idempotency_key = $1",
+        key
+    )
+    .fetch_optional(conn)
+    .await?;
     match row {
         Some(row) if row.request_hash != request_hash => Err(PaymentsError::KeyReused),
         other => Ok(other),
@@ -75,21 +78,24 @@ pub async fn find_by_key(
 /// returned instead (and this one is discarded), so a key never charges twice.
 #[tracing::instrument(name = "db.insert_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_payment", otel.kind = "client"))]
 pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result<PaymentRow, PaymentsError> {
-    let inserted = sqlx::query_as::<_, PaymentRow>(&format!(
+    let inserted = sqlx::query_as!(
+        PaymentRow,
         "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (idempotency_key) DO NOTHING RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(payment.idempotency_key)
-    .bind(payment.request_hash)
-    .bind(payment.order_id)
-    .bind(payment.amount_minor)
-    .bind(payment.currency)
-    .bind(payment.status.as_str())
-    .bind(payment.decline_code)
-    .bind(payment.card_brand)
-    .bind(payment.card_last4)
+         ON CONFLICT (idempotency_key) DO NOTHING
+         RETURNING id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+                   created_at, refunded_at",
+        Uuid::now_v7(),
+        payment.idempotency_key,
+        payment.request_hash,
+        payment.order_id,
+        payment.amount_minor,
+        payment.currency,
+        payment.status.as_str(),
+        payment.decline_code,
+        payment.card_brand,
+        payment.card_last4,
+    )
     .fetch_optional(&mut *conn)
     .await?;
     match inserted {
@@ -101,20 +107,28 @@ pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result
 /// A payment by id.
 #[tracing::instrument(name = "db.get_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "get_payment", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<PaymentRow, PaymentsError> {
-    sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(PaymentsError::NotFound)
+    sqlx::query_as!(
+        PaymentRow,
+        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+                created_at, refunded_at
+         FROM payments WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(PaymentsError::NotFound)
 }
 
 /// Every payment of an order, oldest first.
 #[tracing::instrument(name = "db.list_payments_of_order", skip_all, fields(db.system = "postgresql", db.operation.name = "list_payments_of_order", otel.kind = "client"))]
 pub async fn list_for_order(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<PaymentRow>, PaymentsError> {
-    Ok(sqlx::query_as::<_, PaymentRow>(&format!(
-        "SELECT {COLUMNS} FROM payments WHERE order_id = $1 ORDER BY created_at, id"
-    ))
-    .bind(order_id)
+    Ok(sqlx::query_as!(
+        PaymentRow,
+        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+                created_at, refunded_at
+         FROM payments WHERE order_id = $1 ORDER BY created_at, id",
+        order_id
+    )
     .fetch_all(conn)
     .await?)
 }
@@ -123,21 +137,29 @@ pub async fn list_for_order(conn: &mut PgConnection, order_id: Uuid) -> Result<V
 /// payment already refunded is returned unchanged.
 #[tracing::instrument(name = "db.refund_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "refund_payment", otel.kind = "client"))]
 pub async fn refund(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<PaymentRow, PaymentsError> {
-    let row = sqlx::query_as::<_, PaymentRow>(&format!("SELECT {COLUMNS} FROM payments WHERE id = $1 FOR UPDATE"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await?
-        .ok_or(PaymentsError::NotFound)?;
+    let row = sqlx::query_as!(
+        PaymentRow,
+        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+                created_at, refunded_at
+         FROM payments WHERE id = $1 FOR UPDATE",
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(PaymentsError::NotFound)?;
     let current = PaymentStatus::from_db(&row.status).ok_or(PaymentsError::NotFound)?;
     let next = current.transition(PaymentEvent::Refund)?;
     if next == current {
         return Ok(row);
     }
-    Ok(sqlx::query_as::<_, PaymentRow>(&format!(
-        "UPDATE payments SET status = $2, refunded_at = now() WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(next.as_str())
+    Ok(sqlx::query_as!(
+        PaymentRow,
+        "UPDATE payments SET status = $2, refunded_at = now() WHERE id = $1
+         RETURNING id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+                   created_at, refunded_at",
+        id,
+        next.as_str()
+    )
     .fetch_one(&mut **tx)
     .await?)
 }

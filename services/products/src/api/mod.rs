@@ -36,14 +36,6 @@ pub struct AppState {
     pub faults: shopkit::faults::Faults,
 }
 
-/// Hands a lent connection back: to the lender when the statement finished (found or not),
-/// to the pool's checks when the database failed mid-way.
-fn settle_unless_failed<T>(loan: shopkit::lender::Loan<'_>, result: &Result<T, crate::error::ProductsError>) {
-    if !matches!(result, Err(crate::error::ProductsError::Database(_))) {
-        loan.settle();
-    }
-}
-
 /// Fault flag: milliseconds added to every search, to see a slow dependency in a trace.
 pub const SEARCH_DELAY_FLAG: &str = "productSearchDelayMs";
 /// Fault flag: while on, the API answers 503 (health and metrics still answer).

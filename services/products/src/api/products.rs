@@ -238,10 +238,7 @@ impl ProductsApi {
             limit: limit.0,
         })?;
         state.faults.inject_delay(super::SEARCH_DELAY_FLAG).await;
-        let mut loan = state.reads.borrow().await?;
-        let page = products::search(&mut loan, &query).await;
-        super::settle_unless_failed(loan, &page);
-        let page = page?;
+        let page = state.reads.lend(async |conn| products::search(conn, &query).await).await?;
         Ok(SearchResponse::Ok(Json(ProductPage {
             items: page.items.into_iter().map(Product::from).collect(),
             next_cursor: page.next.map(|c| c.encode()),
@@ -251,10 +248,7 @@ impl ProductsApi {
     /// Get a product.
     #[oai(path = "/products/:id", method = "get", operation_id = "getProduct")]
     async fn get(&self, state: Data<&AppState>, id: Path<Uuid>) -> Result<ProductResponse, Refusal<GetProductErrors>> {
-        let mut loan = state.reads.borrow().await?;
-        let row = products::get(&mut loan, id.0).await;
-        super::settle_unless_failed(loan, &row);
-        let row = row?;
+        let row = state.reads.lend(async |conn| products::get(conn, id.0).await).await?;
         Ok(ProductResponse::Ok(Json(row.into())))
     }
 

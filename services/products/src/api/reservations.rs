@@ -133,14 +133,16 @@ impl ReservationsApi {
         let requested: Vec<(Uuid, i64)> = body.0.lines.iter().map(|l| (l.product_id, l.quantity)).collect();
         let lines = ReservationLines::parse(&requested)?;
         let line_index = |id: Uuid| requested.iter().position(|(p, _)| *p == id);
-        let mut loan = state.primary.borrow().await?;
-        let mut tx = sqlx::Connection::begin(&mut *loan).await?;
-        let reservation = match reservations::reserve(&mut tx, order_id.0, &lines).await {
-            Ok(r) => r,
-            Err(err) => return Err(err.into_api_error(line_index).into()),
-        };
-        tx.commit().await?;
-        loan.settle();
+        let reservation = state
+            .primary
+            .lend(async |conn| {
+                let mut tx = sqlx::Connection::begin(conn).await?;
+                let reservation = reservations::reserve(&mut tx, order_id.0, &lines).await?;
+                tx.commit().await?;
+                Ok::<_, crate::error::ProductsError>(reservation)
+            })
+            .await
+            .map_err(|err| err.into_api_error(line_index))?;
         tracing::info!(order_id = %order_id.0, lines = reservation.lines.len(), "stock reserved");
         Ok(ReservationResponse::Ok(Json(reservation.into())))
     }

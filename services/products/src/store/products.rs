@@ -35,11 +35,21 @@ pub struct ProductRow {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-    /// Relevance tier (store::relevance), only in a search sorted by relevance.
-    #[sqlx(default)]
-    pub tier: Option<i32>,
 }
 
+/// A row of a search: the product and, in a search sorted by relevance, its relevance tier
+/// (store::relevance), which the next page's cursor needs. Searches are built at run time
+/// (`QueryBuilder`), so this is read by name with `FromRow` rather than checked at compile time.
+#[derive(Debug, sqlx::FromRow)]
+struct SearchRow {
+    #[sqlx(flatten)]
+    product: ProductRow,
+    #[sqlx(default)]
+    tier: Option<i32>,
+}
+
+/// The product columns, for the search statements built at run time; the static statements
+/// (`query_as!`) spell them out so the compiler checks them against the schema.
 pub(super) const COLUMNS: &str =
     "id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at";
 
@@ -62,19 +72,21 @@ fn map_sku_conflict(err: sqlx::Error, sku: &str) -> ProductsError {
 /// Adds a product.
 #[tracing::instrument(name = "db.insert_product", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_product", otel.kind = "client"))]
 pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<ProductRow, ProductsError> {
-    sqlx::query_as::<_, ProductRow>(&format!(
+    sqlx::query_as!(
+        ProductRow,
         "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category, image_url)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(product.sku.as_str())
-    .bind(product.name.as_str())
-    .bind(product.description.as_str())
-    .bind(product.price.minor())
-    .bind(product.currency.as_str())
-    .bind(product.stock.units())
-    .bind(product.category.as_str())
-    .bind(product.image_url.as_ref().map(|u| u.as_str()))
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         RETURNING id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at",
+        Uuid::now_v7(),
+        product.sku.as_str(),
+        product.name.as_str(),
+        product.description.as_str(),
+        product.price.minor(),
+        product.currency.as_str(),
+        product.stock.units(),
+        product.category.as_str(),
+        product.image_url.as_ref().map(|u| u.as_str())
+    )
     .fetch_one(conn)
     .await
     .map_err(|e| map_sku_conflict(e, product.sku.as_str()))
@@ -83,18 +95,23 @@ pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<Pro
 /// A live product.
 #[tracing::instrument(name = "db.get_product", skip_all, fields(db.system = "postgresql", db.operation.name = "get_product", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<ProductRow, ProductsError> {
-    sqlx::query_as::<_, ProductRow>(&format!("SELECT {COLUMNS} FROM products WHERE id = $1 AND deleted_at IS NULL"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(ProductsError::ProductNotFound(id))
+    sqlx::query_as!(
+        ProductRow,
+        "SELECT id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at
+         FROM products WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(ProductsError::ProductNotFound(id))
 }
 
 /// Applies the given changes to a live product; absent fields keep their value.
 #[tracing::instrument(name = "db.update_product", skip_all, fields(db.system = "postgresql", db.operation.name = "update_product", otel.kind = "client"))]
 pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges) -> Result<ProductRow, ProductsError> {
     let sku = changes.sku.as_ref().map(|s| s.as_str().to_owned());
-    sqlx::query_as::<_, ProductRow>(&format!(
+    sqlx::query_as!(
+        ProductRow,
         "UPDATE products SET
             sku = coalesce($2, sku),
             name = coalesce($3, name),
@@ -106,18 +123,18 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges)
             image_url = CASE WHEN $9 THEN $10 ELSE image_url END,
             updated_at = now()
          WHERE id = $1 AND deleted_at IS NULL
-         RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(sku.as_deref())
-    .bind(changes.name.as_ref().map(|n| n.as_str()))
-    .bind(changes.description.as_ref().map(|d| d.as_str()))
-    .bind(changes.price.map(|p| p.minor()))
-    .bind(changes.currency.as_ref().map(|c| c.as_str()))
-    .bind(changes.stock.map(|s| s.units()))
-    .bind(changes.category.as_ref().map(|c| c.as_str()))
-    .bind(changes.image_url.is_some())
-    .bind(changes.image_url.as_ref().and_then(|u| u.as_ref().map(|u| u.as_str())))
+         RETURNING id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at",
+        id,
+        sku.as_deref(),
+        changes.name.as_ref().map(|n| n.as_str()),
+        changes.description.as_ref().map(|d| d.as_str()),
+        changes.price.map(|p| p.minor()),
+        changes.currency.as_ref().map(|c| c.as_str()),
+        changes.stock.map(|s| s.units()),
+        changes.category.as_ref().map(|c| c.as_str()),
+        changes.image_url.is_some(),
+        changes.image_url.as_ref().and_then(|u| u.as_ref().map(|u| u.as_str()))
+    )
     .fetch_optional(conn)
     .await
     .map_err(|e| map_sku_conflict(e, sku.as_deref().unwrap_or_default()))?
@@ -128,11 +145,12 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges)
 /// other services' snapshots that reference it stay valid.
 #[tracing::instrument(name = "db.delete_product", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_product", otel.kind = "client"))]
 pub async fn soft_delete(conn: &mut PgConnection, id: Uuid) -> Result<(), ProductsError> {
-    let result =
-        sqlx::query("UPDATE products SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL")
-            .bind(id)
-            .execute(conn)
-            .await?;
+    let result = sqlx::query!(
+        "UPDATE products SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
+        id
+    )
+    .execute(conn)
+    .await?;
     if result.rows_affected() == 0 { Err(ProductsError::ProductNotFound(id)) } else { Ok(()) }
 }
 
@@ -145,7 +163,10 @@ pub struct SearchPage {
     pub next: Option<Cursor>,
 }
 
-/// Builds the search statement (behind `prefix`, e.g. `EXPLAIN `). Filters are bound parameters; only fixed SQL fragments
+/// Builds the search statement (behind `prefix`, e.g. `EXPLAIN `). It stays a `QueryBuilder`,
+/// not a compile-time checked `query_as!`: which filters, which keyset condition and which order
+/// appear depends on the request, and one static statement with every filter optional would
+/// share one plan across them all. Filters are bound parameters; only fixed SQL fragments
 /// chosen by the (validated) sort order are pushed as text, so each combination of filters
 /// gets its own plan and can use the index that fits it.
 fn search_statement_with_prefix(prefix: &str, query: &SearchQuery) -> QueryBuilder<'static, Postgres> {
@@ -216,11 +237,11 @@ pub async fn search(conn: &mut PgConnection, query: &SearchQuery) -> Result<Sear
     let mut rows = if query.sort == SortOrder::Relevance {
         let mut tx = sqlx::Connection::begin(conn).await?;
         steer_ranked_search(&mut tx).await?;
-        let rows = statement().build_query_as::<ProductRow>().fetch_all(&mut *tx).await?;
+        let rows = statement().build_query_as::<SearchRow>().fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows
     } else {
-        statement().build_query_as::<ProductRow>().fetch_all(conn).await?
+        statement().build_query_as::<SearchRow>().fetch_all(conn).await?
     };
     let limit = query.limit as usize;
     let next = if rows.len() > limit {
@@ -229,13 +250,14 @@ pub async fn search(conn: &mut PgConnection, query: &SearchQuery) -> Result<Sear
     } else {
         None
     };
-    Ok(SearchPage { items: rows, next })
+    Ok(SearchPage { items: rows.into_iter().map(|row| row.product).collect(), next })
 }
 
-fn cursor_after(row: &ProductRow, sort: SortOrder) -> Cursor {
+fn cursor_after(row: &SearchRow, sort: SortOrder) -> Cursor {
+    let (tier, row) = (row.tier, &row.product);
     match sort {
         SortOrder::Relevance => {
-            Cursor::Relevance { tier: row.tier.unwrap_or_default(), created_at: row.created_at, id: row.id }
+            Cursor::Relevance { tier: tier.unwrap_or_default(), created_at: row.created_at, id: row.id }
         }
         SortOrder::Newest => Cursor::Newest { created_at: row.created_at, id: row.id },
         SortOrder::PriceAsc => Cursor::Price { price: row.price_minor, id: row.id, desc: false },
@@ -261,11 +283,11 @@ pub async fn explain_search(conn: &mut PgConnection, query: &SearchQuery) -> Res
 /// workers stay off so the tiers, appended best first, are read in that order and the page
 /// stops at the first tiers that fill it. For this transaction only.
 async fn steer_ranked_search(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true), \
-                set_config('max_parallel_workers_per_gather', '0', true)",
+    sqlx::query!(
+        "SELECT set_config('plan_cache_mode', 'force_generic_plan', true) AS plan_cache_mode,
+                set_config('max_parallel_workers_per_gather', '0', true) AS max_parallel_workers_per_gather"
     )
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
     Ok(())
 }

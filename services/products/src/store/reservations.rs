@@ -40,7 +40,7 @@ impl ReservationStatus {
 
 /// A reserved line with the product's name and price at the time of the call, so the
 /// orders service can snapshot them without another request.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct ReservedLine {
     pub product_id: Uuid,
     /// Units held.
@@ -70,25 +70,24 @@ async fn lock_or_create(
     order_id: Uuid,
     initial_status: ReservationStatus,
 ) -> Result<ReservationStatus, sqlx::Error> {
-    sqlx::query("INSERT INTO reservations (order_id, status) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING")
-        .bind(order_id)
-        .bind(initial_status.as_str())
-        .execute(&mut *tx)
-        .await?;
-    let status: String = sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE")
-        .bind(order_id)
+    sqlx::query!(
+        "INSERT INTO reservations (order_id, status) VALUES ($1, $2) ON CONFLICT (order_id) DO NOTHING",
+        order_id,
+        initial_status.as_str()
+    )
+    .execute(&mut *tx)
+    .await?;
+    let status = sqlx::query_scalar!("SELECT status FROM reservations WHERE order_id = $1 FOR UPDATE", order_id)
         .fetch_one(&mut *tx)
         .await?;
     Ok(ReservationStatus::from_db(&status))
 }
 
 async fn current_lines(tx: &mut PgConnection, order_id: Uuid) -> Result<BTreeMap<Uuid, i32>, sqlx::Error> {
-    let rows: Vec<(Uuid, i32)> =
-        sqlx::query_as("SELECT product_id, quantity FROM reservation_lines WHERE order_id = $1")
-            .bind(order_id)
-            .fetch_all(&mut *tx)
-            .await?;
-    Ok(rows.into_iter().collect())
+    let rows = sqlx::query!("SELECT product_id, quantity FROM reservation_lines WHERE order_id = $1", order_id)
+        .fetch_all(&mut *tx)
+        .await?;
+    Ok(rows.into_iter().map(|row| (row.product_id, row.quantity)).collect())
 }
 
 /// Makes the reservation of `order_id` hold exactly `lines`: creates it, or adjusts an
@@ -110,22 +109,26 @@ pub async fn reserve(
     for (product_id, delta) in lines.deltas_from(&current) {
         if delta < 0 {
             // Giving units back needs no condition; a product deleted since still takes them.
-            sqlx::query("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1")
-                .bind(product_id)
-                .bind(-delta)
-                .execute(&mut **tx)
-                .await?;
-            continue;
-        }
-        let taken = sqlx::query("UPDATE products SET stock = stock - $2, updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND stock >= $2")
-            .bind(product_id)
-            .bind(delta)
+            sqlx::query!(
+                "UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1",
+                product_id,
+                -delta
+            )
             .execute(&mut **tx)
             .await?;
+            continue;
+        }
+        let taken = sqlx::query!(
+            "UPDATE products SET stock = stock - $2, updated_at = now()
+             WHERE id = $1 AND deleted_at IS NULL AND stock >= $2",
+            product_id,
+            delta
+        )
+        .execute(&mut **tx)
+        .await?;
         if taken.rows_affected() == 0 {
-            let available: Option<i32> =
-                sqlx::query_scalar("SELECT stock FROM products WHERE id = $1 AND deleted_at IS NULL")
-                    .bind(product_id)
+            let available =
+                sqlx::query_scalar!("SELECT stock FROM products WHERE id = $1 AND deleted_at IS NULL", product_id)
                     .fetch_optional(&mut **tx)
                     .await?;
             match available {
@@ -158,8 +161,10 @@ async fn hold_lines(
     lines: &ReservationLines,
 ) -> Result<Vec<ReservedLine>, sqlx::Error> {
     let (products, quantities): (Vec<Uuid>, Vec<i32>) = lines.iter().unzip();
-    sqlx::query_as::<_, ReservedLine>(
-        "WITH wanted AS (
+    // Columns that come out of a CTE carry no table, so their NOT NULL is stated ("name!").
+    sqlx::query_as!(
+        ReservedLine,
+        r#"WITH wanted AS (
              SELECT t.product_id, t.quantity FROM unnest($2::uuid[], $3::int[]) AS t(product_id, quantity)
          ), dropped AS (
              DELETE FROM reservation_lines WHERE order_id = $1 AND product_id <> ALL ($2::uuid[])
@@ -171,13 +176,13 @@ async fn hold_lines(
              ON CONFLICT (order_id, product_id) DO UPDATE SET quantity = EXCLUDED.quantity
              RETURNING product_id, quantity
          )
-         SELECT h.product_id, h.quantity, p.name, p.price_minor, p.currency
+         SELECT h.product_id AS "product_id!", h.quantity AS "quantity!", p.name, p.price_minor, p.currency
          FROM held h JOIN products p ON p.id = h.product_id
-         ORDER BY h.product_id",
+         ORDER BY h.product_id"#,
+        order_id,
+        &products,
+        &quantities
     )
-    .bind(order_id)
-    .bind(&products)
-    .bind(&quantities)
     .fetch_all(tx)
     .await
 }
@@ -192,27 +197,25 @@ pub async fn release(tx: &mut Transaction<'_, Postgres>, order_id: Uuid) -> Resu
     }
     let current = current_lines(tx, order_id).await?;
     for (product_id, quantity) in current {
-        sqlx::query("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1")
-            .bind(product_id)
-            .bind(quantity)
+        sqlx::query!("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1", product_id, quantity)
             .execute(&mut **tx)
             .await?;
     }
-    sqlx::query("DELETE FROM reservation_lines WHERE order_id = $1").bind(order_id).execute(&mut **tx).await?;
-    sqlx::query("UPDATE reservations SET status = 'released', updated_at = now() WHERE order_id = $1")
-        .bind(order_id)
+    sqlx::query!("DELETE FROM reservation_lines WHERE order_id = $1", order_id).execute(&mut **tx).await?;
+    sqlx::query!("UPDATE reservations SET status = 'released', updated_at = now() WHERE order_id = $1", order_id)
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
 async fn load_lines(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<ReservedLine>, ProductsError> {
-    Ok(sqlx::query_as::<_, ReservedLine>(
+    Ok(sqlx::query_as!(
+        ReservedLine,
         "SELECT l.product_id, l.quantity, p.name, p.price_minor, p.currency
          FROM reservation_lines l JOIN products p ON p.id = l.product_id
          WHERE l.order_id = $1 ORDER BY l.product_id",
+        order_id
     )
-    .bind(order_id)
     .fetch_all(conn)
     .await?)
 }
@@ -220,8 +223,7 @@ async fn load_lines(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<Reser
 /// The reservation of an order.
 #[tracing::instrument(name = "db.get_reservation", skip_all, fields(db.system = "postgresql", db.operation.name = "get_reservation", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation, ProductsError> {
-    let status: Option<String> = sqlx::query_scalar("SELECT status FROM reservations WHERE order_id = $1")
-        .bind(order_id)
+    let status = sqlx::query_scalar!("SELECT status FROM reservations WHERE order_id = $1", order_id)
         .fetch_optional(&mut *conn)
         .await?;
     let status = ReservationStatus::from_db(&status.ok_or(ProductsError::ReservationNotFound(order_id))?);

@@ -13,15 +13,17 @@ pub enum CartOwner {
 }
 
 /// One line: a product and how many.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct CartLine {
     pub product_id: Uuid,
     /// Units, 1-99.
     pub quantity: i32,
 }
 
-const OWNER_FILTER: &str =
-    "(($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))";
+// Every statement on "the owner's cart" takes the owner as $1 (a guest's session hash) or $2
+// (an account), the other one NULL, and filters carts `c` with
+// `(($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))`,
+// written out in each statement so that `query!` checks it.
 
 fn owner_binds(owner: &CartOwner) -> (Option<&[u8]>, Option<Uuid>) {
     match owner {
@@ -32,28 +34,41 @@ fn owner_binds(owner: &CartOwner) -> (Option<&[u8]>, Option<Uuid>) {
 
 /// The owner's cart id, creating the cart when there is none.
 async fn ensure_cart(conn: &mut PgConnection, owner: &CartOwner) -> Result<Uuid, sqlx::Error> {
-    let (session, user) = owner_binds(owner);
-    let conflict = if session.is_some() { "(session_id)" } else { "(user_id)" };
-    sqlx::query_scalar(&format!(
-        "INSERT INTO carts (id, session_id, user_id) VALUES ($3, $1, $2)
-         ON CONFLICT {conflict} DO UPDATE SET updated_at = now() RETURNING id"
-    ))
-    .bind(session)
-    .bind(user)
-    .bind(Uuid::now_v7())
-    .fetch_one(conn)
-    .await
+    match owner {
+        CartOwner::Session(session) => {
+            sqlx::query_scalar!(
+                "INSERT INTO carts (id, session_id) VALUES ($1, $2)
+             ON CONFLICT (session_id) DO UPDATE SET updated_at = now() RETURNING id",
+                Uuid::now_v7(),
+                session
+            )
+            .fetch_one(conn)
+            .await
+        }
+        CartOwner::User(user) => {
+            sqlx::query_scalar!(
+                "INSERT INTO carts (id, user_id) VALUES ($1, $2)
+             ON CONFLICT (user_id) DO UPDATE SET updated_at = now() RETURNING id",
+                Uuid::now_v7(),
+                user
+            )
+            .fetch_one(conn)
+            .await
+        }
+    }
 }
 
 /// The lines, oldest first.
 pub async fn lines(conn: &mut PgConnection, owner: &CartOwner) -> Result<Vec<CartLine>, sqlx::Error> {
     let (session, user) = owner_binds(owner);
-    sqlx::query_as(&format!(
+    sqlx::query_as!(
+        CartLine,
         "SELECT i.product_id, i.quantity FROM cart_items i JOIN carts c ON c.id = i.cart_id
-         WHERE {OWNER_FILTER} ORDER BY i.added_at, i.product_id"
-    ))
-    .bind(session)
-    .bind(user)
+         WHERE (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))
+         ORDER BY i.added_at, i.product_id",
+        session,
+        user
+    )
     .fetch_all(conn)
     .await
 }
@@ -61,11 +76,12 @@ pub async fn lines(conn: &mut PgConnection, owner: &CartOwner) -> Result<Vec<Car
 /// Units in the cart, for the header.
 pub async fn unit_count(conn: &mut PgConnection, owner: &CartOwner) -> Result<i64, sqlx::Error> {
     let (session, user) = owner_binds(owner);
-    sqlx::query_scalar(&format!(
-        "SELECT coalesce(sum(i.quantity), 0)::bigint FROM cart_items i JOIN carts c ON c.id = i.cart_id WHERE {OWNER_FILTER}"
-    ))
-    .bind(session)
-    .bind(user)
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(sum(i.quantity), 0)::bigint AS "units!" FROM cart_items i JOIN carts c ON c.id = i.cart_id
+         WHERE (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))"#,
+        session,
+        user
+    )
     .fetch_one(conn)
     .await
 }
@@ -78,13 +94,13 @@ pub async fn add(
     quantity: i32,
 ) -> Result<(), sqlx::Error> {
     let cart = ensure_cart(conn, owner).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)
          ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = least(99, cart_items.quantity + excluded.quantity)",
+        cart,
+        product_id,
+        quantity
     )
-    .bind(cart)
-    .bind(product_id)
-    .bind(quantity)
     .execute(conn)
     .await
     .map(|_| ())
@@ -98,13 +114,14 @@ pub async fn set_quantity(
     quantity: i32,
 ) -> Result<(), sqlx::Error> {
     let (session, user) = owner_binds(owner);
-    sqlx::query(&format!(
-        "UPDATE cart_items i SET quantity = $4 FROM carts c WHERE c.id = i.cart_id AND {OWNER_FILTER} AND i.product_id = $3"
-    ))
-    .bind(session)
-    .bind(user)
-    .bind(product_id)
-    .bind(quantity)
+    sqlx::query!(
+        "UPDATE cart_items i SET quantity = $4 FROM carts c
+         WHERE c.id = i.cart_id AND (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2)) AND i.product_id = $3",
+        session,
+        user,
+        product_id,
+        quantity
+    )
     .execute(conn)
     .await
     .map(|_| ())
@@ -113,12 +130,13 @@ pub async fn set_quantity(
 /// Removes a line.
 pub async fn remove(conn: &mut PgConnection, owner: &CartOwner, product_id: Uuid) -> Result<(), sqlx::Error> {
     let (session, user) = owner_binds(owner);
-    sqlx::query(&format!(
-        "DELETE FROM cart_items i USING carts c WHERE c.id = i.cart_id AND {OWNER_FILTER} AND i.product_id = $3"
-    ))
-    .bind(session)
-    .bind(user)
-    .bind(product_id)
+    sqlx::query!(
+        "DELETE FROM cart_items i USING carts c
+         WHERE c.id = i.cart_id AND (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2)) AND i.product_id = $3",
+        session,
+        user,
+        product_id
+    )
     .execute(conn)
     .await
     .map(|_| ())
@@ -127,9 +145,7 @@ pub async fn remove(conn: &mut PgConnection, owner: &CartOwner, product_id: Uuid
 /// Empties the cart (after the order was placed).
 pub async fn clear(conn: &mut PgConnection, owner: &CartOwner) -> Result<(), sqlx::Error> {
     let (session, user) = owner_binds(owner);
-    sqlx::query(&format!("DELETE FROM carts c WHERE {OWNER_FILTER}"))
-        .bind(session)
-        .bind(user)
+    sqlx::query!("DELETE FROM carts c WHERE (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))", session, user)
         .execute(conn)
         .await
         .map(|_| ())
@@ -138,20 +154,18 @@ pub async fn clear(conn: &mut PgConnection, owner: &CartOwner) -> Result<(), sql
 /// Moves a guest session's lines into the user's cart (quantities add up, capped at 99), then
 /// drops the guest cart.
 pub async fn merge_guest_cart(conn: &mut PgConnection, session: &[u8], user_id: Uuid) -> Result<(), sqlx::Error> {
-    let guest: Option<Uuid> = sqlx::query_scalar("SELECT id FROM carts WHERE session_id = $1")
-        .bind(session)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let guest =
+        sqlx::query_scalar!("SELECT id FROM carts WHERE session_id = $1", session).fetch_optional(&mut *conn).await?;
     let Some(guest) = guest else { return Ok(()) };
     let cart = ensure_cart(conn, &CartOwner::User(user_id)).await?;
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO cart_items (cart_id, product_id, quantity, added_at)
          SELECT $2, product_id, quantity, added_at FROM cart_items WHERE cart_id = $1
          ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = least(99, cart_items.quantity + excluded.quantity)",
+        guest,
+        cart
     )
-    .bind(guest)
-    .bind(cart)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("DELETE FROM carts WHERE id = $1").bind(guest).execute(conn).await.map(|_| ())
+    sqlx::query!("DELETE FROM carts WHERE id = $1", guest).execute(conn).await.map(|_| ())
 }

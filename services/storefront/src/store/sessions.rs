@@ -5,7 +5,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// A session as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct SessionRow {
     /// SHA-256 of the cookie value.
     pub id_hash: Vec<u8>,
@@ -28,9 +28,6 @@ pub struct SessionRow {
     pub purchase_started: Option<DateTime<Utc>>,
 }
 
-const COLUMNS: &str = "id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at, \
-                       flash, purchase_trace, purchase_started";
-
 /// The account a log-in puts into a session.
 pub struct LoggedIn<'a> {
     /// Account id (the token's subject).
@@ -51,7 +48,8 @@ pub async fn load(
     id_hash: &[u8],
     take_flash: bool,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row = sqlx::query_as::<_, SessionRow>(
+    let row = sqlx::query_as!(
+        SessionRow,
         "WITH old AS (SELECT id_hash, flash AS old_flash, token_expires_at <= now() AS lapsed
                       FROM sessions WHERE id_hash = $1 AND expires_at > now() FOR UPDATE)
          UPDATE sessions s SET flash = CASE WHEN $2 THEN NULL ELSE s.flash END,
@@ -63,9 +61,9 @@ pub async fn load(
          FROM old WHERE s.id_hash = old.id_hash
          RETURNING s.id_hash, s.csrf_token, s.user_id, s.user_name, s.user_role, s.access_token,
                    s.token_expires_at, old.old_flash AS flash, s.purchase_trace, s.purchase_started",
+        id_hash,
+        take_flash
     )
-    .bind(id_hash)
-    .bind(take_flash)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(|mut row| {
@@ -83,12 +81,15 @@ pub async fn create(
     csrf_token: &str,
     ttl: chrono::Duration,
 ) -> Result<SessionRow, sqlx::Error> {
-    sqlx::query_as::<_, SessionRow>(&format!(
-        "INSERT INTO sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, now() + $3) RETURNING {COLUMNS}"
-    ))
-    .bind(id_hash)
-    .bind(csrf_token)
-    .bind(ttl)
+    sqlx::query_as!(
+        SessionRow,
+        "INSERT INTO sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, now() + $3::interval)
+         RETURNING id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at,
+                   flash, purchase_trace, purchase_started",
+        id_hash,
+        csrf_token,
+        ttl as _
+    )
     .fetch_one(conn)
     .await
 }
@@ -105,19 +106,19 @@ pub async fn log_in(
 ) -> Result<(), sqlx::Error> {
     let mut tx = sqlx::Connection::begin(conn).await?;
     super::carts::merge_guest_cart(&mut tx, old, account.user_id).await?;
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(old).execute(&mut *tx).await?;
-    sqlx::query(
+    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", old).execute(&mut *tx).await?;
+    sqlx::query!(
         "INSERT INTO sessions (id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval)",
+        new,
+        csrf_token,
+        account.user_id,
+        account.name,
+        account.role,
+        account.access_token,
+        account.expires_at,
+        ttl as _
     )
-    .bind(new)
-    .bind(csrf_token)
-    .bind(account.user_id)
-    .bind(account.name)
-    .bind(account.role)
-    .bind(account.access_token)
-    .bind(account.expires_at)
-    .bind(ttl)
     .execute(&mut *tx)
     .await?;
     tx.commit().await
@@ -125,22 +126,17 @@ pub async fn log_in(
 
 /// Ends a session (the user's cart stays with the account).
 pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE id_hash = $1").bind(id_hash).execute(conn).await.map(|_| ())
+    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", id_hash).execute(conn).await.map(|_| ())
 }
 
 /// Ends every session of an account (after it was deleted).
 pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(conn).await.map(|_| ())
+    sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id).execute(conn).await.map(|_| ())
 }
 
 /// Sets the notice shown on the next page view.
 pub async fn set_flash(conn: &mut PgConnection, id_hash: &[u8], text: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET flash = $2 WHERE id_hash = $1")
-        .bind(id_hash)
-        .bind(text)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    sqlx::query!("UPDATE sessions SET flash = $2 WHERE id_hash = $1", id_hash, text).execute(conn).await.map(|_| ())
 }
 
 /// Records (or, with `None`, ends) the purchase whose page views share one trace.
@@ -149,12 +145,12 @@ pub async fn set_purchase_trace(
     id_hash: &[u8],
     traceparent: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE sessions SET purchase_trace = $2, purchase_started = CASE WHEN $2 IS NULL THEN NULL ELSE now() END
+    sqlx::query!(
+        "UPDATE sessions SET purchase_trace = $2, purchase_started = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END
          WHERE id_hash = $1",
+        id_hash,
+        traceparent
     )
-    .bind(id_hash)
-    .bind(traceparent)
     .execute(conn)
     .await
     .map(|_| ())
@@ -162,15 +158,10 @@ pub async fn set_purchase_trace(
 
 /// Updates the name shown in the header after a profile change.
 pub async fn set_user_name(conn: &mut PgConnection, user_id: Uuid, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE sessions SET user_name = $2 WHERE user_id = $1")
-        .bind(user_id)
-        .bind(name)
-        .execute(conn)
-        .await
-        .map(|_| ())
+    sqlx::query!("UPDATE sessions SET user_name = $2 WHERE user_id = $1", user_id, name).execute(conn).await.map(|_| ())
 }
 
 /// Deletes expired sessions (and, through the foreign key, guest carts).
 pub async fn sweep_expired(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("DELETE FROM sessions WHERE expires_at <= now()").execute(conn).await?.rows_affected())
+    Ok(sqlx::query!("DELETE FROM sessions WHERE expires_at <= now()").execute(conn).await?.rows_affected())
 }

@@ -231,10 +231,8 @@ impl AccountsApi {
         if !own {
             auth.0.require(&[Role::Admin, Role::Service])?;
         }
-        let mut loan = state.lender.borrow().await?;
-        let user = users::get(&mut loan, id.0).await;
-        loan.settle_if_ok(&user);
-        Ok(UserResponse::Ok(Json(user?.into())))
+        let user = state.lender.lend(async |conn| users::get(conn, id.0).await).await?;
+        Ok(UserResponse::Ok(Json(user.into())))
     }
 
     /// Delete any account (admin).

@@ -28,11 +28,11 @@ fn interval(d: Duration) -> sqlx::postgres::types::PgInterval {
 /// Seconds until the longest lock among `keys` ends, if any is locked.
 #[tracing::instrument(name = "db.login_lock_remaining", skip_all, fields(db.system = "postgresql", db.operation.name = "login_lock_remaining", otel.kind = "client"))]
 pub async fn locked_for(conn: &mut PgConnection, keys: &[String]) -> Result<Option<u64>, sqlx::Error> {
-    let seconds: Option<f64> = sqlx::query_scalar(
+    let seconds: Option<f64> = sqlx::query_scalar!(
         "SELECT extract(epoch FROM max(locked_until) - now())::float8 FROM login_throttle
          WHERE key = ANY($1) AND locked_until > now()",
+        keys
     )
-    .bind(keys)
     .fetch_one(conn)
     .await?;
     Ok(seconds.map(|s| s.ceil().max(1.0) as u64))
@@ -42,23 +42,23 @@ pub async fn locked_for(conn: &mut PgConnection, keys: &[String]) -> Result<Opti
 #[tracing::instrument(name = "db.record_login_failure", skip_all, fields(db.system = "postgresql", db.operation.name = "record_login_failure", otel.kind = "client"))]
 pub async fn record_failure(conn: &mut PgConnection, key: &str, limit: Limit) -> Result<(), sqlx::Error> {
     let window = interval(limit.window);
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO login_throttle AS t (key, failures, window_started_at) VALUES ($1, 1, now())
          ON CONFLICT (key) DO UPDATE SET
-           failures = CASE WHEN t.window_started_at < now() - $2 THEN 1 ELSE t.failures + 1 END,
-           window_started_at = CASE WHEN t.window_started_at < now() - $2 THEN now() ELSE t.window_started_at END",
+           failures = CASE WHEN t.window_started_at < now() - $2::interval THEN 1 ELSE t.failures + 1 END,
+           window_started_at = CASE WHEN t.window_started_at < now() - $2::interval THEN now() ELSE t.window_started_at END",
+        key,
+        window
     )
-    .bind(key)
-    .bind(window)
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
-        "UPDATE login_throttle SET locked_until = now() + $3, failures = 0, window_started_at = now()
+    sqlx::query!(
+        "UPDATE login_throttle SET locked_until = now() + $3::interval, failures = 0, window_started_at = now()
          WHERE key = $1 AND failures >= $2",
+        key,
+        limit.max_failures,
+        window
     )
-    .bind(key)
-    .bind(limit.max_failures)
-    .bind(window)
     .execute(conn)
     .await?;
     Ok(())
@@ -67,8 +67,7 @@ pub async fn record_failure(conn: &mut PgConnection, key: &str, limit: Limit) ->
 /// Forgets the failures of `key` (after a successful login).
 #[tracing::instrument(name = "db.clear_login_failures", skip_all, fields(db.system = "postgresql", db.operation.name = "clear_login_failures", otel.kind = "client"))]
 pub async fn clear(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM login_throttle WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())")
-        .bind(key)
+    sqlx::query!("DELETE FROM login_throttle WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())", key)
         .execute(conn)
         .await?;
     Ok(())

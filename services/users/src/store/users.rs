@@ -31,8 +31,6 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
-const COLUMNS: &str = "id, email, name, password_hash, role, created_at, updated_at";
-
 fn map_email_conflict(err: sqlx::Error) -> UsersError {
     match &err {
         sqlx::Error::Database(db) if db.constraint() == Some(EMAIL_UNIQUE) => UsersError::EmailTaken,
@@ -67,14 +65,16 @@ pub async fn insert(
     password_hash: &str,
     role: StoredRole,
 ) -> Result<UserRow, UsersError> {
-    sqlx::query_as::<_, UserRow>(&format!(
-        "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5) RETURNING {COLUMNS}"
-    ))
-    .bind(Uuid::now_v7())
-    .bind(email.as_str())
-    .bind(name.as_str())
-    .bind(password_hash)
-    .bind(role.as_str())
+    sqlx::query_as!(
+        UserRow,
+        "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, email, name, password_hash, role, created_at, updated_at",
+        Uuid::now_v7(),
+        email.as_str(),
+        name.as_str(),
+        password_hash,
+        role.as_str()
+    )
     .fetch_one(conn)
     .await
     .map_err(map_email_conflict)
@@ -89,15 +89,15 @@ pub async fn insert_if_absent(
     password_hash: &str,
     role: StoredRole,
 ) -> Result<bool, UsersError> {
-    let result = sqlx::query(
+    let result = sqlx::query!(
         "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (email) DO NOTHING",
+        Uuid::now_v7(),
+        email.as_str(),
+        name.as_str(),
+        password_hash,
+        role.as_str()
     )
-    .bind(Uuid::now_v7())
-    .bind(email.as_str())
-    .bind(name.as_str())
-    .bind(password_hash)
-    .bind(role.as_str())
     .execute(conn)
     .await?;
     Ok(result.rows_affected() == 1)
@@ -106,20 +106,26 @@ pub async fn insert_if_absent(
 /// An account by id.
 #[tracing::instrument(name = "db.get_user", skip_all, fields(db.system = "postgresql", db.operation.name = "get_user", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, UsersError> {
-    sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
-        .bind(id)
-        .fetch_optional(conn)
-        .await?
-        .ok_or(UsersError::NotFound)
+    sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, password_hash, role, created_at, updated_at FROM users WHERE id = $1",
+        id
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(UsersError::NotFound)
 }
 
 /// An account by email, if any.
 #[tracing::instrument(name = "db.find_user_by_email", skip_all, fields(db.system = "postgresql", db.operation.name = "find_user_by_email", otel.kind = "client"))]
 pub async fn find_by_email(conn: &mut PgConnection, email: &Email) -> Result<Option<UserRow>, UsersError> {
-    Ok(sqlx::query_as::<_, UserRow>(&format!("SELECT {COLUMNS} FROM users WHERE email = $1"))
-        .bind(email.as_str())
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as!(
+        UserRow,
+        "SELECT id, email, name, password_hash, role, created_at, updated_at FROM users WHERE email = $1",
+        email.as_str()
+    )
+    .fetch_optional(conn)
+    .await?)
 }
 
 /// Changes to an account; `None` keeps the current value.
@@ -136,15 +142,16 @@ pub struct AccountChanges {
 /// Applies changes to an account.
 #[tracing::instrument(name = "db.update_user", skip_all, fields(db.system = "postgresql", db.operation.name = "update_user", otel.kind = "client"))]
 pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges) -> Result<UserRow, UsersError> {
-    sqlx::query_as::<_, UserRow>(&format!(
+    sqlx::query_as!(
+        UserRow,
         "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),
                 password_hash = coalesce($4, password_hash), updated_at = now()
-         WHERE id = $1 RETURNING {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(changes.email.as_ref().map(Email::as_str))
-    .bind(changes.name.as_ref().map(DisplayName::as_str))
-    .bind(changes.password_hash.as_deref())
+         WHERE id = $1 RETURNING id, email, name, password_hash, role, created_at, updated_at",
+        id,
+        changes.email.as_ref().map(Email::as_str),
+        changes.name.as_ref().map(DisplayName::as_str),
+        changes.password_hash.as_deref()
+    )
     .fetch_optional(conn)
     .await
     .map_err(map_email_conflict)?
@@ -158,11 +165,11 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges)
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), UsersError> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     let admins: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").fetch_all(&mut *tx).await?;
+        sqlx::query_scalar!("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").fetch_all(&mut *tx).await?;
     if admins == [id] {
         return Err(UsersError::LastAdmin);
     }
-    let result = sqlx::query("DELETE FROM users WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    let result = sqlx::query!("DELETE FROM users WHERE id = $1", id).execute(&mut *tx).await?;
     if result.rows_affected() == 0 {
         return Err(UsersError::NotFound);
     }
