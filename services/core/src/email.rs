@@ -3,13 +3,17 @@
 /// Why an address was refused: one message, since the rule is deliberately simple.
 pub const INVALID: &str = "must be an email address such as ada@example.com";
 
+/// The longest address, in bytes of its normalised form (RFC 5321's path limit less the
+/// angle brackets); the users spec's `maxLength` says the same number.
+pub const MAX_LEN: usize = 254;
+
 /// Normalises `raw` (trimmed, lower-case) and checks the shape `local@domain.tld`: at most 254
 /// characters, no whitespace or control characters, one `@`, a local part of 1-64 characters,
 /// and a dotted domain without empty labels at its ends or in between. Deliberately simple:
 /// the only real proof an address works is a message delivered to it.
 pub fn normalise(raw: &str) -> Result<String, &'static str> {
     let email = raw.trim().to_lowercase();
-    if email.len() > 254 || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    if email.len() > MAX_LEN || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(INVALID);
     }
     let (local, domain) = email.split_once('@').ok_or(INVALID)?;

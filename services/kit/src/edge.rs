@@ -325,9 +325,10 @@ pub fn document_edge_rules(spec: &mut Value) {
     }
 }
 
-/// A validation rule of one field or parameter, written into the spec so clients (and
-/// fuzzers) see what the server checks: JSON Schema keywords such as `minLength`, `maximum`,
-/// `pattern`. The service's domain types still do the checking; these say what they check.
+/// Where a validation rule applies: one field or parameter, and the JSON Schema keywords
+/// (`minLength`, `maximum`, `pattern`) written there so clients (and fuzzers) see what the
+/// server checks. The keywords come from the same [`crate::rules`] constant the domain type's
+/// `parse` checks, so a rule is stated once.
 #[derive(Debug, Clone)]
 pub enum SchemaRule {
     /// A property of a component schema (`NewProductBody.name`).

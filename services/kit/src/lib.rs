@@ -21,6 +21,8 @@
 //!   with graceful shutdown.
 //! - [`service`]: a service's start-up and shut-down order, written once; each service
 //!   gives only its name, migrations and how it builds its endpoint ([`service::Service`]).
+//! - [`rules`]: validation rules declared once, checked by the domain types' `parse` and
+//!   written into the specs.
 //! - [`types`]: values several services accept with one rule: `IdempotencyKey`, `Currency`.
 //! - `localdb` (feature `localdb`): a private PostgreSQL cluster from the local binaries.
 //! - `testing` (feature `testing`): the integration-test harness: a throwaway PostgreSQL,
@@ -38,6 +40,7 @@ pub mod lender;
 pub mod localdb;
 pub mod metrics;
 pub mod problem;
+pub mod rules;
 pub mod server;
 pub mod service;
 pub mod telemetry;

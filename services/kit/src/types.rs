@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use crate::rules::{RangeRule, TextRule};
 use poem_openapi::{
     registry::{MetaSchema, MetaSchemaRef},
     types::{ParseError, ParseFromParameter, ParseResult, Type},
@@ -82,17 +83,18 @@ impl ParseFromParameter for IdempotencyKey {
 pub struct Currency(String);
 
 impl Currency {
-    /// The spec pattern of a currency field (before upper-casing, clients may send `eur`).
-    pub const PATTERN: &str = "^[A-Za-z]{3}$";
+    /// What a client may send: three letters in either case, white space around them trimmed.
+    pub const RULE: TextRule = TextRule {
+        min_chars: None,
+        max_chars: None,
+        pattern: Some(r"^\s*[A-Za-z]{3}\s*$"),
+        message: "must be a three-letter ISO 4217 code such as EUR",
+    };
 
-    /// Upper-cases and checks the shape.
+    /// Checks [`Self::RULE`], then trims and upper-cases.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let code = raw.trim().to_ascii_uppercase();
-        if code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase()) {
-            Ok(Self(code))
-        } else {
-            Err("must be a three-letter ISO 4217 code such as EUR".into())
-        }
+        Self::RULE.check(raw)?;
+        Ok(Self(raw.trim().to_ascii_uppercase()))
     }
 
     /// The code.
@@ -101,9 +103,39 @@ impl Currency {
     }
 }
 
+/// The shape of a card number: 12-19 digits, with spaces or dashes anywhere (they are
+/// ignored). Payments checks it before the checksum, and every spec that takes a card (orders
+/// passes one on) states it.
+pub const CARD_NUMBER_RULE: TextRule = TextRule {
+    min_chars: None,
+    max_chars: None,
+    pattern: Some(r"^[ -]*(?:[0-9][ -]*){12,19}$"),
+    message: "must be 12-19 digits",
+};
+/// A card's expiry month.
+pub const CARD_EXP_MONTH_RULE: RangeRule = RangeRule { min: 1, max: 12, unit: "" };
+/// A card's verification code: 3 or 4 digits.
+pub const CARD_CVC_RULE: TextRule =
+    TextRule { min_chars: None, max_chars: None, pattern: Some("^[0-9]{3,4}$"), message: "must be 3 or 4 digits" };
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_card_rules_accept_what_a_card_form_sends() {
+        for rule in [CARD_NUMBER_RULE, CARD_CVC_RULE, Currency::RULE] {
+            assert_eq!(rule.pattern.map_or(Ok(()), crate::rules::pattern_compiles), Ok(()), "{rule:?}");
+        }
+        for number in ["4242424242424242", "4242 4242 4242 4242", " 4242-4242-4242-4242 ", "424242424242"] {
+            assert_eq!(CARD_NUMBER_RULE.check(number), Ok(()), "{number}");
+        }
+        for number in ["4242", "42424242424242424242", "4242 4242 4242 424x", ""] {
+            assert!(CARD_NUMBER_RULE.check(number).is_err(), "{number}");
+        }
+        assert!(CARD_CVC_RULE.check("123").is_ok() && CARD_CVC_RULE.check("12345").is_err());
+        assert_eq!(CARD_EXP_MONTH_RULE.check(13), Err("must be between 1 and 12".to_owned()));
+    }
 
     #[test]
     fn idempotency_keys_are_one_to_255_printable_characters() {

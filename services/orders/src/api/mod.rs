@@ -6,7 +6,6 @@ mod wire;
 pub use orders::OrdersApi;
 
 use poem_openapi::Tags;
-use serde_json::json;
 use shopkit::edge::SchemaRule;
 
 /// Operation groups in the docs UI.
@@ -16,19 +15,23 @@ pub enum ApiTags {
     Orders,
 }
 
-/// What the domain types check, written into the spec (see [`SchemaRule`]). The card's
-/// checksum and expiry are checked by payments and cannot be said in JSON Schema.
+/// Where the domain types' rules apply, written into the spec (see [`SchemaRule`]): each rule
+/// is the constant its parsing checks. The card is checked by payments, with the rules
+/// `shopkit::types` states for both; its checksum and expiry cannot be said in JSON Schema.
 pub fn schema_rules() -> Vec<SchemaRule> {
-    use crate::domain::items::{MAX_ITEMS, MAX_QUANTITY};
+    use crate::domain::{
+        items::{ITEMS_RULE, QUANTITY_RULE},
+        listing::LIMIT_RULE,
+    };
     use SchemaRule::{Field, Param};
-    let items = json!({"minItems": 1, "maxItems": MAX_ITEMS});
+    use shopkit::types::{CARD_CVC_RULE, CARD_EXP_MONTH_RULE, CARD_NUMBER_RULE};
     vec![
-        Field("NewOrderBody", "items", items.clone()),
-        Field("OrderPatchBody", "items", items),
-        Field("ItemBody", "quantity", json!({"minimum": 1, "maximum": MAX_QUANTITY})),
-        Field("CardBody", "number", json!({"pattern": "^[0-9][0-9 -]{10,30}[0-9]$"})),
-        Field("CardBody", "exp_month", json!({"minimum": 1, "maximum": 12})),
-        Field("CardBody", "cvc", json!({"pattern": "^[0-9]{3,4}$"})),
-        Param("listOrders", "limit", json!({"minimum": 1, "maximum": 100})),
+        Field("NewOrderBody", "items", ITEMS_RULE.items_schema()),
+        Field("OrderPatchBody", "items", ITEMS_RULE.items_schema()),
+        Field("ItemBody", "quantity", QUANTITY_RULE.schema()),
+        Field("CardBody", "number", CARD_NUMBER_RULE.schema()),
+        Field("CardBody", "exp_month", CARD_EXP_MONTH_RULE.schema()),
+        Field("CardBody", "cvc", CARD_CVC_RULE.schema()),
+        Param("listOrders", "limit", LIMIT_RULE.schema()),
     ]
 }

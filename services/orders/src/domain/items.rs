@@ -1,12 +1,16 @@
 //! The lines a customer asks for.
 
-use shopkit::FieldErrors;
+use shopkit::{FieldErrors, rules::RangeRule};
 use uuid::Uuid;
 
 /// Most distinct products in one order.
 pub const MAX_ITEMS: usize = 50;
 /// Most units of one product in one order.
 pub const MAX_QUANTITY: i64 = 1000;
+/// How many items an order has.
+pub const ITEMS_RULE: RangeRule = RangeRule { min: 1, max: MAX_ITEMS as i64, unit: "" };
+/// The quantity of one item.
+pub const QUANTITY_RULE: RangeRule = RangeRule { min: 1, max: MAX_QUANTITY, unit: "" };
 
 /// Validated items, in the order the client sent them (positions name them in errors).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,8 +20,8 @@ impl Items {
     /// 1-50 items, each product once, quantities 1-1000.
     pub fn parse(raw: &[(Uuid, i64)]) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        if raw.is_empty() || raw.len() > MAX_ITEMS {
-            errors.add("items", format!("must contain between 1 and {MAX_ITEMS} items"));
+        if ITEMS_RULE.check(i64::try_from(raw.len()).unwrap_or(i64::MAX)).is_err() {
+            errors.add("items", format!("must contain between {} and {} items", ITEMS_RULE.min, ITEMS_RULE.max));
         }
         let mut items = Vec::with_capacity(raw.len());
         for (i, (product_id, quantity)) in raw.iter().enumerate() {
@@ -27,9 +31,11 @@ impl Items {
                     "appears more than once; use one item with a larger quantity",
                 );
             }
-            match i32::try_from(*quantity) {
-                Ok(q) if (1..=MAX_QUANTITY).contains(quantity) => items.push((*product_id, q)),
-                _ => errors.add(format!("items[{i}].quantity"), format!("must be between 1 and {MAX_QUANTITY}")),
+            let checked = QUANTITY_RULE
+                .check(*quantity)
+                .and_then(|()| i32::try_from(*quantity).map_err(|_| QUANTITY_RULE.message()));
+            if let Some(q) = errors.check(&format!("items[{i}].quantity"), checked) {
+                items.push((*product_id, q));
             }
         }
         if errors.is_empty() { Ok(Self(items)) } else { Err(errors) }

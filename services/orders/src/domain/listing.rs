@@ -6,7 +6,7 @@
 
 use base64::Engine;
 use chrono::{DateTime, Utc};
-use shopkit::FieldErrors;
+use shopkit::{FieldErrors, rules::RangeRule};
 use uuid::Uuid;
 
 use super::status::OrderStatus;
@@ -15,6 +15,8 @@ use super::status::OrderStatus;
 pub const DEFAULT_LIMIT: u32 = 20;
 /// Largest page a client may ask for.
 pub const MAX_LIMIT: u32 = 100;
+/// The page size a client may ask for.
+pub const LIMIT_RULE: RangeRule = RangeRule { min: 1, max: MAX_LIMIT as i64, unit: "" };
 
 /// Where the previous page ended: the sort key of its last order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,9 +69,7 @@ impl ListQuery {
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
         let limit = limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
-        }
+        errors.check("limit", LIMIT_RULE.check(i64::from(limit)));
         let after = cursor.and_then(|raw| {
             let decoded = OrderCursor::decode(raw);
             if decoded.is_none() {

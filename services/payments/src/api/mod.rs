@@ -5,8 +5,12 @@ mod payments;
 pub use payments::PaymentsApi;
 
 use poem_openapi::Tags;
-use serde_json::json;
-use shopkit::{edge::SchemaRule, types::Currency};
+use shopkit::{
+    edge::SchemaRule,
+    types::{CARD_CVC_RULE, CARD_EXP_MONTH_RULE, CARD_NUMBER_RULE, Currency},
+};
+
+use crate::domain::charge::AMOUNT_RULE;
 
 use crate::config::Simulation;
 
@@ -28,15 +32,16 @@ pub enum ApiTags {
     Payments,
 }
 
-/// What the domain types check, written into the spec (see [`SchemaRule`]). The card's
-/// checksum and expiry (relative to today) cannot be said in JSON Schema.
+/// Where the domain types' rules apply, written into the spec (see [`SchemaRule`]): each rule
+/// is the constant the charge's parsing checks. The card's checksum and expiry (relative to
+/// today) cannot be said in JSON Schema.
 pub fn schema_rules() -> Vec<SchemaRule> {
     use SchemaRule::Field;
     vec![
-        Field("ChargeBody", "amount", json!({"minimum": 1, "maximum": 100_000_000_000_i64})),
-        Field("ChargeBody", "currency", json!({"pattern": Currency::PATTERN})),
-        Field("CardBody", "number", json!({"pattern": "^[0-9][0-9 -]{10,30}[0-9]$"})),
-        Field("CardBody", "exp_month", json!({"minimum": 1, "maximum": 12})),
-        Field("CardBody", "cvc", json!({"pattern": "^[0-9]{3,4}$"})),
+        Field("ChargeBody", "amount", AMOUNT_RULE.schema()),
+        Field("ChargeBody", "currency", Currency::RULE.schema()),
+        Field("CardBody", "number", CARD_NUMBER_RULE.schema()),
+        Field("CardBody", "exp_month", CARD_EXP_MONTH_RULE.schema()),
+        Field("CardBody", "cvc", CARD_CVC_RULE.schema()),
     ]
 }

@@ -19,7 +19,7 @@ use super::{ApiTags, AppState};
 use crate::{
     domain::{
         card::{RawCard, parse_card},
-        charge::{PaymentStatus, network_decision},
+        charge::{AMOUNT_RULE, PaymentStatus, network_decision},
     },
     error::PaymentsError,
     simulation,
@@ -176,9 +176,7 @@ impl PaymentsApi {
         let body = body.0;
         let key = idempotency_key.0;
         let mut errors = FieldErrors::default();
-        if !(1..=100_000_000_000).contains(&body.amount) {
-            errors.add("amount", "must be a positive amount in minor units");
-        }
+        errors.check("amount", AMOUNT_RULE.check(body.amount));
         let currency = errors.check("currency", Currency::parse(&body.currency));
         let raw = RawCard {
             number: &body.card.number,

@@ -1,7 +1,10 @@
 //! Card validation: number (Luhn), expiry, CVC, brand.
 
 use chrono::{Datelike, NaiveDate};
-use shopkit::FieldErrors;
+use shopkit::{
+    FieldErrors,
+    types::{CARD_CVC_RULE, CARD_EXP_MONTH_RULE, CARD_NUMBER_RULE},
+};
 
 /// A card as submitted for one charge. Deliberately not `Debug`: the number and CVC must
 /// never reach a log line or a span.
@@ -90,20 +93,20 @@ pub struct RawCard<'a> {
 pub fn parse_card(raw: RawCard<'_>, today: NaiveDate) -> Result<Card, FieldErrors> {
     let mut errors = FieldErrors::default();
     let number: String = raw.number.chars().filter(|c| *c != ' ' && *c != '-').collect();
-    if !(12..=19).contains(&number.len()) || !number.chars().all(|c| c.is_ascii_digit()) {
-        errors.add("card.number", "must be 12-19 digits");
+    if let Err(message) = CARD_NUMBER_RULE.check(raw.number) {
+        errors.add("card.number", message);
     } else if !luhn_valid(&number) {
         errors.add("card.number", "is not a valid card number (checksum)");
     }
-    if !(1..=12).contains(&raw.exp_month) {
-        errors.add("card.exp_month", "must be between 1 and 12");
+    if let Err(message) = CARD_EXP_MONTH_RULE.check(i64::from(raw.exp_month)) {
+        errors.add("card.exp_month", message);
     } else if (raw.exp_year, raw.exp_month) < (today.year(), today.month()) {
         errors.add("card.exp_year", "the card has expired");
     } else if raw.exp_year > today.year() + 20 {
         errors.add("card.exp_year", "is too far in the future");
     }
-    if !(3..=4).contains(&raw.cvc.len()) || !raw.cvc.chars().all(|c| c.is_ascii_digit()) {
-        errors.add("card.cvc", "must be 3 or 4 digits");
+    if let Err(message) = CARD_CVC_RULE.check(raw.cvc) {
+        errors.add("card.cvc", message);
     }
     if errors.is_empty() { Ok(Card { brand: CardBrand::of(&number), number }) } else { Err(errors) }
 }

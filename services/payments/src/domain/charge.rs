@@ -1,6 +1,12 @@
 //! What the simulated card network decides, and the payment state machine.
 
+use shopkit::rules::RangeRule;
+
 use super::card::Card;
+
+/// What one charge may be, in minor units: never 0 (nothing to pay), and far below where a
+/// sum of them could overflow.
+pub const AMOUNT_RULE: RangeRule = RangeRule { min: 1, max: 100_000_000_000, unit: "minor units" };
 
 /// Why a card was declined, with the codes card processors commonly use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,16 +8,12 @@ pub use products::ProductsApi;
 pub use reservations::ReservationsApi;
 
 use poem_openapi::Tags;
-use serde_json::json;
-use shopkit::{
-    edge::{NON_BLANK_TEXT_PATTERN, SchemaRule},
-    types::Currency,
-};
+use shopkit::edge::SchemaRule;
 
 use crate::domain::{
-    product::MAX_PRICE_MINOR,
-    reservation::{MAX_LINE_QUANTITY, MAX_LINES},
-    search::MAX_LIMIT,
+    product::{Category, Currency, Description, ImageUrl, PriceMinor, ProductName, Sku, Stock},
+    reservation::{LINES_RULE, QUANTITY_RULE},
+    search::{LIMIT_RULE, QUERY_RULE, SortOrder},
 };
 
 /// Shared state of the handlers.
@@ -50,45 +46,32 @@ pub enum ApiTags {
     Reservations,
 }
 
-/// The shape `ImageUrl::parse` accepts, as a JSON Schema pattern (blank means "no picture").
-const IMAGE_URL_PATTERN: &str = r#"^(?:[ \t\n\r]*|https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s<>"\u0000-\u001F\u007F-\u009F]*)?|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)$"#;
-
-/// What the domain types check, written into the spec (see [`SchemaRule`]).
+/// Where the domain types' rules apply, written into the spec (see [`SchemaRule`]): each rule
+/// is the constant its type's `parse` checks.
 pub fn schema_rules() -> Vec<SchemaRule> {
     use SchemaRule::{Field, Param};
-    let sku = json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{1,63}$"});
-    let name = json!({"minLength": 1, "maxLength": 200, "pattern": NON_BLANK_TEXT_PATTERN});
-    let description = json!({"maxLength": 5000});
-    let price = json!({"minimum": 1, "maximum": MAX_PRICE_MINOR});
-    let currency = json!({"pattern": Currency::PATTERN});
-    let stock = json!({"minimum": 0, "maximum": 1_000_000_000});
-    let category = json!({"pattern": "^[A-Za-z0-9][A-Za-z0-9-]{0,63}$"});
-    // `ImageUrl::parse`: blank (no picture), an http(s) URL, or a local path not starting "//";
-    // no white space, quotes, angle brackets or control characters inside.
-    let image_url = json!({"maxLength": 2000, "pattern": IMAGE_URL_PATTERN});
     let mut rules = Vec::new();
     for body in ["NewProductBody", "ProductPatchBody"] {
         rules.extend([
-            Field(body, "sku", sku.clone()),
-            Field(body, "name", name.clone()),
-            Field(body, "description", description.clone()),
-            Field(body, "price", price.clone()),
-            Field(body, "currency", currency.clone()),
-            Field(body, "stock", stock.clone()),
-            Field(body, "category", category.clone()),
-            Field(body, "image_url", image_url.clone()),
+            Field(body, "sku", Sku::RULE.schema()),
+            Field(body, "name", ProductName::RULE.schema()),
+            Field(body, "description", Description::RULE.schema()),
+            Field(body, "price", PriceMinor::FOR_SALE.schema()),
+            Field(body, "currency", Currency::RULE.schema()),
+            Field(body, "stock", Stock::RULE.schema()),
+            Field(body, "category", Category::RULE.schema()),
+            Field(body, "image_url", ImageUrl::RULE.schema()),
         ]);
     }
-    let filter_price = json!({"minimum": 0, "maximum": MAX_PRICE_MINOR});
     rules.extend([
-        Field("ReservationBody", "lines", json!({"maxItems": MAX_LINES})),
-        Field("ReservationLineBody", "quantity", json!({"minimum": 1, "maximum": MAX_LINE_QUANTITY})),
-        Param("searchProducts", "q", json!({"maxLength": 200})),
-        Param("searchProducts", "category", category),
-        Param("searchProducts", "min_price", filter_price.clone()),
-        Param("searchProducts", "max_price", filter_price),
-        Param("searchProducts", "sort", json!({"enum": ["relevance", "newest", "price_asc", "price_desc", "name"]})),
-        Param("searchProducts", "limit", json!({"minimum": 1, "maximum": MAX_LIMIT})),
+        Field("ReservationBody", "lines", LINES_RULE.items_schema()),
+        Field("ReservationLineBody", "quantity", QUANTITY_RULE.schema()),
+        Param("searchProducts", "q", QUERY_RULE.schema()),
+        Param("searchProducts", "category", Category::RULE.schema()),
+        Param("searchProducts", "min_price", PriceMinor::RULE.schema()),
+        Param("searchProducts", "max_price", PriceMinor::RULE.schema()),
+        Param("searchProducts", "sort", SortOrder::schema()),
+        Param("searchProducts", "limit", LIMIT_RULE.schema()),
     ]);
     rules
 }

@@ -1,20 +1,28 @@
 //! A product and the validated values it is made of.
 
-use shopkit::FieldErrors;
+use shopkit::{
+    FieldErrors,
+    edge::NON_BLANK_TEXT_PATTERN,
+    rules::{RangeRule, TextRule},
+};
 
 /// Stock keeping unit: 2-64 characters of `A-Z`, `0-9` and `-`, stored upper-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sku(String);
 
 impl Sku {
-    /// Normalises to upper case and checks the alphabet and length.
+    /// What a client may send: the SKU in either case, white space around it trimmed.
+    pub const RULE: TextRule = TextRule {
+        min_chars: None,
+        max_chars: None,
+        pattern: Some(r"^\s*[A-Za-z0-9][A-Za-z0-9-]{1,63}\s*$"),
+        message: "must be 2-64 characters of A-Z, 0-9 and '-', not starting with '-'",
+    };
+
+    /// Checks [`Self::RULE`], then trims and upper-cases.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let sku = raw.trim().to_ascii_uppercase();
-        let valid_chars = sku.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-');
-        if !(2..=64).contains(&sku.len()) || !valid_chars || sku.starts_with('-') {
-            return Err("must be 2-64 characters of A-Z, 0-9 and '-', not starting with '-'".into());
-        }
-        Ok(Self(sku))
+        Self::RULE.check(raw)?;
+        Ok(Self(raw.trim().to_ascii_uppercase()))
     }
     /// The normalised SKU.
     pub fn as_str(&self) -> &str {
@@ -27,15 +35,19 @@ impl Sku {
 pub struct ProductName(String);
 
 impl ProductName {
-    /// Checks the length of the input as sent (the spec's `maxLength` counts it so), then trims.
+    /// At most 200 characters as sent (the spec's `maxLength` counts them so), not only white
+    /// space.
+    pub const RULE: TextRule = TextRule {
+        min_chars: Some(1),
+        max_chars: Some(200),
+        pattern: Some(NON_BLANK_TEXT_PATTERN),
+        message: "must be 1-200 characters, not only white space",
+    };
+
+    /// Checks [`Self::RULE`], then trims.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.chars().count() > 200 {
-            return Err("must be at most 200 characters".into());
-        }
-        match raw.trim() {
-            "" => Err("must not be empty".into()),
-            name => Ok(Self(name.to_owned())),
-        }
+        Self::RULE.check(raw)?;
+        Ok(Self(raw.trim().to_owned()))
     }
     /// The name.
     pub fn as_str(&self) -> &str {
@@ -48,11 +60,13 @@ impl ProductName {
 pub struct Description(String);
 
 impl Description {
-    /// Checks the length of the input as sent (the spec's `maxLength` counts it so), then trims.
+    /// At most 5000 characters as sent.
+    pub const RULE: TextRule =
+        TextRule { min_chars: None, max_chars: Some(5000), pattern: None, message: "must be at most 5000 characters" };
+
+    /// Checks [`Self::RULE`], then trims.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.chars().count() > 5000 {
-            return Err("must be at most 5000 characters".into());
-        }
+        Self::RULE.check(raw)?;
         Ok(Self(raw.trim().to_owned()))
     }
     /// The text.
@@ -69,22 +83,19 @@ pub const MAX_PRICE_MINOR: i64 = 100_000_000_000;
 pub struct PriceMinor(i64);
 
 impl PriceMinor {
-    /// Checks `0 <= minor <= MAX_PRICE_MINOR`.
-    pub fn parse(minor: i64) -> Result<Self, String> {
-        if (0..=MAX_PRICE_MINOR).contains(&minor) {
-            Ok(Self(minor))
-        } else {
-            Err(format!("must be between 0 and {MAX_PRICE_MINOR} minor units"))
-        }
-    }
+    /// Any price, as a search filter may give one.
+    pub const RULE: RangeRule = RangeRule { min: 0, max: MAX_PRICE_MINOR, unit: "minor units" };
     /// A price a product can be sold at: at least 1 minor unit. Payments refuse a charge of
     /// 0, so a free product could be ordered but never paid; the database checks it too.
+    pub const FOR_SALE: RangeRule = RangeRule { min: 1, ..Self::RULE };
+
+    /// Checks [`Self::RULE`].
+    pub fn parse(minor: i64) -> Result<Self, String> {
+        Self::RULE.check(minor).map(|()| Self(minor))
+    }
+    /// Checks [`Self::FOR_SALE`].
     pub fn for_sale(minor: i64) -> Result<Self, String> {
-        if (1..=MAX_PRICE_MINOR).contains(&minor) {
-            Ok(Self(minor))
-        } else {
-            Err(format!("must be between 1 and {MAX_PRICE_MINOR} minor units"))
-        }
+        Self::FOR_SALE.check(minor).map(|()| Self(minor))
     }
     /// The amount in minor units.
     pub fn minor(self) -> i64 {
@@ -99,12 +110,13 @@ pub use shopkit::types::Currency;
 pub struct Stock(i32);
 
 impl Stock {
-    /// Checks the range.
+    /// The accepted range.
+    pub const RULE: RangeRule = RangeRule { min: 0, max: 1_000_000_000, unit: "" };
+
+    /// Checks [`Self::RULE`].
     pub fn parse(units: i64) -> Result<Self, String> {
-        match i32::try_from(units) {
-            Ok(n) if (0..=1_000_000_000).contains(&n) => Ok(Self(n)),
-            _ => Err("must be between 0 and 1000000000".into()),
-        }
+        Self::RULE.check(units)?;
+        i32::try_from(units).map(Self).map_err(|_| Self::RULE.message())
     }
     /// The number of units.
     pub fn units(self) -> i32 {
@@ -117,15 +129,18 @@ impl Stock {
 pub struct Category(String);
 
 impl Category {
-    /// Lower-cases and checks the alphabet and length.
+    /// What a client may send: the slug in either case, white space around it trimmed.
+    pub const RULE: TextRule = TextRule {
+        min_chars: None,
+        max_chars: None,
+        pattern: Some(r"^\s*[A-Za-z0-9][A-Za-z0-9-]{0,63}\s*$"),
+        message: "must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'",
+    };
+
+    /// Checks [`Self::RULE`], then trims and lower-cases.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let slug = raw.trim().to_ascii_lowercase();
-        let valid = slug.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
-        if (1..=64).contains(&slug.len()) && valid && !slug.starts_with('-') {
-            Ok(Self(slug))
-        } else {
-            Err("must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'".into())
-        }
+        Self::RULE.check(raw)?;
+        Ok(Self(raw.trim().to_ascii_lowercase()))
     }
     /// The slug.
     pub fn as_str(&self) -> &str {
@@ -140,42 +155,32 @@ impl Category {
 pub struct ImageUrl(String);
 
 impl ImageUrl {
-    /// Trims and checks the shape: `http(s)://host[:port]` optionally followed by a path, query
-    /// or fragment (the host: letters, digits, dots, hyphens; no user name, no IP literal in
-    /// brackets), or a path on the storefront's origin. The column's CHECK constraint and the
-    /// spec's pattern say the same.
+    /// `http(s)://host[:port]`, optionally followed by a path, query or fragment (the host:
+    /// letters, digits, dots, hyphens; no user name, no IP literal in brackets; lower-case
+    /// schemes only, as the column's CHECK constraint says), or a path on the storefront's
+    /// origin not starting `//`; no white space, quotes, angle brackets or control characters
+    /// inside; white space around it trimmed. Blank means "no picture" (the caller's choice).
+    pub const RULE: TextRule = TextRule {
+        min_chars: None,
+        max_chars: Some(2000),
+        pattern: Some(
+            r#"^\s*(?:https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s<>"\u0000-\u001F\u007F-\u009F]*)?|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)?\s*$"#,
+        ),
+        message: "must be an http(s) URL with a host name, or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets",
+    };
+
+    /// Checks [`Self::RULE`] and trims; blank is refused here (the caller maps it to none).
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = raw.trim();
-        let clean = !url.chars().any(|c| c.is_whitespace() || c.is_control() || matches!(c, '<' | '>' | '"'));
-        // Lower-case schemes only, as the column's CHECK constraint says.
-        let absolute = ["http://", "https://"].iter().any(|scheme| url.strip_prefix(scheme).is_some_and(has_host));
-        let local_path = url.starts_with('/') && !url.starts_with("//") && url.len() > 1;
-        // Characters of the input as sent, as the spec's `maxLength` counts them.
-        if raw.chars().count() <= 2000 && clean && (absolute || local_path) {
-            Ok(Self(url.to_owned()))
-        } else {
-            Err("must be an http(s) URL with a host name, or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets".into())
+        Self::RULE.check(raw)?;
+        match raw.trim() {
+            "" => Err(Self::RULE.message.to_owned()),
+            url => Ok(Self(url.to_owned())),
         }
     }
     /// The URL.
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// Whether what follows `scheme://` starts with `host[:port]` and then ends or goes on with a
-/// path, query or fragment.
-fn has_host(rest: &str) -> bool {
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (host, port) = match rest[..authority_end].split_once(':') {
-        Some((host, port)) => (host, Some(port)),
-        None => (&rest[..authority_end], None),
-    };
-    let host_ok = host.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && host.ends_with(|c: char| c.is_ascii_alphanumeric())
-        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
-    let port_ok = port.is_none_or(|p| (1..=5).contains(&p.len()) && p.chars().all(|c| c.is_ascii_digit()));
-    host_ok && port_ok
 }
 
 /// A product to create, every field valid.
@@ -318,6 +323,18 @@ mod tests {
             assert!(ok, "{field}: {message}");
         }
         assert_eq!(Sku::parse("ab-12").map(|s| s.as_str().to_owned()), Ok("AB-12".to_owned()));
+    }
+
+    #[test]
+    fn the_declared_rules_compile_and_say_what_parse_accepts() {
+        for rule in [Sku::RULE, ProductName::RULE, Description::RULE, Category::RULE, ImageUrl::RULE] {
+            assert_eq!(rule.pattern.map_or(Ok(()), shopkit::rules::pattern_compiles), Ok(()), "{rule:?}");
+        }
+        assert_eq!(Sku::parse(" ab-12\t").map(|s| s.as_str().to_owned()), Ok("AB-12".to_owned()), "trimmed");
+        assert!(ProductName::parse(&format!(" {} ", "x".repeat(199))).is_err(), "200 characters as sent");
+        assert!(ImageUrl::parse("  ").is_err(), "blank is the caller's none, not a URL");
+        assert_eq!(ImageUrl::parse(" /a.png ").map(|u| u.as_str().to_owned()), Ok("/a.png".to_owned()));
+        assert_eq!(Stock::parse(1_000_000_001), Err("must be between 0 and 1000000000".to_owned()));
     }
 
     #[test]

@@ -2,13 +2,17 @@
 
 use std::collections::BTreeMap;
 
-use shopkit::FieldErrors;
+use shopkit::{FieldErrors, rules::RangeRule};
 use uuid::Uuid;
 
 /// Most units of one product a single order may hold.
 pub const MAX_LINE_QUANTITY: i64 = 10_000;
 /// Most distinct products in one reservation.
 pub const MAX_LINES: usize = 100;
+/// How many lines a reservation has.
+pub const LINES_RULE: RangeRule = RangeRule { min: 1, max: MAX_LINES as i64, unit: "" };
+/// The quantity of one line.
+pub const QUANTITY_RULE: RangeRule = RangeRule { min: 1, max: MAX_LINE_QUANTITY, unit: "" };
 
 /// The lines of a reservation, keyed and therefore sorted by product id. Sorting matters:
 /// every transaction locks product rows in the same order, so concurrent reservations
@@ -21,22 +25,19 @@ impl ReservationLines {
     /// quantity between 1 and [`MAX_LINE_QUANTITY`].
     pub fn parse(lines: &[(Uuid, i64)]) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        if lines.is_empty() {
+        let count = i64::try_from(lines.len()).unwrap_or(i64::MAX);
+        if count < LINES_RULE.min {
             errors.add("lines", "must contain at least one line");
         }
-        if lines.len() > MAX_LINES {
-            errors.add("lines", format!("must contain at most {MAX_LINES} lines"));
+        if count > LINES_RULE.max {
+            errors.add("lines", format!("must contain at most {} lines", LINES_RULE.max));
         }
         let mut map = BTreeMap::new();
         for (index, (product_id, quantity)) in lines.iter().enumerate() {
-            let quantity = match i32::try_from(*quantity) {
-                Ok(q) if (1..=MAX_LINE_QUANTITY).contains(&i64::from(q)) => q,
-                _ => {
-                    errors
-                        .add(format!("lines[{index}].quantity"), format!("must be between 1 and {MAX_LINE_QUANTITY}"));
-                    continue;
-                }
-            };
+            let checked = QUANTITY_RULE
+                .check(*quantity)
+                .and_then(|()| i32::try_from(*quantity).map_err(|_| QUANTITY_RULE.message()));
+            let Some(quantity) = errors.check(&format!("lines[{index}].quantity"), checked) else { continue };
             if map.insert(*product_id, quantity).is_some() {
                 errors.add(format!("lines[{index}].product_id"), "appears more than once");
             }

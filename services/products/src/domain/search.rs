@@ -7,7 +7,10 @@
 use base64::Engine;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use shopkit::FieldErrors;
+use shopkit::{
+    FieldErrors,
+    rules::{RangeRule, TextRule},
+};
 use uuid::Uuid;
 
 use super::product::{Category, PriceMinor};
@@ -16,8 +19,11 @@ use super::product::{Category, PriceMinor};
 pub const DEFAULT_LIMIT: u32 = 20;
 /// Largest page a client may ask for.
 pub const MAX_LIMIT: u32 = 100;
-/// Longest accepted search text.
-const MAX_QUERY_CHARS: usize = 200;
+/// The search text: at most 200 characters as sent.
+pub const QUERY_RULE: TextRule =
+    TextRule { min_chars: None, max_chars: Some(200), pattern: None, message: "must be at most 200 characters" };
+/// The page size a client may ask for.
+pub const LIMIT_RULE: RangeRule = RangeRule { min: 1, max: MAX_LIMIT as i64, unit: "" };
 
 /// How results are ordered. Every order ends with the id so it is total and pages are stable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,16 +43,26 @@ pub enum SortOrder {
 }
 
 impl SortOrder {
+    /// Each order by the name the `sort` parameter gives it (the spec lists the same names).
+    pub const NAMES: [(&str, Self); 5] = [
+        ("relevance", Self::Relevance),
+        ("newest", Self::Newest),
+        ("price_asc", Self::PriceAsc),
+        ("price_desc", Self::PriceDesc),
+        ("name", Self::Name),
+    ];
+
     /// Parses the `sort` query parameter.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        match raw {
-            "relevance" => Ok(Self::Relevance),
-            "newest" => Ok(Self::Newest),
-            "price_asc" => Ok(Self::PriceAsc),
-            "price_desc" => Ok(Self::PriceDesc),
-            "name" => Ok(Self::Name),
-            _ => Err("must be one of relevance, newest, price_asc, price_desc, name".into()),
-        }
+        Self::NAMES.iter().find(|(name, _)| *name == raw).map(|(_, order)| *order).ok_or_else(|| {
+            let names: Vec<&str> = Self::NAMES.iter().map(|(name, _)| *name).collect();
+            format!("must be one of {}", names.join(", "))
+        })
+    }
+
+    /// The JSON Schema of the `sort` parameter.
+    pub fn schema() -> serde_json::Value {
+        serde_json::json!({"enum": Self::NAMES.iter().map(|(name, _)| *name).collect::<Vec<_>>()})
     }
 }
 
@@ -151,10 +167,8 @@ impl SearchQuery {
     /// Validates every parameter, reporting all problems together.
     pub fn parse(raw: RawSearch<'_>) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let text = raw.q.map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
-        if text.as_ref().is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS) {
-            errors.add("q", format!("must be at most {MAX_QUERY_CHARS} characters"));
-        }
+        let text = raw.q.and_then(|q| errors.check("q", QUERY_RULE.check(q).map(|()| q.trim())));
+        let text = text.filter(|q| !q.is_empty()).map(str::to_owned);
         let category = raw.category.and_then(|c| errors.check("category", Category::parse(c)));
         let min_price = raw.min_price.and_then(|p| errors.check("min_price", PriceMinor::parse(p)));
         let max_price = raw.max_price.and_then(|p| errors.check("max_price", PriceMinor::parse(p)));
@@ -173,9 +187,7 @@ impl SearchQuery {
             _ => None,
         };
         let limit = raw.limit.unwrap_or(DEFAULT_LIMIT);
-        if !(1..=MAX_LIMIT).contains(&limit) {
-            errors.add("limit", format!("must be between 1 and {MAX_LIMIT}"));
-        }
+        errors.check("limit", LIMIT_RULE.check(i64::from(limit)));
         match sort {
             Some(sort) if errors.is_empty() => Ok(Self {
                 text,

@@ -5,7 +5,9 @@ use poem_openapi::{ApiResponse, Object, OpenApi, payload::Json};
 use shopkit::{
     ApiError, FieldErrors,
     auth::{Jwk, Role},
+    edge::NON_BLANK_TEXT_PATTERN,
     problem::Refusal,
+    rules::TextRule,
 };
 use subtle::ConstantTimeEq;
 
@@ -24,6 +26,14 @@ pub struct LoginBody {
     #[oai(write_only)]
     pub password: String,
 }
+
+/// A client id: anything but blank (an unknown id is refused like a wrong secret).
+pub const CLIENT_ID_RULE: TextRule = TextRule {
+    min_chars: Some(1),
+    max_chars: None,
+    pattern: Some(NON_BLANK_TEXT_PATTERN),
+    message: "must not be empty",
+};
 
 /// Client-credentials grant of another microshop service.
 #[derive(Object)]
@@ -140,9 +150,9 @@ impl AuthApi {
         body: Json<ClientCredentialsBody>,
     ) -> Result<TokenResponse, Refusal<ServiceTokenErrors>> {
         state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
-        if body.client_id.trim().is_empty() {
+        if let Err(message) = CLIENT_ID_RULE.check(&body.client_id) {
             let mut errors = FieldErrors::default();
-            errors.add("client_id", "must not be empty");
+            errors.add("client_id", message);
             return Err(errors.into());
         }
         let settings = &state.auth;

@@ -11,7 +11,7 @@ use std::{sync::Arc, time::Duration};
 use poem_openapi::Tags;
 use serde_json::json;
 use shopkit::auth::TokenSigner;
-use shopkit::edge::{NON_BLANK_TEXT_PATTERN, SchemaRule};
+use shopkit::edge::SchemaRule;
 
 use crate::{
     config::{DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_SERVICE_TOKEN_TTL, ServiceClient},
@@ -87,21 +87,20 @@ pub enum ApiTags {
     Auth,
 }
 
-/// What the domain types check, written into the spec (see [`SchemaRule`]). A password's other
-/// rules (not a common password, not the email) cannot be said in JSON Schema.
+/// Where the domain types' rules apply, written into the spec (see [`SchemaRule`]): each rule
+/// is the constant its type's `parse` checks. A password's other rules (not a common password,
+/// not the email) cannot be said in JSON Schema; nor can an address's shape beyond `format`.
 pub fn schema_rules() -> Vec<SchemaRule> {
-    use crate::domain::password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS};
+    use crate::domain::{account::DisplayName, password::LENGTH_RULE};
     use SchemaRule::Field;
-    let email = json!({"format": "email", "maxLength": 254});
-    let name = json!({"minLength": 1, "maxLength": 100, "pattern": NON_BLANK_TEXT_PATTERN});
-    let password = json!({"minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS});
+    let email = json!({"format": "email", "maxLength": shopcore::email::MAX_LEN});
     vec![
         Field("RegisterBody", "email", email.clone()),
-        Field("RegisterBody", "name", name.clone()),
-        Field("RegisterBody", "password", password.clone()),
+        Field("RegisterBody", "name", DisplayName::RULE.schema()),
+        Field("RegisterBody", "password", LENGTH_RULE.schema()),
         Field("ProfilePatchBody", "email", email),
-        Field("ProfilePatchBody", "name", name),
-        Field("ProfilePatchBody", "password", password),
-        Field("ClientCredentialsBody", "client_id", json!({"minLength": 1, "pattern": NON_BLANK_TEXT_PATTERN})),
+        Field("ProfilePatchBody", "name", DisplayName::RULE.schema()),
+        Field("ProfilePatchBody", "password", LENGTH_RULE.schema()),
+        Field("ClientCredentialsBody", "client_id", auth::CLIENT_ID_RULE.schema()),
     ]
 }

@@ -1,5 +1,7 @@
 //! Email addresses and display names.
 
+use shopkit::{edge::NON_BLANK_TEXT_PATTERN, rules::TextRule};
+
 /// A normalised email address (trimmed, lower-case), by the rule in [`shopcore::email`], which
 /// the operator also applies to the bootstrap admin's address.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,15 +23,19 @@ impl Email {
 pub struct DisplayName(String);
 
 impl DisplayName {
-    /// Checks the length of the input as sent (the spec's `maxLength` counts it so), then trims.
+    /// At most 100 characters as sent (the spec's `maxLength` counts them so), not only white
+    /// space.
+    pub const RULE: TextRule = TextRule {
+        min_chars: Some(1),
+        max_chars: Some(100),
+        pattern: Some(NON_BLANK_TEXT_PATTERN),
+        message: "must be 1-100 characters, not only white space",
+    };
+
+    /// Checks [`Self::RULE`], then trims.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        if raw.chars().count() > 100 {
-            return Err("must be at most 100 characters".into());
-        }
-        match raw.trim() {
-            "" => Err("must not be empty".into()),
-            name => Ok(Self(name.to_owned())),
-        }
+        Self::RULE.check(raw)?;
+        Ok(Self(raw.trim().to_owned()))
     }
     /// The name.
     pub fn as_str(&self) -> &str {

@@ -4,6 +4,8 @@
 //! configuration (19 MiB memory, 2 iterations, 1 lane). It takes tens of milliseconds of CPU
 //! on purpose, so callers run it on the blocking pool, never on an async worker thread.
 
+use shopkit::rules::TextRule;
+
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version,
     password_hash::{SaltString, rand_core::OsRng},
@@ -14,6 +16,14 @@ use argon2::{
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Longest accepted password (bounds the hashing cost of a request).
 pub const MAX_PASSWORD_CHARS: usize = 128;
+
+/// The length rule, the part of the strength rule a spec can state.
+pub const LENGTH_RULE: TextRule = TextRule {
+    min_chars: Some(MIN_PASSWORD_CHARS),
+    max_chars: Some(MAX_PASSWORD_CHARS),
+    pattern: None,
+    message: "must be 10-128 characters",
+};
 
 /// Passwords so common that length alone does not save them.
 const COMMON_PASSWORDS: &[&str] = &[
@@ -40,13 +50,7 @@ pub struct Password(String);
 impl Password {
     /// Checks length, a list of very common passwords, and that it is not the email itself.
     pub fn parse(raw: &str, email: Option<&str>) -> Result<Self, String> {
-        let chars = raw.chars().count();
-        if chars < MIN_PASSWORD_CHARS {
-            return Err(format!("must be at least {MIN_PASSWORD_CHARS} characters"));
-        }
-        if chars > MAX_PASSWORD_CHARS {
-            return Err(format!("must be at most {MAX_PASSWORD_CHARS} characters"));
-        }
+        LENGTH_RULE.check(raw)?;
         let lowered = raw.to_lowercase();
         let single_char = raw.chars().all(|c| raw.starts_with(c));
         if single_char || COMMON_PASSWORDS.contains(&lowered.as_str()) {
