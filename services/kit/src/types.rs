@@ -87,7 +87,7 @@ impl Currency {
     pub const RULE: TextRule = TextRule {
         min_chars: None,
         max_chars: None,
-        pattern: Some(r"^\s*[A-Za-z]{3}\s*$"),
+        pattern: Some(r"^[ \t\n\r]*[A-Za-z]{3}[ \t\n\r]*$"),
         message: "must be a three-letter ISO 4217 code such as EUR",
     };
 

@@ -15,7 +15,7 @@ impl Sku {
     pub const RULE: TextRule = TextRule {
         min_chars: None,
         max_chars: None,
-        pattern: Some(r"^\s*[A-Za-z0-9][A-Za-z0-9-]{1,63}\s*$"),
+        pattern: Some(r"^[ \t\n\r]*[A-Za-z0-9][A-Za-z0-9-]{1,63}[ \t\n\r]*$"),
         message: "must be 2-64 characters of A-Z, 0-9 and '-', not starting with '-'",
     };
 
@@ -133,7 +133,7 @@ impl Category {
     pub const RULE: TextRule = TextRule {
         min_chars: None,
         max_chars: None,
-        pattern: Some(r"^\s*[A-Za-z0-9][A-Za-z0-9-]{0,63}\s*$"),
+        pattern: Some(r"^[ \t\n\r]*[A-Za-z0-9][A-Za-z0-9-]{0,63}[ \t\n\r]*$"),
         message: "must be 1-64 characters of a-z, 0-9 and '-', not starting with '-'",
     };
 
@@ -164,7 +164,7 @@ impl ImageUrl {
         min_chars: None,
         max_chars: Some(2000),
         pattern: Some(
-            r#"^\s*(?:https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s<>"\u0000-\u001F\u007F-\u009F]*)?|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)?\s*$"#,
+            r#"^[ \t\n\r]*(?:https?://[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?(?::[0-9]{1,5})?(?:[/?#][^\s<>"\u0000-\u001F\u007F-\u009F]*)?|/[^/\s<>"\u0000-\u001F\u007F-\u009F][^\s<>"\u0000-\u001F\u007F-\u009F]*)?[ \t\n\r]*$"#,
         ),
         message: "must be an http(s) URL with a host name, or a path starting with '/', at most 2000 characters, without spaces, quotes or angle brackets",
     };
