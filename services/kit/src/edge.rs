@@ -337,9 +337,11 @@ pub enum SchemaRule {
     Param(&'static str, &'static str, Value),
 }
 
-/// Merges the keywords of each rule into the spec. A rule naming nothing in the spec is a
-/// bug in the service's table, which the spec freshness test shows as a missing keyword.
-pub fn apply_schema_rules(spec: &mut Value, rules: &[SchemaRule]) {
+/// Merges the keywords of each rule into the spec, and returns the rules that name nothing in
+/// it: a typo in a service's table, which its spec test refuses
+/// ([`crate::server::unmatched_schema_rules`]).
+pub fn apply_schema_rules(spec: &mut Value, rules: &[SchemaRule]) -> Vec<String> {
+    let mut unmatched = Vec::new();
     for rule in rules {
         let (target, keywords) = match rule {
             SchemaRule::Field(schema, field, keywords) => {
@@ -353,8 +355,14 @@ pub fn apply_schema_rules(spec: &mut Value, rules: &[SchemaRule]) {
             for (key, value) in keywords {
                 target.insert(key.clone(), value.clone());
             }
+        } else {
+            unmatched.push(match rule {
+                SchemaRule::Field(schema, field, _) => format!("{schema}.{field}"),
+                SchemaRule::Param(operation, name, _) => format!("{operation}({name})"),
+            });
         }
     }
+    unmatched
 }
 
 fn find_param_schema<'a>(spec: &'a mut Value, operation: &str, name: &str) -> Option<&'a mut Value> {
@@ -400,6 +408,19 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn schema_rules_land_on_their_field_and_a_typo_is_reported() {
+        let mut spec = json!({"components": {"schemas": {"Body": {"properties": {"name": {"type": "string"}}}}}});
+        let rules = [
+            SchemaRule::Field("Body", "name", json!({"maxLength": 5})),
+            SchemaRule::Field("Body", "nmae", json!({"maxLength": 5})),
+            SchemaRule::Param("listThings", "limit", json!({"maximum": 5})),
+        ];
+        let unmatched = apply_schema_rules(&mut spec, &rules);
+        assert_eq!(spec["components"]["schemas"]["Body"]["properties"]["name"]["maxLength"], 5);
+        assert_eq!(unmatched, ["Body.nmae", "listThings(limit)"]);
+    }
 
     #[test]
     fn strings_the_service_reads_are_checked_and_named_by_their_path() {

@@ -97,6 +97,13 @@ pub fn spec_json<T: OpenApi>(api: &OpenApiService<T, ()>, rules: &[SchemaRule]) 
     serde_json::to_string_pretty(&spec).unwrap_or_default()
 }
 
+/// The rules of a service's table that name no field or parameter of its spec (see
+/// [`crate::edge::apply_schema_rules`]); empty when the table is right.
+pub fn unmatched_schema_rules<T: OpenApi>(api: &OpenApiService<T, ()>, rules: &[SchemaRule]) -> Vec<String> {
+    let mut spec: serde_json::Value = serde_json::from_str(&api.spec()).unwrap_or_default();
+    crate::edge::apply_schema_rules(&mut spec, rules)
+}
+
 /// Serves the spec text (GET only, so `PUT /openapi.json` is a 405).
 struct SpecJson(String);
 
