@@ -3,7 +3,9 @@
 //! # Layout
 //! - [`crd`]: the `Shop` types; the CRD (`k8s/crd.yaml`) is generated from them.
 //! - [`validate`]: pure checks of a Shop.
-//! - [`build`]: pure functions from a Shop to the desired children, one file per kind of child.
+//! - [`build`]: pure functions from a Shop to the desired children, one file per kind of child;
+//!   [`build::database`]: what differs between the database modes, one module per mode
+//!   (`managed`, `cnpg`, `external`), asked through one trait.
 //! - [`status`]: pure computation of the status from what a reconcile observed.
 //! - [`reconcile`]: the effects: apply, Secrets, finalizer, status, Events, backoff.
 //! - [`controller`]: watches and drives [`reconcile`]; [`metrics`] serves `/metrics` and health;

@@ -29,12 +29,12 @@ use serde_json::json;
 use tracing::{info, warn};
 
 use crate::build::{
-    self, Microservice, SecretVersions, cnpg, gateway,
+    self, Microservice, SecretVersions, cnpg, database, gateway,
     labels::{MANAGER, database_claims_selector, owned_children_selector},
     names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
 };
-use crate::crd::{ComponentStatus, DatabaseMode, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus, WorkloadKind};
+use crate::crd::{ComponentStatus, DatabaseSpec, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus, WorkloadKind};
 use crate::metrics::Health;
 use crate::status::{self, Observed};
 use crate::validate::{ValidShop, validate};
@@ -259,10 +259,7 @@ async fn reject(
 /// asks for: the new server would refuse the old data directory (it needs `pg_upgrade` or a
 /// dump and restore), so the change is refused before anything is applied.
 async fn refused_database_upgrade(shop: &Shop, ns: &str, ctx: &Context) -> Result<Option<String>, Error> {
-    if shop.spec.database.mode != DatabaseMode::Managed {
-        return Ok(None);
-    }
-    let wanted_image = &shop.spec.database.managed.image;
+    let Some(wanted_image) = database::of(shop).pinned_image(shop) else { return Ok(None) };
     let Some(wanted) = postgres::major_version(wanted_image) else { return Ok(None) };
     let api: Api<StatefulSet> = Api::namespaced(ctx.client.clone(), ns);
     for service in Microservice::enabled(shop) {
@@ -321,10 +318,15 @@ async fn cleanup(obj: &DynamicObject, ns: &str, shops: &Api<DynamicObject>, ctx:
         return Ok(Action::await_change());
     }
     let name = obj.name_any();
-    // Read leniently: a Shop whose spec no longer parses must still be deletable.
-    let delete_data =
-        obj.data.pointer("/spec/database/managed/deletionPolicy").and_then(|v| v.as_str()) == Some("Delete");
-    if delete_data {
+    // Read leniently: a Shop whose spec no longer parses must still be deletable. Its
+    // database section is read with the CRD's own types; one that does not parse either
+    // reads as the default, which keeps the data (`Retain`).
+    let database: DatabaseSpec = obj
+        .data
+        .pointer("/spec/database")
+        .and_then(|section| serde_json::from_value(section.clone()).ok())
+        .unwrap_or_default();
+    if database.managed.deletion_policy == DeletionPolicy::Delete {
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
         let selector = database_claims_selector(&name);
         let list = claims.list(&ListParams::default().labels(&selector)).await.map_err(kube_err(
@@ -344,8 +346,7 @@ async fn cleanup(obj: &DynamicObject, ns: &str, shops: &Api<DynamicObject>, ctx:
             delete_if_present(&secrets_api, &names::db_secret(&named, service)).await?;
         }
         delete_if_present(&secrets_api, &names::admin_secret(&named)).await?;
-        if obj.data.pointer("/spec/database/mode").and_then(|v| v.as_str()) == Some("cloudnativepg") {
-            // CloudNativePG deletes a Cluster's volumes with it.
+        if database::backend(&database).deletes_clusters() {
             let clusters: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &cnpg::api_resource());
             for service in Microservice::ALL {
                 let name = names::db(&named, service);
@@ -461,7 +462,7 @@ async fn check_external_databases(
     ctx: &Context,
     versions: &mut SecretVersions,
 ) -> Result<Vec<String>, Error> {
-    if shop.spec.database.mode != DatabaseMode::External {
+    if !database::of(shop).uris_from_user_secrets() {
         return Ok(Vec::new());
     }
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);

@@ -558,3 +558,26 @@ async fn without_the_gateway_api_pruning_routes_finds_nothing_to_do() {
     reconcile(stored_shop(&fake), ctx).await.expect("a cluster without Gateway API CRDs is fine");
     assert_ne!(condition(&fake, "Ready")["reason"], "ReconcileFailed");
 }
+
+#[tokio::test]
+async fn deleting_a_cloudnativepg_shop_with_delete_removes_its_clusters_even_when_its_spec_no_longer_parses() {
+    let mut shop = shop_json(json!({
+        "database": {"mode": "cloudnativepg", "managed": {"deletionPolicy": "Delete"}},
+        // A field a later operator version no longer reads as this one did: the whole spec
+        // does not parse, its database section still does.
+        "tracing": {"jaeger": {"enabled": "not a boolean"}},
+    }));
+    shop["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    shop["metadata"]["finalizers"] = json!([FINALIZER]);
+    let (ctx, fake) = setup(shop);
+    let clusters = "/apis/postgresql.cnpg.io/v1/namespaces/shops/clusters";
+    for service in ["products", "users", "orders", "payments"] {
+        let name = format!("demo-{service}-db");
+        fake.insert(&format!("{clusters}/{name}"), json!({"metadata": {"name": name, "namespace": "shops"}}));
+    }
+
+    reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
+
+    assert!(fake.paths_under(clusters).is_empty(), "{:?}", fake.paths_under(clusters));
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["metadata"]["finalizers"], json!([]), "released");
+}

@@ -8,8 +8,9 @@ use std::collections::BTreeMap;
 
 use kube::ResourceExt;
 
+use crate::build::database;
 use crate::build::{HTTP_PORT, Microservice, jaeger, names};
-use crate::crd::{ComponentStatus, DatabaseMode, Phase, Shop, ShopCondition, ShopStatus};
+use crate::crd::{ComponentStatus, Phase, Shop, ShopCondition, ShopStatus};
 
 pub const READY: &str = "Ready";
 pub const SECRETS_READY: &str = "SecretsReady";
@@ -103,24 +104,20 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         cond(RECONCILED, true, "Applied", "every child object is applied".into()),
         cond(SECRETS_READY, true, "Generated", format!("{} Secrets hold every key", observed.secrets)),
     ];
-    let databases_ok = match shop.spec.database.mode {
-        DatabaseMode::Managed | DatabaseMode::CloudNativePg => {
-            let ok = databases.iter().all(|c| is_ready(c));
-            let reason = if ok { "Ready" } else { "Starting" };
-            let what =
-                if shop.spec.database.mode == DatabaseMode::Managed { "managed PostgreSQL" } else { "CloudNativePG" };
-            conditions.push(cond(DATABASES_READY, ok, reason, format!("{what}: {}", summary(&databases))));
-            ok
-        }
-        DatabaseMode::External if observed.external_database_problems.is_empty() => {
-            conditions.push(cond(DATABASES_READY, true, "External", "external database Secrets are present".into()));
-            true
-        }
-        DatabaseMode::External => {
-            let message = observed.external_database_problems.join("; ");
-            conditions.push(cond(DATABASES_READY, false, "SecretMissing", message));
-            false
-        }
+    let backend = database::of(shop);
+    let databases_ok = if backend.component(shop).is_some() {
+        let ok = databases.iter().all(|c| is_ready(c));
+        let reason = if ok { "Ready" } else { "Starting" };
+        let message = format!("{}: {}", backend.describe(), summary(&databases));
+        conditions.push(cond(DATABASES_READY, ok, reason, message));
+        ok
+    } else if observed.external_database_problems.is_empty() {
+        conditions.push(cond(DATABASES_READY, true, "External", "external database Secrets are present".into()));
+        true
+    } else {
+        let message = observed.external_database_problems.join("; ");
+        conditions.push(cond(DATABASES_READY, false, "SecretMissing", message));
+        false
     };
     let services_ok = services.iter().all(|c| is_ready(c));
     let reason = if services_ok { "Ready" } else { "Progressing" };
@@ -221,6 +218,7 @@ fn upsert(conditions: &mut Vec<ShopCondition>, new: ShopCondition) {
 mod tests {
     use super::*;
     use crate::build::tests::{components, shop};
+    use crate::crd::DatabaseMode;
 
     fn observed(shop: &Shop, ready: bool) -> Observed {
         Observed {

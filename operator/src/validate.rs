@@ -6,7 +6,7 @@
 
 use kube::ResourceExt;
 
-use crate::crd::{DatabaseMode, ExposureType, Shop, SslMode};
+use crate::crd::{ExposureType, Shop};
 
 /// Longest Shop name: `<name>-payments-db-0` and its controller-revision label must stay
 /// within the 63 characters of a DNS label.
@@ -67,30 +67,10 @@ pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
         errors.push(problem);
     }
     let spec = &shop.spec;
-    if spec.database.mode == DatabaseMode::External {
-        match &spec.database.external {
-            None => errors.push("database.external is required when database.mode is external".into()),
-            Some(ext) if spec.storefront.enabled && ext.storefront.is_none() => errors.push(
-                "database.external.storefront is required when the storefront is enabled in external mode".into(),
-            ),
-            Some(_) => {}
-        }
-    }
-    if spec.database.mode == DatabaseMode::Managed
-        && spec.database.tls.ssl_mode.is_some_and(|m| !matches!(m, SslMode::Disable | SslMode::Prefer))
-    {
-        errors.push("database.tls.sslMode: the managed PostgreSQL serves no TLS; use external or cloudnativepg".into());
-    }
+    crate::build::database::backend(&spec.database).validate(spec, &mut errors);
     let route = &spec.exposure.http_route;
     if route.enabled && route.parent_refs.is_empty() {
         errors.push("exposure.httpRoute.parentRefs must name at least one Gateway when the route is enabled".into());
-    }
-    let cnpg = &spec.database.cloudnativepg;
-    if spec.database.mode == DatabaseMode::CloudNativePg && cnpg.product_reads_from_replicas && cnpg.instances < 2 {
-        errors.push(
-            "database.cloudnativepg.productReadsFromReplicas needs instances >= 2: the -ro Service selects replicas only"
-                .into(),
-        );
     }
     if spec.tracing.jaeger.enabled && spec.tracing.jaeger.image.contains("all-in-one") {
         errors.push(
@@ -158,7 +138,7 @@ fn is_dns_label(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::build::tests::shop;
-    use crate::crd::{ExternalDatabases, SecretKeyRef};
+    use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef};
 
     #[test]
     fn the_default_shop_is_valid() {

@@ -16,11 +16,13 @@ use kube::{
 use serde_json::{Value, json};
 
 use super::{
-    Microservice,
+    Microservice, SecretVersions, Workloads,
+    database::Backend,
     labels::{Component, child_meta},
-    names,
+    names, secrets,
+    services::DB_CA_FILE,
 };
-use crate::crd::{DatabaseMode, Shop};
+use crate::crd::{SecretKeyRef, Shop, ShopSpec, SslMode, WorkloadKind};
 
 /// The CloudNativePG Cluster resource.
 pub fn api_resource() -> ApiResource {
@@ -60,15 +62,55 @@ pub fn cluster(shop: &Shop, service: Microservice) -> DynamicObject {
     cluster
 }
 
-/// The host of the replicas of `service`'s cluster (`<cluster>-ro`, the same credentials and
-/// CA as the primary), when the Shop sends that service's reads there: products only, on
-/// request (`productReadsFromReplicas`).
-pub fn read_host(shop: &Shop, service: Microservice) -> Option<String> {
-    let settings = &shop.spec.database.cloudnativepg;
-    let wanted = shop.spec.database.mode == DatabaseMode::CloudNativePg
-        && settings.product_reads_from_replicas
-        && service == Microservice::Products;
-    wanted.then(|| format!("{}-ro", names::db(shop, service)))
+/// The cloudnativepg mode's answers.
+pub struct CloudNativePg;
+
+impl Backend for CloudNativePg {
+    fn describe(&self) -> &'static str {
+        "CloudNativePG"
+    }
+
+    fn validate(&self, spec: &ShopSpec, errors: &mut Vec<String>) {
+        let settings = &spec.database.cloudnativepg;
+        if settings.product_reads_from_replicas && settings.instances < 2 {
+            errors.push(
+                "database.cloudnativepg.productReadsFromReplicas needs instances >= 2: the -ro Service selects replicas only"
+                    .into(),
+            );
+        }
+    }
+
+    fn uri(&self, shop: &Shop, service: Microservice) -> Option<SecretKeyRef> {
+        Some(SecretKeyRef { name: app_secret(shop, service), key: secrets::DB_URI.into() })
+    }
+
+    /// `verify-full` against each cluster's own CA (`<cluster>-ca`, key `ca.crt`) unless the
+    /// Shop asks for another `sslmode`.
+    fn tls(&self, shop: &Shop, service: Microservice) -> Option<(SslMode, Option<SecretKeyRef>)> {
+        let ca = SecretKeyRef { name: format!("{}-ca", names::db(shop, service)), key: DB_CA_FILE.into() };
+        let mode = shop.spec.database.tls.ssl_mode.unwrap_or(SslMode::VerifyFull);
+        Some((mode, matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull).then_some(ca)))
+    }
+
+    /// The replicas of the products cluster (`<cluster>-ro`, the same credentials and CA as
+    /// the primary), on request (`productReadsFromReplicas`).
+    fn read_host(&self, shop: &Shop, service: Microservice) -> Option<String> {
+        let wanted = shop.spec.database.cloudnativepg.product_reads_from_replicas && service == Microservice::Products;
+        wanted.then(|| format!("{}-ro", names::db(shop, service)))
+    }
+
+    fn add_workloads(&self, shop: &Shop, services: &[Microservice], _versions: &SecretVersions, out: &mut Workloads) {
+        out.clusters = services.iter().map(|s| cluster(shop, *s)).collect();
+    }
+
+    fn component(&self, shop: &Shop) -> Option<(WorkloadKind, i32)> {
+        Some((WorkloadKind::Cluster, shop.spec.database.cloudnativepg.instances))
+    }
+
+    /// CloudNativePG deletes a Cluster's volumes with it.
+    fn deletes_clusters(&self) -> bool {
+        true
+    }
 }
 
 /// Ready instances reported by CloudNativePG (0 before it reports).
@@ -84,7 +126,15 @@ pub fn ready_instances(cluster: &DynamicObject) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::build::tests::{shop, valid};
+    use crate::build::{
+        database,
+        tests::{shop, valid},
+    };
+    use crate::crd::DatabaseMode;
+
+    fn read_host(shop: &Shop, service: Microservice) -> Option<String> {
+        database::of(shop).read_host(shop, service)
+    }
 
     fn cnpg_shop() -> Shop {
         let mut s = shop("demo");

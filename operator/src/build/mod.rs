@@ -1,5 +1,7 @@
 //! Pure functions from a `Shop` to the objects that should exist: no I/O, so every rule about
-//! what the operator creates is a plain unit test. One file per kind of child.
+//! what the operator creates is a plain unit test. One file per kind of child; what depends on
+//! the database mode is asked of [`database::Backend`], answered in [`managed`], [`cnpg`] and
+//! [`external`].
 //!
 //! Secrets come first ([`secrets::secret_plans`]), because the workloads' pod templates carry a
 //! hash of the versions of the Secrets they read ([`SecretVersions`]): the reconciler applies the
@@ -8,11 +10,14 @@
 pub mod autoscaling;
 pub mod cnpg;
 pub mod config_maps;
+pub mod database;
+pub mod external;
 pub mod gateway;
 pub mod ingress;
 pub mod jaeger;
 pub mod labels;
 pub mod loadgen;
+pub mod managed;
 pub mod network;
 pub mod pod;
 pub mod postgres;
@@ -29,7 +34,7 @@ use k8s_openapi::api::{
     policy::v1::PodDisruptionBudget,
 };
 
-use crate::crd::{DatabaseMode, SecretKeyRef, ServiceSpec, Shop};
+use crate::crd::{SecretKeyRef, ServiceSpec, Shop};
 use crate::validate::ValidShop;
 
 /// The container port of every service (deployment contract).
@@ -94,25 +99,9 @@ impl Microservice {
         }
     }
 
-    /// The Secret key holding this service's database URI: the external reference, or the
-    /// managed database's generated Secret. `None` only in external mode without a reference,
-    /// which validation rejects first.
+    /// The Secret key holding this service's database URI (see [`database::Backend::uri`]).
     pub fn database_uri(self, shop: &Shop) -> Option<SecretKeyRef> {
-        match shop.spec.database.mode {
-            DatabaseMode::Managed => {
-                Some(SecretKeyRef { name: names::db_secret(shop, self), key: secrets::DB_URI.into() })
-            }
-            DatabaseMode::CloudNativePg => {
-                Some(SecretKeyRef { name: cnpg::app_secret(shop, self), key: secrets::DB_URI.into() })
-            }
-            DatabaseMode::External => shop.spec.database.external.as_ref().and_then(|ext| match self {
-                Self::Products => Some(ext.products.clone()),
-                Self::Users => Some(ext.users.clone()),
-                Self::Orders => Some(ext.orders.clone()),
-                Self::Payments => Some(ext.payments.clone()),
-                Self::Storefront => ext.storefront.clone(),
-            }),
-        }
+        database::of(shop).uri(shop, self)
     }
 }
 
@@ -223,16 +212,7 @@ pub fn workloads(valid: ValidShop<'_>, versions: &SecretVersions) -> Workloads {
     let mut out = Workloads::default();
     let enabled = Microservice::enabled(shop);
     out.config_maps.push(config_maps::faults(shop));
-    match shop.spec.database.mode {
-        DatabaseMode::Managed => {
-            for service in &enabled {
-                out.statefulsets.push(postgres::statefulset(shop, *service, versions));
-                out.services.push(postgres::headless_service(shop, *service));
-            }
-        }
-        DatabaseMode::CloudNativePg => out.clusters = enabled.iter().map(|s| cnpg::cluster(shop, *s)).collect(),
-        DatabaseMode::External => {}
-    }
+    database::of(shop).add_workloads(shop, &enabled, versions, &mut out);
     if shop.spec.tracing.jaeger.enabled {
         out.config_maps.push(jaeger::config_map(shop));
         out.deployments.push(jaeger::deployment(shop));
@@ -256,7 +236,7 @@ pub fn workloads(valid: ValidShop<'_>, versions: &SecretVersions) -> Workloads {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::crd::{ComponentStatus, ShopSpec, WorkloadKind};
+    use crate::crd::{ComponentStatus, DatabaseMode, ShopSpec, WorkloadKind};
 
     /// A Shop as the API server would hand it over: namespaced, with a uid.
     pub(crate) fn shop(name: &str) -> Shop {
@@ -275,16 +255,8 @@ pub(crate) mod tests {
         let mut out = Vec::new();
         for service in Microservice::enabled(shop) {
             out.push(component(service.name().to_string(), WorkloadKind::Deployment, service.spec(shop).replicas));
-            match shop.spec.database.mode {
-                DatabaseMode::Managed => {
-                    out.push(component(names::db_component(service), WorkloadKind::StatefulSet, 1))
-                }
-                DatabaseMode::CloudNativePg => out.push(component(
-                    names::db_component(service),
-                    WorkloadKind::Cluster,
-                    shop.spec.database.cloudnativepg.instances,
-                )),
-                DatabaseMode::External => {}
+            if let Some((kind, instances)) = database::of(shop).component(shop) {
+                out.push(component(names::db_component(service), kind, instances));
             }
         }
         if shop.spec.tracing.jaeger.enabled {

@@ -25,12 +25,12 @@ use k8s_openapi::{
 use kube::ResourceExt;
 
 use super::{
-    HTTP_PORT, Microservice, jaeger,
+    HTTP_PORT, Microservice, database, jaeger,
     labels::{Component, child_meta, selector_labels},
     loadgen, names,
     postgres::POSTGRES_PORT,
 };
-use crate::crd::{DatabaseMode, ExposureType, Shop};
+use crate::crd::{ExposureType, Shop};
 
 /// The workloads that call a service.
 pub fn callers(service: Microservice) -> &'static [Component] {
@@ -110,7 +110,7 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
             if public(shop, service) { None } else { Some(callers(service).iter().map(|c| peer(shop, *c)).collect()) };
         let component = Component::Service(service);
         out.push(policy(shop, names::service(shop, service), component, vec![rule(&[HTTP_PORT], from)]));
-        if shop.spec.database.mode == DatabaseMode::Managed {
+        if database::of(shop).guards_database_pods() {
             let from = Some(vec![peer(shop, component)]);
             let database = Component::Database(service);
             out.push(policy(shop, names::db(shop, service), database, vec![rule(&[POSTGRES_PORT], from)]));

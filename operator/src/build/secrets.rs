@@ -11,11 +11,11 @@ use k8s_openapi::{ByteString, api::core::v1::Secret};
 use ring::signature::{Ed25519KeyPair, KeyPair};
 
 use super::{
-    Microservice,
+    Microservice, database,
     labels::{Component, child_meta},
     names,
 };
-use crate::crd::{DatabaseMode, Shop};
+use crate::crd::Shop;
 use crate::validate::ValidShop;
 
 /// Keys of a managed database's Secret.
@@ -75,7 +75,7 @@ pub struct SecretPlan {
 pub fn secret_plans(valid: ValidShop<'_>) -> Vec<SecretPlan> {
     let shop = valid.shop();
     let mut plans = Vec::new();
-    if shop.spec.database.mode == DatabaseMode::Managed {
+    if database::of(shop).generates_credentials() {
         for service in Microservice::enabled(shop) {
             plans.push(SecretPlan { name: names::db_secret(shop, service), kind: SecretKind::Database(service) });
         }

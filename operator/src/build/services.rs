@@ -12,13 +12,13 @@ use k8s_openapi::{
 };
 
 use super::{
-    HTTP_PORT, Microservice, SecretVersions, cnpg, config_maps,
+    HTTP_PORT, Microservice, SecretVersions, config_maps, database,
     labels::{Component, child_meta, config_hash, selector_labels},
     names,
     pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
     secrets,
 };
-use crate::crd::{DatabaseMode, ExposureType, SecretKeyRef, Shop, SslMode};
+use crate::crd::{ExposureType, Shop};
 
 /// uid/gid of the service images (deployment contract).
 pub const SERVICE_UID: i64 = 65532;
@@ -49,7 +49,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
         env_from_secret("JWT_PUBLIC_KEY", &names::jwt_secret(shop), secrets::JWT_PUBLIC),
     ];
     if let Some(uri) = service.database_uri(shop) {
-        match database_tls(shop, service) {
+        match database::of(shop).tls(shop, service) {
             None => vars.push(env_from_secret("DATABASE_URL", &uri.name, &uri.key)),
             Some((mode, ca)) => {
                 // Kubernetes expands `$(VAR)` from variables defined before it in the same list.
@@ -62,7 +62,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
             }
         }
     }
-    if let Some(host) = cnpg::read_host(shop, service) {
+    if let Some(host) = database::of(shop).read_host(shop, service) {
         vars.push(env("DATABASE_READ_HOST", host));
     }
     vars.extend(otel_env(shop, service.name()));
@@ -120,24 +120,9 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
 pub const DB_CA_DIR: &str = "/etc/microshop/db-ca";
 pub const DB_CA_FILE: &str = "ca.crt";
 
-/// The effective TLS settings to a service's database: `sslmode` and the CA Secret key, or
-/// `None` to use the URI as it is.
-pub fn database_tls(shop: &Shop, service: Microservice) -> Option<(SslMode, Option<SecretKeyRef>)> {
-    let tls = &shop.spec.database.tls;
-    match shop.spec.database.mode {
-        DatabaseMode::Managed => None,
-        DatabaseMode::CloudNativePg => {
-            let ca = SecretKeyRef { name: format!("{}-ca", names::db(shop, service)), key: DB_CA_FILE.into() };
-            let mode = tls.ssl_mode.unwrap_or(SslMode::VerifyFull);
-            Some((mode, matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull).then_some(ca)))
-        }
-        DatabaseMode::External => tls.ssl_mode.map(|mode| (mode, tls.ca_secret.clone())),
-    }
-}
-
 /// The CA Secret of a service's database as a volume, when TLS verification needs one.
 fn database_ca_volume(shop: &Shop, service: Microservice) -> Option<(Volume, VolumeMount)> {
-    let (_, ca) = database_tls(shop, service)?;
+    let (_, ca) = database::of(shop).tls(shop, service)?;
     let ca = ca?;
     let volume = Volume {
         name: "db-ca".into(),
