@@ -14,7 +14,6 @@ use super::{
     wire::{ItemBody, NewOrderBody, Order, OrderPage, OrderPatchBody, PayBody, Status, TargetStatus},
 };
 use crate::{
-    clients::CardDetails,
     domain::status::OrderEvent,
     error::OrdersError,
     saga::{Orders, create::Placed},
@@ -184,13 +183,7 @@ impl OrdersApi {
         idempotency_key: Header<IdempotencyKey>,
         body: Json<PayBody>,
     ) -> Result<OrderResponse, Refusal<PayErrors>> {
-        let card = CardDetails {
-            number: body.0.card.number,
-            exp_month: body.0.card.exp_month,
-            exp_year: body.0.card.exp_year,
-            cvc: body.0.card.cvc,
-        };
-        let order = orders.pay(&auth.0, id.0, &card, &idempotency_key.0).await?;
+        let order = orders.pay(&auth.0, id.0, &body.0.card, &idempotency_key.0).await?;
         Ok(OrderResponse::Ok(Json(order.into())))
     }
 

@@ -1,18 +1,11 @@
-//! Request and response bodies of the orders API.
+//! Request and response bodies of the orders API. Those another service sends or reads are
+//! `shopwire`'s; the conversions from this service's domain are here.
 
-use chrono::{DateTime, Utc};
 use poem_openapi::{Enum, Object};
+pub use shopwire::{CardBody, ItemBody, Order, OrderLine, OrderPage, Status};
 use uuid::Uuid;
 
 use crate::domain::{order, status::OrderStatus};
-
-/// One product and how many units of it.
-#[derive(Debug, Object)]
-pub struct ItemBody {
-    pub product_id: Uuid,
-    /// Units, 1-1000.
-    pub quantity: i64,
-}
 
 /// A new order.
 #[derive(Debug, Object)]
@@ -42,39 +35,13 @@ pub struct OrderPatchBody {
     pub status: Option<TargetStatus>,
 }
 
-/// Card details for a payment; passed to payments, never stored by orders.
-#[derive(Object)]
-pub struct CardBody {
-    /// Card number. Test cards: 4242424242424242 succeeds; 4000000000000002, 4000000000009995
-    /// and 4000000000000069 are declined.
-    #[oai(write_only)]
-    pub number: String,
-    pub exp_month: u32,
-    /// Four digits, e.g. `2030`.
-    pub exp_year: i32,
-    #[oai(write_only)]
-    pub cvc: String,
-}
-
 /// A payment request.
 #[derive(Object)]
 pub struct PayBody {
     pub card: CardBody,
 }
 
-/// An order's lifecycle status.
-#[derive(Debug, Enum, Clone, Copy, PartialEq, Eq)]
-#[oai(rename_all = "lowercase")]
-pub enum Status {
-    /// Placed, stock held, waiting for payment.
-    Pending,
-    Paid,
-    Shipped,
-    Delivered,
-    /// Cancelled (stock given back, payment refunded).
-    Cancelled,
-}
-
+/// The wire name of a domain status.
 impl From<OrderStatus> for Status {
     fn from(s: OrderStatus) -> Self {
         match s {
@@ -99,48 +66,7 @@ impl From<Status> for OrderStatus {
     }
 }
 
-/// An order line with the product's name and price when it was ordered.
-#[derive(Debug, Object)]
-pub struct OrderLine {
-    pub product_id: Uuid,
-    /// Product name when ordered.
-    pub name: String,
-    /// Unit price when ordered, minor units.
-    pub unit_price: i64,
-    pub quantity: i32,
-    /// `unit_price * quantity`.
-    pub line_total: i64,
-}
-
-/// An order.
-#[derive(Debug, Object)]
-pub struct Order {
-    pub id: Uuid,
-    /// The customer the order is for: not the caller when an admin placed it for someone.
-    pub user_id: Uuid,
-    pub status: Status,
-    pub items: Vec<OrderLine>,
-    /// Sum of the lines, minor units.
-    pub total: i64,
-    /// Currency of every amount.
-    pub currency: String,
-    /// The successful payment, once paid.
-    #[oai(nullable)]
-    pub payment_id: Option<Uuid>,
-    /// Why it was cancelled: `cancelled_by_customer`, `cancelled_by_admin` or `expired`.
-    #[oai(nullable)]
-    pub cancel_reason: Option<String>,
-    /// When a pending order expires and its stock is released.
-    #[oai(nullable)]
-    pub expires_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-    /// Trace id of the request that placed the order: search for it in Jaeger to see the
-    /// whole purchase across services.
-    #[oai(nullable)]
-    pub trace_id: Option<String>,
-}
-
+/// The wire body of a stored order.
 impl From<order::Order> for Order {
     fn from(order: order::Order) -> Self {
         let items = order
@@ -169,14 +95,4 @@ impl From<order::Order> for Order {
             trace_id: order.trace_id,
         }
     }
-}
-
-/// A page of orders.
-#[derive(Debug, Object)]
-pub struct OrderPage {
-    /// Newest first.
-    pub items: Vec<Order>,
-    /// Pass as `cursor` for the next page; absent on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }

@@ -8,11 +8,12 @@ pub use reservation::{RefusedLine, ReserveError, ReservedLine, StockRefusal};
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize, de::IgnoredAny};
+use serde::{Deserialize, de::IgnoredAny};
 use shopkit::{
     FieldErrors, Problem,
     client::{ClientError, ServiceClient, TokenSource},
 };
+use shopwire::{CardBody, ChargeBody};
 use uuid::Uuid;
 
 /// A payment as payments returns it.
@@ -23,15 +24,6 @@ pub struct Payment {
     pub status: String,
     /// Decline reason.
     pub decline_code: Option<String>,
-}
-
-/// Card details passed through to payments (never stored here).
-#[derive(Serialize)]
-pub struct CardDetails {
-    pub number: String,
-    pub exp_month: u32,
-    pub exp_year: i32,
-    pub cvc: String,
 }
 
 /// Why a charge did not happen (a declined card is a [`Payment`], not an error).
@@ -55,14 +47,6 @@ fn refused_fields(problem: Option<Problem>) -> FieldErrors {
         errors.add("card", "was refused by the payment service");
     }
     errors
-}
-
-#[derive(Serialize)]
-struct ChargeBody<'a> {
-    order_id: Uuid,
-    amount: i64,
-    currency: &'a str,
-    card: &'a CardDetails,
 }
 
 /// The three services orders depends on.
@@ -118,10 +102,11 @@ impl Dependencies {
         order_id: Uuid,
         amount: i64,
         currency: &str,
-        card: &CardDetails,
+        card: &CardBody,
         key: &str,
     ) -> Result<Payment, ChargeError> {
-        match self.payments.post("/payments", &ChargeBody { order_id, amount, currency, card }, Some(key)).await {
+        let body = ChargeBody { order_id, amount, currency: currency.to_owned(), card: card.clone() };
+        match self.payments.post("/payments", &body, Some(key)).await {
             Ok(payment) => Ok(payment),
             Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
                 Err(ChargeError::Refused(refused_fields(problem)))

@@ -6,11 +6,12 @@
 //! attempt is refused, so one order is never charged twice.
 
 use shopkit::{auth::AuthUser, types::IdempotencyKey};
+use shopwire::CardBody;
 use uuid::Uuid;
 
 use super::{Orders, authorize, load};
 use crate::{
-    clients::{CardDetails, ChargeError},
+    clients::ChargeError,
     domain::{order::Order, status::OrderEvent},
     error::OrdersError,
     store::orders,
@@ -23,7 +24,7 @@ impl Orders {
         &self,
         caller: &AuthUser,
         order_id: Uuid,
-        card: &CardDetails,
+        card: &CardBody,
         key: &IdempotencyKey,
     ) -> Result<Order, OrdersError> {
         let mut tx = self.pool.begin().await?;

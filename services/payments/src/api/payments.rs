@@ -13,6 +13,7 @@ use shopkit::{
     problem::Refusal,
     types::{Currency, IdempotencyKey},
 };
+use shopwire::ChargeBody;
 use uuid::Uuid;
 
 use super::{ApiTags, AppState};
@@ -25,34 +26,6 @@ use crate::{
     simulation,
     store::payments::{self, NewPayment, PaymentRow},
 };
-
-/// Card details. The number and CVC are used for this request only and never stored or logged.
-#[derive(Object)]
-pub struct CardBody {
-    /// Card number (spaces and dashes allowed). Test cards: 4242424242424242 succeeds,
-    /// 4000000000000002 `card_declined`, 4000000000009995 `insufficient_funds`,
-    /// 4000000000000069 `expired_card`; any other valid number succeeds.
-    #[oai(write_only)]
-    pub number: String,
-    /// Expiry month, 1-12.
-    pub exp_month: u32,
-    /// Expiry year, four digits.
-    pub exp_year: i32,
-    /// Card verification code, 3-4 digits.
-    #[oai(write_only)]
-    pub cvc: String,
-}
-
-/// A charge request.
-#[derive(Object)]
-pub struct ChargeBody {
-    pub order_id: Uuid,
-    /// Amount in integer minor units, > 0.
-    pub amount: i64,
-    /// ISO 4217 currency code.
-    pub currency: String,
-    pub card: CardBody,
-}
 
 /// Where a payment stands.
 #[derive(Debug, Enum)]

@@ -1,6 +1,5 @@
 //! `/products`: catalogue reads, search and admin writes.
 
-use chrono::{DateTime, Utc};
 use poem::web::Data;
 use poem_openapi::{
     ApiResponse, Object, OpenApi,
@@ -12,6 +11,7 @@ use shopkit::{
     auth::{BearerAuth, Role},
     problem::Refusal,
 };
+use shopwire::{Product, ProductPage};
 use uuid::Uuid;
 
 use super::{ApiTags, AppState};
@@ -65,29 +65,7 @@ pub struct ProductPatchBody {
     pub image_url: Option<String>,
 }
 
-/// A product of the catalogue.
-#[derive(Debug, Object)]
-pub struct Product {
-    pub id: Uuid,
-    /// Stock keeping unit.
-    pub sku: String,
-    pub name: String,
-    pub description: String,
-    /// Unit price in integer minor units.
-    pub price: i64,
-    /// ISO 4217 currency code.
-    pub currency: String,
-    /// Units available for sale now (stock held by pending orders is not included).
-    pub stock: i32,
-    /// Category slug.
-    pub category: String,
-    /// Picture: an `http(s)://` URL or a path on the storefront's origin; null when none.
-    #[oai(nullable)]
-    pub image_url: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
+/// The wire body of a stored product.
 impl From<ProductRow> for Product {
     fn from(row: ProductRow) -> Self {
         Self {
@@ -104,15 +82,6 @@ impl From<ProductRow> for Product {
             updated_at: row.updated_at,
         }
     }
-}
-
-/// One page of search results.
-#[derive(Debug, Object)]
-pub struct ProductPage {
-    pub items: Vec<Product>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    #[oai(nullable)]
-    pub next_cursor: Option<String>,
 }
 
 /// Response of `POST /products`.

@@ -20,7 +20,7 @@ use super::{
     session::Session,
 };
 use crate::{
-    clients::{CardBody, ItemBody, Order},
+    clients::{CardBody, ItemBody, Order, Status},
     store::{carts, sessions},
 };
 
@@ -54,7 +54,7 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
         return Ok(redirect("/cart"));
     }
     let items: Vec<ItemBody> =
-        lines.iter().map(|(l, _)| ItemBody { product_id: l.product_id, quantity: l.quantity }).collect();
+        lines.iter().map(|(l, _)| ItemBody { product_id: l.product_id, quantity: i64::from(l.quantity) }).collect();
     let key = format!("storefront-checkout-{}", Uuid::new_v4());
     let placed: Result<Order, ClientError> =
         backends.orders.post("/orders", &serde_json::json!({ "items": items }), Some(&key)).await;
@@ -112,7 +112,7 @@ pub async fn pay_page(
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let order = fetch_order(state, session, &id, &format!("/orders/{id}/pay")).await?;
-    if order.status != "pending" {
+    if order.status != Status::Pending {
         return Ok(redirect(&format!("/orders/{}", order.id)));
     }
     pay_page_for(state, session, &order, None, StatusCode::OK).await

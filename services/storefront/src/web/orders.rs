@@ -14,7 +14,7 @@ use super::{
     session::Session,
 };
 use crate::{
-    clients::{Order, OrderPage},
+    clients::{Order, OrderPage, Status},
     domain::money::format_money,
     store::sessions,
 };
@@ -47,18 +47,17 @@ pub struct OrderView {
 
 impl From<&Order> for OrderView {
     fn from(o: &Order) -> Self {
-        let status_label = match o.status.as_str() {
-            "pending" => "Awaiting payment",
-            "paid" => "Paid",
-            "shipped" => "Shipped",
-            "delivered" => "Delivered",
-            "cancelled" => "Cancelled",
-            other => other,
+        let status_label = match o.status {
+            Status::Pending => "Awaiting payment",
+            Status::Paid => "Paid",
+            Status::Shipped => "Shipped",
+            Status::Delivered => "Delivered",
+            Status::Cancelled => "Cancelled",
         };
         Self {
             id: o.id,
             short_id: short_id(o.id),
-            status: o.status.clone(),
+            status: o.status.as_str().to_owned(),
             status_label: status_label.to_owned(),
             lines: o
                 .items
@@ -74,9 +73,9 @@ impl From<&Order> for OrderView {
                 .collect(),
             total: format_money(o.total, &o.currency),
             placed: o.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            payable: o.status == "pending",
-            cancellable: o.status == "pending" || o.status == "paid",
-            refunded: o.status == "cancelled" && o.payment_id.is_some(),
+            payable: o.status == Status::Pending,
+            cancellable: matches!(o.status, Status::Pending | Status::Paid),
+            refunded: o.status == Status::Cancelled && o.payment_id.is_some(),
             cancel_note: o.cancel_reason.as_deref().map(|r| match r {
                 "cancelled_by_customer" => "Cancelled by you".to_owned(),
                 "cancelled_by_admin" => "Cancelled by the shop".to_owned(),
