@@ -11,6 +11,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use backon::{ExponentialBuilder, Retryable as _};
 use reqwest::{Method, StatusCode};
 use serde::{Serialize, de::DeserializeOwned};
 use tokio::sync::Mutex;
@@ -34,6 +35,8 @@ pub enum ClientError {
         service: &'static str,
         /// What happened (connection refused, timeout, status).
         reason: String,
+        /// How long the service asked callers to wait (`Retry-After` on a 503, in seconds).
+        retry_after: Option<Duration>,
     },
     /// The service answered with a client error; its problem body when it sent one.
     #[error("{service} answered {status}")]
@@ -103,7 +106,7 @@ impl TokenSource {
         {
             return Ok(token.clone());
         }
-        let unavailable = |reason: String| ClientError::Unavailable { service: self.issuer, reason };
+        let unavailable = |reason: String| ClientError::Unavailable { service: self.issuer, reason, retry_after: None };
         let response = self
             .http
             .post(&self.token_url)
@@ -229,18 +232,32 @@ impl ServiceClient {
     ) -> Result<Answer, ClientError> {
         let deadline = Instant::now() + self.budget;
         let retryable = matches!(method, Method::GET | Method::PUT | Method::DELETE) || idempotency_key.is_some();
-        let mut backoff = Duration::from_millis(25);
-        loop {
+        // Exponential from 25 ms with jitter, so callers that failed together do not retry
+        // together; the budget, not a count, ends the retries.
+        let backoff = ExponentialBuilder::default()
+            .with_min_delay(Duration::from_millis(25))
+            .with_factor(2.0)
+            .with_jitter()
+            .without_max_times();
+        let attempt = || async {
             let remaining = deadline.saturating_duration_since(Instant::now());
-            let outcome = self.attempt(&method, path, body, idempotency_key, remaining).await;
-            match outcome {
-                Err(ClientError::Unavailable { .. }) if retryable && Instant::now() + backoff < deadline => {
-                    tokio::time::sleep(backoff).await;
-                    backoff *= 2;
-                }
-                other => return other,
-            }
-        }
+            self.attempt(&method, path, body, idempotency_key, remaining).await
+        };
+        attempt
+            .retry(backoff)
+            .sleep(tokio::time::sleep)
+            .when(|error| retryable && matches!(error, ClientError::Unavailable { .. }))
+            .adjust(|error, proposed| {
+                // A service that says when to come back is not asked sooner; a wait that
+                // would end past the budget is not started.
+                let asked = match error {
+                    ClientError::Unavailable { retry_after, .. } => *retry_after,
+                    _ => None,
+                };
+                let wait = proposed?.max(asked.unwrap_or_default());
+                (Instant::now() + wait < deadline).then_some(wait)
+            })
+            .await
     }
 
     async fn attempt<B: Serialize>(
@@ -251,7 +268,8 @@ impl ServiceClient {
         idempotency_key: Option<&str>,
         timeout: Duration,
     ) -> Result<Answer, ClientError> {
-        let unavailable = |reason: String| ClientError::Unavailable { service: self.service, reason };
+        let unavailable =
+            |reason: String| ClientError::Unavailable { service: self.service, reason, retry_after: None };
         if timeout.is_zero() {
             return Err(unavailable("no time left for the call".into()));
         }
@@ -294,12 +312,13 @@ impl ServiceClient {
             let response = request.send().await.map_err(|e| unavailable(e.to_string()))?;
             let status = response.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
+            let headers = response.headers().clone();
             let bytes = response.bytes().await.map_err(|e| unavailable(e.to_string()))?;
-            Ok::<_, ClientError>((status, bytes))
+            Ok::<_, ClientError>((status, headers, bytes))
         }
         .instrument(span.clone())
         .await;
-        let (status, bytes) = match outcome {
+        let (status, headers, bytes) = match outcome {
             Ok(answer) => answer,
             Err(err) => {
                 span.record("otel.status_code", "ERROR");
@@ -311,7 +330,12 @@ impl ServiceClient {
         }
         if status.is_server_error() {
             span.record("otel.status_code", "ERROR");
-            return Err(unavailable(format!("answered {status}")));
+            let retry_after = (status == StatusCode::SERVICE_UNAVAILABLE).then(|| retry_after(&headers)).flatten();
+            return Err(ClientError::Unavailable {
+                service: self.service,
+                reason: format!("answered {status}"),
+                retry_after,
+            });
         }
         if let (StatusCode::UNAUTHORIZED, Credentials::Service(tokens)) = (status, &self.credentials) {
             tokens.invalidate().await;
@@ -319,6 +343,12 @@ impl ServiceClient {
         let problem = serde_json::from_slice::<Problem>(&bytes).ok();
         Err(ClientError::Rejected { service: self.service, status, problem })
     }
+}
+
+/// `Retry-After` in its seconds form (the HTTP-date form is not used between services).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(seconds))
 }
 
 /// A successful answer's body.
@@ -334,7 +364,70 @@ impl Answer {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
     use super::*;
+
+    /// A server that answers its first `unavailable` requests 503 with `Retry-After:
+    /// <seconds>`, then 200 `{}`; returns its URL and its request count.
+    async fn flaky_server(unavailable: usize, seconds: u64) -> (String, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0_u8; 4096];
+                let _ = socket.read(&mut request).await;
+                let answer = if seen.fetch_add(1, SeqCst) < unavailable {
+                    format!(
+                        "HTTP/1.1 503 Service Unavailable\r\nretry-after: {seconds}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    )
+                } else {
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_owned()
+                };
+                let _ = socket.write_all(answer.as_bytes()).await;
+            }
+        });
+        (url, count)
+    }
+
+    #[tokio::test]
+    async fn a_503_with_retry_after_is_retried_no_sooner_than_asked() {
+        let (url, count) = flaky_server(1, 1).await;
+        let client = ServiceClient::anonymous("flaky", &url).with_budget(Duration::from_secs(3));
+        let started = Instant::now();
+        let answer: serde_json::Value = client.get("/thing").await.expect("the retry succeeds");
+        assert_eq!(answer, serde_json::json!({}));
+        assert_eq!(count.load(SeqCst), 2);
+        assert!(started.elapsed() >= Duration::from_secs(1), "waited {:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_beyond_the_budget_fails_at_once() {
+        let (url, count) = flaky_server(usize::MAX, 5).await;
+        let client = ServiceClient::anonymous("flaky", &url);
+        let started = Instant::now();
+        match client.get::<serde_json::Value>("/thing").await {
+            Err(ClientError::Unavailable { retry_after, .. }) => assert_eq!(retry_after, Some(Duration::from_secs(5))),
+            other => panic!("expected Unavailable, got {other:?}"),
+        }
+        assert_eq!(count.load(SeqCst), 1, "no retry that could not finish in the budget");
+        assert!(started.elapsed() < DEFAULT_CALL_BUDGET, "{:?}", started.elapsed());
+    }
+
+    #[tokio::test]
+    async fn without_retry_after_the_budget_is_spent_on_jittered_retries() {
+        let (url, count) = flaky_server(usize::MAX, 0).await;
+        let client = ServiceClient::anonymous("flaky", &url);
+        let started = Instant::now();
+        assert!(client.get::<serde_json::Value>("/thing").await.is_err());
+        let attempts = count.load(SeqCst);
+        assert!((3..=8).contains(&attempts), "{attempts} attempts in the 800 ms budget");
+        assert!(started.elapsed() < DEFAULT_CALL_BUDGET + Duration::from_millis(200), "{:?}", started.elapsed());
+    }
 
     #[tokio::test]
     async fn token_errors_name_the_issuer_the_caller_gave() {

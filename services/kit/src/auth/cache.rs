@@ -2,11 +2,12 @@
 //!
 //! Only a token that passed every check (signature, algorithm, issuer, audience, expiry) is
 //! stored, keyed by its exact text, so a cache hit is the same answer verification would
-//! give, until `exp`. Entries are dropped at `exp` itself, without the leeway verification
-//! allows. The map is bounded: when full, expired entries go first, and if none has expired
-//! everything is dropped (the next requests simply verify again).
+//! give, until `exp`. Entries stop answering at `exp` itself, without the leeway verification
+//! allows. The cache is bounded by `quick_cache`, which evicts the entries least likely to be
+//! asked for again when it is full (one-off tokens first, the tokens of active sessions
+//! last); an evicted token is simply verified again.
 
-use std::{collections::HashMap, sync::Mutex};
+use quick_cache::sync::Cache;
 
 use super::Claims;
 
@@ -14,28 +15,37 @@ use super::Claims;
 const CAPACITY: usize = 4096;
 
 /// The verified tokens of one verifier.
-#[derive(Debug, Default)]
 pub struct VerifiedTokens {
-    entries: Mutex<HashMap<String, Claims>>,
+    entries: Cache<String, Claims>,
+}
+
+impl Default for VerifiedTokens {
+    fn default() -> Self {
+        Self { entries: Cache::new(CAPACITY) }
+    }
+}
+
+impl std::fmt::Debug for VerifiedTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifiedTokens").field("len", &self.entries.len()).finish()
+    }
 }
 
 impl VerifiedTokens {
     /// The claims of `token` if it was verified before and has not expired at `now`.
     pub fn get(&self, token: &str, now: i64) -> Option<Claims> {
-        let entries = self.entries.lock().ok()?;
-        entries.get(token).filter(|claims| claims.exp > now).cloned()
+        let claims = self.entries.get(token)?;
+        if claims.exp > now {
+            Some(claims)
+        } else {
+            self.entries.remove(token);
+            None
+        }
     }
 
     /// Remembers a verified token.
-    pub fn insert(&self, token: &str, claims: &Claims, now: i64) {
-        let Ok(mut entries) = self.entries.lock() else { return };
-        if entries.len() >= CAPACITY {
-            entries.retain(|_, c| c.exp > now);
-            if entries.len() >= CAPACITY {
-                entries.clear();
-            }
-        }
-        entries.insert(token.to_owned(), claims.clone());
+    pub fn insert(&self, token: &str, claims: &Claims) {
+        self.entries.insert(token.to_owned(), claims.clone());
     }
 }
 
@@ -49,15 +59,24 @@ mod tests {
     }
 
     #[test]
-    fn entries_answer_until_expiry_and_the_map_stays_bounded() {
+    fn entries_answer_until_expiry() {
         let cache = VerifiedTokens::default();
-        cache.insert("t", &claims(100), 0);
+        cache.insert("t", &claims(100));
         assert_eq!(cache.get("t", 99).map(|c| c.exp), Some(100), "valid before exp");
         assert!(cache.get("t", 100).is_none(), "gone at exp");
         assert!(cache.get("other", 0).is_none(), "only the exact token");
+    }
+
+    #[test]
+    fn a_full_cache_keeps_the_tokens_in_use_instead_of_emptying_itself() {
+        let cache = VerifiedTokens::default();
+        cache.insert("session", &claims(1_000));
         for i in 0..CAPACITY * 2 {
-            cache.insert(&format!("t{i}"), &claims(1_000), 0);
+            cache.insert(&format!("one-off-{i}"), &claims(1_000));
+            // An active session's token is asked for on every request.
+            assert!(cache.get("session", 0).is_some(), "evicted after {i} one-off tokens");
         }
-        assert!(cache.entries.lock().expect("lock").len() <= CAPACITY, "bounded");
+        assert!(cache.entries.len() <= CAPACITY, "bounded: {}", cache.entries.len());
+        assert!(cache.entries.len() > CAPACITY / 2, "not emptied: {}", cache.entries.len());
     }
 }

@@ -122,7 +122,7 @@ impl TokenVerifier {
             return Ok(claims);
         }
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)?.claims;
-        self.verified.insert(token, &claims, now);
+        self.verified.insert(token, &claims);
         Ok(claims)
     }
 }

@@ -102,12 +102,8 @@ async fn a_crash_after_charging_is_completed_on_recovery() {
         .execute(&shop.orders_db.pool)
         .await
         .expect("attempt");
-    let card = shopwire::CardBody {
-        number: "4242424242424242".into(),
-        exp_month: 12,
-        exp_year: 2030,
-        cvc: "123".into(),
-    };
+    let card =
+        shopwire::CardBody { number: "4242424242424242".into(), exp_month: 12, exp_year: 2030, cvc: "123".into() };
     let payment = shop
         .flows
         .deps
