@@ -167,10 +167,8 @@ pub fn init(service_name: &'static str, format: LogFormat) -> TelemetryGuard {
     let otel_layer = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer().with_tracer(p.tracer(service_name)).with_filter(otel_filter(service_name))
     });
-    let (writer, writer_guard) = match writer::stdout() {
-        Some((writer, guard)) => (BoxMakeWriter::new(writer), Some(guard)),
-        None => (BoxMakeWriter::new(std::io::stdout), None),
-    };
+    let (writer, writer_guard) = writer::stdout();
+    let (writer, writer_guard) = (BoxMakeWriter::new(writer), Some(writer_guard));
     let fmt_layer = match format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .fmt_fields(json::NoSpanFields)
