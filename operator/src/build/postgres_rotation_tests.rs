@@ -43,9 +43,7 @@ struct Scratch(PathBuf);
 
 impl Scratch {
     fn new(tag: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("microshop-{tag}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("temp dir");
+        let dir = tempfile::Builder::new().prefix(&format!("microshop-{tag}-")).tempdir().expect("temp dir").keep();
         if as_root() {
             assert!(Command::new("chown").args(["postgres:postgres"]).arg(&dir).status().expect("chown").success());
         }

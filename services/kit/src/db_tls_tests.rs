@@ -74,8 +74,13 @@ async fn connect(url: &str) -> Result<bool, String> {
 
 #[tokio::test]
 async fn sslmode_and_sslrootcert_are_honoured() {
-    let dir = std::env::temp_dir().join(format!("microshop-pgtls-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
+    // Readable by all: the server's user reaches its cluster and certificates inside.
+    let folder = tempfile::Builder::new()
+        .prefix("microshop-pgtls-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir()
+        .expect("temp dir");
+    let dir = folder.path().to_path_buf();
     make_certificates(&dir);
     let port = free_port().expect("port");
     let cluster = LocalCluster::start(&dir.join("pg"), port).expect("cluster starts");
@@ -141,7 +146,7 @@ async fn sslmode_and_sslrootcert_are_honoured() {
         results.push((*what, connect(url).await));
     }
     let _ = cluster.stop();
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(folder);
     assert!(up, "the server enabled TLS after the reload");
     for ((what, _, expected), (_, got)) in cases.iter().zip(results) {
         match expected {

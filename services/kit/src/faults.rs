@@ -259,23 +259,16 @@ mod tests {
 
     /// A flag file in a folder of its own under the system temp dir, removed on drop.
     struct FlagFileOnDisk {
-        dir: PathBuf,
+        _dir: tempfile::TempDir,
         path: PathBuf,
     }
 
     impl FlagFileOnDisk {
         fn with(contents: &str) -> Self {
-            let dir = std::env::temp_dir().join(format!("faults-{}", uuid::Uuid::new_v4()));
-            std::fs::create_dir_all(&dir).expect("temp dir");
-            let path = dir.join("flags.json");
+            let dir = tempfile::tempdir().expect("temp dir");
+            let path = dir.path().join("flags.json");
             std::fs::write(&path, contents).expect("write flags");
-            Self { dir, path }
-        }
-    }
-
-    impl Drop for FlagFileOnDisk {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.dir);
+            Self { _dir: dir, path }
         }
     }
 

@@ -44,8 +44,14 @@ fn server() -> &'static TestServer {
 /// Starts a throwaway cluster in a temporary directory, removed with the cluster when this
 /// test process exits, and returns its maintenance URL.
 fn start_throwaway_cluster() -> Result<String, String> {
-    let dir = std::env::temp_dir().join(format!("microshop-test-pg-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
+    // Kept past this function (`keep`): the watcher started below removes it once this
+    // process is gone. Readable by all, so the server's user can reach the cluster inside.
+    let dir = tempfile::Builder::new()
+        .prefix("microshop-test-pg-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .tempdir()
+        .map_err(|e| format!("temporary folder: {e}"))?
+        .keep();
     let cluster = LocalCluster::start(&dir, free_port()?)?;
     cluster.stop_when_gone(std::process::id(), Some(&dir))?;
     Ok(cluster.admin_url())
@@ -294,7 +300,7 @@ pub fn assert_spec_fresh(generated: &str, path: &str, service: &str) {
 /// A fault-flag file for a service under test, in a folder of its own (removed on drop):
 /// tests switch flags on and off while the service runs, as an operator edits the ConfigMap.
 pub struct FaultFile {
-    dir: std::path::PathBuf,
+    dir: tempfile::TempDir,
     /// The flag file, to hand to [`crate::faults::Faults::watch`].
     pub path: std::path::PathBuf,
 }
@@ -302,9 +308,8 @@ pub struct FaultFile {
 impl FaultFile {
     /// A flag file with no flag on.
     pub fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("microshop-faults-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).expect("fault flag folder");
-        let file = Self { path: dir.join("flags.json"), dir };
+        let dir = tempfile::Builder::new().prefix("microshop-faults-").tempdir().expect("fault flag folder");
+        let file = Self { path: dir.path().join("flags.json"), dir };
         file.set(&[]);
         file
     }
@@ -324,7 +329,7 @@ impl FaultFile {
                 ((*name).to_owned(), flag)
             })
             .collect();
-        let staged = self.dir.join("flags.json.new");
+        let staged = self.dir.path().join("flags.json.new");
         std::fs::write(&staged, serde_json::json!({ "flags": flags }).to_string()).expect("write flags");
         std::fs::rename(&staged, &self.path).expect("swap flags");
     }
@@ -338,12 +343,6 @@ impl FaultFile {
 impl Default for FaultFile {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-impl Drop for FaultFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

@@ -39,7 +39,8 @@ fn screenshot_dir(test: &str) -> PathBuf {
 pub struct Driver {
     pub client: Client,
     chromedriver: Child,
-    profile: PathBuf,
+    /// Chromium's profile folder; removed when the driver drops, after `Drop` killed the browser.
+    _profile: tempfile::TempDir,
     shots: PathBuf,
     step: AtomicUsize,
 }
@@ -67,7 +68,8 @@ impl Driver {
             assert!(Instant::now() < deadline, "chromedriver did not start within 20 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        let profile = std::env::temp_dir().join(format!("storefront-chromium-{}", uuid::Uuid::new_v4().simple()));
+        let profile =
+            tempfile::Builder::new().prefix("storefront-chromium-").tempdir().expect("chromium profile folder");
         let mut capabilities = serde_json::Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -76,7 +78,7 @@ impl Driver {
                 "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
                     "--disable-sync", "--disable-extensions", "--hide-scrollbars",
-                    format!("--user-data-dir={}", profile.display()),
+                    format!("--user-data-dir={}", profile.path().display()),
                     format!("--window-size={width},{height}")],
             }),
         );
@@ -86,7 +88,7 @@ impl Driver {
             .await
             .expect("start a Chromium session");
         client.set_window_size(width, height).await.expect("window size");
-        Driver { client, chromedriver, profile, shots: screenshot_dir(test), step: AtomicUsize::new(0) }
+        Driver { client, chromedriver, _profile: profile, shots: screenshot_dir(test), step: AtomicUsize::new(0) }
     }
 
     /// Saves a screenshot of the current page as `NN-label.png`.
@@ -188,6 +190,5 @@ impl Drop for Driver {
         if let Some(pid) = self.chromedriver.id() {
             let _ = std::process::Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
         }
-        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
