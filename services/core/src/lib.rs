@@ -2,13 +2,13 @@
 //! in one place so they cannot drift apart.
 //!
 //! The kit (`shopkit`) pulls in poem, sqlx and OpenTelemetry; the operator must not. So what
-//! the two sides share lives here instead: pure functions, no I/O, only `base64` as a
-//! dependency.
+//! the two sides share lives here instead: pure functions, no I/O, only the `pem` crate
+//! as a dependency.
 //!
 //! # Layout
 //! - [`email`]: the e-mail address rule (users enforces it on accounts; the operator checks
 //!   the bootstrap admin's address with it before users would refuse to start).
-//! - [`pem`]: PEM encoding and decoding of DER (the kit's JWT keys, the operator's generated
+//! - [`pem`]: PEM framing of DER, on the `pem` crate with the one policy both sides need (the kit's JWT keys, the operator's generated
 //!   key pairs).
 
 pub mod email;

@@ -1,28 +1,21 @@
 //! PEM (RFC 7468) for the DER keys both sides generate and read.
+//!
+//! The framing and base64 are the `pem` crate's; what lives here is the policy the kit and the
+//! operator must share: `\n` line endings (the crate defaults to `\r\n`, which would put
+//! carriage returns into Kubernetes Secrets and environment variables) and picking a block by
+//! its label, so a bundle holding a certificate before the key still works.
 
-use base64::Engine as _;
+use pem::{EncodeConfig, LineEnding, Pem};
 
-/// `der` as a PEM block labelled `label` (e.g. `PRIVATE KEY`), 64 characters a line.
+/// `der` as a PEM block labelled `label` (e.g. `PRIVATE KEY`), 64 characters a line, `\n` ends.
 pub fn encode(der: &[u8], label: &str) -> String {
-    let body = base64::engine::general_purpose::STANDARD.encode(der);
-    let mut pem = format!("-----BEGIN {label}-----\n");
-    for line in body.as_bytes().chunks(64) {
-        pem.push_str(&String::from_utf8_lossy(line));
-        pem.push('\n');
-    }
-    pem.push_str(&format!("-----END {label}-----\n"));
-    pem
+    pem::encode_config(&Pem::new(label, der), EncodeConfig::new().set_line_ending(LineEnding::LF))
 }
 
 /// The DER inside the first PEM block labelled `label`; `None` when there is no such block or
-/// its body is not base64. Whitespace inside the body is ignored.
-pub fn decode(pem: &str, label: &str) -> Option<Vec<u8>> {
-    let begin = format!("-----BEGIN {label}-----");
-    let end = format!("-----END {label}-----");
-    let start = pem.find(&begin)? + begin.len();
-    let stop = pem[start..].find(&end)? + start;
-    let body: String = pem[start..stop].chars().filter(|c| !c.is_whitespace()).collect();
-    base64::engine::general_purpose::STANDARD.decode(body).ok()
+/// the text is not well-formed PEM. Whitespace inside the body is ignored.
+pub fn decode(text: &str, label: &str) -> Option<Vec<u8>> {
+    pem::parse_many(text).ok()?.into_iter().find(|block| block.tag() == label).map(Pem::into_contents)
 }
 
 #[cfg(test)]
@@ -34,8 +27,16 @@ mod tests {
         let der: Vec<u8> = (0..=255).collect();
         let pem = encode(&der, "PUBLIC KEY");
         assert!(pem.starts_with("-----BEGIN PUBLIC KEY-----\n") && pem.ends_with("-----END PUBLIC KEY-----\n"));
+        assert!(!pem.contains('\r'), "{pem:?}");
         assert!(pem.lines().all(|line| line.len() <= 64), "{pem}");
         assert_eq!(decode(&pem, "PUBLIC KEY"), Some(der));
+    }
+
+    #[test]
+    fn the_block_with_the_label_is_picked_from_a_bundle() {
+        let bundle = encode(b"certificate", "CERTIFICATE") + &encode(b"key", "PRIVATE KEY");
+        assert_eq!(decode(&bundle, "PRIVATE KEY"), Some(b"key".to_vec()));
+        assert_eq!(decode(&bundle.replace('\n', "\r\n"), "PRIVATE KEY"), Some(b"key".to_vec()), "CRLF input");
     }
 
     #[test]
