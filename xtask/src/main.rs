@@ -17,19 +17,34 @@ mod bench;
 mod dev;
 mod load;
 
+use clap::Parser;
+
+/// The command line: one subcommand, each with its own options (`cargo xtask <command> --help`).
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", bin_name = "cargo xtask", about = "Developer commands for microshop.")]
+enum Xtask {
+    /// Run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments).
+    Dev(dev::ports::Ports),
+    /// Send simulated shoppers to it; every option goes to loadgen (`cargo xtask load --help`).
+    #[command(disable_help_flag = true)]
+    Load {
+        /// loadgen's options, passed on as they are.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// Measure release builds of the services against PostgreSQL alone.
+    ///
+    /// Builds the services in release mode, starts them on a private PostgreSQL, seeds products
+    /// and runs each scenario with wrk, next to pgbench running the same SQL on the same server.
+    /// Writes target/bench/report.md.
+    Bench(bench::options::Options),
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("dev") => dev::run(&args[1..]).await,
-        Some("load") => load::run(&dev::workspace_root(), args[1..].to_vec()),
-        Some("bench") => bench::run(&args[1..]).await,
-        _ => {
-            eprintln!(
-                "usage: cargo xtask dev [--<component>-port N ...] | load [options] | bench [options]\n\n  dev     run the whole shop locally (PostgreSQL + storefront, products, users, orders, payments)\n  load    send simulated shoppers to it (`cargo xtask load --help`)\n  bench   measure release builds of the services against PostgreSQL alone (`cargo xtask bench --help`)\n\nports of `dev`:\n{}",
-                dev::ports::usage()
-            );
-            std::process::exit(2);
-        }
+    match Xtask::parse() {
+        Xtask::Dev(ports) => dev::run(ports).await,
+        Xtask::Load { args } => load::run(&dev::workspace_root(), args),
+        Xtask::Bench(options) => bench::run(options).await,
     }
 }

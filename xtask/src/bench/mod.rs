@@ -11,7 +11,7 @@
 
 mod capture;
 mod load;
-mod options;
+pub mod options;
 mod report;
 mod scenarios;
 
@@ -25,12 +25,8 @@ use crate::dev::{database::DevDatabase, services};
 /// after the services it calls). The storefront renders pages over these APIs and is not measured.
 const MEASURED: [&str; 4] = ["users", "products", "payments", "orders"];
 
-/// Runs the bench with the arguments after `bench`.
-pub async fn run(args: &[String]) -> anyhow::Result<()> {
-    let Some(options) = options::parse(args)? else {
-        println!("{}", options::USAGE);
-        return Ok(());
-    };
+/// Runs the bench with the options after `bench`.
+pub async fn run(options: options::Options) -> anyhow::Result<()> {
     let root = crate::dev::workspace_root();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map(std::path::PathBuf::from).unwrap_or_else(|| root.join("target"));
@@ -128,8 +124,9 @@ async fn measure(
     let run_id = format!("bench{}", std::process::id());
     let mut rows = Vec::new();
     let mut seeded = 0;
-    let last = options.sizes.last().copied().unwrap_or_default();
-    for &size in &options.sizes {
+    let sizes = options.sizes_ascending();
+    let last = sizes.last().copied().unwrap_or_default();
+    for &size in &sizes {
         println!("xtask: seeding products {}..={size}", seeded + 1);
         scenarios::seed_products(&database.url_for("products"), seeded + 1, size).await?;
         seeded = size;

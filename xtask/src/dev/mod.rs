@@ -38,8 +38,7 @@ pub(crate) fn random_secret() -> anyhow::Result<String> {
 }
 
 /// Runs the shop until SIGINT or SIGTERM.
-pub async fn run(args: &[String]) -> anyhow::Result<()> {
-    let ports = ports::Ports::from_args_and_env(args)?;
+pub async fn run(ports: ports::Ports) -> anyhow::Result<()> {
     let tracing = jaeger::Tracing::from_env()?;
     let root = workspace_root();
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target"));

@@ -3,7 +3,7 @@
 //! Each component has a default port; `--<name>-port N` or `XTASK_<NAME>_PORT=N` (flag first;
 //! `-` becomes `_` in the variable) moves it. A new component is one more row in [`DEFAULT_PORTS`].
 
-use anyhow::{Context, bail};
+use clap::{Arg, ArgMatches, Command, FromArgMatches, error::ErrorKind};
 
 /// Every component with its default port.
 pub const DEFAULT_PORTS: &[(&str, u16)] = &[
@@ -22,38 +22,49 @@ pub const DEFAULT_PORTS: &[(&str, u16)] = &[
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ports(Vec<(&'static str, u16)>);
 
-impl Ports {
-    /// Ports from command-line arguments (after `dev`) and the environment.
-    pub fn from_args_and_env(args: &[String]) -> anyhow::Result<Self> {
-        Self::parse(args, |name| std::env::var(name).ok())
+/// One `--<name>-port` option per row of [`DEFAULT_PORTS`], so the table stays the one list
+/// (a derived struct would repeat every name and default in a field attribute).
+impl clap::Args for Ports {
+    fn augment_args(command: Command) -> Command {
+        command.args(DEFAULT_PORTS.iter().map(|(name, port)| {
+            Arg::new(*name)
+                .long(format!("{name}-port"))
+                .env(env_variable(name))
+                .value_name("N")
+                .default_value(port.to_string())
+                .value_parser(clap::value_parser!(u16))
+                .help(format!("Port of {name}"))
+        }))
     }
 
-    fn parse(args: &[String], env: impl Fn(&str) -> Option<String>) -> anyhow::Result<Self> {
-        let mut ports: Vec<(&'static str, u16)> = DEFAULT_PORTS.to_vec();
-        for (name, port) in &mut ports {
-            let variable = env_variable(name);
-            if let Some(raw) = env(&variable) {
-                *port = raw.trim().parse().with_context(|| format!("{variable}={raw} is not a port"))?;
-            }
-        }
-        let mut args = args.iter();
-        while let Some(flag) = args.next() {
-            let Some(name) = flag.strip_prefix("--").and_then(|f| f.strip_suffix("-port")) else {
-                bail!("unknown argument {flag}; expected --<component>-port N");
-            };
-            let Some(entry) = ports.iter_mut().find(|(n, _)| *n == name) else {
-                bail!("unknown component in {flag}; known: {}", names());
-            };
-            let raw = args.next().with_context(|| format!("{flag} needs a port number"))?;
-            entry.1 = raw.parse().with_context(|| format!("{flag} {raw} is not a port"))?;
-        }
+    fn augment_args_for_update(command: Command) -> Command {
+        Self::augment_args(command)
+    }
+}
+
+impl FromArgMatches for Ports {
+    fn from_arg_matches(matches: &ArgMatches) -> Result<Self, clap::Error> {
+        let ports: Vec<(&'static str, u16)> = DEFAULT_PORTS
+            .iter()
+            .map(|(name, default)| (*name, matches.get_one::<u16>(name).copied().unwrap_or(*default)))
+            .collect();
         let mut seen = std::collections::HashSet::new();
         if let Some((name, port)) = ports.iter().find(|(_, port)| !seen.insert(*port)) {
-            bail!("port {port} of {name} is given to two components");
+            return Err(clap::Error::raw(
+                ErrorKind::ArgumentConflict,
+                format!("port {port} of {name} is given to two components"),
+            ));
         }
         Ok(Self(ports))
     }
 
+    fn update_from_arg_matches(&mut self, matches: &ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Ports {
     /// The port of a component of [`DEFAULT_PORTS`].
     pub fn of(&self, name: &str) -> u16 {
         self.0.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).unwrap_or_default()
@@ -75,63 +86,46 @@ pub fn default_of(name: &str) -> u16 {
     DEFAULT_PORTS.iter().find(|(n, _)| *n == name).map(|(_, p)| *p).unwrap_or_default()
 }
 
-fn names() -> String {
-    DEFAULT_PORTS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-}
-
-/// The `--help` text of the port flags.
-pub fn usage() -> String {
-    DEFAULT_PORTS
-        .iter()
-        .map(|(name, port)| format!("  --{name}-port N   (env {}, default {port})", env_variable(name)))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::{Args, FromArgMatches};
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| s.to_string()).collect()
+    fn parse(args: &[&str]) -> Result<Ports, clap::Error> {
+        let command = Ports::augment_args(Command::new("dev"));
+        Ports::from_arg_matches(&command.try_get_matches_from(std::iter::once("dev").chain(args.iter().copied()))?)
     }
 
     #[test]
-    fn defaults_env_and_flags_in_that_order_of_precedence() {
-        let env = |name: &str| match name {
-            "XTASK_USERS_PORT" => Some("9182".to_owned()),
-            "XTASK_PRODUCTS_PORT" => Some("9000".to_owned()),
-            "XTASK_JAEGER_OTLP_PORT" => Some("14317".to_owned()),
-            _ => None,
-        };
-        let ports = Ports::parse(&args(&["--products-port", "9181", "--postgres-port", "9432"]), env).expect("valid");
+    fn flags_move_ports_and_the_rest_keep_their_defaults_or_variables() {
+        let ports = parse(&["--products-port", "9181", "--postgres-port", "9432", "--jaeger-otlp-port", "14317"])
+            .expect("valid");
         let cases = [
-            ("products", 9181, "flag beats env"),
-            ("users", 9182, "env"),
-            ("orders", 8083, "default"),
+            ("products", 9181, "flag"),
             ("postgres", 9432, "flag"),
-            ("jaeger-otlp", 14317, "env, with _ for -"),
+            ("jaeger-otlp", 14317, "flag with a dash in the name"),
             ("jaeger", 16686, "default"),
         ];
         for (name, port, message) in cases {
             assert_eq!(ports.of(name), port, "{message}");
         }
-        assert_eq!(ports.url("users"), "http://127.0.0.1:9182");
+        assert_eq!(ports.url("products"), "http://127.0.0.1:9181");
+        let help = parse(&["--help"]).expect_err("help").to_string();
+        assert!(help.contains("XTASK_JAEGER_OTLP_PORT"), "variables use _ for -: {help}");
     }
 
     #[test]
     fn bad_port_arguments_are_refused() {
-        let none = |_: &str| None;
-        let cases = [
-            (args(&["--products-port"]), "missing number"),
-            (args(&["--products-port", "x"]), "not a number"),
-            (args(&["--products-port", "70000"]), "out of range"),
-            (args(&["--shipping-port", "1"]), "unknown component"),
-            (args(&["--verbose"]), "unknown flag"),
-            (args(&["--users-port", "8081"]), "two components on one port"),
+        let cases: [(&[&str], &str); 6] = [
+            (&["--products-port"], "missing number"),
+            (&["--products-port", "x"], "not a number"),
+            (&["--products-port", "70000"], "out of range"),
+            (&["--shipping-port", "1"], "unknown component"),
+            (&["--verbose"], "unknown flag"),
+            (&["--users-port", "8081"], "two components on one port"),
         ];
         for (list, message) in cases {
-            assert!(Ports::parse(&list, none).is_err(), "{message}");
+            assert!(parse(list).is_err(), "{message}");
         }
     }
 }
