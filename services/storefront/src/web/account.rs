@@ -4,8 +4,8 @@
 use askama::Template;
 use poem::{
     Response, handler,
-    http::{HeaderValue, StatusCode, header},
-    web::{Data, Form, Query},
+    http::StatusCode,
+    web::{Data, Form, Query, cookie::CookieJar},
 };
 use serde::Deserialize;
 use serde_json::json;
@@ -81,6 +81,7 @@ pub async fn register_page(
 async fn log_in(
     state: &AppState,
     session: &Session,
+    cookies: &CookieJar,
     email: &str,
     password: &str,
     next: &str,
@@ -111,11 +112,9 @@ async fn log_in(
     store::log_in(&mut conn, &session.id_hash, &new_hash, &csrf, &account, ttl).await?;
     store::set_flash(&mut conn, &new_hash, &format!("Welcome, {}!", me.name)).await?;
     tracing::info!(user_id = %user_id, "shopper logged in");
-    let mut response = redirect(next);
-    let cookie = HeaderValue::from_str(&session::cookie(&value, state.secure_cookies))
-        .map_err(|e| PageError::Internal(e.to_string()))?;
-    response.headers_mut().insert(header::SET_COOKIE, cookie);
-    Ok(Ok(response))
+    // Replaces a cookie the session layer may have added for this request: one Set-Cookie.
+    cookies.add(session::cookie(&value, state.secure_cookies));
+    Ok(Ok(redirect(next)))
 }
 
 /// `POST /login`.
@@ -123,10 +122,11 @@ async fn log_in(
 pub async fn login(
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
+    cookies: &CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(Some(&form.next));
-    match log_in(state, session, form.email.trim(), &form.password, &next).await? {
+    match log_in(state, session, cookies, form.email.trim(), &form.password, &next).await? {
         Ok(response) => Ok(response),
         Err(error) => render_with(
             StatusCode::UNAUTHORIZED,
@@ -145,13 +145,14 @@ pub async fn login(
 pub async fn register(
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
+    cookies: &CookieJar,
     Form(form): Form<RegisterForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(Some(&form.next));
     let body = json!({"name": form.name.trim(), "email": form.email.trim(), "password": form.password});
     let created: Result<User, ClientError> = state.backends.users.post("/users", &body, None).await;
     let error = match created {
-        Ok(_) => match log_in(state, session, form.email.trim(), &form.password, &next).await? {
+        Ok(_) => match log_in(state, session, cookies, form.email.trim(), &form.password, &next).await? {
             Ok(response) => return Ok(response),
             Err(error) => error,
         },
@@ -174,15 +175,17 @@ pub async fn register(
 
 /// `POST /logout`: ends the session; the account's cart stays with the account.
 #[handler]
-pub async fn logout(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
+pub async fn logout(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    cookies: &CookieJar,
+) -> Result<Response, PageError> {
     let mut conn = state.pool.acquire().await?;
     store::delete(&mut conn, &session.id_hash).await?;
-    let mut response = redirect("/");
-    let expired = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", session::COOKIE_NAME);
-    if let Ok(value) = HeaderValue::from_str(&expired) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
-    }
-    Ok(response)
+    let mut expired = session::cookie("", state.secure_cookies);
+    expired.make_removal();
+    cookies.add(expired);
+    Ok(redirect("/"))
 }
 
 #[derive(Template)]

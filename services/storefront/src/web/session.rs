@@ -8,7 +8,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use poem::{
     Endpoint, IntoResponse, Middleware, Request, Response,
-    http::{HeaderValue, Method, header},
+    http::{HeaderValue, Method},
+    web::cookie::{Cookie, SameSite},
 };
 use shopkit::config::Secret;
 use sqlx::PgPool;
@@ -87,22 +88,22 @@ pub fn hash_id(cookie_value: &str) -> Vec<u8> {
     ring::digest::digest(&ring::digest::SHA256, cookie_value.as_bytes()).as_ref().to_vec()
 }
 
-/// The `Set-Cookie` value for a session id.
-pub fn cookie(value: &str, secure: bool) -> String {
-    format!(
-        "{COOKIE_NAME}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        SESSION_TTL.as_secs(),
-        if secure { "; Secure" } else { "" }
-    )
+/// The session cookie for an id: site-wide, out of scripts' reach, not sent on cross-site
+/// subrequests, living as long as the session, and `Secure` when the shop is served over TLS.
+pub fn cookie(value: &str, secure: bool) -> Cookie {
+    let mut cookie = Cookie::new_with_str(COOKIE_NAME, value);
+    cookie.set_path("/");
+    cookie.set_http_only(true);
+    cookie.set_same_site(SameSite::Lax);
+    cookie.set_max_age(SESSION_TTL);
+    cookie.set_secure(secure);
+    cookie
 }
 
+/// The session id the browser sent, from the jar of [`poem::middleware::CookieJarManager`];
+/// only the length of a [`random_token`] can be one.
 fn cookie_value(req: &Request) -> Option<String> {
-    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(
-        |pair| {
-            let (name, value) = pair.trim().split_once('=')?;
-            (name == COOKIE_NAME && value.len() == 43).then(|| value.to_owned())
-        },
-    )
+    req.cookie().get(COOKIE_NAME).map(|cookie| cookie.value_str().to_owned()).filter(|value| value.len() == 43)
 }
 
 /// Requests that need no session: assets, pictures, probes and metrics.
@@ -187,14 +188,12 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
             req.headers_mut().insert("traceparent", value);
         }
         req.extensions_mut().insert(Session::from_row(row));
+        if let Some(value) = new_cookie {
+            // A page that logs in replaces it in the jar: the browser gets one Set-Cookie.
+            req.cookie().add(cookie(&value, self.secure));
+        }
         let mut response = self.inner.call(req).await.map(IntoResponse::into_response)?;
         let headers = response.headers_mut();
-        if let Some(value) = new_cookie
-            && !headers.contains_key(header::SET_COOKIE)
-            && let Ok(cookie) = HeaderValue::from_str(&cookie(&value, self.secure))
-        {
-            headers.append(header::SET_COOKIE, cookie);
-        }
         for (name, value) in [
             (
                 "content-security-policy",

@@ -77,7 +77,7 @@ async fn the_session_cookie_is_http_only_and_rotated_at_log_in_and_the_token_sta
     }
     assert!(!cookie.contains("Secure"), "not Secure unless STOREFRONT_SECURE_COOKIES=true");
     assert!(first.headers()["content-security-policy"].to_str().expect("csp").contains("script-src 'self'"));
-    assert!(storefront::web::session::cookie("v", true).contains("; Secure"), "Secure when configured");
+    assert!(storefront::web::session::cookie("v", true).to_string().contains("Secure"), "Secure when configured");
 
     let guest_value = cookie.split(';').next().expect("pair").to_owned();
     let csrf_page = plain.get(shop.url("/login")).header("cookie", &guest_value).send().await.expect("get");
@@ -94,6 +94,7 @@ async fn the_session_cookie_is_http_only_and_rotated_at_log_in_and_the_token_sta
         .expect("login");
     assert_eq!(login.status(), 303);
     assert_eq!(login.headers()["location"], "/", "an off-site `next` is not followed");
+    assert_eq!(login.headers().get_all("set-cookie").iter().count(), 1, "one cookie, the new session's");
     let new_value = login.headers()["set-cookie"].to_str().expect("cookie").split(';').next().expect("pair").to_owned();
     assert_ne!(new_value, guest_value, "log-in issues a new session id");
     let old = plain.get(shop.url("/account")).header("cookie", &guest_value).send().await.expect("get");
@@ -117,4 +118,20 @@ async fn the_session_cookie_is_http_only_and_rotated_at_log_in_and_the_token_sta
             .await
             .expect("count");
     assert_eq!(stored, 1, "sessions are stored by the hash of the cookie value");
+
+    let account = plain.get(shop.url("/account")).header("cookie", &new_value).send().await.expect("account");
+    let html = account.text().await.expect("html");
+    let start = html.find(marker).expect("csrf") + marker.len();
+    let logout = plain
+        .post(shop.url("/logout"))
+        .header("cookie", &new_value)
+        .form(&[("csrf", &html[start..start + 43])])
+        .send()
+        .await
+        .expect("logout");
+    assert_eq!(logout.status(), 303);
+    let gone = logout.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+    for part in ["sf_session=;", "Max-Age=0", "Path=/", "HttpOnly"] {
+        assert!(gone.contains(part), "log-out expires the cookie site-wide: {gone} lacks {part}");
+    }
 }
