@@ -8,8 +8,8 @@
 //! # Layout
 //! - [`email`]: the e-mail address rule (users enforces it on accounts; the operator checks
 //!   the bootstrap admin's address with it before users would refuse to start).
-//! - [`pem`]: PEM framing of DER, on the `pem` crate with the one policy both sides need (the kit's JWT keys, the operator's generated
-//!   key pairs).
+//! - [`pem`]: PEM framing of DER on the `pem` crate, with the line endings and block choice
+//!   both sides need (the kit's JWT keys, the operator's generated key pairs).
 
 pub mod email;
 pub mod pem;

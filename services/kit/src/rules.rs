@@ -5,7 +5,7 @@
 //!
 //! A text pattern is written once in the syntax both sides read: the `regex` crate here and
 //! ECMA-262 in JSON Schema validators. The patterns keep to what the two agree on (classes,
-//! `\uXXXX` escapes, `(?:...)` groups, bounded repeats); a test compiles every declared
+//! `\u` escapes of four hex digits, `(?:...)` groups, bounded repeats); a test compiles every declared
 //! pattern. White space a type trims is written `[ \t\n\r]*`, not `\s*`: Python's `\s`,
 //! which the fuzzers generate from, also matches control characters every service refuses.
 

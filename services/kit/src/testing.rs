@@ -45,10 +45,9 @@ fn server() -> &'static TestServer {
 /// test process exits, and returns its maintenance URL.
 fn start_throwaway_cluster() -> Result<String, String> {
     // Kept past this function (`keep`): the watcher started below removes it once this
-    // process is gone. Readable by all, so the server's user can reach the cluster inside.
+    // process is gone. `LocalCluster::start` hands it to the server's user when we are root.
     let dir = tempfile::Builder::new()
         .prefix("microshop-test-pg-")
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o755))
         .tempdir()
         .map_err(|e| format!("temporary folder: {e}"))?
         .keep();
