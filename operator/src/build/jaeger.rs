@@ -42,7 +42,10 @@ pub const CONFIG: &str = r#"service:
     traces:
       receivers: [otlp]
       processors: [batch]
-      exporters: [jaeger_storage_exporter]
+      exporters: [jaeger_storage_exporter, spanmetrics]
+    metrics/spanmetrics:
+      receivers: [spanmetrics]
+      exporters: [prometheus]
   telemetry:
     resource:
       service.name: jaeger
@@ -65,6 +68,7 @@ extensions:
   jaeger_query:
     storage:
       traces: memstore
+      metrics: prometheus
     http:
       endpoint: 0.0.0.0:16686
     grpc:
@@ -74,6 +78,12 @@ extensions:
       memstore:
         memory:
           max_traces: 50000
+    metric_backends:
+      prometheus:
+        prometheus:
+          endpoint: ${env:PROMETHEUS_URL:-http://prometheus:9090}
+          normalize_calls: true
+          normalize_duration: true
 
 receivers:
   otlp:
@@ -86,9 +96,14 @@ receivers:
 processors:
   batch:
 
+connectors:
+  spanmetrics: {}
+
 exporters:
   jaeger_storage_exporter:
     trace_storage: memstore
+  prometheus:
+    endpoint: 0.0.0.0:8889
 "#;
 
 /// The ConfigMap holding [`CONFIG`].
@@ -244,6 +259,7 @@ mod tests {
         assert_eq!(ours["receivers"], compose["receivers"], "receivers");
         assert_eq!(ours["service"]["pipelines"], compose["service"]["pipelines"], "pipelines");
         assert_eq!(ours["exporters"], compose["exporters"], "exporters");
+        assert_eq!(ours["connectors"], compose["connectors"], "connectors");
         assert_eq!(ours["extensions"]["jaeger_storage"], compose["extensions"]["jaeger_storage"], "storage");
         assert_eq!(ours["extensions"]["healthcheckv2"], compose["extensions"]["healthcheckv2"], "health check");
         let query = |c: &serde_json::Value| c["extensions"]["jaeger_query"]["http"]["endpoint"].clone();

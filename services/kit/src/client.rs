@@ -152,6 +152,9 @@ enum Credentials {
 pub struct ServiceClient {
     service: &'static str,
     base_url: String,
+    /// `server.address` and `server.port` of the base URL, for spans and metrics.
+    address: Arc<str>,
+    port: u16,
     http: reqwest::Client,
     credentials: Credentials,
     budget: Duration,
@@ -170,9 +173,15 @@ impl ServiceClient {
     }
 
     fn with_credentials(service: &'static str, base_url: &str, credentials: Credentials) -> Self {
+        let parsed = reqwest::Url::parse(base_url).ok();
+        let address =
+            parsed.as_ref().and_then(|u| u.host_str().map(str::to_owned)).unwrap_or_else(|| service.to_owned());
+        let port = parsed.as_ref().and_then(reqwest::Url::port_or_known_default).unwrap_or(80);
         Self {
             service,
             base_url: base_url.trim_end_matches('/').to_owned(),
+            address: address.into(),
+            port,
             http: reqwest::Client::new(),
             credentials,
             budget: DEFAULT_CALL_BUDGET,
@@ -284,17 +293,23 @@ impl ServiceClient {
         };
         let url = format!("{}{}", self.base_url, path);
         // The client span; its context goes into the request headers, so the callee's server
-        // span becomes its child. The URL holds ids only, never secrets.
+        // span becomes its child. The URL holds ids only, never secrets. `server.address` is
+        // the host called (the conventions' meaning); the logical name is `peer.service`,
+        // which Jaeger draws its service graph from.
         let span = tracing::info_span!(
             "HTTP client",
-            otel.name = %format!("{method} {}", self.service),
+            otel.name = %method,
             otel.kind = "client",
             otel.status_code = tracing::field::Empty,
             http.request.method = %method,
-            server.address = self.service,
+            server.address = &*self.address,
+            server.port = self.port,
+            peer.service = self.service,
             url.full = %url,
             http.response.status_code = tracing::field::Empty,
+            error.type = tracing::field::Empty,
         );
+        let started = std::time::Instant::now();
         let mut request = self.http.request(method.clone(), &url).timeout(timeout);
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -309,22 +324,52 @@ impl ServiceClient {
             request = request.json(body);
         }
         let outcome = async {
-            let response = request.send().await.map_err(|e| unavailable(e.to_string()))?;
+            let response = request.send().await.map_err(|e| unavailable(send_error(&e)))?;
             let status = response.status();
             tracing::Span::current().record("http.response.status_code", status.as_u16());
             let headers = response.headers().clone();
-            let bytes = response.bytes().await.map_err(|e| unavailable(e.to_string()))?;
+            let bytes = response.bytes().await.map_err(|e| unavailable(send_error(&e)))?;
             Ok::<_, ClientError>((status, headers, bytes))
         }
         .instrument(span.clone())
         .await;
+        let exemplar = crate::telemetry::exporting().then(|| crate::telemetry::trace_id_of(&span)).flatten();
         let (status, headers, bytes) = match outcome {
             Ok(answer) => answer,
             Err(err) => {
+                // A request that got no status: timed out, refused, reset.
+                let kind = if matches!(&err, ClientError::Unavailable { reason, .. } if reason.starts_with("timed out"))
+                {
+                    "timeout"
+                } else {
+                    "connection_error"
+                };
                 span.record("otel.status_code", "ERROR");
+                span.record("error.type", kind);
+                let outcome = crate::metrics::ClientOutcome::Error(kind);
+                crate::metrics::record_client_request(
+                    method.as_str(),
+                    &self.address,
+                    self.port,
+                    outcome,
+                    started.elapsed(),
+                    exemplar,
+                );
                 return Err(err);
             }
         };
+        let outcome = crate::metrics::ClientOutcome::Status(status.as_u16());
+        crate::metrics::record_client_request(
+            method.as_str(),
+            &self.address,
+            self.port,
+            outcome,
+            started.elapsed(),
+            exemplar,
+        );
+        if !status.is_success() {
+            span.record("error.type", status.as_str());
+        }
         if status.is_success() {
             return Ok(Answer(bytes.to_vec()));
         }
@@ -343,6 +388,12 @@ impl ServiceClient {
         let problem = serde_json::from_slice::<Problem>(&bytes).ok();
         Err(ClientError::Rejected { service: self.service, status, problem })
     }
+}
+
+/// The reason of a failed send, starting with "timed out" when it did (the client span's
+/// `error.type` is read from it).
+fn send_error(error: &reqwest::Error) -> String {
+    if error.is_timeout() { format!("timed out: {error}") } else { error.to_string() }
 }
 
 /// `Retry-After` in its seconds form (the HTTP-date form is not used between services).

@@ -94,6 +94,7 @@ impl Database {
     ) -> Result<Self, ConfigError> {
         let options = PgConnectOptions::from_str(url.expose())
             .map_err(|e| ConfigError::Invalid { name: "DATABASE_URL", reason: e.to_string() })?;
+        crate::dbop::set_target(options.get_database().unwrap_or_default(), options.get_host(), options.get_port());
         let pool = lazy_pool(options.clone(), max_connections);
         let reads = match read_host {
             Some(host) => lazy_pool(options.host(host), max_connections),

@@ -37,6 +37,12 @@ pub const FAULTS_FILE_VARIABLE: &str = "FAULTS_FILE";
 /// How often the flag file is read again: well inside the 5 s a switch may take.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The `tracing` target of flag evaluations. They are `debug` events, so they stay out of the
+/// log lines, but the exporter keeps this target at `debug`: each evaluation is an event on
+/// the request's span (`feature_flag.evaluation`, with the flag key and the variant), as the
+/// feature-flag conventions describe.
+pub const EVALUATION_TARGET: &str = "feature_flag";
+
 /// The longest delay a flag may inject: a fault should slow requests down, not hang them.
 pub const MAX_DELAY: Duration = Duration::from_secs(30);
 
@@ -72,8 +78,15 @@ struct FlagFile {
     flags: HashMap<String, FlagDefinition>,
 }
 
-/// The value of every enabled flag of a flag-definition document.
-fn parse_flags(text: &str) -> Result<HashMap<String, Value>, String> {
+/// An enabled flag: the variant in force and its value.
+#[derive(Debug, Clone, PartialEq)]
+struct Evaluated {
+    variant: String,
+    value: Value,
+}
+
+/// The variant and value of every enabled flag of a flag-definition document.
+fn parse_flags(text: &str) -> Result<HashMap<String, Evaluated>, String> {
     let file: FlagFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut values = HashMap::new();
     for (name, flag) in file.flags {
@@ -82,7 +95,7 @@ fn parse_flags(text: &str) -> Result<HashMap<String, Value>, String> {
         }
         match flag.variants.get(&flag.default_variant) {
             Some(value) => {
-                values.insert(name, value.clone());
+                values.insert(name, Evaluated { variant: flag.default_variant.clone(), value: value.clone() });
             }
             None => return Err(format!("flag `{name}`: defaultVariant `{}` is not a variant", flag.default_variant)),
         }
@@ -94,7 +107,7 @@ fn parse_flags(text: &str) -> Result<HashMap<String, Value>, String> {
 #[derive(Debug, Default)]
 struct Loaded {
     text: String,
-    values: HashMap<String, Value>,
+    values: HashMap<String, Evaluated>,
 }
 
 /// The fault flags a service consults. Cheap to clone; [`Faults::none`] answers "off" to
@@ -131,6 +144,7 @@ impl Faults {
         tracing::info!(path = %path.display(), flags = values.len(), "fault flags loaded; the file is re-read every second");
         let loaded = Arc::new(RwLock::new(Loaded { text, values }));
         tokio::spawn(poll(path.to_owned(), Arc::downgrade(&loaded)));
+        register_gauge(Arc::downgrade(&loaded));
         Ok(Self { loaded: Some(loaded) })
     }
 
@@ -138,7 +152,17 @@ impl Faults {
         let loaded = self.loaded.as_ref()?;
         // A poisoned lock only means a poller panicked mid-write of plain data: read it anyway.
         let loaded = loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        loaded.values.get(name).cloned()
+        let evaluated = loaded.values.get(name);
+        let variant = evaluated.map_or("off", |e| e.variant.as_str());
+        tracing::event!(
+            target: EVALUATION_TARGET,
+            tracing::Level::DEBUG,
+            feature_flag.key = name,
+            feature_flag.result.variant = variant,
+            feature_flag.provider.name = "microshop-file",
+            "feature_flag.evaluation"
+        );
+        evaluated.map(|e| e.value.clone())
     }
 
     /// Whether the boolean flag `name` is on.
@@ -173,6 +197,32 @@ impl Faults {
 /// Re-reads the file every [`POLL_INTERVAL`] while a [`Faults`] holding it lives. Reading a
 /// small file once a second costs nothing and, unlike change notifications, also sees the
 /// symlink swap by which Kubernetes updates a mounted ConfigMap.
+/// The metric of the flags in force: `microshop.fault.flag.active` is 1 for each enabled flag
+/// whose value is `true` or a non-zero number, 0 for the others of the file, so a dashboard
+/// can put the moment a fault was switched on beside the error rate it caused.
+fn register_gauge(loaded: Weak<RwLock<Loaded>>) {
+    use opentelemetry::KeyValue;
+    use opentelemetry_semantic_conventions::attribute::FEATURE_FLAG_KEY;
+    // The SDK keeps the callback for the life of the meter provider; the instrument handle
+    // itself need not be kept.
+    let _gauge = crate::metrics::meter()
+        .u64_observable_gauge("microshop.fault.flag.active")
+        .with_description("Whether each fault flag of the flag file is on (1) or off (0).")
+        .with_callback(move |observer| {
+            let Some(loaded) = loaded.upgrade() else { return };
+            let loaded = loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            for (key, evaluated) in &loaded.values {
+                let on = match &evaluated.value {
+                    Value::Bool(on) => *on,
+                    Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+                    _ => false,
+                };
+                observer.observe(u64::from(on), &[KeyValue::new(FEATURE_FLAG_KEY, key.clone())]);
+            }
+        })
+        .build();
+}
+
 async fn poll(path: PathBuf, loaded: Weak<RwLock<Loaded>>) {
     let mut ticks = tokio::time::interval(POLL_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -2,7 +2,8 @@
 //!
 //! # Layout
 //! - [`config`]: typed settings from environment variables, secrets wrapped.
-//! - [`telemetry`]: logging set-up (JSON or pretty); the seam where trace export plugs in.
+//! - [`telemetry`]: logs (JSON or pretty lines), and traces, metrics and logs over OTLP when
+//!   an endpoint is set; the resource they carry.
 //! - [`db`]: lazily connecting PostgreSQL pool (and an optional read-replica pool), background
 //!   migrations, readiness.
 //! - [`lender`]: connections lent to one statement at a time, without the ping sqlx sends
@@ -16,7 +17,10 @@
 //! - [`faults`]: fault flags (OpenFeature, flagd file format) switched at run time.
 //! - [`edge`]: rules every request passes first: header and body limits, no control
 //!   characters in any string, `Allow` on 405; and the same rules written into the specs.
-//! - [`metrics`]: Prometheus request metrics.
+//! - [`metrics`]: OpenTelemetry metrics (HTTP server and client, database, business counters),
+//!   on `/metrics` for Prometheus with exemplars, and over OTLP.
+//! - [`dbop`]: database operations as client spans and duration measurements with the
+//!   semantic conventions' attributes.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
 //!   with graceful shutdown.
 //! - [`service`]: a service's start-up and shut-down order, written once; each service
@@ -32,6 +36,7 @@ pub mod auth;
 pub mod client;
 pub mod config;
 pub mod db;
+pub mod dbop;
 pub mod edge;
 pub mod faults;
 pub mod head_replies;

@@ -24,7 +24,6 @@ use crate::{
     edge::{EdgeRules, SchemaRule},
     faults::Outage,
     head_replies::ProblemReplies,
-    metrics::HttpMetrics,
     problem::problem_response,
     telemetry::propagation,
 };
@@ -69,7 +68,6 @@ where
     T: OpenApi + 'static,
     S: Clone + Send + Sync + 'static,
 {
-    let metrics = Arc::new(HttpMetrics::default());
     let spec_text = spec_json(&api, &parts.schema_rules);
     let spec: serde_json::Value = serde_json::from_str(&spec_text).unwrap_or_default();
     let routes = Arc::new(operation_routes(&spec_text));
@@ -83,9 +81,8 @@ where
         .data(parts.state)
         .data(parts.database)
         .data(Arc::new(parts.verifier))
-        .data(metrics.clone())
         .with(EdgeRules::new(crate::edge::max_body_bytes(), spec))
-        .with(Observe { metrics, routes })
+        .with(Observe { routes })
 }
 
 /// The spec a service serves and exports (`<service> openapi`): poem-openapi's, with the
@@ -121,15 +118,13 @@ pub fn web_routes<E>(app: E, database: Database) -> impl Endpoint + 'static
 where
     E: Endpoint + 'static,
 {
-    let metrics = Arc::new(HttpMetrics::default());
     Route::new()
         .at("/health/live", get(live))
         .at("/health/ready", get(ready))
         .at("/metrics", get(render_metrics))
         .nest("/", app)
         .data(database)
-        .data(metrics.clone())
-        .with(Observe { metrics, routes: Arc::new(HashMap::new()) })
+        .with(Observe { routes: Arc::new(HashMap::new()) })
 }
 
 /// Maps each `operationId` of a spec to its path template (`/products/{id}`), so logs and
@@ -165,28 +160,30 @@ async fn ready(Data(db): Data<&Database>) -> Response {
     }
 }
 
+/// The process's metrics in the OpenMetrics text format (see [`crate::metrics`]).
 #[handler]
-fn render_metrics(Data(metrics): Data<&Arc<HttpMetrics>>) -> Response {
-    Response::builder().content_type("text/plain; version=0.0.4").body(metrics.render())
+fn render_metrics() -> Response {
+    match crate::metrics::render() {
+        Ok(text) => Response::builder().content_type(crate::metrics::openmetrics::CONTENT_TYPE).body(text),
+        Err(err) => problem_response(StatusCode::SERVICE_UNAVAILABLE, format!("metrics unavailable: {err}")),
+    }
 }
 
 /// Logs, measures and normalises every request.
 pub struct Observe {
-    metrics: Arc<HttpMetrics>,
     routes: Arc<HashMap<String, String>>,
 }
 
 impl<E: Endpoint> Middleware<E> for Observe {
     type Output = ObserveEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        ObserveEndpoint { inner, metrics: self.metrics.clone(), routes: self.routes.clone() }
+        ObserveEndpoint { inner, routes: self.routes.clone() }
     }
 }
 
 /// The endpoint produced by [`Observe`].
 pub struct ObserveEndpoint<E> {
     inner: E,
-    metrics: Arc<HttpMetrics>,
     routes: Arc<HashMap<String, String>>,
 }
 
@@ -224,28 +221,33 @@ impl<E: Endpoint> Endpoint for ObserveEndpoint<E> {
             Ok(resp) => resp.into_response(),
             Err(err) => error_to_response(err),
         };
-        let route = match (response.data::<OperationId>(), response.data::<PathPattern>()) {
-            (Some(op), _) if self.routes.contains_key(op.0) => self.routes[op.0].clone(),
-            (_, Some(pattern)) => pattern.0.to_string(),
-            _ => "unmatched".to_owned(),
+        let matched = match (response.data::<OperationId>(), response.data::<PathPattern>()) {
+            (Some(op), _) if self.routes.contains_key(op.0) => Some(self.routes[op.0].clone()),
+            (_, Some(pattern)) => Some(pattern.0.to_string()),
+            _ => None,
         };
+        let route = matched.as_deref().unwrap_or("unmatched");
         let status = response.status().as_u16();
         if exporting {
             // The span was started before routing (children needed its context), so the name
             // is changed on the OpenTelemetry span itself.
             span.context().span().update_name(format!("{method} {route}"));
         }
-        span.record("http.route", route.as_str());
+        if let Some(route) = &matched {
+            span.record("http.route", route.as_str());
+        }
         span.record("http.response.status_code", status);
         if status >= 500 {
             span.record("otel.status_code", "ERROR");
         }
-        if let Some(value) = trace_id.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        if let Some(value) = trace_id.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
             response.headers_mut().insert(TRACE_ID_HEADER, value);
         }
         let elapsed = started.elapsed();
-        self.metrics.record(&method, &route, status, elapsed);
-        span.in_scope(|| log_request(&method, &route, status, elapsed, own_ids.as_ref()));
+        // Exemplars only for traces that reach a backend: an unexported id leads nowhere.
+        let exemplar = if exporting { trace_id } else { None };
+        crate::metrics::record_server_request(&method, matched.as_deref(), status, elapsed, exemplar);
+        span.in_scope(|| log_request(&method, route, status, elapsed, own_ids.as_ref()));
         Ok(response)
     }
 }

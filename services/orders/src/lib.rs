@@ -65,6 +65,12 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// starts beside it the sweeper that expires unpaid orders and settles interrupted sagas
 /// (at shutdown it finishes the pass it is in).
 fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
+    shopkit::metrics::business::export_at_zero(&[
+        &shopkit::metrics::business::ORDERS_PLACED,
+        &shopkit::metrics::business::ORDERS_PAID,
+        &shopkit::metrics::business::ORDERS_CANCELLED,
+        &shopkit::metrics::business::RESERVATIONS_EXPIRED,
+    ]);
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
     let flows = orders(&opened.database, &config);
     let (sweeper, database) = (flows.clone(), opened.database.clone());

@@ -112,3 +112,14 @@ impl From<ProductsError> for ApiError {
         err.into_api_error(|_| None)
     }
 }
+
+/// A store function's failure, as its database span and metric record it: only a database
+/// error is one; the others are the answers the operation gives (not found, a conflict).
+impl shopkit::dbop::OperationError for ProductsError {
+    fn error_type(&self) -> Option<String> {
+        match self {
+            Self::Database(error) => error.error_type(),
+            _ => None,
+        }
+    }
+}

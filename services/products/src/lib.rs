@@ -63,6 +63,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Builds the endpoint over the opened database, checking tokens with `JWT_PUBLIC_KEY` and
 /// following the fault flags in `FAULTS_FILE`.
 fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
+    shopkit::metrics::business::export_at_zero(&[&shopkit::metrics::business::STOCK_OUTS]);
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
     let faults = Faults::load(config.faults_file.as_deref())?;
     Ok(app_with_faults(opened.database, verifier, faults))

@@ -77,6 +77,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// following the fault flags in `FAULTS_FILE`; creates the bootstrap admin in the
 /// background when the config names one.
 fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
+    shopkit::metrics::business::export_at_zero(&[&shopkit::metrics::business::LOGINS_THROTTLED]);
     let auth = auth_settings(&config)?;
     let faults = Faults::load(config.faults_file.as_deref())?;
     if let Some(admin) = config.bootstrap_admin {

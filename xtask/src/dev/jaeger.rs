@@ -71,25 +71,43 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(name)).find(|path| path.is_file())
 }
 
+/// The ports of the listeners [`local_overrides`] moves.
+struct Listeners {
+    ui: u16,
+    otlp_grpc: u16,
+    otlp_http: u16,
+    query_grpc: u16,
+    health: u16,
+    spanmetrics: u16,
+    /// Not a listener: the Prometheus the Monitor tab queries.
+    prometheus: u16,
+}
+
 /// The `--set` overrides that move every listener of the config file to 127.0.0.1 (each
-/// `endpoint` of `deploy/jaeger/config.yaml` must be one of these keys, a test checks it) and
-/// turn off what would reach outside this run (see the module docs).
-fn local_overrides(ui: u16, otlp_grpc: u16, otlp_http: u16, query_grpc: u16, health: u16) -> Vec<String> {
+/// `endpoint` of `deploy/jaeger/config.yaml` must be one of these keys, a test checks it),
+/// point the Monitor tab at a local Prometheus, and turn off what would reach outside this run
+/// (see the module docs).
+fn local_overrides(ports: &Listeners) -> Vec<String> {
     [
-        ("receivers::otlp::protocols::grpc::endpoint", otlp_grpc),
-        ("receivers::otlp::protocols::http::endpoint", otlp_http),
-        ("extensions::jaeger_query::http::endpoint", ui),
-        ("extensions::jaeger_query::grpc::endpoint", query_grpc),
-        ("extensions::healthcheckv2::http::endpoint", health),
+        ("receivers::otlp::protocols::grpc::endpoint", ports.otlp_grpc),
+        ("receivers::otlp::protocols::http::endpoint", ports.otlp_http),
+        ("extensions::jaeger_query::http::endpoint", ports.ui),
+        ("extensions::jaeger_query::grpc::endpoint", ports.query_grpc),
+        ("extensions::healthcheckv2::http::endpoint", ports.health),
+        ("exporters::prometheus::endpoint", ports.spanmetrics),
     ]
     .iter()
     .map(|(key, port)| format!("--set={key}=127.0.0.1:{port}"))
+    .chain([format!("--set={PROMETHEUS_BACKEND}=http://127.0.0.1:{}", ports.prometheus)])
     .chain(
         ["service::telemetry::metrics::level=none", "extensions::jaeger_query::enable_tracing=false"]
             .map(|s| format!("--set={s}")),
     )
     .collect()
 }
+
+/// The config key of the Prometheus the Monitor tab reads span metrics from.
+const PROMETHEUS_BACKEND: &str = "extensions::jaeger_storage::metric_backends::prometheus::prometheus::endpoint";
 
 /// A running Jaeger, stopped by [`Jaeger::stop`] (or killed when dropped).
 pub struct Jaeger {
@@ -117,7 +135,15 @@ impl Jaeger {
         }
         let child = Command::new(binary)
             .arg(format!("--config={}", config.display()))
-            .args(local_overrides(ports.of("jaeger"), ports.of("jaeger-otlp"), otlp_http, query_grpc, health))
+            .args(local_overrides(&Listeners {
+                ui: ports.of("jaeger"),
+                otlp_grpc: ports.of("jaeger-otlp"),
+                otlp_http,
+                query_grpc,
+                health,
+                spanmetrics: ports.of("jaeger-spanmetrics"),
+                prometheus: ports.of("prometheus"),
+            }))
             .args(ui_assets.map(|dir| format!("--set=extensions::jaeger_query::ui::assets_path={}", dir.display())))
             .stdin(Stdio::null())
             .stdout(log_file.try_clone()?)
@@ -212,7 +238,15 @@ mod tests {
     fn every_listener_of_the_shared_config_is_overridden() {
         let config = std::fs::read_to_string(super::super::workspace_root().join("deploy/jaeger/config.yaml"))
             .expect("deploy/jaeger/config.yaml");
-        let overrides = local_overrides(1, 2, 3, 4, 5);
+        let overrides = local_overrides(&Listeners {
+            ui: 1,
+            otlp_grpc: 2,
+            otlp_http: 3,
+            query_grpc: 4,
+            health: 5,
+            spanmetrics: 6,
+            prometheus: 7,
+        });
         let mut stack: Vec<(usize, &str)> = Vec::new();
         let mut endpoints = 0;
         for line in config.lines().filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')) {
@@ -221,12 +255,16 @@ mod tests {
             stack.retain(|(depth, _)| *depth < indent);
             stack.push((indent, key));
             if key == "endpoint" {
-                endpoints += 1;
                 let path = stack.iter().map(|(_, k)| *k).collect::<Vec<_>>().join("::");
+                if path == PROMETHEUS_BACKEND {
+                    assert!(overrides.iter().any(|o| o.starts_with(&format!("--set={path}=http://127.0.0.1:"))));
+                    continue;
+                }
+                endpoints += 1;
                 assert!(overrides.iter().any(|o| o.starts_with(&format!("--set={path}=127.0.0.1:"))), "{path}");
             }
         }
-        assert!(endpoints >= 4, "found only {endpoints} endpoints: did the file's layout change?");
+        assert!(endpoints >= 5, "found only {endpoints} endpoints: did the file's layout change?");
         assert_eq!(config.matches("0.0.0.0").count(), endpoints, "every all-interfaces address is an endpoint above");
     }
 }

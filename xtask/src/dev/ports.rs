@@ -13,9 +13,13 @@ pub const DEFAULT_PORTS: &[(&str, u16)] = &[
     ("orders", 8083),
     ("payments", 8084),
     ("postgres", 55432),
-    // Used only when xtask runs Jaeger (see `jaeger.rs`): its UI and its OTLP gRPC receiver.
+    // Used only when xtask runs Jaeger (see `jaeger.rs`): its UI, its OTLP gRPC receiver and
+    // the span metrics it serves for Prometheus.
     ("jaeger", 16686),
     ("jaeger-otlp", 4317),
+    ("jaeger-spanmetrics", 8889),
+    // Not started by xtask: where Jaeger's Monitor tab expects a Prometheus (docs/observability.md).
+    ("prometheus", 9090),
 ];
 
 /// The chosen port of each component.

@@ -112,9 +112,17 @@ impl Running {
         let mut cmd = service_command(binary, name, port, database_url, s, &peer_port);
         cmd.env("FAULTS_FILE", &s.faults_file);
         if let Some(endpoint) = otlp_grpc {
+            // Jaeger keeps traces only: metrics stay on /metrics (Prometheus scrapes them),
+            // logs on the terminal.
             cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
                 .env("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
-                .env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
+                .env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
+                .env("OTEL_METRICS_EXPORTER", "none")
+                .env("OTEL_LOGS_EXPORTER", "none");
+        }
+        // The dev run is an environment of its own on every signal (an inherited value wins).
+        if std::env::var_os("OTEL_RESOURCE_ATTRIBUTES").is_none() {
+            cmd.env("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment.name=development");
         }
         if std::env::var_os("LOG_FORMAT").is_none() {
             cmd.env("LOG_FORMAT", "pretty");

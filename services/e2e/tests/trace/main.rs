@@ -159,18 +159,38 @@ async fn purchase_is_one_trace(protocol: Protocol) {
             "{step}"
         );
     }
+    // Database spans follow the stable conventions: named by query summary, the SQL verb as
+    // the operation, the database and where it runs.
     for (service, name) in [
-        ("orders", "db.start_order"),
-        ("products", "db.reserve_stock"),
-        ("payments", "db.insert_payment"),
-        ("users", "db.get_user"),
+        ("orders", "INSERT orders"),
+        ("products", "UPDATE products INSERT reservations"),
+        ("payments", "INSERT payments"),
+        ("users", "SELECT users"),
     ] {
         let span = find(&spans, service, name);
-        assert_eq!(span.attributes.get("db.system").map(String::as_str), Some("postgresql"), "{name}");
+        assert_eq!(span.kind, "SPAN_KIND_CLIENT", "{name}");
+        let attribute = |key: &str| span.attributes.get(key).map(String::as_str);
+        assert_eq!(attribute("db.system.name"), Some("postgresql"), "{name}");
+        assert_eq!(attribute("db.operation.name"), name.split(' ').next(), "{name}");
+        assert_eq!(attribute("db.query.summary"), Some(name), "{name}");
+        assert!(attribute("db.namespace").is_some_and(|n| !n.is_empty()), "{name}: {span:?}");
+        assert_eq!(attribute("server.address"), Some("127.0.0.1"), "{name}");
+        assert!(attribute("server.port").is_some(), "{name}");
+        assert_eq!(attribute("db.system"), None, "the retired attribute is gone: {name}");
     }
+    // Client spans name the host called; the logical service is `peer.service`.
+    let charge = spans
+        .iter()
+        .find(|s| {
+            s.kind == "SPAN_KIND_CLIENT" && s.attributes.get("peer.service").map(String::as_str) == Some("payments")
+        })
+        .expect("a client span to payments");
+    assert_eq!(charge.name, "POST");
+    assert_eq!(charge.attributes.get("server.address").map(String::as_str), Some("127.0.0.1"));
+    assert!(charge.attributes.get("server.port").is_some_and(|p| p.parse::<u16>().is_ok()));
 
     // Database spans name the statement, never its parameter values.
-    for span in spans.iter().filter(|s| s.name.starts_with("db.")) {
+    for span in spans.iter().filter(|s| s.attributes.contains_key("db.system.name")) {
         for key in span.attributes.keys() {
             assert!(
                 !["id", "order_id", "user_id", "product_id", "email", "key", "lines", "changes"]
@@ -180,6 +200,25 @@ async fn purchase_is_one_trace(protocol: Protocol) {
             );
         }
     }
+
+    // Metrics and logs went over OTLP too: every service sent the request-duration histogram,
+    // the services with a database the operation-duration one, orders and payments their
+    // business counters; log records carry the trace they were written in.
+    let metrics = receiver.metrics();
+    for service in ["orders", "payments", "products", "users"] {
+        for metric in ["http.server.request.duration", "db.client.operation.duration"] {
+            assert!(metrics.contains(&(service.to_owned(), metric.to_owned())), "{service} {metric}: {metrics:?}");
+        }
+    }
+    assert!(metrics.contains(&("orders".to_owned(), "http.client.request.duration".to_owned())), "{metrics:?}");
+    assert!(metrics.contains(&("orders".to_owned(), "microshop.orders.placed".to_owned())), "{metrics:?}");
+    assert!(metrics.contains(&("orders".to_owned(), "microshop.orders.paid".to_owned())), "{metrics:?}");
+    let logs = receiver.logs();
+    let charged = logs
+        .iter()
+        .find(|l| l.service == "payments" && l.body == "charge processed")
+        .unwrap_or_else(|| panic!("no `charge processed` log record from payments: {logs:#?}"));
+    assert_eq!(charged.trace_id, purchase.trace_id, "the log record is correlated with its trace");
 
     // A failed step is recorded with an error status; the successful one is not.
     let pays: Vec<&Span> = spans.iter().filter(|s| s.name == "saga.pay_order").collect();

@@ -81,7 +81,9 @@ impl Shop {
             if let Some(export) = &export {
                 cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", export.endpoint)
                     .env("OTEL_EXPORTER_OTLP_PROTOCOL", export.protocol)
-                    .env("OTEL_BSP_SCHEDULE_DELAY", "200");
+                    .env("OTEL_BSP_SCHEDULE_DELAY", "200")
+                    .env("OTEL_BLRP_SCHEDULE_DELAY", "200")
+                    .env("OTEL_METRIC_EXPORT_INTERVAL", "500");
             }
             match *name {
                 "users" => {

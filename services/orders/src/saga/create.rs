@@ -156,7 +156,9 @@ impl Orders {
                 quantity: l.quantity,
             })
             .collect();
-        Ok(Placed::New(row.into_order(lines).ok_or(OrdersError::NotFound)?))
+        let order = row.into_order(lines).ok_or(OrdersError::NotFound)?;
+        shopkit::metrics::business::ORDERS_PLACED.add(1, &[]);
+        Ok(Placed::New(order))
     }
 
     /// Removes the row of a creation that holds no stock (refused, or its user gone).

@@ -85,6 +85,7 @@ impl Orders {
         let reason = access::cancel_reason(caller);
         orders::set_status(&mut tx, order_id, OrderStatus::Cancelled, Some(reason)).await?;
         tx.commit().await?;
+        shopkit::metrics::business::count_with_reason(&shopkit::metrics::business::ORDERS_CANCELLED, reason);
         self.release_cancelled(order_id).await;
         let mut conn = self.pool.acquire().await?;
         let row = orders::get(&mut conn, order_id).await?.ok_or(OrdersError::NotFound)?;

@@ -60,6 +60,7 @@ impl Orders {
         match outcome {
             Ok(payment) if payment.status == "succeeded" => {
                 orders::mark_paid(&mut conn, order_id, payment.id).await?;
+                shopkit::metrics::business::ORDERS_PAID.add(1, &[]);
                 tracing::info!(%order_id, payment_id = %payment.id, "order paid");
             }
             Ok(payment) => {

@@ -26,6 +26,8 @@ impl Orders {
         tx.commit().await?;
         for row in &due {
             tracing::info!(order_id = %row.id, "unpaid order expired");
+            shopkit::metrics::business::count_with_reason(&shopkit::metrics::business::ORDERS_CANCELLED, "expired");
+            shopkit::metrics::business::RESERVATIONS_EXPIRED.add(1, &[]);
             self.release_cancelled(row.id).await;
         }
         Ok(due.len())

@@ -115,7 +115,6 @@ pub enum CreateStart {
 }
 
 /// Inserts the order in stage `reserving`, unless the user already used `key`.
-#[tracing::instrument(name = "db.start_order", skip_all, fields(db.system = "postgresql", db.operation.name = "start_order", otel.kind = "client"))]
 pub async fn start(
     conn: &mut PgConnection,
     id: Uuid,
@@ -124,6 +123,7 @@ pub async fn start(
     request_hash: &str,
     trace_id: Option<&str>,
 ) -> Result<CreateStart, sqlx::Error> {
+    shopkit::dbop::traced("INSERT orders", async move {
     let inserted = sqlx::query!(
         "INSERT INTO orders (id, user_id, status, idempotency_key, request_hash, trace_id)
          VALUES ($1, $2, 'reserving', $3, $4, $5)
@@ -150,6 +150,8 @@ pub async fn start(
     .fetch_one(conn)
     .await?;
     Ok(CreateStart::Existing(Box::new(existing)))
+    })
+    .await
 }
 
 /// The lines as one array per column, for an `unnest` insert (one statement for any number
@@ -169,7 +171,6 @@ fn line_columns(lines: &[NewLine]) -> LineColumns<'_> {
 /// status change together or not at all) and one round trip: the lines go in as arrays
 /// through `unnest`, and only if the order is still `reserving` (the sweeper may have given
 /// up on it meanwhile). Returns the updated row, or `None` if the order was not `reserving`.
-#[tracing::instrument(name = "db.complete_order", skip_all, fields(db.system = "postgresql", db.operation.name = "complete_order", otel.kind = "client"))]
 pub async fn complete(
     conn: &mut PgConnection,
     id: Uuid,
@@ -178,11 +179,12 @@ pub async fn complete(
     total_minor: i64,
     expires_at: DateTime<Utc>,
 ) -> Result<Option<OrderRow>, sqlx::Error> {
-    let (positions, products, names, prices, quantities) = line_columns(lines);
-    // Columns that come out of a CTE carry no table, so their NOT NULL is stated ("name!").
-    sqlx::query_as!(
-        OrderRow,
-        r#"WITH completed AS (
+    shopkit::dbop::traced("UPDATE orders INSERT order_lines", async move {
+        let (positions, products, names, prices, quantities) = line_columns(lines);
+        // Columns that come out of a CTE carry no table, so their NOT NULL is stated ("name!").
+        sqlx::query_as!(
+            OrderRow,
+            r#"WITH completed AS (
             UPDATE orders SET status = 'pending', currency = $2, total_minor = $3, expires_at = $4, updated_at = now()
             WHERE id = $1 AND status = 'reserving'
             RETURNING *
@@ -196,76 +198,89 @@ pub async fn complete(
                 request_hash AS "request_hash!", payment_key, payment_id, stock_released AS "stock_released!",
                 cancel_reason, expires_at, created_at AS "created_at!", updated_at AS "updated_at!", trace_id
          FROM completed"#,
-        id,
-        currency,
-        total_minor,
-        expires_at,
-        &positions,
-        &products,
-        &names as &[&str],
-        &prices,
-        &quantities
-    )
-    .fetch_optional(conn)
+            id,
+            currency,
+            total_minor,
+            expires_at,
+            &positions,
+            &products,
+            &names as &[&str],
+            &prices,
+            &quantities
+        )
+        .fetch_optional(conn)
+        .await
+    })
     .await
 }
 
 /// Replaces the lines of an order: one delete, then every line in one `unnest` insert.
-#[tracing::instrument(name = "db.replace_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "replace_lines", otel.kind = "client"))]
 pub async fn replace_lines(conn: &mut PgConnection, id: Uuid, lines: &[NewLine]) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM order_lines WHERE order_id = $1", id).execute(&mut *conn).await?;
-    let (positions, products, names, prices, quantities) = line_columns(lines);
-    sqlx::query!(
-        "INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity)
+    shopkit::dbop::traced("DELETE order_lines INSERT order_lines", async move {
+        sqlx::query!("DELETE FROM order_lines WHERE order_id = $1", id).execute(&mut *conn).await?;
+        let (positions, products, names, prices, quantities) = line_columns(lines);
+        sqlx::query!(
+            "INSERT INTO order_lines (order_id, position, product_id, name, unit_price_minor, quantity)
          SELECT $1, l.position, l.product_id, l.name, l.unit_price_minor, l.quantity
          FROM unnest($2::int[], $3::uuid[], $4::text[], $5::bigint[], $6::int[])
               AS l(position, product_id, name, unit_price_minor, quantity)",
-        id,
-        &positions,
-        &products,
-        &names as &[&str],
-        &prices,
-        &quantities
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+            id,
+            &positions,
+            &products,
+            &names as &[&str],
+            &prices,
+            &quantities
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Updates lines and total of a pending order.
-#[tracing::instrument(name = "db.update_order_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "update_order_lines", otel.kind = "client"))]
 pub async fn update_lines(
     conn: &mut PgConnection,
     id: Uuid,
     lines: &[NewLine],
     total_minor: i64,
 ) -> Result<(), sqlx::Error> {
-    replace_lines(&mut *conn, id, lines).await?;
-    sqlx::query!("UPDATE orders SET total_minor = $2, updated_at = now() WHERE id = $1", id, total_minor)
-        .execute(conn)
-        .await?;
-    Ok(())
+    shopkit::dbop::traced("UPDATE orders", async move {
+        replace_lines(&mut *conn, id, lines).await?;
+        sqlx::query!("UPDATE orders SET total_minor = $2, updated_at = now() WHERE id = $1", id, total_minor)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Moves a creation that failed to stage `failed` (its reservation still to release).
-#[tracing::instrument(name = "db.mark_failed", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_failed", otel.kind = "client"))]
 pub async fn mark_failed(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE orders SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'reserving'", id)
+    shopkit::dbop::traced("UPDATE orders", async move {
+        sqlx::query!(
+            "UPDATE orders SET status = 'failed', updated_at = now() WHERE id = $1 AND status = 'reserving'",
+            id
+        )
         .execute(conn)
         .await?;
-    Ok(())
+        Ok(())
+    })
+    .await
 }
 
 /// Removes an order and its lines.
-#[tracing::instrument(name = "db.delete_order", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_order", otel.kind = "client"))]
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM orders WHERE id = $1", id).execute(conn).await?;
-    Ok(())
+    shopkit::dbop::traced("DELETE orders", async move {
+        sqlx::query!("DELETE FROM orders WHERE id = $1", id).execute(conn).await?;
+        Ok(())
+    })
+    .await
 }
 
 /// An order row, locked for the rest of the transaction.
-#[tracing::instrument(name = "db.lock_order", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_order", otel.kind = "client"))]
 pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT orders", async move {
     sqlx::query_as!(
         OrderRow,
         "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
@@ -275,11 +290,13 @@ pub async fn lock(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>,
     )
     .fetch_optional(conn)
     .await
+    })
+    .await
 }
 
 /// An order row.
-#[tracing::instrument(name = "db.get_order", skip_all, fields(db.system = "postgresql", db.operation.name = "get_order", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT orders", async move {
     sqlx::query_as!(
         OrderRow,
         "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
@@ -289,17 +306,21 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Option<OrderRow>, 
     )
     .fetch_optional(conn)
     .await
+    })
+    .await
 }
 
 /// The lines of an order, in the order they were placed.
-#[tracing::instrument(name = "db.order_lines", skip_all, fields(db.system = "postgresql", db.operation.name = "order_lines", otel.kind = "client"))]
 pub async fn lines(conn: &mut PgConnection, id: Uuid) -> Result<Vec<LineRow>, sqlx::Error> {
-    sqlx::query_as!(
+    shopkit::dbop::traced("SELECT order_lines", async move {
+        sqlx::query_as!(
         LineRow,
         "SELECT product_id, name, unit_price_minor, quantity FROM order_lines WHERE order_id = $1 ORDER BY position",
         id
     )
     .fetch_all(conn)
+    .await
+    })
     .await
 }
 
@@ -314,120 +335,137 @@ pub struct OwnedLineRow {
 
 /// The lines of all `ids` in one statement (a page of orders costs one round trip, not one
 /// per order), each order's lines in the order they were placed.
-#[tracing::instrument(name = "db.lines_of_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lines_of_orders", otel.kind = "client"))]
 pub async fn lines_of(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<OwnedLineRow>, sqlx::Error> {
-    let rows = sqlx::query!(
-        "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_lines
+    shopkit::dbop::traced("SELECT order_lines", async move {
+        let rows = sqlx::query!(
+            "SELECT order_id, product_id, name, unit_price_minor, quantity FROM order_lines
          WHERE order_id = ANY($1) ORDER BY order_id, position",
-        ids
-    )
-    .fetch_all(conn)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| OwnedLineRow {
-            order_id: row.order_id,
-            line: LineRow {
-                product_id: row.product_id,
-                name: row.name,
-                unit_price_minor: row.unit_price_minor,
-                quantity: row.quantity,
-            },
-        })
-        .collect())
+            ids
+        )
+        .fetch_all(conn)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| OwnedLineRow {
+                order_id: row.order_id,
+                line: LineRow {
+                    product_id: row.product_id,
+                    name: row.name,
+                    unit_price_minor: row.unit_price_minor,
+                    quantity: row.quantity,
+                },
+            })
+            .collect())
+    })
+    .await
 }
 
 /// Records the payment attempt about to be made, so a crash mid-payment can be reconciled.
-#[tracing::instrument(name = "db.start_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "start_payment", otel.kind = "client"))]
 pub async fn start_payment(conn: &mut PgConnection, id: Uuid, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE orders SET payment_key = $2, payment_started_at = now(), updated_at = now() WHERE id = $1",
-        id,
-        key
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    shopkit::dbop::traced("UPDATE orders", async move {
+        sqlx::query!(
+            "UPDATE orders SET payment_key = $2, payment_started_at = now(), updated_at = now() WHERE id = $1",
+            id,
+            key
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The attempt ended without a charge: another attempt may start.
-#[tracing::instrument(name = "db.clear_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "clear_payment", otel.kind = "client"))]
 pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE orders SET payment_key = NULL, payment_started_at = NULL, updated_at = now()
+    shopkit::dbop::traced("UPDATE orders", async move {
+        sqlx::query!(
+            "UPDATE orders SET payment_key = NULL, payment_started_at = NULL, updated_at = now()
          WHERE id = $1 AND status = 'pending'",
-        id
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+            id
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Records a successful charge.
-#[tracing::instrument(name = "db.mark_order_paid", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_order_paid", otel.kind = "client"))]
 pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now()
+    shopkit::dbop::traced("UPDATE orders", async move {
+        sqlx::query!(
+            "UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now()
          WHERE id = $1 AND status = 'pending'",
-        id,
-        payment_id
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+            id,
+            payment_id
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Sets a new public status (with a reason when cancelling).
-#[tracing::instrument(name = "db.set_order_status", skip_all, fields(db.system = "postgresql", db.operation.name = "set_order_status", otel.kind = "client"))]
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
     status: OrderStatus,
     cancel_reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1",
-        id,
-        status.as_str(),
-        cancel_reason
-    )
-    .execute(conn)
-    .await?;
-    Ok(())
+    shopkit::dbop::traced("UPDATE orders", async move {
+        sqlx::query!(
+            "UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1",
+            id,
+            status.as_str(),
+            cancel_reason
+        )
+        .execute(conn)
+        .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// Notes that a cancelled order's reservation was released.
-#[tracing::instrument(name = "db.mark_stock_released", skip_all, fields(db.system = "postgresql", db.operation.name = "mark_stock_released", otel.kind = "client"))]
 pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE orders SET stock_released = true, updated_at = now() WHERE id = $1", id).execute(conn).await?;
-    Ok(())
+    shopkit::dbop::traced("UPDATE orders", async move {
+        sqlx::query!("UPDATE orders SET stock_released = true, updated_at = now() WHERE id = $1", id)
+            .execute(conn)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 /// The orders `query` asks for, newest first, saga stages excluded: one more than a page,
 /// so the caller knows whether another page follows.
-#[tracing::instrument(name = "db.list_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "list_orders", otel.kind = "client"))]
 pub async fn list(conn: &mut PgConnection, query: &ListQuery) -> Result<Vec<OrderRow>, sqlx::Error> {
-    let mut sql =
-        sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"));
-    if let Some(user_id) = query.owner {
-        sql.push(" AND user_id = ").push_bind(user_id);
-    }
-    if let Some(status) = query.status {
-        sql.push(" AND status = ").push_bind(status.as_str());
-    }
-    if let Some(after) = query.after {
-        sql.push(" AND (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
-    }
-    sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
-    // Built at run time: the filters present decide the statement (and its plan), see the
-    // products search for the same choice.
-    sql.build_query_as::<OrderRow>().fetch_all(conn).await
+    shopkit::dbop::traced("SELECT orders", async move {
+        let mut sql = sqlx::QueryBuilder::new(format!(
+            "SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"
+        ));
+        if let Some(user_id) = query.owner {
+            sql.push(" AND user_id = ").push_bind(user_id);
+        }
+        if let Some(status) = query.status {
+            sql.push(" AND status = ").push_bind(status.as_str());
+        }
+        if let Some(after) = query.after {
+            sql.push(" AND (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+        // Built at run time: the filters present decide the statement (and its plan), see the
+        // products search for the same choice.
+        sql.build_query_as::<OrderRow>().fetch_all(conn).await
+    })
+    .await
 }
 
 /// Up to `limit` pending orders past their expiry with no payment in flight, locked; rows
 /// another replica holds are skipped, so replicas share the work without doing it twice.
-#[tracing::instrument(name = "db.lock_expired_orders", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_expired_orders", otel.kind = "client"))]
 pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<OrderRow>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT orders", async move {
     sqlx::query_as!(
         OrderRow,
         "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
@@ -438,16 +476,18 @@ pub async fn lock_expired(conn: &mut PgConnection, limit: i64) -> Result<Vec<Ord
     )
     .fetch_all(conn)
     .await
+    })
+    .await
 }
 
 /// Up to `limit` orders left half-done (by a crash or an unreachable dependency) for longer
 /// than `stale_secs`, locked and skipping rows other replicas hold.
-#[tracing::instrument(name = "db.lock_orders_to_recover", skip_all, fields(db.system = "postgresql", db.operation.name = "lock_orders_to_recover", otel.kind = "client"))]
 pub async fn lock_to_recover(
     conn: &mut PgConnection,
     stale_secs: f64,
     limit: i64,
 ) -> Result<Vec<OrderRow>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT orders", async move {
     sqlx::query_as!(
         OrderRow,
         "SELECT id, user_id, status, currency, total_minor, request_hash, payment_key, payment_id, stock_released, cancel_reason,
@@ -461,6 +501,8 @@ pub async fn lock_to_recover(
         limit
     )
     .fetch_all(conn)
+    .await
+    })
     .await
 }
 

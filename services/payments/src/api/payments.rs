@@ -204,6 +204,9 @@ impl PaymentsApi {
         )
         .await?;
         tracing::info!(payment_id = %row.id, order_id = %row.order_id, status = %row.status, "charge processed");
+        if let Some(code) = &row.decline_code {
+            shopkit::metrics::business::count_with_reason(&shopkit::metrics::business::PAYMENTS_DECLINED, code);
+        }
         Ok(ChargeResponse::Created(Json(row.into())))
     }
 

@@ -53,31 +53,33 @@ pub struct NewPayment<'a> {
 }
 
 /// The payment recorded under `key`, if any; a different request under the same key is an error.
-#[tracing::instrument(name = "db.find_payment_by_key", skip_all, fields(db.system = "postgresql", db.operation.name = "find_payment_by_key", otel.kind = "client"))]
 pub async fn find_by_key(
     conn: &mut PgConnection,
     key: &str,
     request_hash: &str,
 ) -> Result<Option<PaymentRow>, PaymentsError> {
-    let row = sqlx::query_as!(
-        PaymentRow,
-        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+    shopkit::dbop::traced("SELECT payments", async move {
+        let row = sqlx::query_as!(
+            PaymentRow,
+            "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
                 created_at, refunded_at
          FROM payments WHERE idempotency_key = $1",
-        key
-    )
-    .fetch_optional(conn)
-    .await?;
-    match row {
-        Some(row) if row.request_hash != request_hash => Err(PaymentsError::KeyReused),
-        other => Ok(other),
-    }
+            key
+        )
+        .fetch_optional(conn)
+        .await?;
+        match row {
+            Some(row) if row.request_hash != request_hash => Err(PaymentsError::KeyReused),
+            other => Ok(other),
+        }
+    })
+    .await
 }
 
 /// Records a payment. If a concurrent request with the same key won the race, its payment is
 /// returned instead (and this one is discarded), so a key never charges twice.
-#[tracing::instrument(name = "db.insert_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_payment", otel.kind = "client"))]
 pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result<PaymentRow, PaymentsError> {
+    shopkit::dbop::traced("INSERT payments", async move {
     let inserted = sqlx::query_as!(
         PaymentRow,
         "INSERT INTO payments (id, idempotency_key, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4)
@@ -102,64 +104,72 @@ pub async fn insert(conn: &mut PgConnection, payment: &NewPayment<'_>) -> Result
         Some(row) => Ok(row),
         None => find_by_key(conn, payment.idempotency_key, payment.request_hash).await?.ok_or(PaymentsError::NotFound),
     }
+    })
+    .await
 }
 
 /// A payment by id.
-#[tracing::instrument(name = "db.get_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "get_payment", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<PaymentRow, PaymentsError> {
-    sqlx::query_as!(
-        PaymentRow,
-        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+    shopkit::dbop::traced("SELECT payments", async move {
+        sqlx::query_as!(
+            PaymentRow,
+            "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
                 created_at, refunded_at
          FROM payments WHERE id = $1",
-        id
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(PaymentsError::NotFound)
+            id
+        )
+        .fetch_optional(conn)
+        .await?
+        .ok_or(PaymentsError::NotFound)
+    })
+    .await
 }
 
 /// Every payment of an order, oldest first.
-#[tracing::instrument(name = "db.list_payments_of_order", skip_all, fields(db.system = "postgresql", db.operation.name = "list_payments_of_order", otel.kind = "client"))]
 pub async fn list_for_order(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<PaymentRow>, PaymentsError> {
-    Ok(sqlx::query_as!(
-        PaymentRow,
-        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+    shopkit::dbop::traced("SELECT payments", async move {
+        Ok(sqlx::query_as!(
+            PaymentRow,
+            "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
                 created_at, refunded_at
          FROM payments WHERE order_id = $1 ORDER BY created_at, id",
-        order_id
-    )
-    .fetch_all(conn)
-    .await?)
+            order_id
+        )
+        .fetch_all(conn)
+        .await?)
+    })
+    .await
 }
 
 /// Refunds a payment in full, once: the row is locked, the state machine decides, and a
 /// payment already refunded is returned unchanged.
-#[tracing::instrument(name = "db.refund_payment", skip_all, fields(db.system = "postgresql", db.operation.name = "refund_payment", otel.kind = "client"))]
 pub async fn refund(tx: &mut Transaction<'_, Postgres>, id: Uuid) -> Result<PaymentRow, PaymentsError> {
-    let row = sqlx::query_as!(
-        PaymentRow,
-        "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
+    shopkit::dbop::traced("UPDATE payments", async move {
+        let row = sqlx::query_as!(
+            PaymentRow,
+            "SELECT id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
                 created_at, refunded_at
          FROM payments WHERE id = $1 FOR UPDATE",
-        id
-    )
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or(PaymentsError::NotFound)?;
-    let current = PaymentStatus::from_db(&row.status).ok_or(PaymentsError::NotFound)?;
-    let next = current.transition(PaymentEvent::Refund)?;
-    if next == current {
-        return Ok(row);
-    }
-    Ok(sqlx::query_as!(
-        PaymentRow,
-        "UPDATE payments SET status = $2, refunded_at = now() WHERE id = $1
+            id
+        )
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(PaymentsError::NotFound)?;
+        let current = PaymentStatus::from_db(&row.status).ok_or(PaymentsError::NotFound)?;
+        let next = current.transition(PaymentEvent::Refund)?;
+        if next == current {
+            return Ok(row);
+        }
+        Ok(sqlx::query_as!(
+            PaymentRow,
+            "UPDATE payments SET status = $2, refunded_at = now() WHERE id = $1
          RETURNING id, request_hash, order_id, amount_minor, currency, status, decline_code, card_brand, card_last4,
                    created_at, refunded_at",
-        id,
-        next.as_str()
-    )
-    .fetch_one(&mut **tx)
-    .await?)
+            id,
+            next.as_str()
+        )
+        .fetch_one(&mut **tx)
+        .await?)
+    })
+    .await
 }

@@ -70,8 +70,8 @@ fn map_sku_conflict(err: sqlx::Error, sku: &str) -> ProductsError {
 }
 
 /// Adds a product.
-#[tracing::instrument(name = "db.insert_product", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_product", otel.kind = "client"))]
 pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<ProductRow, ProductsError> {
+    shopkit::dbop::traced("INSERT products", async move {
     sqlx::query_as!(
         ProductRow,
         "INSERT INTO products (id, sku, name, description, price_minor, currency, stock, category, image_url)
@@ -90,25 +90,29 @@ pub async fn insert(conn: &mut PgConnection, product: &NewProduct) -> Result<Pro
     .fetch_one(conn)
     .await
     .map_err(|e| map_sku_conflict(e, product.sku.as_str()))
+    })
+    .await
 }
 
 /// A live product.
-#[tracing::instrument(name = "db.get_product", skip_all, fields(db.system = "postgresql", db.operation.name = "get_product", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<ProductRow, ProductsError> {
-    sqlx::query_as!(
+    shopkit::dbop::traced("SELECT products", async move {
+        sqlx::query_as!(
         ProductRow,
         "SELECT id, sku, name, description, price_minor, currency, stock, category, image_url, created_at, updated_at
          FROM products WHERE id = $1 AND deleted_at IS NULL",
         id
     )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(ProductsError::ProductNotFound(id))
+        .fetch_optional(conn)
+        .await?
+        .ok_or(ProductsError::ProductNotFound(id))
+    })
+    .await
 }
 
 /// Applies the given changes to a live product; absent fields keep their value.
-#[tracing::instrument(name = "db.update_product", skip_all, fields(db.system = "postgresql", db.operation.name = "update_product", otel.kind = "client"))]
 pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges) -> Result<ProductRow, ProductsError> {
+    shopkit::dbop::traced("UPDATE products", async move {
     let sku = changes.sku.as_ref().map(|s| s.as_str().to_owned());
     sqlx::query_as!(
         ProductRow,
@@ -139,19 +143,23 @@ pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &ProductChanges)
     .await
     .map_err(|e| map_sku_conflict(e, sku.as_deref().unwrap_or_default()))?
     .ok_or(ProductsError::ProductNotFound(id))
+    })
+    .await
 }
 
 /// Soft-deletes a live product: it disappears from reads and search, but reservations and
 /// other services' snapshots that reference it stay valid.
-#[tracing::instrument(name = "db.delete_product", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_product", otel.kind = "client"))]
 pub async fn soft_delete(conn: &mut PgConnection, id: Uuid) -> Result<(), ProductsError> {
-    let result = sqlx::query!(
-        "UPDATE products SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
-        id
-    )
-    .execute(conn)
-    .await?;
-    if result.rows_affected() == 0 { Err(ProductsError::ProductNotFound(id)) } else { Ok(()) }
+    shopkit::dbop::traced("UPDATE products", async move {
+        let result = sqlx::query!(
+            "UPDATE products SET deleted_at = now(), updated_at = now() WHERE id = $1 AND deleted_at IS NULL",
+            id
+        )
+        .execute(conn)
+        .await?;
+        if result.rows_affected() == 0 { Err(ProductsError::ProductNotFound(id)) } else { Ok(()) }
+    })
+    .await
 }
 
 /// One page of search results and the cursor of the next page, if any.
@@ -231,26 +239,28 @@ fn push_order(sql: &mut QueryBuilder<'static, Postgres>, query: &SearchQuery) {
 }
 
 /// Runs a search.
-#[tracing::instrument(name = "db.search_products", skip_all, fields(db.system = "postgresql", db.operation.name = "search_products", otel.kind = "client"))]
 pub async fn search(conn: &mut PgConnection, query: &SearchQuery) -> Result<SearchPage, ProductsError> {
-    let statement = || search_statement_with_prefix("", query);
-    let mut rows = if query.sort == SortOrder::Relevance {
-        let mut tx = sqlx::Connection::begin(conn).await?;
-        steer_ranked_search(&mut tx).await?;
-        let rows = statement().build_query_as::<SearchRow>().fetch_all(&mut *tx).await?;
-        tx.commit().await?;
-        rows
-    } else {
-        statement().build_query_as::<SearchRow>().fetch_all(conn).await?
-    };
-    let limit = query.limit as usize;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|last| cursor_after(last, query.sort))
-    } else {
-        None
-    };
-    Ok(SearchPage { items: rows.into_iter().map(|row| row.product).collect(), next })
+    shopkit::dbop::traced("SELECT products", async move {
+        let statement = || search_statement_with_prefix("", query);
+        let mut rows = if query.sort == SortOrder::Relevance {
+            let mut tx = sqlx::Connection::begin(conn).await?;
+            steer_ranked_search(&mut tx).await?;
+            let rows = statement().build_query_as::<SearchRow>().fetch_all(&mut *tx).await?;
+            tx.commit().await?;
+            rows
+        } else {
+            statement().build_query_as::<SearchRow>().fetch_all(conn).await?
+        };
+        let limit = query.limit as usize;
+        let next = if rows.len() > limit {
+            rows.truncate(limit);
+            rows.last().map(|last| cursor_after(last, query.sort))
+        } else {
+            None
+        };
+        Ok(SearchPage { items: rows.into_iter().map(|row| row.product).collect(), next })
+    })
+    .await
 }
 
 fn cursor_after(row: &SearchRow, sort: SortOrder) -> Cursor {

@@ -94,63 +94,66 @@ async fn current_lines(tx: &mut PgConnection, order_id: Uuid) -> Result<BTreeMap
 /// existing one by the difference. All or nothing: on any shortage or unknown product the
 /// transaction is rolled back and no unit moves. Calling it again with the same lines
 /// changes nothing, which makes retries safe.
-#[tracing::instrument(name = "db.reserve_stock", skip_all, fields(db.system = "postgresql", db.operation.name = "reserve_stock", otel.kind = "client"))]
 pub async fn reserve(
     tx: &mut Transaction<'_, Postgres>,
     order_id: Uuid,
     lines: &ReservationLines,
 ) -> Result<Reservation, ProductsError> {
-    if lock_or_create(tx, order_id, ReservationStatus::Active).await? == ReservationStatus::Released {
-        return Err(ProductsError::ReservationReleased(order_id));
-    }
-    let current = current_lines(tx, order_id).await?;
-    let mut unknown = Vec::new();
-    let mut shortages = Vec::new();
-    for (product_id, delta) in lines.deltas_from(&current) {
-        if delta < 0 {
-            // Giving units back needs no condition; a product deleted since still takes them.
-            sqlx::query!(
-                "UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1",
+    shopkit::dbop::traced("UPDATE products INSERT reservations", async move {
+        if lock_or_create(tx, order_id, ReservationStatus::Active).await? == ReservationStatus::Released {
+            return Err(ProductsError::ReservationReleased(order_id));
+        }
+        let current = current_lines(tx, order_id).await?;
+        let mut unknown = Vec::new();
+        let mut shortages = Vec::new();
+        for (product_id, delta) in lines.deltas_from(&current) {
+            if delta < 0 {
+                // Giving units back needs no condition; a product deleted since still takes them.
+                sqlx::query!(
+                    "UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1",
+                    product_id,
+                    -delta
+                )
+                .execute(&mut **tx)
+                .await?;
+                continue;
+            }
+            let taken = sqlx::query!(
+                "UPDATE products SET stock = stock - $2, updated_at = now()
+             WHERE id = $1 AND deleted_at IS NULL AND stock >= $2",
                 product_id,
-                -delta
+                delta
             )
             .execute(&mut **tx)
             .await?;
-            continue;
-        }
-        let taken = sqlx::query!(
-            "UPDATE products SET stock = stock - $2, updated_at = now()
-             WHERE id = $1 AND deleted_at IS NULL AND stock >= $2",
-            product_id,
-            delta
-        )
-        .execute(&mut **tx)
-        .await?;
-        if taken.rows_affected() == 0 {
-            let available =
-                sqlx::query_scalar!("SELECT stock FROM products WHERE id = $1 AND deleted_at IS NULL", product_id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
-            match available {
-                None => unknown.push(product_id),
-                Some(available) => shortages.push(Shortage { product_id, requested: delta, available }),
+            if taken.rows_affected() == 0 {
+                let available =
+                    sqlx::query_scalar!("SELECT stock FROM products WHERE id = $1 AND deleted_at IS NULL", product_id)
+                        .fetch_optional(&mut **tx)
+                        .await?;
+                match available {
+                    None => unknown.push(product_id),
+                    Some(available) => shortages.push(Shortage { product_id, requested: delta, available }),
+                }
             }
         }
-    }
-    if !unknown.is_empty() {
-        return Err(ProductsError::UnknownProducts(unknown));
-    }
-    if !shortages.is_empty() {
-        return Err(ProductsError::InsufficientStock(shortages));
-    }
-    // A product row stays locked from its UPDATE to the commit, and every order of a popular
-    // product queues on that lock, so one statement (one round trip) comes between the last
-    // update and COMMIT, where four did. The lines cannot be written before the stock: their
-    // foreign-key check locks the product rows FOR KEY SHARE, which on a row another order
-    // is updating makes PostgreSQL create a MultiXact (measured: 10-20% fewer orders per
-    // second). Here the rows are already ours.
-    let held = hold_lines(tx, order_id, lines).await?;
-    Ok(Reservation { order_id, status: ReservationStatus::Active, lines: held })
+        if !unknown.is_empty() {
+            return Err(ProductsError::UnknownProducts(unknown));
+        }
+        if !shortages.is_empty() {
+            shopkit::metrics::business::STOCK_OUTS.add(1, &[]);
+            return Err(ProductsError::InsufficientStock(shortages));
+        }
+        // A product row stays locked from its UPDATE to the commit, and every order of a popular
+        // product queues on that lock, so one statement (one round trip) comes between the last
+        // update and COMMIT, where four did. The lines cannot be written before the stock: their
+        // foreign-key check locks the product rows FOR KEY SHARE, which on a row another order
+        // is updating makes PostgreSQL create a MultiXact (measured: 10-20% fewer orders per
+        // second). Here the rows are already ours.
+        let held = hold_lines(tx, order_id, lines).await?;
+        Ok(Reservation { order_id, status: ReservationStatus::Active, lines: held })
+    })
+    .await
 }
 
 /// After the stock is taken: makes the reservation's lines exactly `lines` and marks it
@@ -190,22 +193,28 @@ async fn hold_lines(
 /// Gives back every unit the reservation holds and marks it released. Idempotent; releasing
 /// an order that never reserved records a released reservation, so a reserve call that
 /// arrives late (a retry racing a cancellation) cannot take stock for a dead order.
-#[tracing::instrument(name = "db.release_stock", skip_all, fields(db.system = "postgresql", db.operation.name = "release_stock", otel.kind = "client"))]
 pub async fn release(tx: &mut Transaction<'_, Postgres>, order_id: Uuid) -> Result<(), ProductsError> {
-    if lock_or_create(tx, order_id, ReservationStatus::Released).await? == ReservationStatus::Released {
-        return Ok(());
-    }
-    let current = current_lines(tx, order_id).await?;
-    for (product_id, quantity) in current {
-        sqlx::query!("UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1", product_id, quantity)
+    shopkit::dbop::traced("UPDATE products UPDATE reservations", async move {
+        if lock_or_create(tx, order_id, ReservationStatus::Released).await? == ReservationStatus::Released {
+            return Ok(());
+        }
+        let current = current_lines(tx, order_id).await?;
+        for (product_id, quantity) in current {
+            sqlx::query!(
+                "UPDATE products SET stock = stock + $2, updated_at = now() WHERE id = $1",
+                product_id,
+                quantity
+            )
             .execute(&mut **tx)
             .await?;
-    }
-    sqlx::query!("DELETE FROM reservation_lines WHERE order_id = $1", order_id).execute(&mut **tx).await?;
-    sqlx::query!("UPDATE reservations SET status = 'released', updated_at = now() WHERE order_id = $1", order_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+        }
+        sqlx::query!("DELETE FROM reservation_lines WHERE order_id = $1", order_id).execute(&mut **tx).await?;
+        sqlx::query!("UPDATE reservations SET status = 'released', updated_at = now() WHERE order_id = $1", order_id)
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    })
+    .await
 }
 
 async fn load_lines(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<ReservedLine>, ProductsError> {
@@ -221,12 +230,14 @@ async fn load_lines(conn: &mut PgConnection, order_id: Uuid) -> Result<Vec<Reser
 }
 
 /// The reservation of an order.
-#[tracing::instrument(name = "db.get_reservation", skip_all, fields(db.system = "postgresql", db.operation.name = "get_reservation", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, order_id: Uuid) -> Result<Reservation, ProductsError> {
-    let status = sqlx::query_scalar!("SELECT status FROM reservations WHERE order_id = $1", order_id)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let status = ReservationStatus::from_db(&status.ok_or(ProductsError::ReservationNotFound(order_id))?);
-    let lines = load_lines(conn, order_id).await?;
-    Ok(Reservation { order_id, status, lines })
+    shopkit::dbop::traced("SELECT reservations", async move {
+        let status = sqlx::query_scalar!("SELECT status FROM reservations WHERE order_id = $1", order_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let status = ReservationStatus::from_db(&status.ok_or(ProductsError::ReservationNotFound(order_id))?);
+        let lines = load_lines(conn, order_id).await?;
+        Ok(Reservation { order_id, status, lines })
+    })
+    .await
 }

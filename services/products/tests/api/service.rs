@@ -39,12 +39,50 @@ async fn spec_docs_health_and_metrics_are_served() {
     assert_eq!(app.client.get(app.url("/health/ready")).send().await.expect("ready").status(), 200);
 
     app.get_product(&uuid::Uuid::new_v4().to_string()).await;
-    let metrics = app.client.get(app.url("/metrics")).send().await.expect("metrics").text().await.expect("text");
-    assert!(
-        metrics.contains(r#"http_requests_total{method="GET",route="/products/{id}",status="404"} 1"#),
-        "{metrics}"
+    let response = app.client.get(app.url("/metrics")).send().await.expect("metrics");
+    assert!(response.headers()["content-type"].to_str().expect("ct").starts_with("application/openmetrics-text"));
+    let metrics = response.text().await.expect("text");
+    assert!(metrics.ends_with("# EOF\n"), "OpenMetrics ends with EOF: {metrics}");
+
+    // The semantic conventions' HTTP server histogram, its stable attributes as labels; the
+    // route is the template, and a 404 is no server error (no `error_type`).
+    // (The process's metrics are shared by every test of this binary: look for this request's series.)
+    let not_found = series(
+        &metrics,
+        "http_server_request_duration_seconds_count",
+        &[r#"http_route="/products/{id}""#, r#"http_request_method="GET""#, r#"http_response_status_code="404""#],
     );
-    assert!(metrics.contains("http_request_duration_seconds_bucket{"), "{metrics}");
+    let line = not_found.first().expect("the 404 was measured");
+    assert!(line.contains(r#"url_scheme="http""#), "{line}");
+    assert!(!line.contains("error_type"), "{line}");
+    assert!(metrics.contains("# TYPE http_server_request_duration_seconds histogram"), "{metrics}");
+    assert!(!series(&metrics, "http_server_request_duration_seconds_bucket", &[r#"le="+Inf""#]).is_empty());
+
+    // The database histogram: the operation, its summary, the database and where it runs.
+    let lookup =
+        series(&metrics, "db_client_operation_duration_seconds_count", &[r#"db_query_summary="SELECT products""#]);
+    let line = lookup.first().expect("a SELECT products operation was measured");
+    for label in [
+        r#"db_system_name="postgresql""#,
+        r#"db_operation_name="SELECT""#,
+        "db_namespace=\"",
+        "server_address=\"",
+        "server_port=\"",
+    ] {
+        assert!(line.contains(label), "{label} in {line}");
+    }
+    // The resource: who produced the metrics, and which version.
+    let target = series(&metrics, "target_info", &[]);
+    assert!(target.iter().any(|l| l.contains("service_version=\"")), "{target:?}");
+}
+
+/// The sample lines of `name` whose labels contain every one of `labels`.
+fn series<'a>(metrics: &'a str, name: &str, labels: &[&str]) -> Vec<&'a str> {
+    metrics
+        .lines()
+        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' ')))
+        .filter(|l| labels.iter().all(|label| l.contains(label)))
+        .collect()
 }
 
 #[tokio::test]

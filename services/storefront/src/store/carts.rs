@@ -60,29 +60,35 @@ async fn ensure_cart(conn: &mut PgConnection, owner: &CartOwner) -> Result<Uuid,
 
 /// The lines, oldest first.
 pub async fn lines(conn: &mut PgConnection, owner: &CartOwner) -> Result<Vec<CartLine>, sqlx::Error> {
-    let (session, user) = owner_binds(owner);
-    sqlx::query_as!(
-        CartLine,
-        "SELECT i.product_id, i.quantity FROM cart_items i JOIN carts c ON c.id = i.cart_id
+    shopkit::dbop::traced("SELECT cart_items", async move {
+        let (session, user) = owner_binds(owner);
+        sqlx::query_as!(
+            CartLine,
+            "SELECT i.product_id, i.quantity FROM cart_items i JOIN carts c ON c.id = i.cart_id
          WHERE (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))
          ORDER BY i.added_at, i.product_id",
-        session,
-        user
-    )
-    .fetch_all(conn)
+            session,
+            user
+        )
+        .fetch_all(conn)
+        .await
+    })
     .await
 }
 
 /// Units in the cart, for the header.
 pub async fn unit_count(conn: &mut PgConnection, owner: &CartOwner) -> Result<i64, sqlx::Error> {
-    let (session, user) = owner_binds(owner);
-    sqlx::query_scalar!(
+    shopkit::dbop::traced("SELECT cart_items", async move {
+        let (session, user) = owner_binds(owner);
+        sqlx::query_scalar!(
         r#"SELECT coalesce(sum(i.quantity), 0)::bigint AS "units!" FROM cart_items i JOIN carts c ON c.id = i.cart_id
          WHERE (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))"#,
         session,
         user
     )
     .fetch_one(conn)
+    .await
+    })
     .await
 }
 
@@ -93,17 +99,20 @@ pub async fn add(
     product_id: Uuid,
     quantity: i32,
 ) -> Result<(), sqlx::Error> {
-    let cart = ensure_cart(conn, owner).await?;
-    sqlx::query!(
-        "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)
+    shopkit::dbop::traced("INSERT cart_items", async move {
+        let cart = ensure_cart(conn, owner).await?;
+        sqlx::query!(
+            "INSERT INTO cart_items (cart_id, product_id, quantity) VALUES ($1, $2, $3)
          ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = least(99, cart_items.quantity + excluded.quantity)",
-        cart,
-        product_id,
-        quantity
-    )
-    .execute(conn)
+            cart,
+            product_id,
+            quantity
+        )
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
     .await
-    .map(|_| ())
 }
 
 /// Sets a line's quantity (the line must exist).
@@ -113,6 +122,7 @@ pub async fn set_quantity(
     product_id: Uuid,
     quantity: i32,
 ) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("UPDATE cart_items", async move {
     let (session, user) = owner_binds(owner);
     sqlx::query!(
         "UPDATE cart_items i SET quantity = $4 FROM carts c
@@ -125,10 +135,13 @@ pub async fn set_quantity(
     .execute(conn)
     .await
     .map(|_| ())
+    })
+    .await
 }
 
 /// Removes a line.
 pub async fn remove(conn: &mut PgConnection, owner: &CartOwner, product_id: Uuid) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("DELETE cart_items", async move {
     let (session, user) = owner_binds(owner);
     sqlx::query!(
         "DELETE FROM cart_items i USING carts c
@@ -140,32 +153,41 @@ pub async fn remove(conn: &mut PgConnection, owner: &CartOwner, product_id: Uuid
     .execute(conn)
     .await
     .map(|_| ())
+    })
+    .await
 }
 
 /// Empties the cart (after the order was placed).
 pub async fn clear(conn: &mut PgConnection, owner: &CartOwner) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("DELETE carts", async move {
     let (session, user) = owner_binds(owner);
     sqlx::query!("DELETE FROM carts c WHERE (($1::bytea IS NOT NULL AND c.session_id = $1) OR ($2::uuid IS NOT NULL AND c.user_id = $2))", session, user)
         .execute(conn)
         .await
         .map(|_| ())
+    })
+    .await
 }
 
 /// Moves a guest session's lines into the user's cart (quantities add up, capped at 99), then
 /// drops the guest cart.
 pub async fn merge_guest_cart(conn: &mut PgConnection, session: &[u8], user_id: Uuid) -> Result<(), sqlx::Error> {
-    let guest =
-        sqlx::query_scalar!("SELECT id FROM carts WHERE session_id = $1", session).fetch_optional(&mut *conn).await?;
-    let Some(guest) = guest else { return Ok(()) };
-    let cart = ensure_cart(conn, &CartOwner::User(user_id)).await?;
-    sqlx::query!(
-        "INSERT INTO cart_items (cart_id, product_id, quantity, added_at)
+    shopkit::dbop::traced("INSERT cart_items DELETE carts", async move {
+        let guest = sqlx::query_scalar!("SELECT id FROM carts WHERE session_id = $1", session)
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(guest) = guest else { return Ok(()) };
+        let cart = ensure_cart(conn, &CartOwner::User(user_id)).await?;
+        sqlx::query!(
+            "INSERT INTO cart_items (cart_id, product_id, quantity, added_at)
          SELECT $2, product_id, quantity, added_at FROM cart_items WHERE cart_id = $1
          ON CONFLICT (cart_id, product_id) DO UPDATE SET quantity = least(99, cart_items.quantity + excluded.quantity)",
-        guest,
-        cart
-    )
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query!("DELETE FROM carts WHERE id = $1", guest).execute(conn).await.map(|_| ())
+            guest,
+            cart
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!("DELETE FROM carts WHERE id = $1", guest).execute(conn).await.map(|_| ())
+    })
+    .await
 }

@@ -48,9 +48,10 @@ pub async fn load(
     id_hash: &[u8],
     take_flash: bool,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    let row = sqlx::query_as!(
-        SessionRow,
-        "WITH old AS (SELECT id_hash, flash AS old_flash, token_expires_at <= now() AS lapsed
+    shopkit::dbop::traced("SELECT sessions UPDATE sessions", async move {
+        let row = sqlx::query_as!(
+            SessionRow,
+            "WITH old AS (SELECT id_hash, flash AS old_flash, token_expires_at <= now() AS lapsed
                       FROM sessions WHERE id_hash = $1 AND expires_at > now() FOR UPDATE)
          UPDATE sessions s SET flash = CASE WHEN $2 THEN NULL ELSE s.flash END,
              user_id = CASE WHEN old.lapsed THEN NULL ELSE s.user_id END,
@@ -61,17 +62,19 @@ pub async fn load(
          FROM old WHERE s.id_hash = old.id_hash
          RETURNING s.id_hash, s.csrf_token, s.user_id, s.user_name, s.user_role, s.access_token,
                    s.token_expires_at, old.old_flash AS flash, s.purchase_trace, s.purchase_started",
-        id_hash,
-        take_flash
-    )
-    .fetch_optional(conn)
-    .await?;
-    Ok(row.map(|mut row| {
-        if !take_flash {
-            row.flash = None;
-        }
-        row
-    }))
+            id_hash,
+            take_flash
+        )
+        .fetch_optional(conn)
+        .await?;
+        Ok(row.map(|mut row| {
+            if !take_flash {
+                row.flash = None;
+            }
+            row
+        }))
+    })
+    .await
 }
 
 /// A new guest session living `ttl`.
@@ -81,16 +84,19 @@ pub async fn create(
     csrf_token: &str,
     ttl: chrono::Duration,
 ) -> Result<SessionRow, sqlx::Error> {
-    sqlx::query_as!(
-        SessionRow,
-        "INSERT INTO sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, now() + $3::interval)
+    shopkit::dbop::traced("INSERT sessions", async move {
+        sqlx::query_as!(
+            SessionRow,
+            "INSERT INTO sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, now() + $3::interval)
          RETURNING id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at,
                    flash, purchase_trace, purchase_started",
-        id_hash,
-        csrf_token,
-        ttl as _
-    )
-    .fetch_one(conn)
+            id_hash,
+            csrf_token,
+            ttl as _
+        )
+        .fetch_one(conn)
+        .await
+    })
     .await
 }
 
@@ -104,6 +110,7 @@ pub async fn log_in(
     account: &LoggedIn<'_>,
     ttl: chrono::Duration,
 ) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("DELETE sessions INSERT sessions", async move {
     let mut tx = sqlx::Connection::begin(conn).await?;
     super::carts::merge_guest_cart(&mut tx, old, account.user_id).await?;
     sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", old).execute(&mut *tx).await?;
@@ -122,21 +129,32 @@ pub async fn log_in(
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+    })
+    .await
 }
 
 /// Ends a session (the user's cart stays with the account).
 pub async fn delete(conn: &mut PgConnection, id_hash: &[u8]) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", id_hash).execute(conn).await.map(|_| ())
+    shopkit::dbop::traced("DELETE sessions", async move {
+        sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", id_hash).execute(conn).await.map(|_| ())
+    })
+    .await
 }
 
 /// Ends every session of an account (after it was deleted).
 pub async fn delete_for_user(conn: &mut PgConnection, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id).execute(conn).await.map(|_| ())
+    shopkit::dbop::traced("DELETE sessions", async move {
+        sqlx::query!("DELETE FROM sessions WHERE user_id = $1", user_id).execute(conn).await.map(|_| ())
+    })
+    .await
 }
 
 /// Sets the notice shown on the next page view.
 pub async fn set_flash(conn: &mut PgConnection, id_hash: &[u8], text: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE sessions SET flash = $2 WHERE id_hash = $1", id_hash, text).execute(conn).await.map(|_| ())
+    shopkit::dbop::traced("UPDATE sessions", async move {
+        sqlx::query!("UPDATE sessions SET flash = $2 WHERE id_hash = $1", id_hash, text).execute(conn).await.map(|_| ())
+    })
+    .await
 }
 
 /// Records (or, with `None`, ends) the purchase whose page views share one trace.
@@ -145,23 +163,35 @@ pub async fn set_purchase_trace(
     id_hash: &[u8],
     traceparent: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query!(
+    shopkit::dbop::traced("UPDATE sessions", async move {
+        sqlx::query!(
         "UPDATE sessions SET purchase_trace = $2, purchase_started = CASE WHEN $2::text IS NULL THEN NULL ELSE now() END
          WHERE id_hash = $1",
         id_hash,
         traceparent
     )
-    .execute(conn)
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
     .await
-    .map(|_| ())
 }
 
 /// Updates the name shown in the header after a profile change.
 pub async fn set_user_name(conn: &mut PgConnection, user_id: Uuid, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!("UPDATE sessions SET user_name = $2 WHERE user_id = $1", user_id, name).execute(conn).await.map(|_| ())
+    shopkit::dbop::traced("UPDATE sessions", async move {
+        sqlx::query!("UPDATE sessions SET user_name = $2 WHERE user_id = $1", user_id, name)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+    .await
 }
 
 /// Deletes expired sessions (and, through the foreign key, guest carts).
 pub async fn sweep_expired(conn: &mut PgConnection) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query!("DELETE FROM sessions WHERE expires_at <= now()").execute(conn).await?.rows_affected())
+    shopkit::dbop::traced("DELETE sessions", async move {
+        Ok(sqlx::query!("DELETE FROM sessions WHERE expires_at <= now()").execute(conn).await?.rows_affected())
+    })
+    .await
 }

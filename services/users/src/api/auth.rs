@@ -114,6 +114,7 @@ impl AuthApi {
         let address_key = format!("ip:{}", client_address(req));
         let mut conn = state.pool.acquire().await?;
         if let Some(secs) = throttle::locked_for(&mut conn, &[account_key.clone(), address_key.clone()]).await? {
+            shopkit::metrics::business::LOGINS_THROTTLED.add(1, &[]);
             return Err(UsersError::Throttled(secs).into());
         }
         let account = match &email {
@@ -162,6 +163,7 @@ impl AuthApi {
         let client_key = format!("client:{}@{}", body.client_id.trim(), client_address(req));
         let mut conn = state.pool.acquire().await?;
         if let Some(secs) = throttle::locked_for(&mut conn, std::slice::from_ref(&client_key)).await? {
+            shopkit::metrics::business::LOGINS_THROTTLED.add(1, &[]);
             return Err(UsersError::Throttled(secs).into());
         }
         // Compare every configured secret in constant time so timing reveals nothing.

@@ -26,21 +26,23 @@ fn interval(d: Duration) -> sqlx::postgres::types::PgInterval {
 }
 
 /// Seconds until the longest lock among `keys` ends, if any is locked.
-#[tracing::instrument(name = "db.login_lock_remaining", skip_all, fields(db.system = "postgresql", db.operation.name = "login_lock_remaining", otel.kind = "client"))]
 pub async fn locked_for(conn: &mut PgConnection, keys: &[String]) -> Result<Option<u64>, sqlx::Error> {
-    let seconds: Option<f64> = sqlx::query_scalar!(
-        "SELECT extract(epoch FROM max(locked_until) - now())::float8 FROM login_throttle
+    shopkit::dbop::traced("SELECT login_throttle", async move {
+        let seconds: Option<f64> = sqlx::query_scalar!(
+            "SELECT extract(epoch FROM max(locked_until) - now())::float8 FROM login_throttle
          WHERE key = ANY($1) AND locked_until > now()",
-        keys
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(seconds.map(|s| s.ceil().max(1.0) as u64))
+            keys
+        )
+        .fetch_one(conn)
+        .await?;
+        Ok(seconds.map(|s| s.ceil().max(1.0) as u64))
+    })
+    .await
 }
 
 /// Counts one failure for `key`, locking it when the limit is reached.
-#[tracing::instrument(name = "db.record_login_failure", skip_all, fields(db.system = "postgresql", db.operation.name = "record_login_failure", otel.kind = "client"))]
 pub async fn record_failure(conn: &mut PgConnection, key: &str, limit: Limit) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("INSERT login_throttle", async move {
     let window = interval(limit.window);
     sqlx::query!(
         "INSERT INTO login_throttle AS t (key, failures, window_started_at) VALUES ($1, 1, now())
@@ -62,13 +64,20 @@ pub async fn record_failure(conn: &mut PgConnection, key: &str, limit: Limit) ->
     .execute(conn)
     .await?;
     Ok(())
+    })
+    .await
 }
 
 /// Forgets the failures of `key` (after a successful login).
-#[tracing::instrument(name = "db.clear_login_failures", skip_all, fields(db.system = "postgresql", db.operation.name = "clear_login_failures", otel.kind = "client"))]
 pub async fn clear(conn: &mut PgConnection, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!("DELETE FROM login_throttle WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())", key)
+    shopkit::dbop::traced("DELETE login_throttle", async move {
+        sqlx::query!(
+            "DELETE FROM login_throttle WHERE key = $1 AND (locked_until IS NULL OR locked_until <= now())",
+            key
+        )
         .execute(conn)
         .await?;
-    Ok(())
+        Ok(())
+    })
+    .await
 }

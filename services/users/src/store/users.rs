@@ -57,7 +57,6 @@ impl StoredRole {
 }
 
 /// Creates an account. A taken email is [`UsersError::EmailTaken`].
-#[tracing::instrument(name = "db.insert_user", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_user", otel.kind = "client"))]
 pub async fn insert(
     conn: &mut PgConnection,
     email: &Email,
@@ -65,23 +64,25 @@ pub async fn insert(
     password_hash: &str,
     role: StoredRole,
 ) -> Result<UserRow, UsersError> {
-    sqlx::query_as!(
-        UserRow,
-        "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+    shopkit::dbop::traced("INSERT users", async move {
+        sqlx::query_as!(
+            UserRow,
+            "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
          RETURNING id, email, name, password_hash, role, created_at, updated_at",
-        Uuid::now_v7(),
-        email.as_str(),
-        name.as_str(),
-        password_hash,
-        role.as_str()
-    )
-    .fetch_one(conn)
+            Uuid::now_v7(),
+            email.as_str(),
+            name.as_str(),
+            password_hash,
+            role.as_str()
+        )
+        .fetch_one(conn)
+        .await
+        .map_err(map_email_conflict)
+    })
     .await
-    .map_err(map_email_conflict)
 }
 
 /// Creates the account unless the email exists; returns whether it was created.
-#[tracing::instrument(name = "db.insert_user_if_absent", skip_all, fields(db.system = "postgresql", db.operation.name = "insert_user_if_absent", otel.kind = "client"))]
 pub async fn insert_if_absent(
     conn: &mut PgConnection,
     email: &Email,
@@ -89,43 +90,50 @@ pub async fn insert_if_absent(
     password_hash: &str,
     role: StoredRole,
 ) -> Result<bool, UsersError> {
-    let result = sqlx::query!(
-        "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
+    shopkit::dbop::traced("INSERT users", async move {
+        let result = sqlx::query!(
+            "INSERT INTO users (id, email, name, password_hash, role) VALUES ($1, $2, $3, $4, $5)
          ON CONFLICT (email) DO NOTHING",
-        Uuid::now_v7(),
-        email.as_str(),
-        name.as_str(),
-        password_hash,
-        role.as_str()
-    )
-    .execute(conn)
-    .await?;
-    Ok(result.rows_affected() == 1)
+            Uuid::now_v7(),
+            email.as_str(),
+            name.as_str(),
+            password_hash,
+            role.as_str()
+        )
+        .execute(conn)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    })
+    .await
 }
 
 /// An account by id.
-#[tracing::instrument(name = "db.get_user", skip_all, fields(db.system = "postgresql", db.operation.name = "get_user", otel.kind = "client"))]
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<UserRow, UsersError> {
-    sqlx::query_as!(
-        UserRow,
-        "SELECT id, email, name, password_hash, role, created_at, updated_at FROM users WHERE id = $1",
-        id
-    )
-    .fetch_optional(conn)
-    .await?
-    .ok_or(UsersError::NotFound)
+    shopkit::dbop::traced("SELECT users", async move {
+        sqlx::query_as!(
+            UserRow,
+            "SELECT id, email, name, password_hash, role, created_at, updated_at FROM users WHERE id = $1",
+            id
+        )
+        .fetch_optional(conn)
+        .await?
+        .ok_or(UsersError::NotFound)
+    })
+    .await
 }
 
 /// An account by email, if any.
-#[tracing::instrument(name = "db.find_user_by_email", skip_all, fields(db.system = "postgresql", db.operation.name = "find_user_by_email", otel.kind = "client"))]
 pub async fn find_by_email(conn: &mut PgConnection, email: &Email) -> Result<Option<UserRow>, UsersError> {
-    Ok(sqlx::query_as!(
-        UserRow,
-        "SELECT id, email, name, password_hash, role, created_at, updated_at FROM users WHERE email = $1",
-        email.as_str()
-    )
-    .fetch_optional(conn)
-    .await?)
+    shopkit::dbop::traced("SELECT users", async move {
+        Ok(sqlx::query_as!(
+            UserRow,
+            "SELECT id, email, name, password_hash, role, created_at, updated_at FROM users WHERE email = $1",
+            email.as_str()
+        )
+        .fetch_optional(conn)
+        .await?)
+    })
+    .await
 }
 
 /// Changes to an account; `None` keeps the current value.
@@ -140,39 +148,43 @@ pub struct AccountChanges {
 }
 
 /// Applies changes to an account.
-#[tracing::instrument(name = "db.update_user", skip_all, fields(db.system = "postgresql", db.operation.name = "update_user", otel.kind = "client"))]
 pub async fn update(conn: &mut PgConnection, id: Uuid, changes: &AccountChanges) -> Result<UserRow, UsersError> {
-    sqlx::query_as!(
-        UserRow,
-        "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),
+    shopkit::dbop::traced("UPDATE users", async move {
+        sqlx::query_as!(
+            UserRow,
+            "UPDATE users SET email = coalesce($2, email), name = coalesce($3, name),
                 password_hash = coalesce($4, password_hash), updated_at = now()
          WHERE id = $1 RETURNING id, email, name, password_hash, role, created_at, updated_at",
-        id,
-        changes.email.as_ref().map(Email::as_str),
-        changes.name.as_ref().map(DisplayName::as_str),
-        changes.password_hash.as_deref()
-    )
-    .fetch_optional(conn)
+            id,
+            changes.email.as_ref().map(Email::as_str),
+            changes.name.as_ref().map(DisplayName::as_str),
+            changes.password_hash.as_deref()
+        )
+        .fetch_optional(conn)
+        .await
+        .map_err(map_email_conflict)?
+        .ok_or(UsersError::NotFound)
+    })
     .await
-    .map_err(map_email_conflict)?
-    .ok_or(UsersError::NotFound)
 }
 
 /// Deletes an account and, with it, all its personal data.
-#[tracing::instrument(name = "db.delete_user", skip_all, fields(db.system = "postgresql", db.operation.name = "delete_user", otel.kind = "client"))]
 /// The last admin cannot be deleted (409): nobody could manage the shop afterwards. The admin
 /// rows are locked first, so two admins deleting each other at once cannot both succeed.
 pub async fn delete(conn: &mut PgConnection, id: Uuid) -> Result<(), UsersError> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    let admins: Vec<Uuid> =
-        sqlx::query_scalar!("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").fetch_all(&mut *tx).await?;
-    if admins == [id] {
-        return Err(UsersError::LastAdmin);
-    }
-    let result = sqlx::query!("DELETE FROM users WHERE id = $1", id).execute(&mut *tx).await?;
-    if result.rows_affected() == 0 {
-        return Err(UsersError::NotFound);
-    }
-    tx.commit().await?;
-    Ok(())
+    shopkit::dbop::traced("DELETE users", async move {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let admins: Vec<Uuid> =
+            sqlx::query_scalar!("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").fetch_all(&mut *tx).await?;
+        if admins == [id] {
+            return Err(UsersError::LastAdmin);
+        }
+        let result = sqlx::query!("DELETE FROM users WHERE id = $1", id).execute(&mut *tx).await?;
+        if result.rows_affected() == 0 {
+            return Err(UsersError::NotFound);
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+    .await
 }
