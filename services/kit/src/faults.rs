@@ -211,13 +211,19 @@ fn register_gauge(loaded: Weak<RwLock<Loaded>>) {
         .with_callback(move |observer| {
             let Some(loaded) = loaded.upgrade() else { return };
             let loaded = loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-            for (key, evaluated) in &loaded.values {
-                let on = match &evaluated.value {
-                    Value::Bool(on) => *on,
-                    Value::Number(n) => n.as_f64().is_some_and(|n| n != 0.0),
+            // Every flag of the file, the disabled ones at 0: a flag switched off must read 0,
+            // not keep its last value. (A file that stopped parsing: the flags in force.)
+            let mut keys: Vec<String> = serde_json::from_str::<FlagFile>(&loaded.text)
+                .map(|file| file.flags.into_keys().collect())
+                .unwrap_or_default();
+            keys.extend(loaded.values.keys().filter(|k| !keys.contains(k)).cloned().collect::<Vec<_>>());
+            for key in keys {
+                let on = match loaded.values.get(&key).map(|e| &e.value) {
+                    Some(Value::Bool(on)) => *on,
+                    Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
                     _ => false,
                 };
-                observer.observe(u64::from(on), &[KeyValue::new(FEATURE_FLAG_KEY, key.clone())]);
+                observer.observe(u64::from(on), &[KeyValue::new(FEATURE_FLAG_KEY, key)]);
             }
         })
         .build();
@@ -352,6 +358,12 @@ mod tests {
         assert_eq!(faults.delay("disabled"), Duration::ZERO, "a disabled flag is off");
         assert!(!faults.is_on("mistyped"), "a wrongly typed flag is off");
         assert!(!faults.is_on("absent"), "a missing flag is off");
+        // The gauge: every flag of the file, the disabled one at 0.
+        let metrics = crate::metrics::render().expect("metrics");
+        for (flag, on) in [("down", 1), ("up", 0), ("disabled", 0), ("rate", 1)] {
+            let line = format!("microshop_fault_flag_active{{feature_flag_key=\"{flag}\"}} {on}");
+            assert!(metrics.contains(&line), "{line} in {metrics}");
+        }
     }
 
     #[tokio::test]
