@@ -5,7 +5,8 @@
 #     and the CRD pass strict schema validation for Kubernetes 1.33 (unknown fields are errors);
 #  3. every example Shop validates against the CRD's openAPIV3Schema, strictly (unknown fields
 #     are errors, as with `kubectl apply --validate=strict`);
-#  4. the CloudNativePG Clusters and the Gateway API HTTPRoute rendered for the examples match
+#  4. the CloudNativePG Clusters, the Gateway API HTTPRoute and the prometheus-operator monitors
+#     rendered for the examples match
 #     their projects' API types (.ci/lib/third_party_kinds_check.py: unknown fields, types, schema);
 #  5. the kit's TLS test (sqlx sslmode/sslrootcert against a local PostgreSQL with a CA made by
 #     `openssl`), which needs the `localdb` feature.
@@ -43,11 +44,12 @@ echo "-- kubernetes-validate -k 1.33.0 --strict"
   "$work"/rendered/*.yaml k8s/operator/*.yaml k8s/crd.yaml
 echo "rendered objects, k8s/operator/*.yaml and k8s/crd.yaml are valid for Kubernetes 1.33"
 
-echo "-- CloudNativePG Clusters and Gateway API HTTPRoutes against their projects' API types (npm, pinned)"
+echo "-- CloudNativePG Clusters, Gateway API HTTPRoutes, PodMonitors and ServiceMonitors against their projects' API types (npm, pinned)"
 command -v node >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
 mkdir -p "$work/cnpg"
 npm install --prefix "$work/cnpg" --no-audit --no-fund --silent --no-save \
-  typescript@5.9.3 @kubernetes-models/cloudnative-pg@2.0.0 @kubernetes-models/gateway-api@2.0.0
+  typescript@5.9.3 @kubernetes-models/cloudnative-pg@2.0.0 @kubernetes-models/gateway-api@2.0.0 \
+  @kubernetes-models/prometheus-operator@6.0.0
 "$work/venv/bin/python" .ci/lib/third_party_kinds_check.py "$work/cnpg" "$work"/rendered/*.yaml
 
 echo "-- TLS to PostgreSQL (sslmode, sslrootcert) against a local server with a throwaway CA"

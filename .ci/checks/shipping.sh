@@ -243,6 +243,24 @@ helm template microshop-operator "$CHART" --namespace shop --set shop.create=tru
   --set image.digest="sha256:$(printf '0%.0s' $(seq 64))" >"$WORK/chart-variants.yaml"
 validate "$WORK/chart-variants.yaml"
 shops_against_crd "$WORK/chart-variants.yaml"
+helm template microshop-operator "$CHART" --namespace shop --set metrics.serviceMonitor.enabled=true \
+  --set metrics.serviceMonitor.labels.release=kube-prometheus-stack >"$WORK/chart-monitor.yaml"
+validate "$WORK/chart-monitor.yaml"
+"$PY" - "$WORK/chart-monitor.yaml" <<'PY'
+import sys, yaml
+docs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+monitors = [d for d in docs if d["kind"] == "ServiceMonitor"]
+service = next(d for d in docs if d["kind"] == "Service" and d["metadata"]["name"].endswith("-metrics"))
+if len(monitors) != 1:
+    sys.exit(f"FAIL: metrics.serviceMonitor.enabled renders {len(monitors)} ServiceMonitors")
+m = monitors[0]
+ports = [p["name"] for p in service["spec"]["ports"]]
+if m["spec"]["endpoints"][0]["port"] not in ports or m["metadata"]["labels"].get("release") != "kube-prometheus-stack":
+    sys.exit(f"FAIL: the ServiceMonitor names port {m['spec']['endpoints'][0]['port']} (Service has {ports}) or lacks its label")
+if not all(service["metadata"]["labels"].get(k) == v for k, v in m["spec"]["selector"]["matchLabels"].items()):
+    sys.exit("FAIL: the ServiceMonitor's selector does not select the metrics Service")
+print("ok: the operator's ServiceMonitor selects its metrics Service and port")
+PY
 
 # ---- kustomize -------------------------------------------------------------------------------
 section "kubectl kustomize k8s/ | kubernetes-validate --strict"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Checks the objects of other projects' APIs that the operator renders against those projects'
-own API types: CloudNativePG's Cluster and the Gateway API's HTTPRoute.
+own API types: CloudNativePG's Cluster, the Gateway API's HTTPRoute, prometheus-operator's
+PodMonitor and ServiceMonitor.
 
 The types come from npm packages of kubernetes-models, generated from each project's Go API
 (github.com/cloudnative-pg/cloudnative-pg/api/v1, sigs.k8s.io/gateway-api/apis/v1), the same
@@ -24,6 +25,9 @@ import yaml
 KINDS = {
     ("postgresql.cnpg.io/v1", "Cluster"): "@kubernetes-models/cloudnative-pg/postgresql.cnpg.io/v1/Cluster",
     ("gateway.networking.k8s.io/v1", "HTTPRoute"): "@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute",
+    ("monitoring.coreos.com/v1", "PodMonitor"): "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PodMonitor",
+    ("monitoring.coreos.com/v1", "ServiceMonitor"):
+        "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor",
 }
 
 

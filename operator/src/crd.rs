@@ -14,12 +14,14 @@ use serde::{Deserialize, Serialize};
 
 mod database;
 mod exposure;
+mod observability;
 mod status;
 mod tracing;
 mod traffic;
 mod workloads;
 pub use database::*;
 pub use exposure::*;
+pub use observability::*;
 pub use status::*;
 pub use tracing::*;
 pub use traffic::*;
@@ -75,6 +77,9 @@ pub struct ShopSpec {
     /// Where traces go: an OTLP endpoint, or a Jaeger (v2, in-memory) run by the operator.
     #[serde(default)]
     pub tracing: TracingSpec,
+    /// The environment the telemetry names, and Prometheus scraping of the metrics.
+    #[serde(default)]
+    pub observability: ObservabilitySpec,
     /// How the services are reachable: ClusterIP, or NodePort with fixed ports (for kind).
     #[serde(default)]
     pub exposure: ExposureSpec,

@@ -31,7 +31,7 @@ use tracing::{info, warn};
 use crate::build::{
     self, Microservice, SecretVersions, cnpg, database, gateway,
     labels::{MANAGER, database_claims_selector, owned_children_selector},
-    names, postgres,
+    monitoring, names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
 };
 use crate::crd::{ComponentStatus, DatabaseSpec, DeletionPolicy, Phase, Shop, ShopSpec, ShopStatus, WorkloadKind};
@@ -531,6 +531,11 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
             &name,
         ))?;
     }
+    for desired in &built.monitors {
+        let monitors: Api<DynamicObject> =
+            Api::namespaced_with(ctx.client.clone(), ns, &monitoring::resource_of(desired));
+        apply_as(&monitors, monitoring::kind_of(desired), desired).await?;
+    }
     let autoscalers: Api<HorizontalPodAutoscaler> = Api::namespaced(ctx.client.clone(), ns);
     for desired in &built.autoscalers {
         apply(&autoscalers, desired).await?;
@@ -615,6 +620,11 @@ async fn prune(
     removed.extend(prune_kind::<HorizontalPodAutoscaler>(ctx, ns, &params, shop, &wanted).await?);
     let routes: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &gateway::api_resource());
     removed.extend(prune_listed(&routes, "HTTPRoute", &params, shop, &wanted).await?);
+    for kind in monitoring::KINDS {
+        let Some(resource) = monitoring::api_resource(kind) else { continue };
+        let monitors: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), ns, &resource);
+        removed.extend(prune_listed(&monitors, monitoring::kind_name(kind), &params, shop, &wanted).await?);
+    }
     if !removed.is_empty() {
         let note = format!("removed objects no longer in the spec: {}", removed.join(", "));
         ctx.publish(obj, EventType::Normal, "Deleted", "Delete", note).await;

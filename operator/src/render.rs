@@ -60,6 +60,7 @@ pub fn render(shop: &Shop) -> Result<String, RenderError> {
     docs.extend(all_yaml(&built.disruption_budgets)?);
     docs.extend(all_yaml(&built.ingresses)?);
     docs.extend(all_yaml(&built.http_routes)?);
+    docs.extend(all_yaml(&built.monitors)?);
     docs.extend(all_yaml(&built.autoscalers)?);
     docs.extend(all_yaml(&built.clusters)?);
     docs.extend(all_yaml(&built.statefulsets)?);

@@ -28,6 +28,10 @@ pub const OTLP_HTTP_PORT: i32 = 4318;
 pub const UI_PORT: i32 = 16686;
 /// The `healthcheckv2` extension's port; `/status` answers 200 once the pipeline runs.
 pub const HEALTH_PORT: i32 = 13133;
+/// The span metrics (the spanmetrics connector's Prometheus exporter), named `spanmetrics`.
+pub const SPANMETRICS_PORT: i32 = 8889;
+/// The name of that port, which the Prometheus monitors select.
+pub const SPANMETRICS_PORT_NAME: &str = "spanmetrics";
 /// Where the configuration is mounted, and its key in the ConfigMap.
 const CONFIG_DIR: &str = "/etc/jaeger";
 pub const CONFIG_KEY: &str = "config.yaml";
@@ -164,8 +168,17 @@ pub fn deployment(shop: &Shop) -> Deployment {
             port("otlp-http", OTLP_HTTP_PORT),
             port("ui", UI_PORT),
             port("health", HEALTH_PORT),
+            port(SPANMETRICS_PORT_NAME, SPANMETRICS_PORT),
         ]),
         args: Some(vec![format!("--config={CONFIG_DIR}/{CONFIG_KEY}")]),
+        // The Prometheus the Monitor tab queries (the config's default names a `prometheus` host).
+        env: shop
+            .spec
+            .observability
+            .prometheus
+            .url
+            .as_ref()
+            .map(|url| vec![super::pod::env("PROMETHEUS_URL", url.clone())]),
         resources: Some(resources(&Resources::jaeger())),
         readiness_probe: Some(probe(5)),
         liveness_probe: Some(probe(15)),
@@ -206,6 +219,7 @@ pub fn service(shop: &Shop) -> Service {
                 service_port("otlp-grpc", OTLP_GRPC_PORT, None),
                 service_port("otlp-http", OTLP_HTTP_PORT, None),
                 service_port("ui", UI_PORT, node_port.then_some(shop.spec.exposure.node_ports.jaeger)),
+                service_port(SPANMETRICS_PORT_NAME, SPANMETRICS_PORT, None),
             ]),
             ..ServiceSpec::default()
         }),

@@ -18,6 +18,7 @@ pub mod jaeger;
 pub mod labels;
 pub mod loadgen;
 pub mod managed;
+pub mod monitoring;
 pub mod network;
 pub mod pod;
 pub mod postgres;
@@ -182,6 +183,8 @@ pub struct Workloads {
     pub ingresses: Vec<Ingress>,
     /// Gateway API `HTTPRoute`s (`exposure.httpRoute`).
     pub http_routes: Vec<kube::api::DynamicObject>,
+    /// prometheus-operator `PodMonitor`/`ServiceMonitor` (`observability.prometheus.monitor`).
+    pub monitors: Vec<kube::api::DynamicObject>,
     pub autoscalers: Vec<HorizontalPodAutoscaler>,
 }
 
@@ -199,6 +202,7 @@ impl Workloads {
         out.extend(self.clusters.iter().map(|o| ("Cluster", o.name_any())));
         out.extend(self.ingresses.iter().map(|o| ("Ingress", o.name_any())));
         out.extend(self.http_routes.iter().map(|o| ("HTTPRoute", o.name_any())));
+        out.extend(self.monitors.iter().map(|o| (monitoring::kind_of(o), o.name_any())));
         out.extend(self.autoscalers.iter().map(|o| ("HorizontalPodAutoscaler", o.name_any())));
         out
     }
@@ -229,6 +233,7 @@ pub fn workloads(valid: ValidShop<'_>, versions: &SecretVersions) -> Workloads {
     out.disruption_budgets = network::disruption_budgets(shop);
     out.ingresses = ingress::ingress(shop).into_iter().collect();
     out.http_routes = gateway::http_route(shop).into_iter().collect();
+    out.monitors = monitoring::monitor(shop).into_iter().collect();
     out.autoscalers = autoscaling::autoscalers(shop);
     out
 }

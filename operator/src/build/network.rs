@@ -3,7 +3,9 @@
 //! NetworkPolicies (ingress only; egress stays open for DNS and external databases): each API
 //! accepts its port only from the workloads that call it (storefront -> products, users,
 //! orders; orders -> products, users, payments; the load generator -> all of them), each
-//! database only from its service, Jaeger's OTLP ports from every pod of the shop. What users
+//! database only from its service, Jaeger's OTLP ports from every pod of the shop; with
+//! `observability.prometheus.scraperNamespace`, the services' port (which serves `/metrics`)
+//! and Jaeger's span-metrics port from every pod of that namespace. What users
 //! reach from outside (the storefront, Jaeger's UI, and every service under NodePort exposure)
 //! is open on its HTTP port, and so is Jaeger's health port. The kubelet's HTTP probes come from
 //! the node, which Calico and Cilium allow by default; where a network plugin does not, switch
@@ -79,6 +81,16 @@ fn whole_shop(shop: &Shop) -> NetworkPolicyPeer {
     }
 }
 
+/// Every pod of the namespace Prometheus scrapes from, when the Shop names one.
+fn scraper(shop: &Shop) -> Option<NetworkPolicyPeer> {
+    let namespace = shop.spec.observability.prometheus.scraper_namespace.clone()?;
+    let labels = [("kubernetes.io/metadata.name".to_string(), namespace)];
+    Some(NetworkPolicyPeer {
+        namespace_selector: Some(LabelSelector { match_labels: Some(labels.into()), ..LabelSelector::default() }),
+        ..NetworkPolicyPeer::default()
+    })
+}
+
 /// An ingress rule: these ports, from these peers (`None`: from anywhere).
 fn rule(ports: &[i32], from: Option<Vec<NetworkPolicyPeer>>) -> NetworkPolicyIngressRule {
     NetworkPolicyIngressRule { ports: Some(ports.iter().map(|p| tcp(*p)).collect()), from }
@@ -109,7 +121,10 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
         let from =
             if public(shop, service) { None } else { Some(callers(service).iter().map(|c| peer(shop, *c)).collect()) };
         let component = Component::Service(service);
-        out.push(policy(shop, names::service(shop, service), component, vec![rule(&[HTTP_PORT], from)]));
+        let mut rules = vec![rule(&[HTTP_PORT], from)];
+        // `/metrics` is served on the API port: the scraper's namespace reaches that port too.
+        rules.extend(scraper(shop).map(|peer| rule(&[HTTP_PORT], Some(vec![peer]))));
+        out.push(policy(shop, names::service(shop, service), component, rules));
         if database::of(shop).guards_database_pods() {
             let from = Some(vec![peer(shop, component)]);
             let database = Component::Database(service);
@@ -117,11 +132,12 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
         }
     }
     if shop.spec.tracing.jaeger.enabled {
-        let rules = vec![
+        let mut rules = vec![
             rule(&[jaeger::OTLP_GRPC_PORT, jaeger::OTLP_HTTP_PORT], Some(vec![whole_shop(shop)])),
             // The UI for people, the health port for the kubelet's probes.
             rule(&[jaeger::UI_PORT, jaeger::HEALTH_PORT], None),
         ];
+        rules.extend(scraper(shop).map(|peer| rule(&[jaeger::SPANMETRICS_PORT], Some(vec![peer]))));
         out.push(policy(shop, names::jaeger(shop), Component::Jaeger, rules));
     }
     if shop.spec.load_generator.enabled {
@@ -221,6 +237,40 @@ mod tests {
         assert_eq!(by_name(&network_policies(&s), "demo-payments-db"), set(&[(5432, "payments")]));
         s.spec.network_policy.enabled = false;
         assert!(network_policies(&s).is_empty());
+    }
+
+    #[test]
+    fn a_scraper_namespace_reaches_the_metrics_ports_and_nothing_else() {
+        let mut s = shop("demo");
+        s.spec.tracing.jaeger.enabled = true;
+        let namespaces = |policy: &NetworkPolicy| -> BTreeSet<(i32, String)> {
+            let mut out = BTreeSet::new();
+            for rule in policy.spec.as_ref().and_then(|s| s.ingress.clone()).unwrap_or_default() {
+                for peer in rule.from.iter().flatten() {
+                    let labels = peer.namespace_selector.as_ref().and_then(|n| n.match_labels.clone());
+                    let Some(name) = labels.and_then(|l| l.get("kubernetes.io/metadata.name").cloned()) else {
+                        continue;
+                    };
+                    for port in rule.ports.iter().flatten() {
+                        if let Some(IntOrString::Int(port)) = port.port {
+                            out.insert((port, name.clone()));
+                        }
+                    }
+                }
+            }
+            out
+        };
+        assert!(network_policies(&s).iter().all(|p| namespaces(p).is_empty()), "no scraper: no namespace rule");
+        s.spec.observability.prometheus.scraper_namespace = Some("monitoring".into());
+        let policies = network_policies(&s);
+        for name in ["demo-products", "demo-users", "demo-orders", "demo-payments"] {
+            let policy = policies.iter().find(|p| p.metadata.name.as_deref() == Some(name)).expect(name);
+            assert_eq!(namespaces(policy), set(&[(8080, "monitoring")]), "{name}");
+        }
+        let jaeger = policies.iter().find(|p| p.metadata.name.as_deref() == Some("demo-jaeger")).expect("jaeger");
+        assert_eq!(namespaces(jaeger), set(&[(8889, "monitoring")]));
+        let db = policies.iter().find(|p| p.metadata.name.as_deref() == Some("demo-orders-db")).expect("db");
+        assert!(namespaces(db).is_empty(), "databases are not scraped");
     }
 
     #[test]

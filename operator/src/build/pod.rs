@@ -62,6 +62,22 @@ pub fn env(name: &str, value: impl Into<String>) -> EnvVar {
     EnvVar { name: name.into(), value: Some(value.into()), value_from: None }
 }
 
+/// An environment variable from the downward API: a field of the pod (`metadata.name`,
+/// `metadata.namespace`, `spec.nodeName`).
+pub fn env_from_field(name: &str, field_path: &str) -> EnvVar {
+    EnvVar {
+        name: name.into(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            field_ref: Some(k8s_openapi::api::core::v1::ObjectFieldSelector {
+                field_path: field_path.into(),
+                ..Default::default()
+            }),
+            ..EnvVarSource::default()
+        }),
+    }
+}
+
 /// An environment variable read from a Secret key.
 pub fn env_from_secret(name: &str, secret: &str, key: &str) -> EnvVar {
     EnvVar {

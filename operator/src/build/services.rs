@@ -15,7 +15,7 @@ use super::{
     HTTP_PORT, Microservice, SecretVersions, config_maps, database,
     labels::{Component, child_meta, config_hash, selector_labels},
     names,
-    pod::{container_security, deployment_of, env, env_from_secret, pod_security, resources, scratch},
+    pod::{container_security, deployment_of, env, env_from_field, env_from_secret, pod_security, resources, scratch},
     secrets,
 };
 use crate::crd::{ExposureType, Shop};
@@ -159,21 +159,46 @@ fn faults_volume(shop: &Shop) -> (Volume, VolumeMount) {
     (volume, mount)
 }
 
-/// Standard OpenTelemetry variables; with no endpoint the SDK is switched off explicitly.
+/// Standard OpenTelemetry variables; with no endpoint the SDK is switched off explicitly (the
+/// metrics stay on `/metrics`). The resource names the environment and, through the downward
+/// API, the pod, its namespace and node: Kubernetes expands `$(K8S_POD_NAME)` in
+/// `OTEL_RESOURCE_ATTRIBUTES` from the variables defined before it. When the endpoint is the
+/// shop's own Jaeger, which keeps traces only, metrics and logs do not go over OTLP.
 pub fn otel_env(shop: &Shop, service_name: &str) -> Vec<EnvVar> {
     let tracing = &shop.spec.tracing;
-    let mut vars = vec![env("OTEL_SERVICE_NAME", service_name)];
+    let mut vars = vec![
+        env("OTEL_SERVICE_NAME", service_name),
+        env_from_field("K8S_NAMESPACE_NAME", "metadata.namespace"),
+        env_from_field("K8S_POD_NAME", "metadata.name"),
+        env_from_field("K8S_NODE_NAME", "spec.nodeName"),
+        env("OTEL_RESOURCE_ATTRIBUTES", resource_attributes(shop)),
+    ];
     match otlp_endpoint(shop) {
-        Some(endpoint) => vars.extend([
-            env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
-            env("OTEL_EXPORTER_OTLP_PROTOCOL", tracing.protocol.as_str()),
-            env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
-            env("OTEL_TRACES_SAMPLER_ARG", tracing.sample_ratio.to_string()),
-            env("OTEL_RESOURCE_ATTRIBUTES", format!("service.namespace={}", kube::ResourceExt::name_any(shop))),
-        ]),
+        Some(endpoint) => {
+            vars.extend([
+                env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+                env("OTEL_EXPORTER_OTLP_PROTOCOL", tracing.protocol.as_str()),
+                env("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                env("OTEL_TRACES_SAMPLER_ARG", tracing.sample_ratio.to_string()),
+            ]);
+            if tracing.jaeger.enabled {
+                vars.extend([env("OTEL_METRICS_EXPORTER", "none"), env("OTEL_LOGS_EXPORTER", "none")]);
+            }
+        }
         None => vars.push(env("OTEL_SDK_DISABLED", "true")),
     }
     vars
+}
+
+/// `OTEL_RESOURCE_ATTRIBUTES`: the shop as `service.namespace`, its environment, and the
+/// Kubernetes names from the downward-API variables of [`otel_env`].
+pub fn resource_attributes(shop: &Shop) -> String {
+    format!(
+        "service.namespace={},deployment.environment.name={},k8s.namespace.name=$(K8S_NAMESPACE_NAME),\
+         k8s.pod.name=$(K8S_POD_NAME),k8s.node.name=$(K8S_NODE_NAME)",
+        kube::ResourceExt::name_any(shop),
+        shop.spec.observability.environment
+    )
 }
 
 fn http_probe(path: &str, period: i32, failures: i32) -> Probe {

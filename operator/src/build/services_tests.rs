@@ -27,10 +27,14 @@ fn env_map(c: &Container) -> BTreeMap<String, String> {
         .iter()
         .flatten()
         .map(|e| {
-            let shown = match (&e.value, e.value_from.as_ref().and_then(|v| v.secret_key_ref.as_ref())) {
+            let from = e.value_from.as_ref();
+            let shown = match (&e.value, from.and_then(|v| v.secret_key_ref.as_ref())) {
                 (Some(v), _) => v.clone(),
                 (None, Some(r)) => format!("secret:{}/{}", r.name, r.key),
-                (None, None) => String::new(),
+                (None, None) => from
+                    .and_then(|v| v.field_ref.as_ref())
+                    .map(|f| format!("field:{}", f.field_path))
+                    .unwrap_or_default(),
             };
             (e.name.clone(), shown)
         })
@@ -314,6 +318,37 @@ fn tracing_env_points_at_jaeger_or_the_configured_endpoint() {
     s.spec.tracing.otlp_endpoint = Some("http://collector.monitoring:4317".into());
     let env = env_map(container(&deployment(&s, Microservice::Products, &SecretVersions::new())));
     assert_eq!(env["OTEL_EXPORTER_OTLP_ENDPOINT"], "http://collector.monitoring:4317");
+    assert!(!env.contains_key("OTEL_METRICS_EXPORTER"), "a collector takes metrics and logs too");
+}
+
+#[test]
+fn telemetry_names_the_environment_and_the_pod_through_the_downward_api() {
+    let mut s = shop("demo");
+    s.spec.observability.environment = "staging".into();
+    s.spec.tracing.jaeger.enabled = true;
+    let d = deployment(&s, Microservice::Orders, &SecretVersions::new());
+    let c = container(&d);
+    let env = env_map(c);
+    assert_eq!(env["K8S_POD_NAME"], "field:metadata.name");
+    assert_eq!(env["K8S_NAMESPACE_NAME"], "field:metadata.namespace");
+    assert_eq!(env["K8S_NODE_NAME"], "field:spec.nodeName");
+    assert_eq!(
+        env["OTEL_RESOURCE_ATTRIBUTES"],
+        "service.namespace=demo,deployment.environment.name=staging,k8s.namespace.name=$(K8S_NAMESPACE_NAME),\
+         k8s.pod.name=$(K8S_POD_NAME),k8s.node.name=$(K8S_NODE_NAME)"
+    );
+    // Kubernetes expands $(VAR) only from variables defined before it.
+    let names: Vec<&str> = c.env.iter().flatten().map(|e| e.name.as_str()).collect();
+    let position = |name: &str| names.iter().position(|n| *n == name).unwrap_or(usize::MAX);
+    assert!(position("K8S_NODE_NAME") < position("OTEL_RESOURCE_ATTRIBUTES"), "{names:?}");
+    // The shop's Jaeger keeps traces only.
+    assert_eq!(env["OTEL_METRICS_EXPORTER"], "none");
+    assert_eq!(env["OTEL_LOGS_EXPORTER"], "none");
+    // Without tracing the resource is still set: /metrics carries it as target_info.
+    s.spec.tracing.jaeger.enabled = false;
+    let env = env_map(container(&deployment(&s, Microservice::Orders, &SecretVersions::new())));
+    assert_eq!(env["OTEL_SDK_DISABLED"], "true");
+    assert!(env["OTEL_RESOURCE_ATTRIBUTES"].contains("deployment.environment.name=staging"));
 }
 
 #[test]
