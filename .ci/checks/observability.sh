@@ -5,7 +5,7 @@
 # HTTP server and client, database and business metrics have the series and attributes the
 # semantic conventions give them, that exemplars lead to traces, that the fault flag shows in the
 # error rate, and that every query of every dashboard in deploy/grafana/dashboards runs and names
-# only metrics that exist.
+# only metrics that exist; then draws every dashboard from its queries (target/observability/).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$(date +%s)
@@ -59,9 +59,18 @@ sleep 8
 
 python3 .ci/lib/promql_checks.py http://127.0.0.1:9090 deploy/grafana/dashboards
 
+echo "--- every dashboard drawn from its queries (target/observability/*.png)"
+python3 -m venv "$tsdb.venv"
+"$tsdb.venv/bin/pip" install --quiet --disable-pip-version-check matplotlib==3.10.7
+mkdir -p target/observability
+for dashboard in deploy/grafana/dashboards/*.json; do
+  "$tsdb.venv/bin/python" scripts/dashboard-snapshot.py http://127.0.0.1:9090 "$dashboard" \
+    "target/observability/$(basename "$dashboard" .json).png" 3
+done
+
 kill "$prometheus_pid"
 wait "$prometheus_pid" 2>/dev/null || true
 trap - ERR
 stop_xtask_dev_cleanly
-rm -rf "$tsdb" "$tsdb.log"
+rm -rf "$tsdb" "$tsdb.log" "$tsdb.venv"
 echo "observability: Prometheus saw RED, database and business metrics and the fault; dashboards check out ($(($(date +%s) - started)) s)"

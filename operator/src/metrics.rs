@@ -1,5 +1,6 @@
-//! Prometheus metrics of the controller, and the HTTP server that exposes them with the health
-//! endpoints (`/metrics`, `/healthz`, `/readyz`).
+//! Metrics of the controller (OpenTelemetry instruments, OpenMetrics on `/metrics`, the
+//! services' stack), and the HTTP server that exposes them with the health endpoints
+//! (`/metrics`, `/healthz`, `/readyz`).
 
 use std::sync::{
     Arc,
@@ -7,37 +8,56 @@ use std::sync::{
 };
 use std::time::Instant;
 
-use poem::{EndpointExt, Route, Server, get, handler, http::StatusCode, listener::TcpListener, web::Data};
-use prometheus_client::{
-    encoding::{EncodeLabelSet, text::encode},
-    metrics::{counter::Counter, family::Family, histogram::Histogram},
-    registry::Registry,
+use opentelemetry::{
+    KeyValue,
+    metrics::{Counter, Histogram},
 };
+use opentelemetry_sdk::Resource;
+use poem::{EndpointExt, Route, Server, get, handler, http::StatusCode, listener::TcpListener, web::Data};
+use shopmetrics::{DURATION_BOUNDS, Metrics as Pipeline, openmetrics};
 
-/// Labels of the failure counter: the error's kind, never an object name (bounded cardinality).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ErrorLabels {
-    pub reason: String,
-}
+/// The attribute of a failed reconcile: the error's kind, never an object name (bounded
+/// cardinality). `error.type`, as the conventions name an error's class.
+const ERROR_TYPE: &str = "error.type";
 
-/// The controller's metrics, registered in their own registry.
+/// The controller's metrics, on the same stack as the services' (`shopmetrics`: OpenTelemetry
+/// instruments rendered as OpenMetrics), in a pipeline of its own per controller so tests that
+/// run several controllers in one process count separately.
 pub struct Metrics {
-    registry: Registry,
-    reconciles: Counter,
-    failures: Family<ErrorLabels, Counter>,
-    duration: Histogram,
+    pipeline: Pipeline,
+    reconciles: Counter<u64>,
+    failures: Counter<u64>,
+    duration: Histogram<f64>,
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut registry = Registry::with_prefix("microshop_operator");
-        let reconciles = Counter::default();
-        let failures = Family::<ErrorLabels, Counter>::default();
-        let duration = Histogram::new([0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]);
-        registry.register("reconciles", "Reconciliations started", reconciles.clone());
-        registry.register("reconcile_errors", "Failed reconciliations by error reason", failures.clone());
-        registry.register("reconcile_duration_seconds", "Duration of reconciliations", duration.clone());
-        Self { registry, reconciles, failures, duration }
+        let resource = Resource::builder()
+            .with_service_name("microshop-operator")
+            .with_attribute(KeyValue::new("service.version", env!("CARGO_PKG_VERSION")))
+            .build();
+        let pipeline = Pipeline::new(resource, None::<opentelemetry_sdk::metrics::ManualReader>);
+        let meter = pipeline.meter("microshop-operator");
+        let reconciles = meter
+            .u64_counter("microshop.operator.reconciles")
+            .with_unit("{reconcile}")
+            .with_description("Reconciliations started.")
+            .build();
+        let failures = meter
+            .u64_counter("microshop.operator.reconcile_errors")
+            .with_unit("{reconcile}")
+            .with_description("Failed reconciliations by error type.")
+            .build();
+        let duration = meter
+            .f64_histogram("microshop.operator.reconcile_duration")
+            .with_unit("s")
+            .with_description("Duration of reconciliations.")
+            .with_boundaries(DURATION_BOUNDS.to_vec())
+            .build();
+        // Exported at 0 from the start, so a dashboard sees a flat line rather than no data.
+        reconciles.add(0, &[]);
+        failures.add(0, &[]);
+        Self { pipeline, reconciles, failures, duration }
     }
 }
 
@@ -49,33 +69,31 @@ pub struct ReconcileTimer<'a> {
 
 impl Drop for ReconcileTimer<'_> {
     fn drop(&mut self) {
-        self.metrics.duration.observe(self.start.elapsed().as_secs_f64());
+        self.metrics.duration.record(self.start.elapsed().as_secs_f64(), &[]);
     }
 }
 
 impl Metrics {
     /// Counts a reconcile and times it until the returned guard is dropped.
     pub fn reconcile_started(&self) -> ReconcileTimer<'_> {
-        self.reconciles.inc();
+        self.reconciles.add(1, &[]);
         ReconcileTimer { metrics: self, start: Instant::now() }
     }
 
-    /// Counts a failed reconcile under its error reason.
+    /// Counts a failed reconcile under its error type.
     pub fn reconcile_failed(&self, reason: &str) {
-        self.failures.get_or_create(&ErrorLabels { reason: reason.into() }).inc();
+        self.failures.add(1, &[KeyValue::new(ERROR_TYPE, reason.to_owned())]);
     }
 
-    /// Failures counted so far for one reason.
+    /// Failures counted so far for one error type (read back from the rendered metrics).
     pub fn failures(&self, reason: &str) -> u64 {
-        self.failures.get_or_create(&ErrorLabels { reason: reason.into() }).get()
+        let line = format!("microshop_operator_reconcile_errors_total{{error_type=\"{reason}\"}} ");
+        self.render().lines().find_map(|l| l.strip_prefix(&line).and_then(|n| n.trim().parse().ok())).unwrap_or(0)
     }
 
-    /// The Prometheus text exposition of every metric.
+    /// The OpenMetrics exposition of every metric.
     pub fn render(&self) -> String {
-        let mut out = String::new();
-        // Writing into a String cannot fail.
-        let _ = encode(&mut out, &self.registry);
-        out
+        self.pipeline.render().unwrap_or_else(|err| format!("# metrics unavailable: {err}\n# EOF\n"))
     }
 }
 
@@ -99,9 +117,7 @@ impl Health {
 
 #[handler]
 fn metrics(health: Data<&Arc<Health>>) -> poem::Response {
-    poem::Response::builder()
-        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(health.metrics.render())
+    poem::Response::builder().content_type(openmetrics::CONTENT_TYPE).body(health.metrics.render())
 }
 
 #[handler]
@@ -152,7 +168,9 @@ mod tests {
         response.assert_status_is_ok();
         let text = response.0.into_body().into_string().await.expect("body");
         assert!(text.contains("microshop_operator_reconciles_total 1"), "{text}");
-        assert!(text.contains("microshop_operator_reconcile_errors_total{reason=\"apply\"} 1"), "{text}");
+        assert!(text.contains("microshop_operator_reconcile_errors_total{error_type=\"apply\"} 1"), "{text}");
         assert!(text.contains("microshop_operator_reconcile_duration_seconds_count 1"), "{text}");
+        assert!(text.contains("service_name=\"microshop-operator\""), "{text}");
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 }

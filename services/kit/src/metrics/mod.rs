@@ -1,114 +1,70 @@
 //! Metrics, through the OpenTelemetry metrics SDK: one set of instruments, read two ways.
 //!
-//! - Prometheus scrapes `/metrics` ([`render`]): a manual reader collects the SDK's cumulative
-//!   state and [`openmetrics`] writes it as OpenMetrics text, histogram buckets carrying
-//!   exemplars (trace ids) when the measurement was made inside a traced request.
+//! - Prometheus scrapes `/metrics` ([`render`]): `shopmetrics` collects the SDK's cumulative
+//!   state and writes it as OpenMetrics text, histogram buckets carrying exemplars (trace ids)
+//!   when the measurement was made inside an exported trace.
 //! - When an OTLP endpoint is set, a periodic reader pushes the same instruments over OTLP
 //!   (see [`crate::telemetry`]), beside the traces and logs.
 //!
-//! Why the OpenTelemetry SDK and not `prometheus-client`: the names and attributes are the
-//! semantic conventions' own (`http.server.request.duration`, `db.client.operation.duration`,
-//! taken from the `opentelemetry-semantic-conventions` constants), and OTLP export needs no
-//! bridge; `prometheus-client` would have given exemplars for free but no OTLP. The
-//! instruments every service uses live here: HTTP server and client request durations,
-//! database operation durations. Business counters are made with [`counter`].
+//! The stack (and why the OpenTelemetry SDK) is `shopmetrics`'s, shared with the operator. The
+//! instruments every service uses live here, named by the `opentelemetry-semantic-conventions`
+//! constants: HTTP server and client request durations, database operation durations.
+//! Business counters are made with [`counter`] ([`business`]).
 
 pub mod business;
-pub mod exemplars;
-pub mod openmetrics;
+
+pub use shopmetrics::{DURATION_BOUNDS, openmetrics};
 
 use std::{
-    sync::{Arc, LazyLock, OnceLock},
+    sync::{LazyLock, OnceLock},
     time::Duration,
 };
 
 use opentelemetry::{
     KeyValue,
-    metrics::{Counter, Histogram, Meter, MeterProvider as _},
+    metrics::{Counter, Histogram, Meter},
 };
 use opentelemetry_sdk::{
     Resource,
-    error::OTelSdkResult,
-    metrics::{ManualReader, SdkMeterProvider, Temporality, data::ResourceMetrics, reader::MetricReader},
+    metrics::{PeriodicReader, SdkMeterProvider},
 };
 use opentelemetry_semantic_conventions::{attribute as attr, metric as names};
-
-use exemplars::Exemplars;
-
-/// Histogram bounds (seconds) for request and database durations. The conventions advise
-/// 5 ms to 10 s; most of this shop's requests take 1-5 ms, so the low end is finer.
-pub const DURATION_BOUNDS: [f64; 15] =
-    [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+use shopmetrics::Metrics;
 
 /// The meter's instrumentation scope name.
 const SCOPE: &str = "microshop";
 
-/// The manual reader, shared: the provider owns one handle, `/metrics` collects through another.
-#[derive(Debug, Clone)]
-struct SharedReader(Arc<ManualReader>);
-
-impl MetricReader for SharedReader {
-    fn register_pipeline(&self, pipeline: std::sync::Weak<opentelemetry_sdk::metrics::Pipeline>) {
-        self.0.register_pipeline(pipeline);
-    }
-    fn collect(&self, rm: &mut ResourceMetrics) -> OTelSdkResult {
-        self.0.collect(rm)
-    }
-    fn force_flush(&self) -> OTelSdkResult {
-        self.0.force_flush()
-    }
-    fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        self.0.shutdown_with_timeout(timeout)
-    }
-    fn temporality(&self, kind: opentelemetry_sdk::metrics::InstrumentKind) -> Temporality {
-        self.0.temporality(kind)
-    }
-}
-
-/// The process's metrics pipeline.
-struct MetricsPipeline {
-    provider: SdkMeterProvider,
-    reader: SharedReader,
-    exemplars: Exemplars,
-}
-
-static PIPELINE: OnceLock<MetricsPipeline> = OnceLock::new();
-
-fn pipeline_with(
-    resource: Resource,
-    push: Option<opentelemetry_sdk::metrics::PeriodicReader<opentelemetry_otlp::MetricExporter>>,
-) -> MetricsPipeline {
-    let reader = SharedReader(Arc::new(ManualReader::builder().with_temporality(Temporality::Cumulative).build()));
-    let mut builder = SdkMeterProvider::builder().with_resource(resource).with_reader(reader.clone());
-    if let Some(push) = push {
-        builder = builder.with_reader(push);
-    }
-    MetricsPipeline { provider: builder.build(), reader, exemplars: Exemplars::default() }
-}
+static PIPELINE: OnceLock<Metrics> = OnceLock::new();
 
 /// Sets the process's metrics pipeline: `resource` on every metric, and `push` (the OTLP
 /// reader) beside `/metrics` when an endpoint is set. Called by [`crate::telemetry::init`]
-/// before any instrument is made; a later call (tests) keeps the first pipeline.
+/// before any instrument is made; a later call (tests) keeps the first pipeline. Returns the
+/// provider to shut down (flushing the push reader) when this call installed it.
 pub(crate) fn install(
     resource: Resource,
-    push: Option<opentelemetry_sdk::metrics::PeriodicReader<opentelemetry_otlp::MetricExporter>>,
+    push: Option<PeriodicReader<opentelemetry_otlp::MetricExporter>>,
 ) -> Option<SdkMeterProvider> {
     let mut installed = None;
     PIPELINE.get_or_init(|| {
-        let pipeline = pipeline_with(resource, push);
-        installed = Some(pipeline.provider.clone());
-        pipeline
+        let metrics = Metrics::new(resource, push);
+        installed = Some(metrics.provider().clone());
+        metrics
     });
     installed
 }
 
-fn pipeline() -> &'static MetricsPipeline {
-    PIPELINE.get_or_init(|| pipeline_with(crate::telemetry::resource("unknown_service"), None))
+fn pipeline() -> &'static Metrics {
+    PIPELINE.get_or_init(|| {
+        Metrics::new(
+            crate::telemetry::resource("unknown_service"),
+            None::<PeriodicReader<opentelemetry_otlp::MetricExporter>>,
+        )
+    })
 }
 
 /// The meter every instrument of the process is made from.
 pub fn meter() -> Meter {
-    pipeline().provider.meter(SCOPE)
+    pipeline().meter(SCOPE)
 }
 
 /// A monotonic counter: a business event (`microshop.orders.placed`, unit `{order}`).
@@ -118,10 +74,7 @@ pub fn counter(name: &'static str, unit: &'static str, description: &'static str
 
 /// Every metric of the process, as OpenMetrics text.
 pub fn render() -> Result<String, opentelemetry_sdk::error::OTelSdkError> {
-    let pipeline = pipeline();
-    let mut collected = ResourceMetrics::default();
-    pipeline.reader.collect(&mut collected)?;
-    Ok(openmetrics::render(&collected, &pipeline.exemplars))
+    pipeline().render()
 }
 
 /// The duration histograms the kit records.
@@ -158,7 +111,7 @@ fn record(
     let seconds = elapsed.as_secs_f64();
     histogram.record(seconds, attributes);
     if let Some(trace_id) = trace_id {
-        pipeline().exemplars.keep(name, attributes, &DURATION_BOUNDS, seconds, trace_id);
+        pipeline().keep_exemplar(name, attributes, &DURATION_BOUNDS, seconds, trace_id);
     }
 }
 
