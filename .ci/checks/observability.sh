@@ -6,6 +6,7 @@
 # semantic conventions give them, that exemplars lead to traces, that the fault flag shows in the
 # error rate, and that every query of every dashboard in deploy/grafana/dashboards runs and names
 # only metrics that exist; then draws every dashboard from its queries (target/observability/).
+# Before all that, offline: every dashboard matches Grafana's own Dashboard type.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 started=$(date +%s)
@@ -17,6 +18,13 @@ if ! command -v prometheus >/dev/null 2>&1; then
 fi
 prometheus --version | head -n 1
 command -v jq >/dev/null 2>&1 || apt-get install -y -qq jq >/dev/null
+
+echo "--- the dashboards against Grafana's Dashboard type (npm, pinned)"
+command -v node >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null; }
+types="$(mktemp -d)"
+npm install --prefix "$types" --no-audit --no-fund --silent --no-save typescript@5.9.3 @grafana/schema@13.2.3
+python3 .ci/lib/dashboards_typecheck.py "$types" deploy/grafana/dashboards/*.json
+rm -rf "$types"
 
 command -v go >/dev/null 2>&1 || { echo "observability: Go 1.26 is needed to build Jaeger (scripts/go-tools.sh)"; exit 1; }
 jaeger_bin="$(scripts/go-tools.sh jaeger)/jaeger"
@@ -58,6 +66,12 @@ mv "$faults.healthy" "$faults"
 sleep 8
 
 python3 .ci/lib/promql_checks.py http://127.0.0.1:9090 deploy/grafana/dashboards
+
+echo "--- Jaeger's Monitor tab: its metrics API reads the span metrics back from this Prometheus"
+calls="$(curl -fsS "http://127.0.0.1:16686/api/metrics/calls?service=orders&endTs=$(date +%s)000&lookback=300000&step=15000&ratePer=60000")"
+points="$(jq '[.metrics[]?.metricPoints[]?] | length' <<<"$calls")"
+[ "$points" -gt 0 ] || { echo "Jaeger's /api/metrics/calls for orders has no points: $calls"; exit 1; }
+echo "ok: Jaeger's Monitor tab has $points call-rate points for orders"
 
 echo "--- every dashboard drawn from its queries (target/observability/*.png)"
 python3 -m venv "$tsdb.venv"

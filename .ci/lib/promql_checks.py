@@ -131,7 +131,7 @@ def metric_names(expr):
 for path in sorted(DASHBOARDS.glob("*.json")):
     dashboard = json.loads(path.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
-    exprs += [v["definition"] for v in dashboard.get("templating", {}).get("list", [])]
+    exprs += [v["query"]["query"] for v in dashboard.get("templating", {}).get("list", [])]
     for expr in exprs:
         if expr.startswith("label_values"):
             names = set(re.findall(r"label_values\(\s*([a-zA-Z_:][a-zA-Z0-9_:]*)", expr))

@@ -366,6 +366,49 @@ mod tests {
         }
     }
 
+    /// The events of one target, as (field name, value) maps.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<std::collections::BTreeMap<String, String>>>>);
+
+    impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Captured {
+        fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+            struct Fields(std::collections::BTreeMap<String, String>);
+            impl tracing::field::Visit for Fields {
+                fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+                    self.0.insert(field.name().to_owned(), value.to_owned());
+                }
+                fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+                    self.0.insert(field.name().to_owned(), format!("{value:?}"));
+                }
+            }
+            if event.metadata().target() == EVALUATION_TARGET {
+                let mut fields = Fields(Default::default());
+                event.record(&mut fields);
+                self.0.lock().unwrap_or_else(|p| p.into_inner()).push(fields.0);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn each_evaluation_is_an_event_with_the_flag_key_and_variant() {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        let file = FlagFileOnDisk::with(
+            r#"{"flags": {"down": {"state": "ENABLED", "variants": {"on": true, "off": false}, "defaultVariant": "on"}}}"#,
+        );
+        let faults = Faults::watch(&file.path).expect("flags load");
+        let captured = Captured::default();
+        let subscriber = tracing_subscriber::registry().with(captured.clone());
+        tracing::subscriber::with_default(subscriber, || {
+            assert!(faults.is_on("down"));
+            assert!(!faults.is_on("absent"));
+        });
+        let events = captured.0.lock().expect("events").clone();
+        let seen: Vec<(String, String)> =
+            events.iter().map(|e| (e["feature_flag.key"].clone(), e["feature_flag.result.variant"].clone())).collect();
+        assert_eq!(seen, [("down".to_owned(), "on".to_owned()), ("absent".to_owned(), "off".to_owned())]);
+        assert!(events.iter().all(|e| e["message"] == "feature_flag.evaluation"), "{events:?}");
+    }
+
     #[tokio::test]
     async fn a_missing_or_broken_file_fails_at_start() {
         let missing = std::env::temp_dir().join(format!("no-such-{}/flags.json", uuid::Uuid::new_v4()));
