@@ -180,6 +180,15 @@ wait_shop_ready 120 microshop shop || fail "Shop not Ready under operator-b"
 echo "operator-b applied generation $(shop_field microshop shop '{.metadata.generation}')"
 
 # ---------------------------------------------------------------------------------------------
+step "prometheus-operator's PodMonitor and ServiceMonitor CRDs (full and traffic ask for monitors)"
+# The project's own CRDs, read from its Go module (pinned; not copied into the repo).
+prometheus_operator_version=v0.85.0
+prometheus_operator_dir="$(go mod download -json "github.com/prometheus-operator/prometheus-operator@$prometheus_operator_version" | jq -r .Dir)"
+for kind in podmonitors servicemonitors; do
+  kubectl apply --server-side -f "$prometheus_operator_dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" >/dev/null
+done
+kubectl wait --for condition=Established --timeout 30s crd/podmonitors.monitoring.coreos.com crd/servicemonitors.monitoring.coreos.com
+
 step "the other examples: full, external (with its Secrets), traffic"
 example_ready() {
   local file="$1" ns="$2"
@@ -204,6 +213,13 @@ example_ready() {
 example_ready full.yaml example-full
 example_ready external.yaml example-external
 example_ready traffic.yaml example-traffic
+kubectl get podmonitor demo-metrics -n example-full -o jsonpath='{.spec.jobLabel}' | grep -qx app.kubernetes.io/name \
+  || fail "full's PodMonitor is missing or has no job label"
+# Switching the monitor off prunes it.
+kubectl patch shop busy -n example-traffic --type merge -p '{"spec":{"observability":{"prometheus":{"monitor":"None"}}}}' >/dev/null
+no_service_monitor() { [ -z "$(kubectl get servicemonitor busy-metrics -n example-traffic --ignore-not-found -o name)" ]; }
+wait_until 60 "traffic's ServiceMonitor to be pruned" no_service_monitor || fail "the ServiceMonitor stayed after monitor: None"
+echo "full's PodMonitor accepted by its CRD; traffic's ServiceMonitor pruned once switched off"
 
 # ---------------------------------------------------------------------------------------------
 step "CloudNativePG Clusters and a Gateway API HTTPRoute, applied through their CRDs"
