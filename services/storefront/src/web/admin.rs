@@ -40,7 +40,6 @@ pub struct AdminQuery {
 struct ProductsPage {
     page: Layout,
     products: Vec<(ProductView, String)>,
-    q: String,
     next_page: Option<String>,
 }
 
@@ -66,9 +65,8 @@ pub async fn products(
         format!("/admin/products?{}", serde_urlencoded::to_string(pairs).unwrap_or_default())
     });
     render(&ProductsPage {
-        page: Layout::new(state, session, "Products").await?,
+        page: Layout::new(state, session, "Products").await?.with_search("/admin/products", "Search the products", &q),
         products: page.items.iter().map(|p| (ProductView::from(p), p.sku.clone())).collect(),
-        q,
         next_page,
     })
 }

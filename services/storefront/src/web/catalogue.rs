@@ -137,7 +137,7 @@ pub async fn home(
     };
     let title = if q.is_empty() { "Shop".to_owned() } else { format!("Search: {q}") };
     let template = HomePage {
-        page: Layout::new(state, session, title).await?,
+        page: Layout::new(state, session, title).await?.searching(&q),
         products: page.items.iter().map(ProductView::from).collect(),
         next_page: page.next_cursor.as_deref().map(|c| link(Some(c))),
         first_page: query.cursor.is_some().then(|| link(None)),

@@ -5,7 +5,7 @@ use askama::Template;
 use poem::{
     Response, handler,
     http::StatusCode,
-    web::{Data, Form, Path},
+    web::{Data, Form, Path, Query},
 };
 use shopkit::client::ClientError;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
@@ -17,6 +17,7 @@ use super::{
     forms::CardForm,
     orders::{OrderView, fetch_order},
     page::{Layout, PageError, redirect, rejection_detail, render_with},
+    pay_problem::PayProblem,
     session::Session,
 };
 use crate::{
@@ -104,18 +105,32 @@ async fn pay_page_for(
     render_with(status, &template)
 }
 
-/// `GET /orders/{id}/pay`: the card form of a pending order.
+/// The pay page's query: why the last attempt failed, as a [`PayProblem`] code.
+#[derive(Debug, serde::Deserialize)]
+pub struct PayQuery {
+    problem: Option<String>,
+}
+
+/// `GET /orders/{id}/pay`: the card form of a pending order, with the reason the last attempt
+/// failed when the redirect after it says so.
 #[handler]
 pub async fn pay_page(
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
     Path(id): Path<String>,
+    Query(query): Query<PayQuery>,
 ) -> Result<Response, PageError> {
     let order = fetch_order(state, session, &id, &format!("/orders/{id}/pay")).await?;
     if order.status != Status::Pending {
         return Ok(redirect(&format!("/orders/{}", order.id)));
     }
-    pay_page_for(state, session, &order, None, StatusCode::OK).await
+    let error = query.problem.as_deref().and_then(PayProblem::from_code).map(|p| p.message().to_owned());
+    pay_page_for(state, session, &order, error, StatusCode::OK).await
+}
+
+/// The pay page again, saying why the attempt failed (post/redirect/get, see [`PayProblem`]).
+fn pay_again(order_id: impl std::fmt::Display, problem: PayProblem) -> Response {
+    redirect(&format!("/orders/{order_id}/pay?problem={}", problem.code()))
 }
 
 /// `MM/YY` or `MM/YYYY` -> (month, four-digit year).
@@ -131,8 +146,8 @@ fn parse_expiry(raw: &str) -> Option<(u32, i32)> {
     Some((month, year))
 }
 
-/// `POST /orders/{id}/pay`: charge the card; a decline shows its reason and the order stays
-/// payable.
+/// `POST /orders/{id}/pay`: charge the card. Every outcome is a redirect: to the order when
+/// paid, back to the pay page with the reason when not (the order stays payable).
 #[handler]
 pub async fn pay(
     Data(state): Data<&AppState>,
@@ -143,8 +158,7 @@ pub async fn pay(
     let order = fetch_order(state, session, &id, &format!("/orders/{id}/pay")).await?;
     let Some(user) = session.user.as_ref() else { return Err(PageError::LoginRequired { next: "/orders".into() }) };
     let Some((exp_month, exp_year)) = parse_expiry(&form.expiry) else {
-        let error = Some("Enter the expiry date as MM/YY.".to_owned());
-        return pay_page_for(state, session, &order, error, StatusCode::UNPROCESSABLE_ENTITY).await;
+        return Ok(pay_again(order.id, PayProblem::ExpiryFormat));
     };
     let card = CardBody {
         number: form.number.chars().filter(|c| !c.is_whitespace() && *c != '-').collect(),
@@ -171,20 +185,10 @@ pub async fn pay(
             sessions::set_flash(&mut conn, &session.id_hash, "This order can no longer be paid.").await?;
             Ok(redirect(&format!("/orders/{}", order.id)))
         }
-        Err(err) => match rejection_detail(&err) {
-            Some(reason) => {
-                let status = match &err {
-                    ClientError::Rejected { status, .. } => {
-                        StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_REQUEST)
-                    }
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                let message = if status == StatusCode::PAYMENT_REQUIRED {
-                    format!("Payment declined ({reason}). Nothing was charged: try another card.")
-                } else {
-                    format!("Please check the card details: {reason}")
-                };
-                pay_page_for(state, session, &order, Some(message), status).await
+        Err(err) => match PayProblem::of(&err) {
+            Some(problem) => {
+                tracing::info!(order_id = %order.id, problem = problem.code(), "payment attempt refused");
+                Ok(pay_again(order.id, problem))
             }
             None => Err(err.into()),
         },

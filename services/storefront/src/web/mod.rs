@@ -11,6 +11,7 @@ pub mod csrf;
 pub mod forms;
 pub mod orders;
 pub mod page;
+pub mod pay_problem;
 pub mod session;
 
 use std::{sync::Arc, time::Instant};

@@ -26,6 +26,26 @@ pub struct Layout {
     pub cart_units: i64,
     /// The notice to show once.
     pub flash: Option<String>,
+    /// The page's one search box, in the header: what it searches and the query it shows.
+    pub search: SearchBox,
+}
+
+/// The header's search box. One box per page: the catalogue's by default, the admin product
+/// list's on that page; it keeps the query the page shows, so a shopper can refine it.
+#[derive(Debug, Clone)]
+pub struct SearchBox {
+    /// Where the box submits `q`.
+    pub action: &'static str,
+    /// The query the page answers (empty when none).
+    pub query: String,
+    /// The box's accessible name and placeholder.
+    pub label: &'static str,
+}
+
+impl Default for SearchBox {
+    fn default() -> Self {
+        Self { action: "/", query: String::new(), label: "Search products" }
+    }
 }
 
 impl Layout {
@@ -40,7 +60,20 @@ impl Layout {
             csrf: session.csrf.clone(),
             cart_units,
             flash: session.flash.clone(),
+            search: SearchBox::default(),
         })
+    }
+
+    /// The same layout, its search box showing `query` (the catalogue's own search).
+    pub fn searching(mut self, query: &str) -> Self {
+        self.search.query = query.to_owned();
+        self
+    }
+
+    /// The same layout, its search box searching `action` instead of the catalogue.
+    pub fn with_search(mut self, action: &'static str, label: &'static str, query: &str) -> Self {
+        self.search = SearchBox { action, query: query.to_owned(), label };
+        self
     }
 }
 

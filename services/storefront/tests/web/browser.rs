@@ -62,10 +62,12 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert_images_load(&driver).await;
     assert!(driver.text("#catalogue").await.contains("Out of stock"));
     driver.shot("catalogue").await;
-    driver.fill(".filters input[name=q]", "lamb").await;
-    driver.click(".filters button").await;
+    driver.fill("header .search input[name=q]", "lamb").await;
+    driver.click("header .search button").await;
     driver.wait_for_url_containing("q=lamb").await;
     assert!(driver.text("#catalogue").await.contains("Desk lamp"), "typo-tolerant search");
+    let kept = driver.find("header .search input[name=q]").await.prop("value").await.expect("value");
+    assert_eq!(kept.as_deref(), Some("lamb"), "the one search box keeps the query");
     driver.shot("search").await;
     driver.click(".product-link").await;
     assert_eq!(driver.text("#availability").await, "Only 3 left");
@@ -103,8 +105,13 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     driver.fill("#card-cvc", "123").await;
     driver.click("#pay").await;
     let error = driver.text("#pay-error").await;
-    assert!(error.contains("declined"), "{error}");
+    assert!(error.contains("declined") && !error.contains("card_declined"), "{error}");
     driver.shot("declined").await;
+    // The refusal was a redirect: a reload shows the same page, no "Confirm Form Resubmission".
+    assert!(driver.path().await.ends_with("/pay"), "back on the pay page");
+    driver.refresh_check().await;
+    assert!(driver.text("#pay-error").await.contains("declined"), "the reason survives a reload");
+    driver.shot("declined-reloaded").await;
 
     driver.fill("#card-number", GOOD_CARD).await;
     driver.fill("#card-expiry", "12/30").await;

@@ -40,6 +40,12 @@ async fn the_catalogue_searches_filters_and_shows_prices_stock_and_images() {
             assert!(!html.contains(name), "{why}: {name} not in {path}");
         }
     }
+    // One search box per page, in the header, keeping the query; the filters keep it too.
+    let searched = browser.page("/?q=lamb&category=lighting").await;
+    assert_eq!(searched.matches("type=\"search\"").count(), 1, "one search box");
+    assert!(searched.contains("name=\"q\" value=\"lamb\" placeholder=\"Search products\""), "the box keeps the query");
+    assert!(searched.contains("<input type=\"hidden\" name=\"q\" value=\"lamb\">"), "filtering keeps the query");
+    assert_eq!(browser.page("/").await.matches("type=\"search\"").count(), 1, "one search box on the home page");
     let sorted = browser.page("/?sort=price_desc").await;
     let position = |name: &str| sorted.find(name).unwrap_or_else(|| panic!("{name} listed"));
     assert!(position("Cast iron skillet") < position("Desk lamp"), "price high to low");
@@ -147,14 +153,27 @@ async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable(
             &[("number", DECLINED_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", &attempt(&pay_page))],
         )
         .await;
-    assert_eq!(declined.status(), 402);
-    let declined = declined.text().await.expect("html");
-    assert!(declined.contains("Payment declined") && declined.contains("Nothing was charged"), "{declined}");
+    // Post/redirect/get: the refusal is a redirect to the pay page, which says why in a
+    // shopper's words; reloading it (or coming Back to it) sends nothing again.
+    assert_eq!(declined.status(), 303);
+    let again = declined.headers()["location"].to_str().expect("location").to_owned();
+    assert_eq!(again, format!("{pay_path}?problem=declined"));
+    let declined = browser.page(&again).await;
+    assert!(declined.contains("Your bank declined this card. Nothing was charged: try another card."), "{declined}");
+    assert!(!declined.contains("card_declined") && !declined.contains("card.exp"), "no developer words");
+    assert_eq!(browser.page(&again).await.matches("id=\"pay-error\"").count(), 1, "a reload shows the same page");
+    assert_eq!(shop.product_now(lamp_id).await["stock"], 3, "and changes nothing");
+    let forged = browser.page(&format!("{pay_path}?problem=%3Cscript%3E")).await;
+    assert!(!forged.contains("pay-error") && !forged.contains("<script>"), "only known reasons are shown");
 
     let bad_expiry =
         browser.post(&pay_path, &[("number", GOOD_CARD), ("expiry", "2030"), ("cvc", "123"), ("attempt", "x")]).await;
-    assert_eq!(bad_expiry.status(), 422);
-    assert!(bad_expiry.text().await.expect("html").contains("MM/YY"));
+    assert_eq!(bad_expiry.status(), 303);
+    assert_eq!(bad_expiry.headers()["location"], format!("{pay_path}?problem=expiry-format").as_str());
+    assert!(browser.page(&format!("{pay_path}?problem=expiry-format")).await.contains("MM/YY, for example"));
+    let expired =
+        browser.post(&pay_path, &[("number", GOOD_CARD), ("expiry", "01/20"), ("cvc", "123"), ("attempt", "y")]).await;
+    assert_eq!(expired.headers()["location"], format!("{pay_path}?problem=expired").as_str(), "a past date");
 
     let (status, order) = browser
         .submit(
@@ -210,6 +229,10 @@ async fn an_admin_edits_the_catalogue_and_ships_orders_and_customers_may_not() {
     admin.submit("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/admin/products")]).await;
     let list = admin.page("/admin/products").await;
     assert!(list.contains("Desk lamp") && list.contains("LAMP-1"));
+    let found = admin.page("/admin/products?q=lamp").await;
+    assert_eq!(found.matches("type=\"search\"").count(), 1, "one search box on the admin list: {found}");
+    assert!(found.contains("action=\"/admin/products\""), "the header box searches the admin list there");
+    assert!(found.contains("name=\"q\" value=\"lamp\""), "and keeps its query");
     let form = admin.page(&format!("/admin/products/{lamp_id}")).await;
     assert!(form.contains("value=\"49.99\""), "price shown in major units");
 
