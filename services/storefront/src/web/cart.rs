@@ -57,14 +57,33 @@ pub async fn priced_lines(
     Ok(priced)
 }
 
-/// The total of priced lines, when they share one currency (the catalogue's normal case).
-pub fn total(lines: &[(CartLine, Product)]) -> Option<String> {
-    let currency = &lines.first()?.1.currency;
-    if lines.iter().any(|(_, p)| &p.currency != currency) {
-        return None;
+/// One total per currency of the lines, in the order the currencies first appear.
+pub fn totals_by_currency(lines: &[(CartLine, Product)]) -> Vec<(String, String)> {
+    let mut sums: Vec<(String, i64)> = Vec::new();
+    for (line, product) in lines {
+        let amount = product.price.saturating_mul(i64::from(line.quantity));
+        match sums.iter_mut().find(|(currency, _)| *currency == product.currency) {
+            Some((_, sum)) => *sum = sum.saturating_add(amount),
+            None => sums.push((product.currency.clone(), amount)),
+        }
     }
-    let sum = lines.iter().map(|(l, p)| p.price.saturating_mul(i64::from(l.quantity))).fold(0i64, i64::saturating_add);
-    Some(format_money(sum, currency))
+    sums.into_iter().map(|(currency, sum)| (currency.clone(), format_money(sum, &currency))).collect()
+}
+
+/// Why the cart cannot be checked out as it is, in the shopper's words; `None` when it can.
+fn checkout_blocked(lines: &[LineView], totals: &[(String, String)]) -> Option<String> {
+    if lines.iter().any(|l| l.warning.is_some()) {
+        return Some("Some items are not available in the quantity you chose: see the notes above.".to_owned());
+    }
+    if totals.len() > 1 {
+        let currencies: Vec<&str> = totals.iter().map(|(c, _)| c.as_str()).collect();
+        return Some(format!(
+            "Your cart holds prices in {}. An order is paid in one currency: remove the items priced in the \
+             others to check out, then order them separately.",
+            currencies.join(" and ")
+        ));
+    }
+    None
 }
 
 #[derive(Template)]
@@ -72,16 +91,18 @@ pub fn total(lines: &[(CartLine, Product)]) -> Option<String> {
 struct CartPage {
     page: Layout,
     lines: Vec<LineView>,
-    total: Option<String>,
+    /// One total per currency (one, in the normal case).
+    totals: Vec<(String, String)>,
     logged_in: bool,
-    can_check_out: bool,
+    /// Why the checkout button is off, said next to it.
+    blocked: Option<String>,
 }
 
 /// `GET /cart`.
 #[handler]
 pub async fn show(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
     let priced = priced_lines(state, &state.backends, &session.cart_owner()).await?;
-    let total = total(&priced);
+    let totals = totals_by_currency(&priced);
     let lines: Vec<LineView> = priced
         .iter()
         .map(|(line, p)| LineView {
@@ -98,13 +119,13 @@ pub async fn show(Data(state): Data<&AppState>, Data(session): Data<&Session>) -
             },
         })
         .collect();
-    let can_check_out = !lines.is_empty() && lines.iter().all(|l| l.warning.is_none()) && total.is_some();
+    let blocked = checkout_blocked(&lines, &totals);
     render(&CartPage {
         page: Layout::new(state, session, "Your cart").await?,
         logged_in: session.user.is_some(),
         lines,
-        total,
-        can_check_out,
+        totals,
+        blocked,
     })
 }
 

@@ -118,6 +118,19 @@ async fn a_guest_cart_is_merged_into_the_account_cart_at_log_in() {
     assert!(cart.contains("between 1 and 99") && cart.contains("€112.48"), "an out-of-range quantity is refused");
     let (_, cart) = browser.submit(&format!("/cart/items/{lamp}/remove"), &[]).await;
     assert!(!cart.contains("Desk lamp") && cart.contains("€12.50"));
+    assert!(!cart.contains("checkout-blocked") && !cart.contains(" disabled"), "one currency, in stock: checkout on");
+
+    // Two currencies: a total for each, and the checkout button says why it is off.
+    let tea =
+        shop.product(json!({"sku": "TEA-1", "name": "Matcha", "price": 1800, "currency": "JPY", "stock": 9})).await;
+    let tea = tea["id"].as_str().expect("id");
+    browser.submit("/cart/items", &[("product_id", tea), ("quantity", "1")]).await;
+    let cart = browser.page("/cart").await;
+    assert!(cart.contains("Total in EUR") && cart.contains("Total in JPY") && cart.contains("¥1,800"), "{cart}");
+    assert!(cart.contains("id=\"checkout\" disabled aria-describedby=\"checkout-blocked\""), "{cart}");
+    assert!(cart.contains("Your cart holds prices in EUR and JPY. An order is paid in one currency"), "{cart}");
+    let (_, cart) = browser.submit(&format!("/cart/items/{tea}/remove"), &[]).await;
+    assert!(!cart.contains("checkout-blocked"), "one currency again: checkout on");
 }
 
 #[tokio::test]
