@@ -121,6 +121,7 @@ impl ProductFields {
         let currency = self.currency.trim().to_ascii_uppercase();
         let price = parse_major(&self.price, &currency)?;
         let stock: i64 = self.stock.trim().parse().map_err(|_| "Stock is a whole number of units.".to_owned())?;
+        check_picture_address(self.image_url.trim())?;
         Ok(json!({
             "sku": self.sku.trim(),
             "name": self.name.trim(),
@@ -131,6 +132,24 @@ impl ProductFields {
             "category": self.category.trim(),
             "image_url": self.image_url.trim(),
         }))
+    }
+}
+
+/// A picture the shop's pages can show: a path on the shop (`/images/...`) or an `https://`
+/// address. The pages' Content-Security-Policy (`img-src 'self' https: data:`) blocks
+/// `http://` pictures, so the form refuses them rather than save a picture no one will see.
+fn check_picture_address(url: &str) -> Result<(), String> {
+    let lower = url.to_ascii_lowercase();
+    if url.is_empty() || lower.starts_with("https://") || (url.starts_with('/') && !url.starts_with("//")) {
+        Ok(())
+    } else if lower.starts_with("http://") {
+        Err(format!(
+            "Picture address: use https://{} or a picture on this shop (/images/...): the shop's pages do not \
+             load pictures over plain http://, so shoppers would see none.",
+            &url["http://".len()..]
+        ))
+    } else {
+        Err("Picture address: an https:// address, or a path on this shop such as /images/catalogue/mug.svg.".into())
     }
 }
 
@@ -311,4 +330,21 @@ pub async fn set_order_status(
     let mut conn = state.pool.acquire().await?;
     sessions::set_flash(&mut conn, &session.id_hash, &notice).await?;
     Ok(redirect("/admin/orders"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_picture_address;
+
+    #[test]
+    fn only_pictures_the_pages_may_load_are_accepted() {
+        for fine in ["", "/images/catalogue/mug.svg", "https://cdn.example/mug.png", "HTTPS://CDN.EXAMPLE/a.png"] {
+            assert_eq!(check_picture_address(fine), Ok(()), "{fine}");
+        }
+        let http = check_picture_address("http://cdn.example/mug.png").expect_err("http");
+        assert!(http.contains("https://cdn.example/mug.png") && http.contains("plain http://"), "{http}");
+        for refused in ["//cdn.example/x.png", "ftp://x/y.png", "javascript:alert(1)", "mug.png"] {
+            assert!(check_picture_address(refused).is_err(), "{refused}");
+        }
+    }
 }

@@ -272,6 +272,27 @@ async fn an_admin_edits_the_catalogue_and_ships_orders_and_customers_may_not() {
         (Some("Brass desk lamp"), Some(5950), Some(12))
     );
 
+    // A picture over plain http:// would be blocked by the pages' own policy: refused, saying so.
+    let http_picture = admin
+        .post(
+            &format!("/admin/products/{lamp_id}"),
+            &[
+                ("sku", "LAMP-1"),
+                ("name", "Brass desk lamp"),
+                ("description", "Now in brass"),
+                ("price", "59.50"),
+                ("currency", "EUR"),
+                ("stock", "12"),
+                ("category", "lighting"),
+                ("image_url", "http://cdn.example/lamp.png"),
+            ],
+        )
+        .await;
+    assert_eq!(http_picture.status(), 422);
+    let page = http_picture.text().await.expect("html");
+    assert!(page.contains("use https://cdn.example/lamp.png"), "{page}");
+    assert_eq!(shop.product_now(lamp_id).await["image_url"], serde_json::Value::Null, "nothing was saved");
+
     let refused = admin
         .post(
             &format!("/admin/products/{lamp_id}"),
