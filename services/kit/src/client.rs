@@ -334,6 +334,10 @@ impl ServiceClient {
         .instrument(span.clone())
         .await;
         let exemplar = crate::telemetry::exporting().then(|| crate::telemetry::trace_id_of(&span)).flatten();
+        let measure = |outcome| {
+            let (address, port) = (&self.address, self.port);
+            crate::metrics::record_client_request(method.as_str(), address, port, outcome, started.elapsed(), exemplar);
+        };
         let (status, headers, bytes) = match outcome {
             Ok(answer) => answer,
             Err(err) => {
@@ -346,27 +350,11 @@ impl ServiceClient {
                 };
                 span.record("otel.status_code", "ERROR");
                 span.record("error.type", kind);
-                let outcome = crate::metrics::ClientOutcome::Error(kind);
-                crate::metrics::record_client_request(
-                    method.as_str(),
-                    &self.address,
-                    self.port,
-                    outcome,
-                    started.elapsed(),
-                    exemplar,
-                );
+                measure(crate::metrics::ClientOutcome::Error(kind));
                 return Err(err);
             }
         };
-        let outcome = crate::metrics::ClientOutcome::Status(status.as_u16());
-        crate::metrics::record_client_request(
-            method.as_str(),
-            &self.address,
-            self.port,
-            outcome,
-            started.elapsed(),
-            exemplar,
-        );
+        measure(crate::metrics::ClientOutcome::Status(status.as_u16()));
         if !status.is_success() {
             span.record("error.type", status.as_str());
         }

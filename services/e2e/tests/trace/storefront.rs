@@ -101,7 +101,9 @@ async fn a_storefront_purchase_is_one_trace() {
     let declined = shopper
         .post(&pay, &[("number", "4000000000000002"), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "")])
         .await;
-    assert_eq!(declined.0, 402);
+    // Refused: back to the pay page with the reason (post/redirect/get), which the trace keeps.
+    assert_eq!(declined, (303, format!("{pay}?problem=declined")));
+    assert_eq!(shopper.get(&declined.1).await, 200);
     let paid = shopper
         .post(&pay, &[("number", "4242424242424242"), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "")])
         .await;
@@ -128,6 +130,11 @@ async fn a_storefront_purchase_is_one_trace() {
         .filter(|s| s.trace_id == checkout.trace_id && s.service == "storefront" && s.name == "POST /orders/:id/pay")
         .count();
     assert_eq!(pays, 2, "the declined and the good payment are in the trace");
+    let pay_pages = spans
+        .iter()
+        .filter(|s| s.trace_id == checkout.trace_id && s.service == "storefront" && s.name == "GET /orders/:id/pay")
+        .count();
+    assert_eq!(pay_pages, 2, "the pay page, and the pay page again after the decline, are in the trace");
     let cart_view = spans.iter().find(|s| s.service == "storefront" && s.name == "GET /cart").expect("cart span");
     assert_ne!(cart_view.trace_id, checkout.trace_id, "browsing before checkout is its own trace");
 }
