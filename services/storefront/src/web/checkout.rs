@@ -83,6 +83,8 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
 struct PayPage {
     page: Layout,
     order: OrderView,
+    /// How long the items stay reserved, when the order says.
+    held: Option<Hold>,
     error: Option<String>,
     attempt: String,
     test_cards: [(&'static str, &'static str); 4],
@@ -98,11 +100,33 @@ async fn pay_page_for(
     let template = PayPage {
         page: Layout::new(state, session, "Payment").await?,
         order: OrderView::from(order),
+        held: order.expires_at.map(|at| Hold::until(at, chrono::Utc::now())),
         error,
         attempt: Uuid::new_v4().to_string(),
         test_cards: TEST_CARDS,
     };
     render_with(status, &template)
+}
+
+/// How long a pending order's items stay reserved: the orders service cancels an unpaid order
+/// at `expires_at` and gives its stock back, so the pay page says when.
+struct Hold {
+    /// Whole minutes left (0 in the last minute).
+    minutes: i64,
+    /// The deadline as `HH:MM UTC`.
+    until: String,
+    /// The deadline, RFC 3339, for the `<time>` element.
+    datetime: String,
+}
+
+impl Hold {
+    fn until(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Self {
+        Self {
+            minutes: (at - now).num_minutes().max(0),
+            until: at.format("%H:%M UTC").to_string(),
+            datetime: at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        }
+    }
 }
 
 /// The pay page's query: why the last attempt failed, as a [`PayProblem`] code.
@@ -197,7 +221,18 @@ pub async fn pay(
 
 #[cfg(test)]
 mod tests {
-    use super::parse_expiry;
+    use super::{Hold, parse_expiry};
+
+    #[test]
+    fn the_hold_counts_whole_minutes_left_and_never_below_zero() {
+        let at = chrono::DateTime::parse_from_rfc3339("2026-12-04T10:32:00Z").expect("time").to_utc();
+        let hold = Hold::until(at, at - chrono::Duration::seconds(14 * 60 + 50));
+        assert_eq!(
+            (hold.minutes, hold.until.as_str(), hold.datetime.as_str()),
+            (14, "10:32 UTC", "2026-12-04T10:32:00Z")
+        );
+        assert_eq!(Hold::until(at, at + chrono::Duration::minutes(3)).minutes, 0);
+    }
 
     #[test]
     fn expiry_dates_parse_as_shoppers_type_them() {

@@ -155,6 +155,8 @@ async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable(
 
     let pay_page = browser.page(&pay_path).await;
     assert!(pay_page.contains("€99.98") && pay_page.contains("4242 4242 4242 4242"), "total and test cards");
+    assert!(pay_page.contains("Your items are reserved for 1"), "the hold's deadline is stated: {pay_page}");
+    assert!(pay_page.contains("An order not paid by then is cancelled"), "and what happens after it");
     let attempt = |html: &str| {
         let marker = "name=\"attempt\" value=\"";
         let start = html.find(marker).expect("attempt field") + marker.len();
