@@ -45,6 +45,11 @@ impl Shop {
     }
 
     async fn start_services(export: Option<Export<'_>>, with_storefront: bool) -> Shop {
+        // One shop starts at a time: a port `free_port` handed out is only claimed once the
+        // service binds it, and two shops starting together could pick the same one (a test then
+        // talks to the other test's services). Once a shop is ready its ports are bound.
+        static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _starting = STARTING.lock().await;
         let mut names = vec!["users", "products", "payments", "orders"];
         if with_storefront {
             names.push("storefront");
