@@ -36,26 +36,33 @@ fn target() -> &'static Target {
     })
 }
 
-/// What a failed operation records as `error.type`: a database error's SQLSTATE, the kind of
-/// a connection failure; `None` for outcomes that are answers, not failures (a row not found
-/// given as a domain error).
+/// The database failure inside an operation's error, if it is one. A domain error that is an
+/// answer (not found, a conflict) is no failure: only its `Database` variant is.
 pub trait OperationError {
-    fn error_type(&self) -> Option<String>;
+    fn database_error(&self) -> Option<&sqlx::Error>;
 }
 
 impl OperationError for sqlx::Error {
-    fn error_type(&self) -> Option<String> {
-        Some(match self {
-            sqlx::Error::Database(error) => {
-                error.code().map_or_else(|| "database".to_owned(), |code| code.into_owned())
-            }
-            sqlx::Error::RowNotFound => return None,
-            sqlx::Error::PoolTimedOut => "pool_timeout".to_owned(),
-            sqlx::Error::PoolClosed => "pool_closed".to_owned(),
-            sqlx::Error::Io(_) | sqlx::Error::Tls(_) => "connection".to_owned(),
-            _ => "other".to_owned(),
-        })
+    fn database_error(&self) -> Option<&sqlx::Error> {
+        Some(self)
     }
+}
+
+/// `error.type` of a database failure, and the SQLSTATE (`db.response.status_code`) when the
+/// server answered with one; `None` for a row not found, which is an answer.
+fn failure(error: &sqlx::Error) -> Option<(String, Option<String>)> {
+    let kind = match error {
+        sqlx::Error::Database(error) => {
+            let code = error.code().map(|c| c.into_owned());
+            return Some((code.clone().unwrap_or_else(|| "database".to_owned()), code));
+        }
+        sqlx::Error::RowNotFound => return None,
+        sqlx::Error::PoolTimedOut => "pool_timeout",
+        sqlx::Error::PoolClosed => "pool_closed",
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) => "connection",
+        _ => "other",
+    };
+    Some((kind.to_owned(), None))
 }
 
 /// Runs one database operation inside its client span and measures it.
@@ -90,15 +97,29 @@ pub async fn traced<T, E: OperationError>(
         KeyValue::new(attr::SERVER_ADDRESS, target.address.clone()),
         KeyValue::new(attr::SERVER_PORT, i64::from(target.port)),
     ];
-    if let Some(error) = result.as_ref().err().and_then(OperationError::error_type) {
+    if let Some((error_type, sqlstate)) =
+        result.as_ref().err().and_then(OperationError::database_error).and_then(failure)
+    {
         span.record("otel.status_code", "ERROR");
-        span.record("error.type", error.as_str());
-        if error.len() == 5 && error.chars().all(|c| c.is_ascii_alphanumeric()) {
-            span.record("db.response.status_code", error.as_str());
+        span.record("error.type", error_type.as_str());
+        if let Some(sqlstate) = &sqlstate {
+            span.record("db.response.status_code", sqlstate.as_str());
         }
-        attributes.push(KeyValue::new(attr::ERROR_TYPE, error));
+        attributes.push(KeyValue::new(attr::ERROR_TYPE, error_type));
     }
     let exemplar = crate::telemetry::exporting().then(|| crate::telemetry::trace_id_of(&span)).flatten();
     crate::metrics::record_db_operation(&attributes, elapsed, exemplar);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::failure;
+
+    #[test]
+    fn failures_name_their_kind_and_only_server_answers_carry_a_sqlstate() {
+        assert_eq!(failure(&sqlx::Error::RowNotFound), None, "an answer, not a failure");
+        assert_eq!(failure(&sqlx::Error::PoolTimedOut), Some(("pool_timeout".to_owned(), None)));
+        assert_eq!(failure(&sqlx::Error::Protocol("x".into())), Some(("other".to_owned(), None)));
+    }
 }

@@ -85,17 +85,19 @@ struct Evaluated {
     value: Value,
 }
 
-/// The variant and value of every enabled flag of a flag-definition document.
-fn parse_flags(text: &str) -> Result<HashMap<String, Evaluated>, String> {
+/// Every flag of a flag-definition document: the variant and value of the enabled ones, `None`
+/// for the disabled ones (kept so the gauge reports them at 0).
+fn parse_flags(text: &str) -> Result<HashMap<String, Option<Evaluated>>, String> {
     let file: FlagFile = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut values = HashMap::new();
     for (name, flag) in file.flags {
         if flag.state != FlagState::Enabled {
+            values.insert(name, None);
             continue;
         }
         match flag.variants.get(&flag.default_variant) {
             Some(value) => {
-                values.insert(name, Evaluated { variant: flag.default_variant.clone(), value: value.clone() });
+                values.insert(name, Some(Evaluated { variant: flag.default_variant.clone(), value: value.clone() }));
             }
             None => return Err(format!("flag `{name}`: defaultVariant `{}` is not a variant", flag.default_variant)),
         }
@@ -107,7 +109,7 @@ fn parse_flags(text: &str) -> Result<HashMap<String, Evaluated>, String> {
 #[derive(Debug, Default)]
 struct Loaded {
     text: String,
-    values: HashMap<String, Evaluated>,
+    values: HashMap<String, Option<Evaluated>>,
 }
 
 /// The fault flags a service consults. Cheap to clone; [`Faults::none`] answers "off" to
@@ -141,7 +143,8 @@ impl Faults {
         let error = |reason: String| FaultsError { path: path.to_owned(), reason };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
         let values = parse_flags(&text).map_err(error)?;
-        tracing::info!(path = %path.display(), flags = values.len(), "fault flags loaded; the file is re-read every second");
+        let enabled = values.values().filter(|v| v.is_some()).count();
+        tracing::info!(path = %path.display(), flags = enabled, "fault flags loaded; the file is re-read every second");
         let loaded = Arc::new(RwLock::new(Loaded { text, values }));
         tokio::spawn(poll(path.to_owned(), Arc::downgrade(&loaded)));
         register_gauge(Arc::downgrade(&loaded));
@@ -152,7 +155,7 @@ impl Faults {
         let loaded = self.loaded.as_ref()?;
         // A poisoned lock only means a poller panicked mid-write of plain data: read it anyway.
         let loaded = loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let evaluated = loaded.values.get(name);
+        let evaluated = loaded.values.get(name).and_then(Option::as_ref);
         let variant = evaluated.map_or("off", |e| e.variant.as_str());
         tracing::event!(
             target: EVALUATION_TARGET,
@@ -212,18 +215,14 @@ fn register_gauge(loaded: Weak<RwLock<Loaded>>) {
             let Some(loaded) = loaded.upgrade() else { return };
             let loaded = loaded.read().unwrap_or_else(|poisoned| poisoned.into_inner());
             // Every flag of the file, the disabled ones at 0: a flag switched off must read 0,
-            // not keep its last value. (A file that stopped parsing: the flags in force.)
-            let mut keys: Vec<String> = serde_json::from_str::<FlagFile>(&loaded.text)
-                .map(|file| file.flags.into_keys().collect())
-                .unwrap_or_default();
-            keys.extend(loaded.values.keys().filter(|k| !keys.contains(k)).cloned().collect::<Vec<_>>());
-            for key in keys {
-                let on = match loaded.values.get(&key).map(|e| &e.value) {
+            // not keep its last value.
+            for (key, evaluated) in &loaded.values {
+                let on = match evaluated.as_ref().map(|e| &e.value) {
                     Some(Value::Bool(on)) => *on,
                     Some(Value::Number(n)) => n.as_f64().is_some_and(|n| n != 0.0),
                     _ => false,
                 };
-                observer.observe(u64::from(on), &[KeyValue::new(FEATURE_FLAG_KEY, key)]);
+                observer.observe(u64::from(on), &[KeyValue::new(FEATURE_FLAG_KEY, key.clone())]);
             }
         })
         .build();
@@ -248,7 +247,8 @@ async fn poll(path: PathBuf, loaded: Weak<RwLock<Loaded>>) {
         }
         match parse_flags(&text) {
             Ok(values) => {
-                tracing::info!(path = %path.display(), on = ?values.keys().collect::<Vec<_>>(), "fault flags changed");
+                let enabled: Vec<&String> = values.iter().filter(|(_, v)| v.is_some()).map(|(k, _)| k).collect();
+                tracing::info!(path = %path.display(), on = ?enabled, "fault flags changed");
                 let mut guard = loaded.write().unwrap_or_else(|poisoned| poisoned.into_inner());
                 *guard = Loaded { text, values };
             }

@@ -116,9 +116,9 @@ impl From<ProductsError> for ApiError {
 /// A store function's failure, as its database span and metric record it: only a database
 /// error is one; the others are the answers the operation gives (not found, a conflict).
 impl shopkit::dbop::OperationError for ProductsError {
-    fn error_type(&self) -> Option<String> {
+    fn database_error(&self) -> Option<&sqlx::Error> {
         match self {
-            Self::Database(error) => error.error_type(),
+            Self::Database(error) => Some(error),
             _ => None,
         }
     }

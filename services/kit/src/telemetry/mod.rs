@@ -9,8 +9,8 @@
 //!   reader, every `OTEL_METRIC_EXPORT_INTERVAL` ms, 60 s by default) and the same log events
 //!   as OpenTelemetry log records (via `opentelemetry-appender-tracing`, correlated with the
 //!   span they were written in). `OTEL_METRICS_EXPORTER=none` / `OTEL_LOGS_EXPORTER=none`
-//!   keep a signal off OTLP (a Jaeger endpoint takes traces only). `OTEL_EXPORTER_OTLP_PROTOCOL` is `grpc` (default) or
-//!   `http/protobuf`. Sampling (`OTEL_TRACES_SAMPLER[_ARG]`) and resource attributes
+//!   keep a signal off OTLP (a Jaeger endpoint takes traces only).
+//!   `OTEL_EXPORTER_OTLP_PROTOCOL` is `grpc` (default) or `http/protobuf`. Sampling (`OTEL_TRACES_SAMPLER[_ARG]`) and resource attributes
 //!   (`OTEL_SERVICE_NAME`, `OTEL_RESOURCE_ATTRIBUTES`) follow the standard variables; the kit
 //!   adds `service.version` (see [`resource`]). `OTEL_SDK_DISABLED=true` turns export off
 //!   entirely. Without an endpoint nothing is exported, so the OpenTelemetry layers are not
@@ -142,20 +142,21 @@ fn export_from(lookup: impl Fn(&str) -> Option<String>) -> Result<Export, String
 /// workspace's version as `service.version` unless a variable gives one.
 pub fn resource(service_name: &'static str) -> Resource {
     use opentelemetry::{Key, KeyValue};
-    use opentelemetry_semantic_conventions::resource::SERVICE_VERSION;
+    use opentelemetry_semantic_conventions::resource::{SERVICE_NAME, SERVICE_VERSION};
+    // The SDK's detectors (run once) fall back to `unknown_service:<binary>` without a name.
     let detected = Resource::builder().build();
-    let mut resource = Resource::builder();
-    if std::env::var_os("OTEL_SERVICE_NAME").is_none()
-        && detected
-            .get(&Key::from_static_str("service.name"))
-            .is_none_or(|name| name.as_str().starts_with("unknown_service"))
-    {
-        resource = resource.with_service_name(service_name);
+    let mut missing = Vec::new();
+    if detected.get(&Key::from_static_str(SERVICE_NAME)).is_none_or(|n| n.as_str().starts_with("unknown_service")) {
+        missing.push(KeyValue::new(SERVICE_NAME, service_name));
     }
     if detected.get(&Key::from_static_str(SERVICE_VERSION)).is_none() {
-        resource = resource.with_attribute(KeyValue::new(SERVICE_VERSION, env!("CARGO_PKG_VERSION")));
+        missing.push(KeyValue::new(SERVICE_VERSION, env!("CARGO_PKG_VERSION")));
     }
-    resource.build()
+    if missing.is_empty() {
+        return detected;
+    }
+    let attributes = detected.iter().map(|(key, value)| KeyValue::new(key.clone(), value.clone()));
+    Resource::builder_empty().with_attributes(attributes.chain(missing)).build()
 }
 
 /// The gRPC endpoint of one signal: the generic variable unless the signal has its own (which
