@@ -53,15 +53,20 @@ wait_shop_ready() {
 }
 
 # Every workload of a namespace has rolled out: its controller saw the latest spec and all
-# replicas of the current template are ready (what `kubectl rollout status` checks).
+# replicas of the current template are ready and no Pod of an older one remains (what
+# `kubectl rollout status` checks). Prints the workloads that have not, to stderr.
 workloads_rolled_out() {
-  local ns="$1"
-  kubectl get deployments,statefulsets -n "$ns" -o json | jq -e '
-    [.items[] | (.spec.replicas // 1) as $want
-      | (.status.observedGeneration // 0) >= .metadata.generation
+  local ns="$1" pending
+  pending="$(kubectl get deployments,statefulsets -n "$ns" -o json | jq -r '
+    .items[] | (.spec.replicas // 1) as $want
+      | select(((.status.observedGeneration // 0) >= .metadata.generation
+        and (.status.replicas // 0) == $want
         and (.status.readyReplicas // 0) == $want
-        and (.status.updatedReplicas // 0) == $want]
-    | all' >/dev/null
+        and (.status.updatedReplicas // 0) == $want) | not)
+      | "\(.kind)/\(.metadata.name): want \($want), status \(.status | tojson)"')"
+  [ -z "$pending" ] && return 0
+  echo "$pending" >&2
+  return 1
 }
 
 # The Shop's Ready condition turned True no earlier than the last of its Pods turned Ready (KWOK

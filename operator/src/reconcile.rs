@@ -497,6 +497,29 @@ fn observed(generation: Option<i64>, observed_generation: Option<i64>) -> bool {
     }
 }
 
+/// The Pod counts of a Deployment's or StatefulSet's status.
+#[derive(Debug, Clone, Copy)]
+struct Pods {
+    /// Every Pod the workload has, of any template, terminating ones included.
+    total: i32,
+    ready: i32,
+    /// Pods of the current template.
+    updated: i32,
+}
+
+/// How many ready Pods of the current template a workload has, for the Shop's status. Nothing
+/// counts before the workload controller has seen the current generation (its status still
+/// describes the old pods). Old pods of a rollout do not count, and while any of them remains
+/// (a surge Pod's predecessor not yet gone) the workload stays one short of `desired`, however
+/// many new pods are ready: a Shop is not Ready in the middle of a rollout.
+fn current_ready(observed: bool, pods: Pods, desired: i32) -> i32 {
+    if !observed {
+        return 0;
+    }
+    let current = pods.ready.min(pods.updated);
+    if pods.total > pods.updated { current.min(desired - 1).max(0) } else { current }
+}
+
 fn component_of(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> String {
     meta.labels.as_ref().and_then(|l| l.get("app.kubernetes.io/name")).cloned().unwrap_or_default()
 }
@@ -544,15 +567,20 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     for desired in &built.statefulsets {
         let applied = apply(&statefulsets, desired).await?;
         let status = applied.status.clone().unwrap_or_default();
-        let ready = if observed(applied.metadata.generation, status.observed_generation) {
-            status.ready_replicas.unwrap_or(0).min(status.updated_replicas.unwrap_or(0))
-        } else {
-            0
-        };
+        let desired_replicas = desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+        let ready = current_ready(
+            observed(applied.metadata.generation, status.observed_generation),
+            Pods {
+                total: status.replicas,
+                ready: status.ready_replicas.unwrap_or(0),
+                updated: status.updated_replicas.unwrap_or(0),
+            },
+            desired_replicas,
+        );
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
             kind: WorkloadKind::StatefulSet,
-            desired_replicas: desired.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1),
+            desired_replicas,
             ready_replicas: ready,
         });
     }
@@ -574,21 +602,24 @@ async fn apply_workloads(built: &build::Workloads, ns: &str, ctx: &Context) -> R
     for desired in &built.deployments {
         let applied = apply(&deployments, desired).await?;
         let status = applied.status.clone().unwrap_or_default();
-        // Pods of the current template that are ready: old pods of a rollout do not count, and
-        // nothing counts before the workload controller has seen the current generation.
-        let ready = if observed(applied.metadata.generation, status.observed_generation) {
-            status.ready_replicas.unwrap_or(0).min(status.updated_replicas.unwrap_or(0))
-        } else {
-            0
-        };
         // Without `replicas` in what we applied (an HPA owns the count), the count the API server
         // holds is the one to wait for.
         let wanted = desired.spec.as_ref().and_then(|s| s.replicas);
         let current = applied.spec.as_ref().and_then(|s| s.replicas);
+        let desired_replicas = wanted.or(current).unwrap_or(1);
+        let ready = current_ready(
+            observed(applied.metadata.generation, status.observed_generation),
+            Pods {
+                total: status.replicas.unwrap_or(0),
+                ready: status.ready_replicas.unwrap_or(0),
+                updated: status.updated_replicas.unwrap_or(0),
+            },
+            desired_replicas,
+        );
         components.push(ComponentStatus {
             name: component_of(&desired.metadata),
             kind: WorkloadKind::Deployment,
-            desired_replicas: wanted.or(current).unwrap_or(1),
+            desired_replicas,
             ready_replicas: ready,
         });
     }

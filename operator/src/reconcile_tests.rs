@@ -581,3 +581,15 @@ async fn deleting_a_cloudnativepg_shop_with_delete_removes_its_clusters_even_whe
     assert!(fake.paths_under(clusters).is_empty(), "{:?}", fake.paths_under(clusters));
     assert_eq!(fake.get(SHOP_PATH).expect("shop")["metadata"]["finalizers"], json!([]), "released");
 }
+
+#[test]
+fn a_workload_in_the_middle_of_a_rollout_is_not_counted_complete() {
+    let pods = |total, ready, updated| Pods { total, ready, updated };
+    assert_eq!(current_ready(true, pods(3, 3, 3), 3), 3, "rolled out");
+    assert_eq!(current_ready(false, pods(3, 3, 3), 3), 0, "status of the previous generation");
+    assert_eq!(current_ready(true, pods(3, 3, 1), 3), 1, "old pods are ready, one new pod is");
+    // maxSurge: the new pod is ready and the old one has not gone yet (readyReplicas counts both).
+    assert_eq!(current_ready(true, pods(2, 2, 1), 1), 0, "one old pod remains");
+    assert_eq!(current_ready(true, pods(4, 4, 3), 3), 2, "every new pod ready, an old one remains");
+    assert_eq!(current_ready(true, pods(1, 0, 1), 1), 0, "the new pod is not ready yet");
+}

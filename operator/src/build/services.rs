@@ -73,6 +73,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 env_from_secret("JWT_PRIVATE_KEY", &names::jwt_secret(shop), secrets::JWT_PRIVATE),
                 env("ACCESS_TOKEN_TTL_SECS", auth.access_token_ttl_secs.to_string()),
                 env("SERVICE_TOKEN_TTL_SECS", auth.service_token_ttl_secs.to_string()),
+                env("REFRESH_TOKEN_TTL_SECS", auth.refresh_token_ttl_secs.to_string()),
                 env_from_secret("SERVICE_CLIENTS", &names::clients_secret(shop), secrets::SERVICE_CLIENTS),
                 env("BOOTSTRAP_ADMIN_EMAIL", auth.bootstrap_admin_email.clone()),
                 env_from_secret("BOOTSTRAP_ADMIN_PASSWORD", &names::admin_secret(shop), secrets::ADMIN_PASSWORD),

@@ -80,6 +80,7 @@ fn service_specific_env_follows_the_contract() {
     assert_eq!(users["BOOTSTRAP_ADMIN_PASSWORD"], "secret:demo-admin/password");
     assert_eq!(users["ACCESS_TOKEN_TTL_SECS"], "600");
     assert_eq!(users["SERVICE_TOKEN_TTL_SECS"], "300");
+    assert_eq!(users["REFRESH_TOKEN_TTL_SECS"], "604800");
 
     let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
     assert_eq!(orders["PRODUCTS_URL"], "http://demo-products:8080");

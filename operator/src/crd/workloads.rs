@@ -188,6 +188,11 @@ pub struct AuthSpec {
     #[serde(default = "default_service_ttl")]
     #[schemars(range(min = 30, max = 3600), extend("format" = "int32"))]
     pub service_token_ttl_secs: u32,
+    /// Lifetime of each refresh token, in seconds: how long a shopper stays logged in without
+    /// a visit (every renewal issues a successor living as long again).
+    #[serde(default = "default_refresh_ttl")]
+    #[schemars(range(min = 300, max = 7776000), extend("format" = "int32"))]
+    pub refresh_token_ttl_secs: u32,
     /// E-mail of the administrator created at first start; its password is generated into a Secret.
     #[serde(default = "default_admin_email")]
     #[schemars(length(min = 3, max = 254), regex(pattern = r"^[^@\s]+@[^@\s.]+(\.[^@\s.]+)+$"))]
@@ -199,6 +204,7 @@ impl Default for AuthSpec {
         Self {
             access_token_ttl_secs: default_access_ttl(),
             service_token_ttl_secs: default_service_ttl(),
+            refresh_token_ttl_secs: default_refresh_ttl(),
             bootstrap_admin_email: default_admin_email(),
         }
     }
@@ -206,6 +212,10 @@ impl Default for AuthSpec {
 
 fn default_access_ttl() -> u32 {
     900
+}
+
+fn default_refresh_ttl() -> u32 {
+    7 * 24 * 3600
 }
 
 fn default_service_ttl() -> u32 {

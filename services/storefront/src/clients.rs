@@ -33,6 +33,8 @@ pub struct User {
 pub struct TokenBody {
     /// The user's JWT; kept in the session row, never sent to the browser.
     pub access_token: String,
+    /// Exchanged for the next pair when the access token runs out; sealed in the session row.
+    pub refresh_token: Option<String>,
 }
 
 /// Clients of products, users and orders. Public calls go without a token; calls for a

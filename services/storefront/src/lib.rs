@@ -32,7 +32,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// The complete HTTP endpoint: pages behind the session layer, plus health and metrics.
 pub fn app(database: Database, state: web::AppState) -> impl Endpoint + 'static {
-    let layer = web::session::SessionLayer { pool: database.pool().clone(), secure_cookies: state.secure_cookies };
+    let layer = web::session::SessionLayer { state: state.clone() };
     // The jar outside the session layer: it reads the request's cookies before the layer looks
     // for the session id, and writes what the layer and the pages added after they answered.
     web_routes(web::routes(state), database).with(layer).with(poem::middleware::CookieJarManager::new())

@@ -12,6 +12,10 @@ pub const DEFAULT_ACCESS_TOKEN_TTL: Duration = Duration::from_secs(900);
 /// Lifetime of service tokens when `SERVICE_TOKEN_TTL_SECS` is unset: shorter, since a service
 /// fetches a new one without anyone noticing.
 pub const DEFAULT_SERVICE_TOKEN_TTL: Duration = Duration::from_secs(300);
+/// Lifetime of a refresh token when `REFRESH_TOKEN_TTL_SECS` is unset: a week, the storefront
+/// session's life. Each exchange issues a successor living as long again, so an idle week ends
+/// the log-in and an active shopper stays in.
+pub const DEFAULT_REFRESH_TOKEN_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 
 /// A client allowed to use the client-credentials grant (another microshop service).
 #[derive(Debug, Clone)]
@@ -42,6 +46,8 @@ pub struct Config {
     pub access_token_ttl: Duration,
     /// `SERVICE_TOKEN_TTL_SECS` (default 300).
     pub service_token_ttl: Duration,
+    /// `REFRESH_TOKEN_TTL_SECS` (default 604800, a week).
+    pub refresh_token_ttl: Duration,
     /// `SERVICE_CLIENTS`: `id=secret` pairs, comma-separated.
     pub service_clients: Vec<ServiceClient>,
     /// `BOOTSTRAP_ADMIN_EMAIL` and `BOOTSTRAP_ADMIN_PASSWORD`, when both are set.
@@ -94,6 +100,10 @@ impl ServiceConfig for Config {
             service_token_ttl: Duration::from_secs(parse_or(
                 "SERVICE_TOKEN_TTL_SECS",
                 DEFAULT_SERVICE_TOKEN_TTL.as_secs(),
+            )?),
+            refresh_token_ttl: Duration::from_secs(parse_or(
+                "REFRESH_TOKEN_TTL_SECS",
+                DEFAULT_REFRESH_TOKEN_TTL.as_secs(),
             )?),
             service_clients: parse_service_clients(&optional("SERVICE_CLIENTS").unwrap_or_default())?,
             bootstrap_admin,

@@ -49,6 +49,7 @@ pub fn auth_settings(config: &config::Config) -> anyhow::Result<api::AuthSetting
     Ok(api::AuthSettings {
         access_token_ttl: config.access_token_ttl,
         service_token_ttl: config.service_token_ttl,
+        refresh_token_ttl: config.refresh_token_ttl,
         ..api::AuthSettings::new(signer, config.service_clients.clone(), per_account)
     })
 }

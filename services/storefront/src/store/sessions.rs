@@ -26,6 +26,8 @@ pub struct SessionRow {
     pub purchase_trace: Option<String>,
     /// When that purchase started.
     pub purchase_started: Option<DateTime<Utc>>,
+    /// The refresh token, sealed under the cookie's key (`web::seal`).
+    pub refresh_sealed: Option<Vec<u8>>,
 }
 
 /// The account a log-in puts into a session.
@@ -39,10 +41,24 @@ pub struct LoggedIn<'a> {
     pub access_token: &'a str,
     /// Its expiry.
     pub expires_at: DateTime<Utc>,
+    /// The refresh token, sealed under the new cookie's key.
+    pub refresh_sealed: Option<&'a [u8]>,
+}
+
+/// The tokens of a logged-in session, after a renewal.
+pub struct Renewed<'a> {
+    /// `customer` or `admin` (a role change since the log-in shows here).
+    pub role: &'a str,
+    pub access_token: &'a str,
+    /// Its expiry.
+    pub expires_at: DateTime<Utc>,
+    /// The successor refresh token, sealed.
+    pub refresh_sealed: &'a [u8],
 }
 
 /// A live session; when `take_flash`, its notice is returned and cleared in the same statement.
-/// A session whose token has expired comes back logged out.
+/// A session whose token has expired and that holds no refresh token comes back logged out
+/// (one with a refresh token is renewed by the session layer).
 pub async fn load(
     conn: &mut PgConnection,
     id_hash: &[u8],
@@ -51,7 +67,7 @@ pub async fn load(
     shopkit::dbop::traced("SELECT sessions UPDATE sessions", async move {
         let row = sqlx::query_as!(
             SessionRow,
-            "WITH old AS (SELECT id_hash, flash AS old_flash, token_expires_at <= now() AS lapsed
+            "WITH old AS (SELECT id_hash, flash AS old_flash, token_expires_at <= now() AND refresh_sealed IS NULL AS lapsed
                       FROM sessions WHERE id_hash = $1 AND expires_at > now() FOR UPDATE)
          UPDATE sessions s SET flash = CASE WHEN $2 THEN NULL ELSE s.flash END,
              user_id = CASE WHEN old.lapsed THEN NULL ELSE s.user_id END,
@@ -61,7 +77,8 @@ pub async fn load(
              token_expires_at = CASE WHEN old.lapsed THEN NULL ELSE s.token_expires_at END
          FROM old WHERE s.id_hash = old.id_hash
          RETURNING s.id_hash, s.csrf_token, s.user_id, s.user_name, s.user_role, s.access_token,
-                   s.token_expires_at, old.old_flash AS flash, s.purchase_trace, s.purchase_started",
+                   s.token_expires_at, old.old_flash AS flash, s.purchase_trace, s.purchase_started,
+                   s.refresh_sealed",
             id_hash,
             take_flash
         )
@@ -89,7 +106,7 @@ pub async fn create(
             SessionRow,
             "INSERT INTO sessions (id_hash, csrf_token, expires_at) VALUES ($1, $2, now() + $3::interval)
          RETURNING id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at,
-                   flash, purchase_trace, purchase_started",
+                   flash, purchase_trace, purchase_started, refresh_sealed",
             id_hash,
             csrf_token,
             ttl as _
@@ -111,24 +128,81 @@ pub async fn log_in(
     ttl: chrono::Duration,
 ) -> Result<(), sqlx::Error> {
     shopkit::dbop::traced("DELETE sessions INSERT sessions", async move {
-    let mut tx = sqlx::Connection::begin(conn).await?;
-    super::carts::merge_guest_cart(&mut tx, old, account.user_id).await?;
-    sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", old).execute(&mut *tx).await?;
-    sqlx::query!(
-        "INSERT INTO sessions (id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at, expires_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8::interval)",
-        new,
-        csrf_token,
-        account.user_id,
-        account.name,
-        account.role,
-        account.access_token,
-        account.expires_at,
-        ttl as _
-    )
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await
+        let mut tx = sqlx::Connection::begin(conn).await?;
+        super::carts::merge_guest_cart(&mut tx, old, account.user_id).await?;
+        sqlx::query!("DELETE FROM sessions WHERE id_hash = $1", old).execute(&mut *tx).await?;
+        sqlx::query!(
+            "INSERT INTO sessions (id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at,
+                               refresh_sealed, expires_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, now() + $9::interval)",
+            new,
+            csrf_token,
+            account.user_id,
+            account.name,
+            account.role,
+            account.access_token,
+            account.expires_at,
+            account.refresh_sealed,
+            ttl as _
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await
+    })
+    .await
+}
+
+/// The row of a session, locked until `conn`'s transaction ends: a renewal holds it while it
+/// asks users for new tokens, so two page loads of one browser do not spend one refresh token
+/// twice (the second would be taken for a stolen copy and end the log-in).
+pub async fn lock_for_renewal(conn: &mut PgConnection, id_hash: &[u8]) -> Result<Option<SessionRow>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT sessions", async move {
+        sqlx::query_as!(
+            SessionRow,
+            "SELECT id_hash, csrf_token, user_id, user_name, user_role, access_token, token_expires_at,
+                    NULL::text AS flash, purchase_trace, purchase_started, refresh_sealed
+             FROM sessions WHERE id_hash = $1 AND expires_at > now() FOR UPDATE",
+            id_hash
+        )
+        .fetch_optional(conn)
+        .await
+    })
+    .await
+}
+
+/// Stores the tokens of a renewal.
+pub async fn store_renewal(conn: &mut PgConnection, id_hash: &[u8], renewed: &Renewed<'_>) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("UPDATE sessions", async move {
+        sqlx::query!(
+            "UPDATE sessions SET user_role = $2, access_token = $3, token_expires_at = $4, refresh_sealed = $5
+             WHERE id_hash = $1",
+            id_hash,
+            renewed.role,
+            renewed.access_token,
+            renewed.expires_at,
+            renewed.refresh_sealed
+        )
+        .execute(conn)
+        .await
+        .map(|_| ())
+    })
+    .await
+}
+
+/// Makes a session a guest's again (its log-in ended: refresh token refused), with `flash`
+/// (when given) for the next page.
+pub async fn end_login(conn: &mut PgConnection, id_hash: &[u8], flash: Option<&str>) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("UPDATE sessions", async move {
+        sqlx::query!(
+            "UPDATE sessions SET user_id = NULL, user_name = NULL, user_role = NULL, access_token = NULL,
+                 token_expires_at = NULL, refresh_sealed = NULL, flash = COALESCE($2, flash)
+             WHERE id_hash = $1",
+            id_hash,
+            flash
+        )
+        .execute(conn)
+        .await
+        .map(|_| ())
     })
     .await
 }

@@ -16,6 +16,7 @@ use super::{
     AppState,
     forms::{LoginForm, ProfileForm, RegisterForm},
     page::{Layout, PageError, local_path, redirect, rejection_detail, render, render_with, require_user},
+    seal,
     session::{self, Session},
 };
 use crate::{
@@ -77,15 +78,17 @@ pub async fn register_page(
 }
 
 /// Logs in with the users service; on success the browser gets a new session (with the guest
-/// cart merged) and goes to `next`. `Ok(Err(message))` is a refusal to show on the form.
+/// cart merged) and goes to `next`, greeted by `notice` (by name when `None`). The refresh
+/// token is sealed under the new cookie's key. `Ok(Err(message))` is a refusal to show on the form.
 async fn log_in(
     state: &AppState,
     session: &Session,
     cookies: &CookieJar,
-    email: &str,
-    password: &str,
+    credentials: (&str, &str),
     next: &str,
+    notice: Option<&str>,
 ) -> Result<Result<Response, String>, PageError> {
+    let (email, password) = credentials;
     let token: TokenBody =
         match state.backends.users.post("/auth/login", &json!({"email": email, "password": password}), None).await {
             Ok(token) => token,
@@ -106,11 +109,24 @@ async fn log_in(
     let value = session::random_token().map_err(|_| PageError::Internal("random generator failed".into()))?;
     let csrf = session::random_token().map_err(|_| PageError::Internal("random generator failed".into()))?;
     let ttl = chrono::Duration::from_std(session::SESSION_TTL).unwrap_or(chrono::Duration::days(7));
-    let account = LoggedIn { user_id, name: &me.name, role, access_token: secret.expose(), expires_at };
+    let refresh_sealed = match token.refresh_token.as_deref().map(|refresh| seal::seal(&value, refresh)) {
+        Some(Ok(sealed)) => Some(sealed),
+        Some(Err(err)) => return Err(PageError::Internal(err.to_string())),
+        None => None,
+    };
+    let account = LoggedIn {
+        user_id,
+        name: &me.name,
+        role,
+        access_token: secret.expose(),
+        expires_at,
+        refresh_sealed: refresh_sealed.as_deref(),
+    };
     let mut conn = state.pool.acquire().await?;
     let new_hash = session::hash_id(&value);
     store::log_in(&mut conn, &session.id_hash, &new_hash, &csrf, &account, ttl).await?;
-    store::set_flash(&mut conn, &new_hash, &format!("Welcome, {}!", me.name)).await?;
+    let welcome = format!("Welcome, {}!", me.name);
+    store::set_flash(&mut conn, &new_hash, notice.unwrap_or(&welcome)).await?;
     tracing::info!(user_id = %user_id, "shopper logged in");
     // Replaces a cookie the session layer may have added for this request: one Set-Cookie.
     cookies.add(session::cookie(&value, state.secure_cookies));
@@ -126,7 +142,7 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(Some(&form.next));
-    match log_in(state, session, cookies, form.email.trim(), &form.password, &next).await? {
+    match log_in(state, session, cookies, (form.email.trim(), &form.password), &next, None).await? {
         Ok(response) => Ok(response),
         Err(error) => render_with(
             StatusCode::UNAUTHORIZED,
@@ -152,7 +168,7 @@ pub async fn register(
     let body = json!({"name": form.name.trim(), "email": form.email.trim(), "password": form.password});
     let created: Result<User, ClientError> = state.backends.users.post("/users", &body, None).await;
     let error = match created {
-        Ok(_) => match log_in(state, session, cookies, form.email.trim(), &form.password, &next).await? {
+        Ok(_) => match log_in(state, session, cookies, (form.email.trim(), &form.password), &next, None).await? {
             Ok(response) => return Ok(response),
             Err(error) => error,
         },
@@ -173,13 +189,21 @@ pub async fn register(
     )
 }
 
-/// `POST /logout`: ends the session; the account's cart stays with the account.
+/// `POST /logout`: ends the session and revokes its refresh token at users; the account's cart
+/// stays with the account.
 #[handler]
 pub async fn logout(
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
     cookies: &CookieJar,
 ) -> Result<Response, PageError> {
+    if let Some(refresh) = session.user.as_ref().and_then(|user| user.refresh_token.as_ref()) {
+        let body = json!({"refresh_token": refresh.expose()});
+        // The session row goes either way; a token users did not hear about expires on its own.
+        if let Err(err) = state.backends.users.post::<_, ()>("/auth/logout", &body, None).await {
+            tracing::warn!(error = %err, "log-out: the refresh token was not revoked");
+        }
+    }
     let mut conn = state.pool.acquire().await?;
     store::delete(&mut conn, &session.id_hash).await?;
     let mut expired = session::cookie("", state.secure_cookies);
@@ -205,10 +229,13 @@ pub async fn profile_page(Data(state): Data<&AppState>, Data(session): Data<&Ses
 }
 
 /// `POST /account`: change name, e-mail or password (the last two need the current password).
+/// A new password ends every log-in of the account at users, so this browser logs in again
+/// with it (a fresh session) and stays in.
 #[handler]
 pub async fn update_profile(
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
+    cookies: &CookieJar,
     Form(form): Form<ProfileForm>,
 ) -> Result<Response, PageError> {
     let user = require_user(session, "/account")?;
@@ -229,6 +256,25 @@ pub async fn update_profile(
     }
     let result: Result<User, ClientError> = users.patch("/users/me", &changes).await;
     match result {
+        Ok(updated) if !form.password.is_empty() => {
+            let notice = "Your password was changed; any other device is logged out.";
+            match log_in(state, session, cookies, (&updated.email, &form.password), "/account", Some(notice)).await? {
+                Ok(response) => Ok(response),
+                // Users refused the new password right after accepting it (a throttle): the
+                // session ends here rather than lingering on revoked tokens.
+                Err(error) => {
+                    tracing::warn!(error, "log-in with the new password failed");
+                    let mut conn = state.pool.acquire().await?;
+                    store::end_login(
+                        &mut conn,
+                        &session.id_hash,
+                        Some("Your password was changed. Please log in again."),
+                    )
+                    .await?;
+                    Ok(redirect("/login?next=/account"))
+                }
+            }
+        }
         Ok(updated) => {
             let mut conn = state.pool.acquire().await?;
             store::set_user_name(&mut conn, user.id, &updated.name).await?;

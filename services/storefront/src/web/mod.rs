@@ -12,6 +12,8 @@ pub mod forms;
 pub mod orders;
 pub mod page;
 pub mod pay_problem;
+pub mod renewal;
+pub mod seal;
 pub mod session;
 
 use std::{sync::Arc, time::Instant};

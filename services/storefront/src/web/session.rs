@@ -15,6 +15,7 @@ use shopkit::config::Secret;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use super::{AppState, renewal, seal};
 use crate::store::{
     carts::CartOwner,
     sessions::{self, SessionRow},
@@ -22,7 +23,7 @@ use crate::store::{
 
 /// Name of the session cookie.
 pub const COOKIE_NAME: &str = "sf_session";
-/// How long a session lives (a logged-in one also ends when its token does).
+/// How long a session lives (a logged-in one also ends when users refuses its refresh token).
 pub const SESSION_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// A purchase's page views join its trace for at most this long after checkout.
 const PURCHASE_TRACE_WINDOW: chrono::Duration = chrono::Duration::minutes(30);
@@ -38,6 +39,8 @@ pub struct SessionUser {
     pub is_admin: bool,
     /// The access token, for calls on the user's behalf; never rendered.
     pub token: Secret<String>,
+    /// The refresh token, opened for this request (log-out revokes it); never rendered.
+    pub refresh_token: Option<Secret<String>>,
 }
 
 /// What handlers know about the browser they answer.
@@ -62,13 +65,15 @@ impl Session {
         }
     }
 
-    fn from_row(row: SessionRow) -> Self {
+    fn from_row(row: SessionRow, cookie_value: &str) -> Self {
+        let refresh_token = row.refresh_sealed.as_deref().and_then(|sealed| seal::open(cookie_value, sealed).ok());
         let user = match (row.user_id, row.access_token) {
             (Some(id), Some(token)) => Some(SessionUser {
                 id,
                 name: row.user_name.unwrap_or_default(),
                 is_admin: row.user_role.as_deref() == Some("admin"),
                 token: Secret::new(token),
+                refresh_token: refresh_token.map(Secret::new),
             }),
             _ => None,
         };
@@ -116,19 +121,17 @@ fn in_purchase(path: &str) -> bool {
     path.starts_with("/orders/") && path.ends_with("/pay")
 }
 
-/// Loads or creates the session, continues a purchase's trace, sets the cookie, and adds the
-/// security headers every page gets.
+/// Loads or creates the session, renews a log-in's tokens when due, continues a purchase's
+/// trace, sets the cookie, and adds the security headers every page gets.
 pub struct SessionLayer {
-    /// The storefront's database.
-    pub pool: PgPool,
-    /// Whether the cookie is `Secure`.
-    pub secure_cookies: bool,
+    /// The storefront's database, users (for renewals) and whether cookies are `Secure`.
+    pub state: AppState,
 }
 
 impl<E: Endpoint> Middleware<E> for SessionLayer {
     type Output = SessionEndpoint<E>;
     fn transform(&self, inner: E) -> Self::Output {
-        SessionEndpoint { inner, pool: self.pool.clone(), secure: self.secure_cookies }
+        SessionEndpoint { inner, pool: self.state.pool.clone(), state: self.state.clone() }
     }
 }
 
@@ -136,7 +139,7 @@ impl<E: Endpoint> Middleware<E> for SessionLayer {
 pub struct SessionEndpoint<E> {
     inner: E,
     pool: PgPool,
-    secure: bool,
+    state: AppState,
 }
 
 /// Why a session could not be loaded or started (the page answers 503 either way).
@@ -148,21 +151,34 @@ enum SessionError {
     /// The system random generator failed (no id can be issued safely).
     #[error("system random generator failed")]
     Random,
+    /// The log-in's tokens could not be renewed.
+    #[error(transparent)]
+    Renewal(#[from] renewal::RenewalError),
+}
+
+/// A session as loaded: its row, the cookie value (its key), and whether the cookie is new.
+struct Loaded {
+    row: SessionRow,
+    cookie_value: String,
+    new: bool,
 }
 
 impl<E: Endpoint> SessionEndpoint<E> {
-    async fn load_or_create(&self, req: &Request) -> Result<(SessionRow, Option<String>), SessionError> {
+    async fn load_or_create(&self, req: &Request) -> Result<Loaded, SessionError> {
+        let page_view = req.method() == Method::GET;
         let mut conn = self.pool.acquire().await?;
         if let Some(value) = cookie_value(req)
-            && let Some(row) = sessions::load(&mut conn, &hash_id(&value), req.method() == Method::GET).await?
+            && let Some(row) = sessions::load(&mut conn, &hash_id(&value), page_view).await?
         {
-            return Ok((row, None));
+            drop(conn);
+            let row = renewal::renew_if_due(&self.state, row, &value, page_view).await?;
+            return Ok(Loaded { row, cookie_value: value, new: false });
         }
         let value = random_token().map_err(|_| SessionError::Random)?;
         let csrf = random_token().map_err(|_| SessionError::Random)?;
         let ttl = chrono::Duration::from_std(SESSION_TTL).unwrap_or(chrono::Duration::days(7));
         let row = sessions::create(&mut conn, &hash_id(&value), &csrf, ttl).await?;
-        Ok((row, Some(value)))
+        Ok(Loaded { row, cookie_value: value, new: true })
     }
 }
 
@@ -173,7 +189,7 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
         if sessionless(req.uri().path()) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let (row, new_cookie) = match self.load_or_create(&req).await {
+        let Loaded { row, cookie_value, new } = match self.load_or_create(&req).await {
             Ok(loaded) => loaded,
             Err(err) => {
                 tracing::error!(error = %err, "no session for this request");
@@ -187,10 +203,10 @@ impl<E: Endpoint> Endpoint for SessionEndpoint<E> {
         {
             req.headers_mut().insert("traceparent", value);
         }
-        req.extensions_mut().insert(Session::from_row(row));
-        if let Some(value) = new_cookie {
+        req.extensions_mut().insert(Session::from_row(row, &cookie_value));
+        if new {
             // A page that logs in replaces it in the jar: the browser gets one Set-Cookie.
-            req.cookie().add(cookie(&value, self.secure));
+            req.cookie().add(cookie(&cookie_value, self.state.secure_cookies));
         }
         let mut response = self.inner.call(req).await.map(IntoResponse::into_response)?;
         let headers = response.headers_mut();

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::{
     driver::Driver,
-    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, Shop, spawn_shop},
+    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, Shop, spawn_shop, spawn_shop_with},
 };
 
 async fn demo_products(shop: &Shop) -> (String, String) {
@@ -266,5 +266,41 @@ async fn a_shopper_manages_the_account_cancels_with_a_refund_and_leaves() {
     driver.shot("phone-deleted").await;
     driver.goto(&shop.url("/orders")).await;
     driver.wait_for_path("/login").await;
+    driver.close().await;
+}
+
+#[tokio::test]
+#[ignore = "needs chromium and chromedriver; .ci/checks/storefront.sh runs it"]
+async fn a_shopper_stays_logged_in_past_the_access_token_and_is_told_when_the_log_in_ends() {
+    // Access tokens of 3 s stand for the real 15 minutes: the shopper waits longer than that
+    // between pages and is still logged in, cart and all.
+    let shop = spawn_shop_with(std::time::Duration::from_secs(3)).await;
+    let (lamp, _) = demo_products(&shop).await;
+    let driver = Driver::start("session", 1280, 900).await;
+    driver.goto(&shop.url("/register")).await;
+    driver.fill("input[name=name]", "Ada").await;
+    driver.fill("input[name=email]", "ada.session@example.com").await;
+    driver.fill("input[name=password]", "correct horse battery").await;
+    driver.click("#register").await;
+    driver.wait_for_path("/").await;
+    add_to_cart(&driver, &shop, &lamp, "1", "session-added").await;
+    for pause in 1..=2 {
+        tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+        driver.goto(&shop.url("/cart")).await;
+        assert_eq!(driver.text(".who").await, "Ada", "still logged in after pause {pause}");
+        assert!(driver.text("main").await.contains("Desk lamp"), "the account's cart is there");
+    }
+    driver.shot("session-still-logged-in").await;
+
+    // The log-in is revoked at users (a log-out on another device): the next page says so.
+    sqlx::query("UPDATE refresh_tokens SET revoked_at = now()").execute(&shop.users_db.pool).await.expect("revoke");
+    tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+    driver.goto(&shop.url("/")).await;
+    assert_eq!(
+        driver.text("#notice").await,
+        "Your session has ended, so you are no longer logged in. Please log in again."
+    );
+    driver.find("a[href='/login']").await;
+    driver.shot("session-ended-notice").await;
     driver.close().await;
 }

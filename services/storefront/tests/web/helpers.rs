@@ -26,18 +26,31 @@ pub struct Shop {
     pub products_url: String,
     pub users_url: String,
     pub storefront_db: TestDatabase,
+    /// The users service's database (refresh tokens).
+    pub users_db: TestDatabase,
     _servers: Vec<TestServerHandle>,
 }
 
-fn users_auth() -> users::api::AuthSettings {
+fn users_auth(access_token_ttl: Duration) -> users::api::AuthSettings {
     let orders = users::config::ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) };
     let login_limit = users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) };
-    users::api::AuthSettings::new(TestKeys::get().signer.clone(), vec![orders], login_limit)
+    users::api::AuthSettings {
+        access_token_ttl,
+        ..users::api::AuthSettings::new(TestKeys::get().signer.clone(), vec![orders], login_limit)
+    }
 }
 
 pub async fn spawn_shop() -> Shop {
+    spawn_shop_with(Duration::from_secs(900)).await
+}
+
+/// The shop with users issuing access tokens that live `access_token_ttl` (short, to see the
+/// storefront renew them).
+pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
     let keys = TestKeys::get();
-    let users = spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, users_auth())).await;
+    let users =
+        spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, users_auth(access_token_ttl)))
+            .await;
     let admin =
         users::config::BootstrapAdmin { email: ADMIN_EMAIL.into(), password: Secret::new(ADMIN_PASSWORD.into()) };
     users::bootstrap::ensure_admin(&users.database, &admin).await.expect("admin");
@@ -87,6 +100,7 @@ pub async fn spawn_shop() -> Shop {
         products_url: products.server.base_url.clone(),
         users_url: users.server.base_url.clone(),
         storefront_db,
+        users_db: users.db,
         _servers: vec![users.server, products.server, payments.server, orders_server, storefront_server],
     }
 }

@@ -2,7 +2,9 @@
 
 use serde_json::json;
 
-use crate::helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, PASSWORD, spawn_shop};
+use crate::helpers::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, PASSWORD, spawn_shop, spawn_shop_with,
+};
 
 #[tokio::test]
 async fn the_catalogue_searches_filters_and_shows_prices_stock_and_images() {
@@ -370,6 +372,8 @@ async fn profile_changes_and_account_deletion() {
         )
         .await;
     assert!(page.contains("lin.ma@example.com"), "{page}");
+    assert!(page.contains("Your password was changed; any other device is logged out."), "{page}");
+    assert!(page.contains("Log out"), "this browser stays logged in with the new password");
 
     let (status, page) = browser.submit("/account/delete", &[]).await;
     assert_eq!(status, 200);
@@ -402,4 +406,61 @@ async fn health_metrics_and_unknown_pages() {
     assert!(wrong_method.headers()["content-type"].to_str().expect("ct").starts_with("text/html"));
     let metrics = browser.get("/metrics").await.text().await.expect("metrics");
     assert!(metrics.contains(r#"http_route="/products/:id""#), "{metrics}");
+}
+
+#[tokio::test]
+async fn a_shopper_stays_logged_in_past_the_access_token_and_hears_when_the_log_in_ends() {
+    // Access tokens of 2 s: every page renews them (due within a minute), and a pause longer
+    // than their life must not log anyone out.
+    let shop = spawn_shop_with(std::time::Duration::from_secs(2)).await;
+    let browser = Browser::new(&shop);
+    browser.register("ada@example.com").await;
+    let issued = |pool: &sqlx::PgPool| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM refresh_tokens").fetch_one(&pool).await.expect("count")
+        }
+    };
+    let at_log_in = issued(&shop.users_db.pool).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let account = browser.page("/account").await;
+    assert!(account.contains("ada@example.com") && account.contains("Log out"), "still logged in: {account}");
+    assert!(issued(&shop.users_db.pool).await > at_log_in, "the refresh token was rotated");
+    // The storefront keeps the refresh token sealed: the row holds no token users issued.
+    let sealed: Vec<u8> = sqlx::query_scalar("SELECT refresh_sealed FROM sessions WHERE user_id IS NOT NULL")
+        .fetch_one(&shop.storefront_db.pool)
+        .await
+        .expect("sealed");
+    assert!(sealed.len() > 43 && !sealed.iter().all(u8::is_ascii_alphanumeric), "stored sealed, not as issued");
+    // A form posted after another pause works too (its CSRF token and session carry over).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let (status, page) = browser.submit("/account", &[("name", "Ada L."), ("email", "ada@example.com")]).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Your account was updated.") && page.contains("Ada L."), "{page}");
+
+    // The log-in ends at users (revoked elsewhere): the next page says so and is a guest's.
+    sqlx::query("UPDATE refresh_tokens SET revoked_at = now()").execute(&shop.users_db.pool).await.expect("revoke");
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let home = browser.page("/").await;
+    assert!(home.contains("Your session has ended, so you are no longer logged in"), "{home}");
+    assert!(home.contains("Log in") && !home.contains("Log out"), "a guest now");
+    assert_eq!(browser.get("/account").await.status(), 303, "the account page asks to log in");
+    let notice_again = browser.page("/").await;
+    assert!(!notice_again.contains("Your session has ended"), "said once");
+}
+
+#[tokio::test]
+async fn log_out_revokes_the_refresh_token_at_users() {
+    let shop = spawn_shop().await;
+    let browser = Browser::new(&shop);
+    browser.register("ada@example.com").await;
+    let live = |pool: sqlx::PgPool| async move {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM refresh_tokens WHERE revoked_at IS NULL")
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+    };
+    assert_eq!(live(shop.users_db.pool.clone()).await, 1);
+    browser.submit("/logout", &[]).await;
+    assert_eq!(live(shop.users_db.pool.clone()).await, 0, "revoked with the session");
 }

@@ -18,7 +18,10 @@ use crate::{
     },
     error::UsersError,
     hashing::{hash_off_thread, verify_off_thread},
-    store::users::{self, AccountChanges, StoredRole, UserRow},
+    store::{
+        refresh_tokens,
+        users::{self, AccountChanges, StoredRole, UserRow},
+    },
 };
 
 /// A new account. Any other field (such as `role`) is ignored: registration always creates
@@ -199,8 +202,16 @@ impl AccountsApi {
             Some(p) => Some(hash_off_thread(p).await?),
             None => None,
         };
-        let row = users::update(&mut conn, id, &AccountChanges { email, name, password_hash }).await?;
-        tracing::info!(user_id = %id, "profile updated");
+        // A new password ends every log-in of the account (other devices, a stolen session):
+        // its refresh tokens are revoked with the change, in one transaction.
+        let password_changed = password_hash.is_some();
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        let row = users::update(&mut tx, id, &AccountChanges { email, name, password_hash }).await?;
+        if password_changed {
+            refresh_tokens::revoke_all(&mut tx, id).await?;
+        }
+        tx.commit().await?;
+        tracing::info!(user_id = %id, password_changed, "profile updated");
         Ok(UserResponse::Ok(Json(row.into())))
     }
 

@@ -11,12 +11,12 @@ use shopkit::{
 };
 use subtle::ConstantTimeEq;
 
-use super::{ApiTags, AppState};
+use super::{ApiTags, AppState, AuthSettings};
 use crate::{
     domain::{account::Email, password::DUMMY_HASH},
     error::UsersError,
     hashing::verify_off_thread,
-    store::{throttle, users},
+    store::{refresh_tokens, throttle, users},
 };
 
 /// Email and password.
@@ -34,6 +34,22 @@ pub const CLIENT_ID_RULE: TextRule = TextRule {
     pattern: Some(NON_BLANK_TEXT_PATTERN),
     message: "must not be empty",
 };
+
+/// A refresh token: exactly what the log-in (or the last refresh) returned.
+pub const REFRESH_TOKEN_RULE: TextRule = TextRule {
+    min_chars: Some(43),
+    max_chars: Some(43),
+    pattern: Some("^[A-Za-z0-9_-]{43}$"),
+    message: "must be the refresh_token a log-in or refresh returned",
+};
+
+/// A refresh token to exchange or revoke.
+#[derive(Object)]
+pub struct RefreshBody {
+    /// The `refresh_token` of the last log-in or refresh response.
+    #[oai(write_only)]
+    pub refresh_token: String,
+}
 
 /// Client-credentials grant of another microshop service.
 #[derive(Object)]
@@ -53,6 +69,22 @@ pub struct TokenBody {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+    /// For shoppers and staff: exchange it at `/auth/refresh` for a new access token before or
+    /// after this one expires. Each refresh token works once; the response carries the next.
+    /// Absent for service tokens (a service logs in again with its secret).
+    #[oai(skip_serializing_if_is_none)]
+    pub refresh_token: Option<String>,
+    /// Seconds until `refresh_token` expires unless exchanged.
+    #[oai(skip_serializing_if_is_none)]
+    pub refresh_expires_in: Option<u64>,
+}
+
+/// Response of log-out.
+#[derive(ApiResponse)]
+pub enum LogoutResponse {
+    /// The log-in the token belongs to is over (also when it already was, or never existed).
+    #[oai(status = 204)]
+    Done,
 }
 
 /// The public keys that verify microshop tokens (RFC 7517).
@@ -85,6 +117,14 @@ shopkit::statuses!(
 shopkit::statuses!(
     /// `issueServiceToken`: wrong credentials, an empty client id, too many failures.
     ServiceTokenErrors = [401, 422, 429]
+);
+shopkit::statuses!(
+    /// `refreshToken`: the refresh token is unknown, expired, revoked or already used; malformed.
+    RefreshErrors = [401, 422]
+);
+shopkit::statuses!(
+    /// `logout`: a malformed token.
+    LogoutErrors = [422]
 );
 shopkit::statuses!(
     /// `getJwks`: only the failures any operation may have.
@@ -131,13 +171,49 @@ impl AuthApi {
             return Err(UsersError::InvalidCredentials.into());
         };
         throttle::clear(&mut conn, &account_key).await?;
-        let role = if account.role == "admin" { Role::Admin } else { Role::Customer };
-        let (token, _) = settings
-            .signer
-            .sign(&account.id.to_string(), role, settings.access_token_ttl)
-            .map_err(|e| UsersError::Internal(e.to_string()))?;
+        let refresh = refresh_tokens::issue(&mut conn, account.id, settings.refresh_token_ttl).await?;
         tracing::info!(user_id = %account.id, "login succeeded");
-        Ok(token_response(token, settings.access_token_ttl.as_secs()))
+        Ok(user_tokens(settings, account.id, &account.role, refresh)?)
+    }
+
+    /// Exchange a refresh token for a new access token and a new refresh token (the old one
+    /// stops working). Presenting a refresh token a second time ends the log-in it came from:
+    /// someone else holds a copy.
+    #[oai(path = "/auth/refresh", method = "post", operation_id = "refreshToken")]
+    async fn refresh(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RefreshBody>,
+    ) -> Result<TokenResponse, Refusal<RefreshErrors>> {
+        check_refresh_token(&body.refresh_token)?;
+        let settings = &state.auth;
+        let mut conn = state.pool.acquire().await?;
+        match refresh_tokens::exchange(&mut conn, &body.refresh_token, settings.refresh_token_ttl).await? {
+            Ok(rotated) => Ok(user_tokens(settings, rotated.user_id, &rotated.role, rotated.successor)?),
+            Err(refusal) => {
+                if refusal == refresh_tokens::Refusal::Reused {
+                    tracing::warn!("a refresh token was presented again: its log-in is revoked");
+                } else {
+                    tracing::info!(?refusal, "refresh refused");
+                }
+                Err(ApiError::unauthorized("the refresh token is expired or no longer valid; log in again").into())
+            }
+        }
+    }
+
+    /// Log out: revoke the refresh token and every token of the same log-in. Access tokens
+    /// already issued stay valid until they expire (minutes).
+    #[oai(path = "/auth/logout", method = "post", operation_id = "logout")]
+    async fn logout(
+        &self,
+        state: Data<&AppState>,
+        body: Json<RefreshBody>,
+    ) -> Result<LogoutResponse, Refusal<LogoutErrors>> {
+        check_refresh_token(&body.refresh_token)?;
+        let mut conn = state.pool.acquire().await?;
+        let revoked = refresh_tokens::revoke_family(&mut conn, &body.refresh_token).await?;
+        tracing::info!(revoked, "logout");
+        Ok(LogoutResponse::Done)
     }
 
     /// Get a short-lived `service` token with a client id and secret (for other services).
@@ -195,7 +271,46 @@ impl AuthApi {
 }
 
 fn token_response(access_token: String, expires_in: u64) -> TokenResponse {
-    TokenResponse::Ok(Json(TokenBody { access_token, token_type: "Bearer".to_owned(), expires_in }))
+    TokenResponse::Ok(Json(TokenBody {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in,
+        refresh_token: None,
+        refresh_expires_in: None,
+    }))
+}
+
+/// The access token and refresh token of a shopper or staff member.
+fn user_tokens(
+    settings: &AuthSettings,
+    user_id: uuid::Uuid,
+    role: &str,
+    refresh: refresh_tokens::Issued,
+) -> Result<TokenResponse, UsersError> {
+    let role = if role == "admin" { Role::Admin } else { Role::Customer };
+    let (access_token, _) = settings
+        .signer
+        .sign(&user_id.to_string(), role, settings.access_token_ttl)
+        .map_err(|e| UsersError::Internal(e.to_string()))?;
+    // Whole seconds left, rounded up: a token issued now reads as the full lifetime.
+    let left_ms = (refresh.expires_at - chrono::Utc::now()).num_milliseconds().max(0);
+    let refresh_expires_in = u64::try_from((left_ms + 999) / 1000).unwrap_or_default();
+    Ok(TokenResponse::Ok(Json(TokenBody {
+        access_token,
+        token_type: "Bearer".to_owned(),
+        expires_in: settings.access_token_ttl.as_secs(),
+        refresh_token: Some(refresh.token),
+        refresh_expires_in: Some(refresh_expires_in),
+    })))
+}
+
+/// 422 for a string that cannot be a refresh token.
+fn check_refresh_token(raw: &str) -> Result<(), UsersError> {
+    REFRESH_TOKEN_RULE.check(raw).map_err(|message| {
+        let mut errors = FieldErrors::default();
+        errors.add("refresh_token", message);
+        UsersError::Invalid(errors)
+    })
 }
 
 /// The client's IP address as seen by this process (proxies are not trusted: a forged

@@ -14,7 +14,7 @@ use shopkit::auth::TokenSigner;
 use shopkit::edge::SchemaRule;
 
 use crate::{
-    config::{DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_SERVICE_TOKEN_TTL, ServiceClient},
+    config::{DEFAULT_ACCESS_TOKEN_TTL, DEFAULT_REFRESH_TOKEN_TTL, DEFAULT_SERVICE_TOKEN_TTL, ServiceClient},
     store::throttle::Limit,
 };
 
@@ -27,6 +27,8 @@ pub struct AuthSettings {
     pub access_token_ttl: Duration,
     /// Lifetime of service tokens.
     pub service_token_ttl: Duration,
+    /// Lifetime of each refresh token.
+    pub refresh_token_ttl: Duration,
     /// Clients of the client-credentials grant.
     pub service_clients: Vec<ServiceClient>,
     /// Failed logins per account.
@@ -53,6 +55,7 @@ impl AuthSettings {
             signer,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             service_token_ttl: DEFAULT_SERVICE_TOKEN_TTL,
+            refresh_token_ttl: DEFAULT_REFRESH_TOKEN_TTL,
             service_clients,
             per_account,
             per_address,
@@ -102,5 +105,6 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         Field("ProfilePatchBody", "name", DisplayName::RULE.schema()),
         Field("ProfilePatchBody", "password", LENGTH_RULE.schema()),
         Field("ClientCredentialsBody", "client_id", auth::CLIENT_ID_RULE.schema()),
+        Field("RefreshBody", "refresh_token", auth::REFRESH_TOKEN_RULE.schema()),
     ]
 }

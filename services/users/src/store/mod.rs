@@ -1,4 +1,5 @@
 //! SQL for the users database.
 
+pub mod refresh_tokens;
 pub mod throttle;
 pub mod users;

@@ -7,4 +7,5 @@ mod hardening;
 mod helpers;
 mod login;
 mod memory;
+mod refresh;
 mod tokens;
