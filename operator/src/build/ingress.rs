@@ -21,6 +21,14 @@ pub fn serves_tls(shop: &Shop) -> bool {
     (ingress.enabled && ingress.tls_secret_name.is_some()) || (route.enabled && route.tls)
 }
 
+/// How many proxies in front of the storefront append the shopper's address to
+/// `X-Forwarded-For`: one (the Ingress controller or the Gateway) when either is on, else none
+/// (the connection's peer is the shopper, or a node forwarding a NodePort).
+pub fn proxy_hops(shop: &Shop) -> u8 {
+    let exposure = &shop.spec.exposure;
+    u8::from(exposure.ingress.enabled || exposure.http_route.enabled)
+}
+
 /// The storefront's Ingress, when enabled (and the storefront runs).
 pub fn ingress(shop: &Shop) -> Option<Ingress> {
     let spec = &shop.spec.exposure.ingress;

@@ -33,7 +33,11 @@ pub const JWT_PUBLIC: &str = "public.pem";
 /// Keys of the service clients Secret.
 pub const ORDERS_CLIENT_ID: &str = "orders-client-id";
 pub const ORDERS_CLIENT_SECRET: &str = "orders-client-secret";
-/// `SERVICE_CLIENTS` of the users service: `orders=<secret>`.
+/// The storefront's client secret: it logs shoppers in with its service token, so users
+/// believes the shopper address it passes on (log-in throttling per shopper address).
+pub const STOREFRONT_CLIENT_SECRET: &str = "storefront-client-secret";
+/// `SERVICE_CLIENTS` of the users service: `orders=<secret>,storefront=<secret>`, derived from
+/// the secrets above (so a Secret made before the storefront had one gains its entry).
 pub const SERVICE_CLIENTS: &str = "service-clients";
 /// Key of the bootstrap admin password.
 pub const ADMIN_PASSWORD: &str = "password";
@@ -91,7 +95,9 @@ pub fn keys_of(kind: SecretKind) -> &'static [&'static str] {
     match kind {
         SecretKind::Database(_) => &[DB_USERNAME, DB_PASSWORD, DB_NAME, DB_URI, DB_SUPERUSER_PASSWORD],
         SecretKind::Jwt => &[JWT_PRIVATE, JWT_PUBLIC],
-        SecretKind::ServiceClients => &[ORDERS_CLIENT_ID, ORDERS_CLIENT_SECRET, SERVICE_CLIENTS],
+        SecretKind::ServiceClients => {
+            &[ORDERS_CLIENT_ID, ORDERS_CLIENT_SECRET, STOREFRONT_CLIENT_SECRET, SERVICE_CLIENTS]
+        }
         SecretKind::Admin => &[ADMIN_PASSWORD],
     }
 }
@@ -217,8 +223,15 @@ pub fn complete(
         SecretKind::ServiceClients => {
             fill(&mut data, ORDERS_CLIENT_ID, || Ok(Microservice::Orders.name().to_string()))?;
             fill(&mut data, ORDERS_CLIENT_SECRET, || source.password())?;
-            let entry = format!("{}={}", data[ORDERS_CLIENT_ID], data[ORDERS_CLIENT_SECRET]);
-            fill(&mut data, SERVICE_CLIENTS, || Ok(entry))?;
+            fill(&mut data, STOREFRONT_CLIENT_SECRET, || source.password())?;
+            let entries = format!(
+                "{}={},{}={}",
+                data[ORDERS_CLIENT_ID],
+                data[ORDERS_CLIENT_SECRET],
+                Microservice::Storefront.name(),
+                data[STOREFRONT_CLIENT_SECRET]
+            );
+            data.insert(SERVICE_CLIENTS.into(), entries);
         }
         SecretKind::Admin => {
             fill(&mut data, ADMIN_PASSWORD, || source.password())?;
@@ -306,7 +319,15 @@ mod tests {
         assert_ne!(done.data[DB_SUPERUSER_PASSWORD], done.data[DB_PASSWORD], "two roles, two passwords");
 
         let done = completed(SecretKind::ServiceClients, &[(ORDERS_CLIENT_SECRET, "s3cr3t")]);
-        assert_eq!(done.data[SERVICE_CLIENTS], "orders=s3cr3t");
+        let storefront = &done.data[STOREFRONT_CLIENT_SECRET];
+        assert_eq!(done.data[SERVICE_CLIENTS], format!("orders=s3cr3t,storefront={storefront}"));
+        // A Secret written before the storefront had a client secret gains it, and the entry.
+        let old = completed(
+            SecretKind::ServiceClients,
+            &[(ORDERS_CLIENT_ID, "orders"), (ORDERS_CLIENT_SECRET, "s3cr3t"), (SERVICE_CLIENTS, "orders=s3cr3t")],
+        );
+        assert!(old.data[SERVICE_CLIENTS].starts_with("orders=s3cr3t,storefront="), "{}", old.data[SERVICE_CLIENTS]);
+        assert_eq!(old.added, vec![SERVICE_CLIENTS, STOREFRONT_CLIENT_SECRET]);
 
         let full = completed(SecretKind::Admin, &[(ADMIN_PASSWORD, "pw")]);
         assert!(full.added.is_empty(), "a complete Secret needs no write");

@@ -107,6 +107,12 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                     "STOREFRONT_SECURE_COOKIES",
                     (shop.spec.storefront.secure_cookies || super::ingress::serves_tls(shop)).to_string(),
                 ),
+                env_from_secret(
+                    "SERVICE_CLIENT_SECRET",
+                    &names::clients_secret(shop),
+                    secrets::STOREFRONT_CLIENT_SECRET,
+                ),
+                env("TRUSTED_PROXY_HOPS", super::ingress::proxy_hops(shop).to_string()),
             ]);
         }
         Microservice::Products => {}

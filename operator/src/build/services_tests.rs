@@ -94,6 +94,13 @@ fn service_specific_env_follows_the_contract() {
     let payments = env_map(container(&deployment(&s, Microservice::Payments, &versions)));
     assert_eq!(payments["PAYMENTS_FAILURE_RATE"], "0.25");
     assert_eq!(payments["PAYMENTS_SIMULATED_LATENCY_MS"], "150");
+
+    let storefront = env_map(container(&deployment(&s, Microservice::Storefront, &versions)));
+    assert_eq!(storefront["SERVICE_CLIENT_SECRET"], "secret:demo-service-clients/storefront-client-secret");
+    assert_eq!(storefront["TRUSTED_PROXY_HOPS"], "0", "no proxy in front: the peer is the shopper");
+    s.spec.exposure.ingress.enabled = true;
+    let behind_ingress = env_map(container(&deployment(&s, Microservice::Storefront, &versions)));
+    assert_eq!(behind_ingress["TRUSTED_PROXY_HOPS"], "1", "the Ingress controller appends the shopper");
 }
 
 #[test]

@@ -43,8 +43,10 @@ pub enum ClientError {
     Rejected {
         service: &'static str,
         status: StatusCode,
-        /// The problem details, if the body was one.
-        problem: Option<Problem>,
+        /// The problem details, if the body was one (boxed: errors stay small to pass around).
+        problem: Option<Box<Problem>>,
+        /// When a 429 said when to come back (`Retry-After`, seconds form).
+        retry_after: Option<Duration>,
     },
     /// The answer could not be decoded: a contract mismatch between services.
     #[error("{service} sent an unexpected body: {reason}")]
@@ -120,7 +122,7 @@ impl TokenSource {
             return Err(if status.is_server_error() {
                 unavailable(format!("token endpoint answered {status}"))
             } else {
-                ClientError::Rejected { service: self.issuer, status, problem: None }
+                ClientError::Rejected { service: self.issuer, status, problem: None, retry_after: None }
             });
         }
         let body: TokenBody =
@@ -373,8 +375,9 @@ impl ServiceClient {
         if let (StatusCode::UNAUTHORIZED, Credentials::Service(tokens)) = (status, &self.credentials) {
             tokens.invalidate().await;
         }
-        let problem = serde_json::from_slice::<Problem>(&bytes).ok();
-        Err(ClientError::Rejected { service: self.service, status, problem })
+        let problem = serde_json::from_slice::<Problem>(&bytes).ok().map(Box::new);
+        let retry_after = (status == StatusCode::TOO_MANY_REQUESTS).then(|| retry_after(&headers)).flatten();
+        Err(ClientError::Rejected { service: self.service, status, problem, retry_after })
     }
 }
 

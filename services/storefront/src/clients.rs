@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use shopkit::{
-    client::{ClientError, ServiceClient},
+    client::{ClientError, ServiceClient, TokenSource},
     config::Secret,
 };
 pub use shopwire::{CardBody, ItemBody, Order, OrderLine, OrderPage, Product, ProductPage, Status};
 use uuid::Uuid;
 
-use crate::config::BackendUrls;
+use crate::config::{BackendUrls, CLIENT_ID};
 
 /// Log-in hashes a password (argon2) and may be throttled: it gets more time than a read.
 const USERS_BUDGET: Duration = Duration::from_secs(5);
@@ -47,6 +47,9 @@ pub struct Backends {
     pub users: ServiceClient,
     /// Orders and payment.
     pub orders: ServiceClient,
+    /// Users with the storefront's own service token, for log-ins that carry the shopper's
+    /// address; `None` without client credentials.
+    pub login: Option<ServiceClient>,
 }
 
 impl Backends {
@@ -56,7 +59,16 @@ impl Backends {
             products: ServiceClient::anonymous("products", &urls.products),
             users: ServiceClient::anonymous("users", &urls.users).with_budget(USERS_BUDGET),
             orders: ServiceClient::anonymous("orders", &urls.orders).with_budget(ORDERS_BUDGET),
+            login: None,
         }
+    }
+
+    /// The same clients, logging shoppers in with the storefront's client credentials at users.
+    pub fn with_client_secret(mut self, urls: &BackendUrls, secret: Secret<String>) -> Self {
+        let token_url = format!("{}/auth/token", urls.users.trim_end_matches('/'));
+        let tokens = std::sync::Arc::new(TokenSource::at("users", token_url, CLIENT_ID.to_owned(), secret));
+        self.login = Some(ServiceClient::new("users", &urls.users, tokens).with_budget(USERS_BUDGET));
+        self
     }
 
     /// The same clients acting with a user's token.
@@ -65,6 +77,7 @@ impl Backends {
             products: self.products.as_user(token),
             users: self.users.as_user(token),
             orders: self.orders.as_user(token),
+            login: self.login.clone(),
         }
     }
 

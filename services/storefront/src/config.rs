@@ -1,9 +1,12 @@
 //! The storefront's settings: the common ones plus where the three services it calls live.
 
 use shopkit::{
-    config::{CommonConfig, ConfigError, parse_or, required},
+    config::{CommonConfig, ConfigError, Secret, optional, parse_or, required},
     service::ServiceConfig,
 };
+
+/// The storefront's client id at users (its `SERVICE_CLIENTS` entry).
+pub const CLIENT_ID: &str = "storefront";
 
 /// Everything the storefront reads from the environment (see docs/deployment-contract.md).
 #[derive(Debug, Clone)]
@@ -18,6 +21,14 @@ pub struct Config {
     pub urls: BackendUrls,
     /// `STOREFRONT_SECURE_COOKIES`: mark the session cookie `Secure` (set `true` behind TLS).
     pub secure_cookies: bool,
+    /// `SERVICE_CLIENT_SECRET`: the storefront's client secret at users (client id
+    /// `storefront`). With it, log-ins carry the shopper's address under the storefront's
+    /// service token, and users throttles failures per shopper address; without it, users
+    /// counts every shopper's failures against the storefront's own address.
+    pub client_secret: Option<Secret<String>>,
+    /// `TRUSTED_PROXY_HOPS` (default 0): how many proxies in front of the storefront append to
+    /// `X-Forwarded-For` (1 behind an Ingress or a Gateway). 0 takes the connection's peer.
+    pub trusted_proxy_hops: usize,
 }
 
 /// Where products, users and orders answer.
@@ -42,6 +53,8 @@ impl ServiceConfig for Config {
                 orders: required("ORDERS_URL")?,
             },
             secure_cookies: parse_or("STOREFRONT_SECURE_COOKIES", false)?,
+            client_secret: optional("SERVICE_CLIENT_SECRET").map(Secret::new),
+            trusted_proxy_hops: parse_or("TRUSTED_PROXY_HOPS", 0)?,
         })
     }
 

@@ -46,8 +46,12 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// it is (a sweep left unfinished is done again by the next one).
 fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
-    let backends = clients::Backends::new(&config.urls);
-    let state = web::AppState::new(opened.database.pool().clone(), backends, verifier, config.secure_cookies);
+    let mut backends = clients::Backends::new(&config.urls);
+    if let Some(secret) = config.client_secret.clone() {
+        backends = backends.with_client_secret(&config.urls, secret);
+    }
+    let mut state = web::AppState::new(opened.database.pool().clone(), backends, verifier, config.secure_cookies);
+    state.trusted_proxy_hops = config.trusted_proxy_hops;
     let sessions = opened.database.clone();
     opened.background.spawn(move |mut stop| async move {
         tokio::select! {

@@ -70,6 +70,7 @@ async fn bench(options: &options::Options, tools: &Tools, database: &DevDatabase
         admin_email: "admin@bench.local".into(),
         admin_password: crate::dev::random_secret()?,
         service_secret: crate::dev::random_secret()?,
+        storefront_secret: crate::dev::random_secret()?,
         // Not passed on: the bench measures the services without fault flags.
         faults_file: std::path::PathBuf::new(),
     };

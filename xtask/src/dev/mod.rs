@@ -99,6 +99,7 @@ async fn run_services(
         admin_email: admin_email.clone(),
         admin_password: admin_password.clone(),
         service_secret: random_secret()?,
+        storefront_secret: random_secret()?,
         faults_file: faults_file.clone(),
     };
     let mut running = services::Running::default();

@@ -20,6 +20,8 @@ pub struct Settings {
     pub admin_password: String,
     /// The orders service's client secret.
     pub service_secret: String,
+    /// The storefront's client secret (it logs shoppers in with the shopper's address).
+    pub storefront_secret: String,
     /// The fault-flag file products, users and payments follow (`FAULTS_FILE`).
     pub faults_file: std::path::PathBuf,
 }
@@ -67,7 +69,7 @@ pub fn service_command(
     match name {
         "users" => {
             cmd.env("JWT_PRIVATE_KEY", &s.keys.private_pem)
-                .env("SERVICE_CLIENTS", format!("orders={}", s.service_secret))
+                .env("SERVICE_CLIENTS", format!("orders={},storefront={}", s.service_secret, s.storefront_secret))
                 .env("BOOTSTRAP_ADMIN_EMAIL", &s.admin_email)
                 .env("BOOTSTRAP_ADMIN_PASSWORD", &s.admin_password);
         }
@@ -81,7 +83,10 @@ pub fn service_command(
         }
         "storefront" => {
             let url = |peer: &str| format!("http://127.0.0.1:{}", peer_port(peer));
-            cmd.env("USERS_URL", url("users")).env("PRODUCTS_URL", url("products")).env("ORDERS_URL", url("orders"));
+            cmd.env("USERS_URL", url("users"))
+                .env("PRODUCTS_URL", url("products"))
+                .env("ORDERS_URL", url("orders"))
+                .env("SERVICE_CLIENT_SECRET", &s.storefront_secret);
         }
         _ => {}
     }

@@ -14,6 +14,7 @@ use tokio::process::{Child, Command};
 
 pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD};
 const ORDERS_SECRET: &str = "orders-client-secret-for-e2e";
+const STOREFRONT_SECRET: &str = "storefront-client-secret-for-e2e";
 
 /// A running service process.
 pub struct Service {
@@ -93,7 +94,7 @@ impl Shop {
             match *name {
                 "users" => {
                     cmd.env("JWT_PRIVATE_KEY", &keys.private_pem)
-                        .env("SERVICE_CLIENTS", format!("orders={ORDERS_SECRET}"))
+                        .env("SERVICE_CLIENTS", format!("orders={ORDERS_SECRET},storefront={STOREFRONT_SECRET}"))
                         .env("BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
                         .env("BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
                 }
@@ -106,7 +107,8 @@ impl Shop {
                 "storefront" => {
                     cmd.env("USERS_URL", url("users"))
                         .env("PRODUCTS_URL", url("products"))
-                        .env("ORDERS_URL", url("orders"));
+                        .env("ORDERS_URL", url("orders"))
+                        .env("SERVICE_CLIENT_SECRET", STOREFRONT_SECRET);
                 }
                 _ => {}
             }

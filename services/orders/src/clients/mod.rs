@@ -109,7 +109,7 @@ impl Dependencies {
         match self.payments.post("/payments", &body, Some(key)).await {
             Ok(payment) => Ok(payment),
             Err(ClientError::Rejected { status, problem, .. }) if status.as_u16() == 422 => {
-                Err(ChargeError::Refused(refused_fields(problem)))
+                Err(ChargeError::Refused(refused_fields(problem.map(|p| *p))))
             }
             Err(other) => Err(other.into()),
         }

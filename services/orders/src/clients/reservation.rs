@@ -117,7 +117,7 @@ impl Dependencies {
         match self.products.put::<_, Reservation>(&format!("/reservations/{order_id}"), &body).await {
             Ok(reservation) => Ok(reservation.lines),
             Err(ClientError::Rejected { status, problem: Some(problem), .. }) if StockRefusal::is_refusal(status) => {
-                Err(ReserveError::Refused(StockRefusal::from_products(status, problem)))
+                Err(ReserveError::Refused(StockRefusal::from_products(status, *problem)))
             }
             Err(other) => Err(other.into()),
         }

@@ -1,9 +1,11 @@
 //! Register, log in, log out, profile, delete account. Log-in rotates the session id and
 //! merges the guest cart into the account's cart.
 
+use std::net::IpAddr;
+
 use askama::Template;
 use poem::{
-    Response, handler,
+    Request, Response, handler,
     http::StatusCode,
     web::{Data, Form, Query, cookie::CookieJar},
 };
@@ -14,6 +16,7 @@ use uuid::Uuid;
 
 use super::{
     AppState,
+    address::shopper_address,
     forms::{LoginForm, ProfileForm, RegisterForm},
     page::{Layout, PageError, local_path, redirect, rejection_detail, render, render_with, require_user},
     seal,
@@ -77,6 +80,28 @@ pub async fn register_page(
     })
 }
 
+/// What a log-in sends: the shopper's e-mail and password, and their address when known.
+struct Credentials<'a> {
+    email: &'a str,
+    password: &'a str,
+    address: Option<IpAddr>,
+}
+
+/// What a shopper reads after too many failed log-ins: that it is a pause, not a lost account,
+/// and when to try again (users' `Retry-After`, rounded up to minutes).
+fn throttled_message(retry_after: Option<std::time::Duration>) -> String {
+    let minutes = retry_after.map(|wait| wait.as_secs().div_ceil(60).max(1));
+    let when = match minutes {
+        Some(1) => "in a minute".to_owned(),
+        Some(minutes) => format!("in {minutes} minutes"),
+        None => "in a few minutes".to_owned(),
+    };
+    format!(
+        "Too many failed log-ins for this account from here, so log-in is paused. Try again {when}; \
+         your account and cart are safe."
+    )
+}
+
 /// Logs in with the users service; on success the browser gets a new session (with the guest
 /// cart merged) and goes to `next`, greeted by `notice` (by name when `None`). The refresh
 /// token is sealed under the new cookie's key. `Ok(Err(message))` is a refusal to show on the form.
@@ -84,22 +109,29 @@ async fn log_in(
     state: &AppState,
     session: &Session,
     cookies: &CookieJar,
-    credentials: (&str, &str),
+    credentials: Credentials<'_>,
     next: &str,
     notice: Option<&str>,
 ) -> Result<Result<Response, String>, PageError> {
-    let (email, password) = credentials;
-    let token: TokenBody =
-        match state.backends.users.post("/auth/login", &json!({"email": email, "password": password}), None).await {
-            Ok(token) => token,
-            Err(ClientError::Rejected { status, .. }) if status == 401 => {
-                return Ok(Err("Wrong e-mail or password.".into()));
-            }
-            Err(ClientError::Rejected { status, .. }) if status == 429 => {
-                return Ok(Err("Too many attempts. Please wait a few minutes and try again.".into()));
-            }
-            Err(err) => return Ok(Err(rejection_detail(&err).ok_or(PageError::from(err))?)),
-        };
+    let Credentials { email, password, address } = credentials;
+    let answer = match (&state.backends.login, address) {
+        // With the storefront's own token, users counts failures against the shopper's address.
+        (Some(client), Some(address)) => {
+            let body = json!({"email": email, "password": password, "client_address": address.to_string()});
+            client.post("/auth/login", &body, None).await
+        }
+        _ => state.backends.users.post("/auth/login", &json!({"email": email, "password": password}), None).await,
+    };
+    let token: TokenBody = match answer {
+        Ok(token) => token,
+        Err(ClientError::Rejected { status, .. }) if status == 401 => {
+            return Ok(Err("Wrong e-mail or password.".into()));
+        }
+        Err(ClientError::Rejected { status, retry_after, .. }) if status == 429 => {
+            return Ok(Err(throttled_message(retry_after)));
+        }
+        Err(err) => return Ok(Err(rejection_detail(&err).ok_or(PageError::from(err))?)),
+    };
     let claims = state.verifier.verify(&token.access_token).map_err(|e| PageError::Internal(e.to_string()))?;
     let user_id = Uuid::parse_str(&claims.sub).map_err(|e| PageError::Internal(e.to_string()))?;
     let secret = Secret::new(token.access_token);
@@ -136,13 +168,16 @@ async fn log_in(
 /// `POST /login`.
 #[handler]
 pub async fn login(
+    req: &Request,
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
     cookies: &CookieJar,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
     let next = local_path(Some(&form.next));
-    match log_in(state, session, cookies, (form.email.trim(), &form.password), &next, None).await? {
+    let address = shopper_address(req, state.trusted_proxy_hops);
+    let credentials = Credentials { email: form.email.trim(), password: &form.password, address };
+    match log_in(state, session, cookies, credentials, &next, None).await? {
         Ok(response) => Ok(response),
         Err(error) => render_with(
             StatusCode::UNAUTHORIZED,
@@ -159,6 +194,7 @@ pub async fn login(
 /// `POST /register`: creates a customer account and logs it in.
 #[handler]
 pub async fn register(
+    req: &Request,
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
     cookies: &CookieJar,
@@ -167,8 +203,10 @@ pub async fn register(
     let next = local_path(Some(&form.next));
     let body = json!({"name": form.name.trim(), "email": form.email.trim(), "password": form.password});
     let created: Result<User, ClientError> = state.backends.users.post("/users", &body, None).await;
+    let address = shopper_address(req, state.trusted_proxy_hops);
+    let credentials = Credentials { email: form.email.trim(), password: &form.password, address };
     let error = match created {
-        Ok(_) => match log_in(state, session, cookies, (form.email.trim(), &form.password), &next, None).await? {
+        Ok(_) => match log_in(state, session, cookies, credentials, &next, None).await? {
             Ok(response) => return Ok(response),
             Err(error) => error,
         },
@@ -233,6 +271,7 @@ pub async fn profile_page(Data(state): Data<&AppState>, Data(session): Data<&Ses
 /// with it (a fresh session) and stays in.
 #[handler]
 pub async fn update_profile(
+    req: &Request,
     Data(state): Data<&AppState>,
     Data(session): Data<&Session>,
     cookies: &CookieJar,
@@ -258,7 +297,9 @@ pub async fn update_profile(
     match result {
         Ok(updated) if !form.password.is_empty() => {
             let notice = "Your password was changed; any other device is logged out.";
-            match log_in(state, session, cookies, (&updated.email, &form.password), "/account", Some(notice)).await? {
+            let address = shopper_address(req, state.trusted_proxy_hops);
+            let credentials = Credentials { email: &updated.email, password: &form.password, address };
+            match log_in(state, session, cookies, credentials, "/account", Some(notice)).await? {
                 Ok(response) => Ok(response),
                 // Users refused the new password right after accepting it (a throttle): the
                 // session ends here rather than lingering on revoked tokens.

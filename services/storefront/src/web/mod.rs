@@ -2,6 +2,7 @@
 //! ([`session::SessionLayer`] outside the server span, [`csrf::CsrfGuard`] inside it).
 
 pub mod account;
+pub mod address;
 pub mod admin;
 pub mod assets;
 pub mod cart;
@@ -42,12 +43,21 @@ pub struct AppState {
     pub categories: CategoryCache,
     /// Mark session cookies `Secure` (behind TLS).
     pub secure_cookies: bool,
+    /// Proxies in front that append to `X-Forwarded-For` (see [`address::shopper_address`]).
+    pub trusted_proxy_hops: usize,
 }
 
 impl AppState {
     /// State over the given parts.
     pub fn new(pool: PgPool, backends: Backends, verifier: TokenVerifier, secure_cookies: bool) -> Self {
-        Self { pool, backends, verifier: Arc::new(verifier), categories: Arc::new(Mutex::new(None)), secure_cookies }
+        Self {
+            pool,
+            backends,
+            verifier: Arc::new(verifier),
+            categories: Arc::new(Mutex::new(None)),
+            secure_cookies,
+            trusted_proxy_hops: 0,
+        }
     }
 }
 

@@ -113,13 +113,14 @@ mod tests {
         ClientError::Rejected {
             service: "orders",
             status: reqwest::StatusCode::from_u16(status).expect("status"),
-            problem: Some(Problem {
+            problem: Some(Box::new(Problem {
                 problem_type: "about:blank".into(),
                 title: "t".into(),
                 status,
                 detail: detail.into(),
                 errors: field.map(|(f, m)| vec![FieldError { field: f.into(), message: m.into() }]),
-            }),
+            })),
+            retry_after: None,
         }
     }
 

@@ -16,6 +16,7 @@ use shopkit::{
 
 pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD};
 const ORDERS_SECRET: &str = "orders-client-secret-storefront";
+const STOREFRONT_SECRET: &str = "storefront-client-secret-0123";
 pub const GOOD_CARD: &str = "4242 4242 4242 4242";
 pub const DECLINED_CARD: &str = "4000 0000 0000 0002";
 pub const PASSWORD: &str = "correct horse battery";
@@ -32,11 +33,14 @@ pub struct Shop {
 }
 
 fn users_auth(access_token_ttl: Duration) -> users::api::AuthSettings {
-    let orders = users::config::ServiceClient { id: "orders".into(), secret: Secret::new(ORDERS_SECRET.into()) };
-    let login_limit = users::store::throttle::Limit { max_failures: 50, window: Duration::from_secs(900) };
+    let client =
+        |id: &str, secret: &str| users::config::ServiceClient { id: id.into(), secret: Secret::new(secret.into()) };
+    let clients = vec![client("orders", ORDERS_SECRET), client("storefront", STOREFRONT_SECRET)];
+    // Three failures per account and address, as in production's spirit (five there).
+    let login_limit = users::store::throttle::Limit { max_failures: 3, window: Duration::from_secs(900) };
     users::api::AuthSettings {
         access_token_ttl,
-        ..users::api::AuthSettings::new(TestKeys::get().signer.clone(), vec![orders], login_limit)
+        ..users::api::AuthSettings::new(TestKeys::get().signer.clone(), clients, login_limit)
     }
 }
 
@@ -88,12 +92,11 @@ pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
         users: users.server.base_url.clone(),
         orders: orders_server.base_url.clone(),
     };
-    let state = storefront::web::AppState::new(
-        storefront_db.pool.clone(),
-        storefront::clients::Backends::new(&urls),
-        test_verifier(),
-        false,
-    );
+    let backends =
+        storefront::clients::Backends::new(&urls).with_client_secret(&urls, Secret::new(STOREFRONT_SECRET.into()));
+    let mut state = storefront::web::AppState::new(storefront_db.pool.clone(), backends, test_verifier(), false);
+    // As behind an Ingress: a test browser stands for a shopper elsewhere with `X-Forwarded-For`.
+    state.trusted_proxy_hops = 1;
     let storefront_server = spawn_server(storefront::app(storefront_database, state)).await;
     Shop {
         storefront: storefront_server.base_url.clone(),
@@ -155,6 +158,19 @@ impl Browser {
     pub fn new(shop: &Shop) -> Self {
         let http =
             Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().expect("client");
+        Self { http, base: shop.storefront.clone() }
+    }
+
+    /// A browser of a shopper at `address`, as the proxy in front of the storefront reports it.
+    pub fn at_address(shop: &Shop, address: &str) -> Self {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("x-forwarded-for", address.parse().expect("header value"));
+        let http = Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("client");
         Self { http, base: shop.storefront.clone() }
     }
 

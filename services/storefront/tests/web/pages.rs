@@ -464,3 +464,27 @@ async fn log_out_revokes_the_refresh_token_at_users() {
     browser.submit("/logout", &[]).await;
     assert_eq!(live(shop.users_db.pool.clone()).await, 0, "revoked with the session");
 }
+
+#[tokio::test]
+async fn guesses_at_a_shoppers_password_pause_the_guesser_not_the_shopper() {
+    let shop = spawn_shop().await;
+    shop.customer("ada@example.com").await;
+    let login = |password: &'static str| [("email", "ada@example.com"), ("password", password), ("next", "/")];
+    let guesser = Browser::at_address(&shop, "203.0.113.7");
+    for _ in 0..3 {
+        let (status, page) = guesser.submit("/login", &login("not the password")).await;
+        assert_eq!(status, 401);
+        assert!(page.contains("Wrong e-mail or password."), "{page}");
+    }
+    // The guesser is paused, even with the right password, and told until when.
+    let (status, page) = guesser.submit("/login", &login(PASSWORD)).await;
+    assert_eq!(status, 401);
+    assert!(page.contains("Too many failed log-ins for this account from here"), "{page}");
+    assert!(page.contains("Try again in 15 minutes"), "users' Retry-After, in minutes: {page}");
+
+    // The shopper, from their own address behind the same storefront, logs in.
+    let owner = Browser::at_address(&shop, "198.51.100.2");
+    let (status, page) = owner.submit("/login", &login(PASSWORD)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Welcome, Ada!"), "{page}");
+}

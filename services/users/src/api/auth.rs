@@ -16,7 +16,7 @@ use crate::{
     domain::{account::Email, password::DUMMY_HASH},
     error::UsersError,
     hashing::verify_off_thread,
-    store::{refresh_tokens, throttle, users},
+    store::{login_addresses, refresh_tokens, throttle, users},
 };
 
 /// Email and password.
@@ -25,6 +25,12 @@ pub struct LoginBody {
     pub email: String,
     #[oai(write_only)]
     pub password: String,
+    /// The IP address of the person logging in, when a microshop service (the storefront) logs
+    /// them in on their behalf: honoured only with that service's token in `Authorization`,
+    /// ignored otherwise (anyone could write any address here). Failed logins are counted
+    /// per account and address, so it keeps one shopper's mistakes, or an attacker's guesses,
+    /// from locking out everyone behind the storefront.
+    pub client_address: Option<String>,
 }
 
 /// A client id: anything but blank (an unknown id is refused like a wrong secret).
@@ -137,7 +143,10 @@ pub struct AuthApi;
 #[OpenApi(tag = "ApiTags::Auth")]
 impl AuthApi {
     /// Log in with email and password. Wrong credentials give the same 401 whether or not
-    /// the email exists; repeated failures for one account or from one address give 429.
+    /// the email exists. Repeated failures give 429 with `Retry-After`: for one account from
+    /// one address (the owner elsewhere is not locked out), from one address over all
+    /// accounts, or for one account from many addresses (except from addresses it has logged
+    /// in from before).
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(
         &self,
@@ -147,30 +156,43 @@ impl AuthApi {
     ) -> Result<TokenResponse, Refusal<LoginErrors>> {
         state.faults.inject_delay(super::TOKEN_DELAY_FLAG).await;
         let settings = &state.auth;
+        let address = login_address(req, settings, body.client_address.as_deref())?;
         // An unparseable email cannot match an account: treat it as wrong credentials, so
         // the answer does not tell which emails are well-formed accounts.
         let email = Email::parse(&body.email).ok();
-        let account_key = format!("email:{}", email.as_ref().map(Email::as_str).unwrap_or(body.email.trim()));
-        let address_key = format!("ip:{}", client_address(req));
+        let account_name = email.as_ref().map(Email::as_str).unwrap_or(body.email.trim()).to_owned();
+        let pair_key = format!("login:{account_name}|{address}");
+        let address_key = format!("ip:{address}");
+        let account_key = format!("email:{account_name}");
         let mut conn = state.pool.acquire().await?;
-        if let Some(secs) = throttle::locked_for(&mut conn, &[account_key.clone(), address_key.clone()]).await? {
-            shopkit::metrics::business::LOGINS_THROTTLED.add(1, &[]);
-            return Err(UsersError::Throttled(secs).into());
-        }
         let account = match &email {
             Some(email) => users::find_by_email(&mut conn, email).await?,
             None => None,
         };
+        let known_address = match &account {
+            Some(account) => login_addresses::known(&mut conn, account.id, &address).await?,
+            None => false,
+        };
+        let mut keys = vec![pair_key.clone(), address_key.clone()];
+        if !known_address {
+            keys.push(account_key.clone());
+        }
+        if let Some(secs) = throttle::locked_for(&mut conn, &keys).await? {
+            shopkit::metrics::business::LOGINS_THROTTLED.add(1, &[]);
+            return Err(UsersError::Throttled(secs).into());
+        }
         // Verify against a dummy hash when the account is missing, so both cases cost the same.
         let hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_owned());
         let matches = verify_off_thread(body.0.password, hash).await? && account.is_some();
         let Some(account) = account.filter(|_| matches) else {
-            throttle::record_failure(&mut conn, &account_key, settings.per_account).await?;
+            throttle::record_failure(&mut conn, &pair_key, settings.per_account).await?;
             throttle::record_failure(&mut conn, &address_key, settings.per_address).await?;
+            throttle::record_failure(&mut conn, &account_key, settings.per_account_everywhere).await?;
             tracing::info!("login failed");
             return Err(UsersError::InvalidCredentials.into());
         };
-        throttle::clear(&mut conn, &account_key).await?;
+        throttle::clear(&mut conn, &pair_key).await?;
+        login_addresses::remember(&mut conn, account.id, &address).await?;
         let refresh = refresh_tokens::issue(&mut conn, account.id, settings.refresh_token_ttl).await?;
         tracing::info!(user_id = %account.id, "login succeeded");
         Ok(user_tokens(settings, account.id, &account.role, refresh)?)
@@ -311,6 +333,32 @@ fn check_refresh_token(raw: &str) -> Result<(), UsersError> {
         errors.add("refresh_token", message);
         UsersError::Invalid(errors)
     })
+}
+
+/// The address a log-in is counted against: `claimed` when the caller proves with a service
+/// token that it is a microshop service logging someone in on their behalf, else the peer's
+/// address. A claimed address must be an IP address (422 otherwise); a claim without a valid
+/// service token is ignored, so nobody picks a fresh throttle key per request by writing one.
+fn login_address(req: &Request, settings: &AuthSettings, claimed: Option<&str>) -> Result<String, UsersError> {
+    let Some(claimed) = claimed else { return Ok(client_address(req)) };
+    let Ok(ip) = claimed.trim().parse::<std::net::IpAddr>() else {
+        let mut errors = FieldErrors::default();
+        errors.add("client_address", "must be an IPv4 or IPv6 address");
+        return Err(UsersError::Invalid(errors));
+    };
+    let bearer = req
+        .headers()
+        .get(poem::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "));
+    let trusted =
+        bearer.and_then(|token| settings.verifier.verify(token).ok()).is_some_and(|c| c.role == Role::Service);
+    if trusted {
+        Ok(ip.to_string())
+    } else {
+        tracing::warn!("a client address was claimed without a service token; counting the peer's");
+        Ok(client_address(req))
+    }
 }
 
 /// The client's IP address as seen by this process (proxies are not trusted: a forged

@@ -35,23 +35,36 @@ pub struct AuthSettings {
     pub per_account: Limit,
     /// Failed logins per client address (several accounts guessed from one place).
     pub per_address: Limit,
+    /// Failed logins per account over all addresses (one account guessed from many places);
+    /// not applied from addresses the account has logged in from.
+    pub per_account_everywhere: Limit,
+    /// Checks the service tokens of callers that log someone in on their behalf.
+    pub verifier: shopkit::auth::TokenVerifier,
 }
 
 /// Failed logins allowed from one client address per window, as a multiple of the per-account
 /// limit: higher, since several people may share an address (an office, a NAT).
 const PER_ADDRESS_FACTOR: i32 = 4;
+/// Failed logins allowed for one account over all addresses per window, as a multiple of the
+/// per-account-and-address limit: a brake on guessing spread over many addresses.
+const EVERYWHERE_FACTOR: i32 = 10;
 
 impl AuthSettings {
-    /// Settings that sign with `signer`, accept `service_clients`, lock an account after
-    /// `per_account` failures and an address after four times as many; token lifetimes are
+    /// Settings that sign with `signer`, accept `service_clients`, lock an account for one
+    /// address after `per_account` failures, an address after four times as many, and an
+    /// account everywhere but its known addresses after ten times as many; token lifetimes are
     /// the defaults (override the fields to change them). The one place these settings are
     /// assembled, for the service and its tests alike.
     pub fn new(signer: TokenSigner, service_clients: Vec<ServiceClient>, per_account: Limit) -> Self {
-        let per_address = Limit {
-            max_failures: per_account.max_failures.saturating_mul(PER_ADDRESS_FACTOR),
+        let scaled = |factor: i32| Limit {
+            max_failures: per_account.max_failures.saturating_mul(factor),
             window: per_account.window,
         };
+        let (per_address, per_account_everywhere) = (scaled(PER_ADDRESS_FACTOR), scaled(EVERYWHERE_FACTOR));
+        let verifier = signer.verifier();
         Self {
+            per_account_everywhere,
+            verifier,
             signer,
             access_token_ttl: DEFAULT_ACCESS_TOKEN_TTL,
             service_token_ttl: DEFAULT_SERVICE_TOKEN_TTL,
@@ -105,6 +118,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         Field("ProfilePatchBody", "name", DisplayName::RULE.schema()),
         Field("ProfilePatchBody", "password", LENGTH_RULE.schema()),
         Field("ClientCredentialsBody", "client_id", auth::CLIENT_ID_RULE.schema()),
+        Field("LoginBody", "client_address", json!({"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})),
         Field("RefreshBody", "refresh_token", auth::REFRESH_TOKEN_RULE.schema()),
     ]
 }
