@@ -157,7 +157,7 @@ pub async fn remove(conn: &mut PgConnection, owner: &CartOwner, product_id: Uuid
     .await
 }
 
-/// Empties the cart (after the order was placed).
+/// Empties the cart (the account is deleted).
 pub async fn clear(conn: &mut PgConnection, owner: &CartOwner) -> Result<(), sqlx::Error> {
     shopkit::dbop::traced("DELETE carts", async move {
     let (session, user) = owner_binds(owner);
@@ -188,6 +188,79 @@ pub async fn merge_guest_cart(conn: &mut PgConnection, session: &[u8], user_id: 
         .execute(&mut *conn)
         .await?;
         sqlx::query!("DELETE FROM carts WHERE id = $1", guest).execute(conn).await.map(|_| ())
+    })
+    .await
+}
+
+/// The order the last checkout of `user_id`'s cart placed and that is not paid yet, if any.
+pub async fn checkout_order(conn: &mut PgConnection, user_id: Uuid) -> Result<Option<Uuid>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT carts", async move {
+        let found = sqlx::query_scalar!("SELECT checkout_order FROM carts WHERE user_id = $1", user_id)
+            .fetch_optional(conn)
+            .await?;
+        Ok(found.flatten())
+    })
+    .await
+}
+
+/// Records (or, with `None`, forgets) the order a checkout of `user_id`'s cart placed.
+pub async fn set_checkout_order(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    order_id: Option<Uuid>,
+) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("UPDATE carts", async move {
+        sqlx::query!("UPDATE carts SET checkout_order = $2 WHERE user_id = $1", user_id, order_id)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+    .await
+}
+
+/// The order `order_id` was paid: if it is the one `user_id`'s cart checked out, the quantities it
+/// bought leave the cart (lines added since stay) and the cart forgets the order. One
+/// transaction, so a line is never taken out twice. Returns whether the cart had that order.
+pub async fn settle(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    order_id: Uuid,
+    bought: &[(Uuid, i32)],
+) -> Result<bool, sqlx::Error> {
+    shopkit::dbop::traced("UPDATE carts DELETE cart_items UPDATE cart_items", async move {
+        let mut tx = sqlx::Connection::begin(conn).await?;
+        let cart = sqlx::query_scalar!(
+            "UPDATE carts SET checkout_order = NULL, updated_at = now()
+             WHERE user_id = $1 AND checkout_order = $2 RETURNING id",
+            user_id,
+            order_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(cart) = cart else { return Ok(false) };
+        let products: Vec<Uuid> = bought.iter().map(|(id, _)| *id).collect();
+        let quantities: Vec<i32> = bought.iter().map(|(_, q)| *q).collect();
+        sqlx::query!(
+            "DELETE FROM cart_items i USING unnest($2::uuid[], $3::int4[]) AS b(product_id, quantity)
+             WHERE i.cart_id = $1 AND i.product_id = b.product_id AND i.quantity <= b.quantity",
+            cart,
+            &products,
+            &quantities
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "UPDATE cart_items i SET quantity = i.quantity - b.quantity
+             FROM unnest($2::uuid[], $3::int4[]) AS b(product_id, quantity)
+             WHERE i.cart_id = $1 AND i.product_id = b.product_id",
+            cart,
+            &products,
+            &quantities
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     })
     .await
 }

@@ -10,8 +10,11 @@ use uuid::Uuid;
 
 use super::{
     AppState,
+    checkout::Hold,
     forms::{AddToCart, SetQuantity},
+    orders::short_id,
     page::{Layout, PageError, redirect, render},
+    pending::{self, Checkout},
     session::Session,
 };
 use crate::{
@@ -96,11 +99,36 @@ struct CartPage {
     logged_in: bool,
     /// Why the checkout button is off, said next to it.
     blocked: Option<String>,
+    /// The order the last checkout placed, waiting for payment.
+    waiting: Option<WaitingOrder>,
+    /// The short id of an order of this cart paid since the last look (its lines left the cart).
+    just_paid: Option<String>,
+}
+
+/// The order waiting for payment, as the cart page mentions it.
+struct WaitingOrder {
+    id: Uuid,
+    short_id: String,
+    total: String,
+    held: Option<super::checkout::Hold>,
 }
 
 /// `GET /cart`.
 #[handler]
 pub async fn show(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
+    let checkout = match &session.user {
+        Some(user) => pending::look(state, &state.backends.as_user(&user.token), user.id).await?,
+        None => Checkout::Nothing,
+    };
+    // Units the waiting order holds count as available: a new checkout cancels that order first.
+    let held = |product: Uuid| -> i32 {
+        match &checkout {
+            Checkout::Waiting(order) => {
+                order.items.iter().filter(|line| line.product_id == product).map(|line| line.quantity).sum()
+            }
+            _ => 0,
+        }
+    };
     let priced = priced_lines(state, &state.backends, &session.cart_owner()).await?;
     let totals = totals_by_currency(&priced);
     let lines: Vec<LineView> = priced
@@ -112,7 +140,7 @@ pub async fn show(Data(state): Data<&AppState>, Data(session): Data<&Session>) -
             quantity: line.quantity,
             unit_price: format_money(p.price, &p.currency),
             line_total: format_money(p.price.saturating_mul(i64::from(line.quantity)), &p.currency),
-            warning: match p.stock {
+            warning: match p.stock.saturating_add(held(p.id)) {
                 0 => Some("Out of stock: remove it to check out.".to_owned()),
                 n if n < line.quantity => Some(format!("Only {n} left: lower the quantity to check out.")),
                 _ => None,
@@ -120,12 +148,27 @@ pub async fn show(Data(state): Data<&AppState>, Data(session): Data<&Session>) -
         })
         .collect();
     let blocked = checkout_blocked(&lines, &totals);
+    let (waiting, just_paid) = match checkout {
+        Checkout::Waiting(order) => {
+            let view = WaitingOrder {
+                id: order.id,
+                short_id: short_id(order.id),
+                total: format_money(order.total, &order.currency),
+                held: order.expires_at.map(|at| Hold::until(at, chrono::Utc::now())),
+            };
+            (Some(view), None)
+        }
+        Checkout::JustPaid(order) => (None, Some(short_id(order.id))),
+        Checkout::Nothing => (None, None),
+    };
     render(&CartPage {
         page: Layout::new(state, session, "Your cart").await?,
         logged_in: session.user.is_some(),
         lines,
         totals,
         blocked,
+        waiting,
+        just_paid,
     })
 }
 

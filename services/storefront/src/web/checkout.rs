@@ -1,5 +1,6 @@
 //! Checkout and payment. Checkout places the order for the cart and starts a purchase trace
 //! that the pay pages continue (see [`super::session`]), so cart -> checkout -> pay is one trace.
+//! The cart keeps its lines until the order is paid ([`super::pending`]).
 
 use askama::Template;
 use poem::{
@@ -18,6 +19,7 @@ use super::{
     orders::{OrderView, fetch_order},
     page::{Layout, PageError, redirect, rejection_detail, render_with},
     pay_problem::PayProblem,
+    pending,
     session::Session,
 };
 use crate::{
@@ -40,7 +42,8 @@ fn current_traceparent() -> Option<String> {
     headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned)
 }
 
-/// `POST /checkout`: places the order for the cart's contents and opens the pay page.
+/// `POST /checkout`: places the order for the cart's contents and opens the pay page. An order
+/// an earlier checkout left waiting for payment is cancelled first: the cart is what is bought.
 #[handler]
 pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session>) -> Result<Response, PageError> {
     let Some(user) = session.user.as_ref() else {
@@ -49,6 +52,13 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
         return Err(PageError::LoginRequired { next: "/cart".into() });
     };
     let backends = state.backends.as_user(&user.token);
+    if !pending::make_way(state, &backends, user.id).await? {
+        let mut conn = state.pool.acquire().await?;
+        let notice = "Your earlier order for this cart was paid meanwhile, so its items left the cart. \
+                      Check the cart before you check out again.";
+        sessions::set_flash(&mut conn, &session.id_hash, notice).await?;
+        return Ok(redirect("/cart"));
+    }
     let owner = session.cart_owner();
     let lines = priced_lines(state, &backends, &owner).await?;
     if lines.is_empty() {
@@ -62,7 +72,7 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
     let mut conn = state.pool.acquire().await?;
     match placed {
         Ok(order) => {
-            carts::clear(&mut conn, &owner).await?;
+            carts::set_checkout_order(&mut conn, user.id, Some(order.id)).await?;
             sessions::set_purchase_trace(&mut conn, &session.id_hash, current_traceparent().as_deref()).await?;
             tracing::info!(order_id = %order.id, "order placed from the storefront");
             Ok(redirect(&format!("/orders/{}/pay", order.id)))
@@ -110,17 +120,17 @@ async fn pay_page_for(
 
 /// How long a pending order's items stay reserved: the orders service cancels an unpaid order
 /// at `expires_at` and gives its stock back, so the pay page says when.
-struct Hold {
+pub(super) struct Hold {
     /// Whole minutes left (0 in the last minute).
-    minutes: i64,
+    pub minutes: i64,
     /// The deadline as `HH:MM UTC`.
-    until: String,
+    pub until: String,
     /// The deadline, RFC 3339, for the `<time>` element.
-    datetime: String,
+    pub datetime: String,
 }
 
 impl Hold {
-    fn until(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Self {
+    pub(super) fn until(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> Self {
         Self {
             minutes: (at - now).num_minutes().max(0),
             until: at.format("%H:%M UTC").to_string(),
@@ -201,6 +211,7 @@ pub async fn pay(
     let mut conn = state.pool.acquire().await?;
     match paid {
         Ok(order) => {
+            pending::settle(state, user.id, &order).await?;
             sessions::set_purchase_trace(&mut conn, &session.id_hash, None).await?;
             sessions::set_flash(&mut conn, &session.id_hash, "Thank you! Your payment was received.").await?;
             Ok(redirect(&format!("/orders/{}", order.id)))

@@ -13,6 +13,7 @@ pub mod forms;
 pub mod orders;
 pub mod page;
 pub mod pay_problem;
+pub mod pending;
 pub mod renewal;
 pub mod seal;
 pub mod session;

@@ -113,6 +113,15 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert!(driver.text("#pay-error").await.contains("declined"), "the reason survives a reload");
     driver.shot("declined-reloaded").await;
 
+    // Declined, the shopper looks at the cart: still full, with the order waiting and a way back.
+    driver.click("#cart-kept a").await;
+    driver.wait_for_path("/cart").await;
+    assert!(driver.text("#waiting-order").await.contains("is waiting for payment"));
+    assert_eq!(driver.text("#cart-total").await, "€74.99", "the cart kept its lines");
+    driver.shot("cart-with-waiting-order").await;
+    driver.click("#pay-waiting").await;
+    driver.find("#card-number").await;
+
     driver.fill("#card-number", GOOD_CARD).await;
     driver.fill("#card-expiry", "12/30").await;
     driver.fill("#card-cvc", "123").await;
@@ -124,6 +133,8 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert!(driver.text("#orders").await.contains("Paid"));
     driver.shot("my-orders").await;
     assert_eq!(shop.product_now(&lamp).await["stock"], 2, "the lamp was sold");
+    driver.goto(&shop.url("/cart")).await;
+    assert!(driver.text("main").await.contains("Your cart is empty"), "paid: the cart emptied");
 
     // The same shop at phone width: no sideways scrolling.
     driver.client.set_window_size(390, 844).await.expect("phone size");

@@ -153,7 +153,10 @@ async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable(
     let pay_path = placed.headers()["location"].to_str().expect("location").to_owned();
     assert!(pay_path.starts_with("/orders/") && pay_path.ends_with("/pay"), "{pay_path}");
     assert_eq!(shop.product_now(lamp_id).await["stock"], 3, "the order holds two units");
-    assert!(browser.page("/cart").await.contains("Your cart is empty"), "the cart became the order");
+    let cart = browser.page("/cart").await;
+    assert!(cart.contains("Desk lamp") && cart.contains("value=\"2\""), "the cart keeps its lines until paid");
+    assert!(cart.contains("is waiting for payment") && cart.contains(&format!("href=\"{pay_path}\"")), "{cart}");
+    assert!(!cart.contains("Out of stock") && !cart.contains(" disabled"), "the held units count as the shopper's");
 
     let pay_page = browser.page(&pay_path).await;
     assert!(pay_page.contains("€99.98") && pay_page.contains("4242 4242 4242 4242"), "total and test cards");
@@ -200,6 +203,7 @@ async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable(
         .await;
     assert_eq!(status, 200);
     assert!(order.contains("Thank you! Your payment was received.") && order.contains(">Paid<"), "{order}");
+    assert!(browser.page("/cart").await.contains("Your cart is empty"), "paid: the lines left the cart");
     let orders = browser.page("/orders").await;
     assert!(orders.contains("Paid") && orders.contains("€99.98"));
 
@@ -487,4 +491,43 @@ async fn guesses_at_a_shoppers_password_pause_the_guesser_not_the_shopper() {
     let (status, page) = owner.submit("/login", &login(PASSWORD)).await;
     assert_eq!(status, 200);
     assert!(page.contains("Welcome, Ada!"), "{page}");
+}
+
+#[tokio::test]
+async fn checking_out_again_replaces_the_waiting_order_and_paying_takes_only_its_lines() {
+    let shop = spawn_shop().await;
+    let lamp = shop.product(json!({"sku": "LAMP-1", "name": "Desk lamp", "price": 4999, "stock": 3})).await;
+    let mug = shop.product(json!({"sku": "MUG-1", "name": "Enamel mug", "price": 1250, "stock": 10})).await;
+    let (lamp, mug) = (lamp["id"].as_str().expect("id"), mug["id"].as_str().expect("id"));
+    let browser = Browser::new(&shop);
+    browser.register("ada@example.com").await;
+    browser.submit("/cart/items", &[("product_id", lamp), ("quantity", "3")]).await;
+    let first = browser.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
+    assert_eq!(shop.product_now(lamp).await["stock"], 0, "the first order holds every lamp");
+
+    // The shopper goes back, changes the cart (all lamps are theirs to change) and checks out again.
+    let cart = browser.page("/cart").await;
+    assert!(!cart.contains("Out of stock"), "the waiting order's lamps are not counted as gone: {cart}");
+    browser.submit(&format!("/cart/items/{lamp}"), &[("quantity", "2")]).await;
+    let second = browser.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
+    assert_ne!(first, second);
+    assert_eq!(shop.product_now(lamp).await["stock"], 1, "the first order was cancelled, the second holds two");
+    let first_order = browser.page(first.trim_end_matches("/pay")).await;
+    assert!(first_order.contains(">Cancelled<"), "{first_order}");
+
+    // A mug added while the second order waits stays in the cart when that order is paid.
+    browser.submit("/cart/items", &[("product_id", mug), ("quantity", "1")]).await;
+    let pay_page = browser.page(&second).await;
+    assert!(pay_page.contains("Your cart keeps these items until you pay"), "{pay_page}");
+    let (status, paid) = browser
+        .submit(&second, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "one")])
+        .await;
+    assert_eq!(status, 200);
+    assert!(paid.contains(">Paid<"), "{paid}");
+    let cart = browser.page("/cart").await;
+    assert!(!cart.contains("Desk lamp") && cart.contains("Enamel mug"), "only the order's lines left: {cart}");
+    assert!(!cart.contains("waiting for payment"), "{cart}");
+    let checkout_order: Option<uuid::Uuid> =
+        sqlx::query_scalar("SELECT checkout_order FROM carts").fetch_one(&shop.storefront_db.pool).await.expect("cart");
+    assert_eq!(checkout_order, None, "the cart forgot the paid order");
 }
