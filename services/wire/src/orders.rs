@@ -91,6 +91,10 @@ pub struct OrderPage {
     /// Pass as `cursor` for the next page; absent on the last page.
     #[oai(nullable)]
     pub next_cursor: Option<String>,
+    /// How many orders match the filters: answered for numbered pages (`page`) only.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<i64>,
 }
 
 #[cfg(test)]

@@ -14,7 +14,7 @@ use super::{
     wire::{ItemBody, NewOrderBody, Order, OrderPage, OrderPatchBody, PayBody, Status, TargetStatus},
 };
 use crate::{
-    domain::status::OrderEvent,
+    domain::{listing::ListRequest, status::OrderEvent},
     error::OrdersError,
     saga::{Orders, create::Placed},
 };
@@ -124,6 +124,8 @@ impl OrdersApi {
 
     /// The caller's orders, newest first; admins see everyone's and may filter by user.
     #[oai(path = "/orders", method = "get", operation_id = "listOrders")]
+    // poem-openapi takes each query parameter as an argument: the list has six.
+    #[allow(clippy::too_many_arguments)]
     async fn list(
         &self,
         auth: BearerAuth,
@@ -132,14 +134,28 @@ impl OrdersApi {
         user_id: Query<Option<Uuid>>,
         /// Only orders in this status.
         status: Query<Option<Status>>,
+        /// Only the order with this number: the last eight hex digits of its id, as pages show
+        /// it (`1A2B3C4D`, any case).
+        number: Query<Option<String>>,
         /// `next_cursor` of the previous page.
         cursor: Query<Option<String>>,
+        /// A numbered page (from 1) instead of a cursor: the answer carries `total` and no
+        /// `next_cursor`. For staff screens; walking every order is a cursor's job.
+        page: Query<Option<u32>>,
         /// Page size, 1-100 (default 20).
         limit: Query<Option<u32>>,
     ) -> Result<ListResponse, Refusal<ListErrors>> {
-        let page = orders.list(&auth.0, user_id.0, status.0.map(Into::into), cursor.0.as_deref(), limit.0).await?;
+        let request = ListRequest {
+            status: status.0.map(Into::into),
+            number: number.0.as_deref(),
+            cursor: cursor.0.as_deref(),
+            page: page.0,
+            limit: limit.0,
+        };
+        let page = orders.list(&auth.0, user_id.0, request).await?;
         let items = page.orders.into_iter().map(Order::from).collect();
-        Ok(ListResponse::Ok(Json(OrderPage { items, next_cursor: page.next.map(|c| c.encode()) })))
+        let next_cursor = page.next.map(|c| c.encode());
+        Ok(ListResponse::Ok(Json(OrderPage { items, next_cursor, total: page.total })))
     }
 
     /// Change a pending order's items (the reservation is adjusted all or nothing), or move a

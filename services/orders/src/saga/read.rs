@@ -9,9 +9,8 @@ use super::{Orders, authorize, load};
 use crate::{
     domain::{
         access,
-        listing::{ListQuery, OrderCursor},
+        listing::{ListQuery, ListRequest, OrderCursor},
         order::Order,
-        status::OrderStatus,
     },
     error::OrdersError,
     store::orders::{self, LineRow},
@@ -22,8 +21,10 @@ use crate::{
 pub struct OrderPage {
     /// The orders of this page.
     pub orders: Vec<Order>,
-    /// Where the next page starts; `None` on the last page.
+    /// Where the next page starts; `None` on the last page, and for numbered pages.
     pub next: Option<OrderCursor>,
+    /// How many orders match, for numbered pages.
+    pub total: Option<i64>,
 }
 
 impl Orders {
@@ -44,17 +45,21 @@ impl Orders {
         &self,
         caller: &AuthUser,
         requested_user: Option<Uuid>,
-        status: Option<OrderStatus>,
-        cursor: Option<&str>,
-        limit: Option<u32>,
+        request: ListRequest<'_>,
     ) -> Result<OrderPage, OrdersError> {
         let owner = access::list_scope(caller, requested_user)?;
-        let query = ListQuery::parse(owner, status, cursor, limit)?;
+        let query = ListQuery::parse(owner, request)?;
         let mut conn = self.pool.acquire().await?;
         let mut rows = orders::list(&mut conn, &query).await?;
+        let total = match query.page {
+            Some(_) => Some(orders::count(&mut conn, &query).await?),
+            None => None,
+        };
         let page_size = usize::try_from(query.limit).unwrap_or(usize::MAX);
-        let next = if rows.len() > page_size {
-            rows.truncate(page_size);
+        let more = rows.len() > page_size;
+        rows.truncate(page_size);
+        // A numbered page says where it is with the total instead.
+        let next = if more && query.page.is_none() {
             rows.last().map(|r| OrderCursor { created_at: r.created_at, id: r.id })
         } else {
             None
@@ -70,6 +75,6 @@ impl Orders {
             let lines = lines.remove(&row.id).unwrap_or_default();
             page.push(row.into_order(lines).ok_or(OrdersError::NotFound)?);
         }
-        Ok(OrderPage { orders: page, next })
+        Ok(OrderPage { orders: page, next, total })
     }
 }

@@ -442,24 +442,46 @@ pub async fn mark_stock_released(conn: &mut PgConnection, id: Uuid) -> Result<()
 /// so the caller knows whether another page follows.
 pub async fn list(conn: &mut PgConnection, query: &ListQuery) -> Result<Vec<OrderRow>, sqlx::Error> {
     shopkit::dbop::traced("SELECT orders", async move {
-        let mut sql = sqlx::QueryBuilder::new(format!(
-            "SELECT {COLUMNS} FROM orders WHERE status NOT IN ('reserving', 'failed')"
-        ));
-        if let Some(user_id) = query.owner {
-            sql.push(" AND user_id = ").push_bind(user_id);
-        }
-        if let Some(status) = query.status {
-            sql.push(" AND status = ").push_bind(status.as_str());
-        }
+        let mut sql = sqlx::QueryBuilder::new(format!("SELECT {COLUMNS} FROM orders"));
+        push_filters(&mut sql, query);
         if let Some(after) = query.after {
             sql.push(" AND (created_at, id) < (").push_bind(after.created_at).push(", ").push_bind(after.id).push(")");
         }
         sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit) + 1);
+        if let Some(offset) = query.offset() {
+            sql.push(" OFFSET ").push_bind(offset);
+        }
         // Built at run time: the filters present decide the statement (and its plan), see the
         // products search for the same choice.
         sql.build_query_as::<OrderRow>().fetch_all(conn).await
     })
     .await
+}
+
+/// How many orders the filters of `query` match (its cursor and page aside).
+pub async fn count(conn: &mut PgConnection, query: &ListQuery) -> Result<i64, sqlx::Error> {
+    shopkit::dbop::traced("SELECT orders", async move {
+        let mut sql = sqlx::QueryBuilder::new("SELECT count(*) FROM orders");
+        push_filters(&mut sql, query);
+        sql.build_query_scalar::<i64>().fetch_one(conn).await
+    })
+    .await
+}
+
+/// ` WHERE ...` of a list: orders people can see (not mid-placement or failed), then the
+/// owner, status and order-number filters. The number is compared on the expression the
+/// `orders_number` index holds.
+fn push_filters(sql: &mut sqlx::QueryBuilder<'_, sqlx::Postgres>, query: &ListQuery) {
+    sql.push(" WHERE status NOT IN ('reserving', 'failed')");
+    if let Some(user_id) = query.owner {
+        sql.push(" AND user_id = ").push_bind(user_id);
+    }
+    if let Some(status) = query.status {
+        sql.push(" AND status = ").push_bind(status.as_str());
+    }
+    if let Some(number) = &query.number {
+        sql.push(" AND right(replace(id::text, '-', ''), 8) = ").push_bind(number.clone());
+    }
 }
 
 /// Up to `limit` pending orders past their expiry with no payment in flight, locked; rows

@@ -211,7 +211,26 @@ async fn customers_only_see_and_touch_their_own_orders() {
     let rest: Value = shop.get(&admin, &format!("/orders?limit=2&cursor={cursor}")).await.json().await.expect("json");
     assert_eq!(rest["items"].as_array().expect("items").len(), 1);
     assert!(rest["next_cursor"].is_null());
+    assert!(page.get("total").is_none(), "cursor pages do not count");
     assert_eq!(shop.get(&ada, &format!("/orders/{id}")).await.status(), 200);
+
+    // Numbered pages for staff screens: a total, no cursor.
+    let second: Value = shop.get(&admin, "/orders?limit=2&page=2").await.json().await.expect("json");
+    assert_eq!((second["total"].as_i64(), second["items"].as_array().map(Vec::len)), (Some(3), Some(1)));
+    assert!(second["next_cursor"].is_null());
+    assert_eq!(second["items"][0]["id"], rest["items"][0]["id"], "page 2 is what the cursor gave");
+    problem(shop.get(&admin, &format!("/orders?page=2&cursor={cursor}")).await, 422).await;
+    // An order number (the id's last eight hex digits, any case) finds that order.
+    let number = id.replace('-', "")[24..].to_uppercase();
+    let found: Value = shop.get(&admin, &format!("/orders?number={number}&page=1")).await.json().await.expect("json");
+    assert_eq!((found["total"].as_i64(), &found["items"][0]["id"]), (Some(1), &json!(id)));
+    let none: Value = shop.get(&admin, "/orders?number=00000000").await.json().await.expect("json");
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
+    let bad = problem(shop.get(&admin, "/orders?number=12345").await, 422).await;
+    assert_eq!(error_fields(&bad), ["number"]);
+    // A customer's number search stays within their own orders.
+    let theirs: Value = shop.get(&ada, &format!("/orders?number={number}")).await.json().await.expect("json");
+    assert_eq!(theirs["items"].as_array().map(Vec::len), Some(1), "ada's own order");
 }
 
 #[tokio::test]

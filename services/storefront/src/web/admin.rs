@@ -1,6 +1,6 @@
-//! Staff pages: the catalogue (create, edit, stock, delete) and orders (ship, deliver). Every
-//! change goes through the products and orders APIs with the admin's own token, so those
-//! services decide what an admin may do.
+//! Staff pages of the catalogue: list, create, edit, stock, delete (after a confirmation page).
+//! Every change goes through the products API with the admin's own token, so products decides
+//! what an admin may do. Orders: [`super::admin_orders`].
 
 use askama::Template;
 use poem::{
@@ -16,13 +16,12 @@ use uuid::Uuid;
 use super::{
     AppState,
     catalogue::ProductView,
-    forms::{ProductForm, StatusForm},
-    orders::OrderView,
-    page::{Choice, Layout, PageError, redirect, rejection_detail, render, render_with, require_admin},
+    forms::ProductForm,
+    page::{Layout, PageError, redirect, rejection_detail, render, render_with, require_admin},
     session::Session,
 };
 use crate::{
-    clients::{OrderPage, Product, ProductPage},
+    clients::{Product, ProductPage},
     domain::money::{parse_major, to_major_text},
     store::sessions,
 };
@@ -32,7 +31,6 @@ use crate::{
 pub struct AdminQuery {
     q: Option<String>,
     cursor: Option<String>,
-    status: Option<String>,
 }
 
 #[derive(Template)]
@@ -248,7 +246,32 @@ pub async fn update_product(
     save_product(state, session, Some(id), form).await
 }
 
-/// `POST /admin/products/{id}/delete`.
+#[derive(Template)]
+#[template(path = "admin/delete_product.html")]
+struct DeleteProductPage {
+    page: Layout,
+    product: ProductView,
+    sku: String,
+}
+
+/// `GET /admin/products/{id}/delete`: asks before deleting.
+#[handler]
+pub async fn confirm_delete_product(
+    Data(state): Data<&AppState>,
+    Data(session): Data<&Session>,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    require_admin(session, &format!("/admin/products/{id}"))?;
+    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
+    let product = state.backends.product(id).await?.ok_or(PageError::NotFound)?;
+    render(&DeleteProductPage {
+        page: Layout::new(state, session, format!("Delete {}", product.name)).await?,
+        sku: product.sku.clone(),
+        product: ProductView::from(&product),
+    })
+}
+
+/// `POST /admin/products/{id}/delete` (from the confirmation page).
 #[handler]
 pub async fn delete_product(
     Data(state): Data<&AppState>,
@@ -261,75 +284,6 @@ pub async fn delete_product(
     let mut conn = state.pool.acquire().await?;
     sessions::set_flash(&mut conn, &session.id_hash, "Product deleted.").await?;
     Ok(redirect("/admin/products"))
-}
-
-/// The statuses the order list can be filtered by.
-const STATUSES: [&str; 5] = ["pending", "paid", "shipped", "delivered", "cancelled"];
-
-#[derive(Template)]
-#[template(path = "admin/orders.html")]
-struct OrdersPage {
-    page: Layout,
-    orders: Vec<OrderView>,
-    statuses: Vec<Choice>,
-    next_page: Option<String>,
-}
-
-/// `GET /admin/orders`: every order, filterable by status.
-#[handler]
-pub async fn orders(
-    Data(state): Data<&AppState>,
-    Data(session): Data<&Session>,
-    Query(query): Query<AdminQuery>,
-) -> Result<Response, PageError> {
-    let admin = require_admin(session, "/admin/orders")?;
-    let status = query.status.filter(|s| STATUSES.contains(&s.as_str())).unwrap_or_default();
-    let mut pairs: Vec<(&str, String)> = vec![("limit", "50".into())];
-    if !status.is_empty() {
-        pairs.push(("status", status.clone()));
-    }
-    if let Some(cursor) = query.cursor.filter(|c| !c.is_empty()) {
-        pairs.push(("cursor", cursor));
-    }
-    let path = format!("/orders?{}", serde_urlencoded::to_string(&pairs).unwrap_or_default());
-    let page: OrderPage = state.backends.as_user(&admin.token).orders.get(&path).await?;
-    let next_page = page.next_cursor.as_deref().map(|cursor| {
-        format!(
-            "/admin/orders?{}",
-            serde_urlencoded::to_string([("status", status.as_str()), ("cursor", cursor)]).unwrap_or_default()
-        )
-    });
-    render(&OrdersPage {
-        page: Layout::new(state, session, "Orders").await?,
-        orders: page.items.iter().map(OrderView::from).collect(),
-        statuses: Choice::list(std::iter::once(("", "All")).chain(STATUSES.iter().map(|s| (*s, *s))), &status),
-        next_page,
-    })
-}
-
-/// `POST /admin/orders/{id}/status`: ship or deliver.
-#[handler]
-pub async fn set_order_status(
-    Data(state): Data<&AppState>,
-    Data(session): Data<&Session>,
-    Path(id): Path<String>,
-    Form(form): Form<StatusForm>,
-) -> Result<Response, PageError> {
-    let admin = require_admin(session, "/admin/orders")?;
-    let id = Uuid::parse_str(&id).map_err(|_| PageError::NotFound)?;
-    let result: Result<Value, ClientError> = state
-        .backends
-        .as_user(&admin.token)
-        .orders
-        .patch(&format!("/orders/{id}"), &json!({"status": form.status}))
-        .await;
-    let notice = match result {
-        Ok(_) => format!("Order {} marked {}.", super::orders::short_id(id), form.status),
-        Err(err) => format!("Could not change the order: {}", rejection_detail(&err).ok_or(PageError::from(err))?),
-    };
-    let mut conn = state.pool.acquire().await?;
-    sessions::set_flash(&mut conn, &session.id_hash, &notice).await?;
-    Ok(redirect("/admin/orders"))
 }
 
 #[cfg(test)]

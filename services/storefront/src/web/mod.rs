@@ -4,6 +4,7 @@
 pub mod account;
 pub mod address;
 pub mod admin;
+pub mod admin_orders;
 pub mod assets;
 pub mod cart;
 pub mod catalogue;
@@ -84,9 +85,11 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/admin/products", get(admin::products))
         .at("/admin/products/new", get(admin::new_product_page).post(admin::create_product))
         .at("/admin/products/:id", get(admin::edit_product_page).post(admin::update_product))
-        .at("/admin/products/:id/delete", post(admin::delete_product))
-        .at("/admin/orders", get(admin::orders))
-        .at("/admin/orders/:id/status", post(admin::set_order_status))
+        .at("/admin/products/:id/delete", get(admin::confirm_delete_product).post(admin::delete_product))
+        .at("/admin/orders", get(admin_orders::orders))
+        .at("/admin/orders/:id", get(admin_orders::order_page))
+        .at("/admin/orders/:id/cancel", get(admin_orders::confirm_cancel).post(admin_orders::cancel))
+        .at("/admin/orders/:id/status", post(admin_orders::set_status))
         .at("/static/style.css", get(assets::stylesheet))
         .at("/favicon.ico", get(assets::favicon))
         .at("/images/catalogue/:file", get(assets::catalogue_image))

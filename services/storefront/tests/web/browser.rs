@@ -150,14 +150,19 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
 
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; .ci/checks/storefront.sh runs it"]
-async fn an_admin_edits_a_product_and_ships_the_order() {
+async fn an_admin_edits_a_product_ships_one_order_and_refunds_another() {
     let shop = spawn_shop().await;
-    let (lamp, _) = demo_products(&shop).await;
+    let (lamp, mug) = demo_products(&shop).await;
     let customer = Browser::new(&shop);
     customer.register("buyer@example.com").await;
-    customer.submit("/cart/items", &[("product_id", &lamp), ("quantity", "1")]).await;
-    let pay = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
-    customer.submit(&pay, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "")]).await;
+    let mut paid = Vec::new();
+    for product in [&lamp, &mug] {
+        customer.submit("/cart/items", &[("product_id", product), ("quantity", "1")]).await;
+        let pay = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
+        customer.submit(&pay, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "")]).await;
+        paid.push(pay.trim_end_matches("/pay").to_owned());
+    }
+    let mug_order = paid[1].clone();
 
     let driver = Driver::start("admin", 1280, 900).await;
     driver.goto(&shop.url("/login?next=/admin/products")).await;
@@ -182,13 +187,34 @@ async fn an_admin_edits_a_product_and_ships_the_order() {
     assert_eq!(driver.text(".price.big").await, "€59.90");
 
     driver.goto(&shop.url("/admin/orders?status=paid")).await;
+    assert!(driver.text("#admin-orders").await.contains("buyer@example.com"), "the customer column");
     driver.shot("admin-orders").await;
-    driver.click("button.ship").await;
+    let lamp_row = format!("#order-{} button.ship", paid[0].trim_start_matches("/orders/"));
+    driver.click(&lamp_row).await;
     assert!(driver.text("#notice").await.contains("marked shipped"));
-    assert!(driver.text("#admin-orders").await.contains("Shipped"));
+    assert_eq!(driver.text("#order-status").await, "Shipped");
     driver.shot("order-shipped").await;
+    assert!(customer.page(&paid[0]).await.contains(">Shipped<"), "the customer sees it shipped");
+
+    // The customer asks for a refund of the mug: staff find the order by e-mail and refund it.
+    driver.goto(&shop.url("/admin/orders")).await;
+    driver.fill("header .search input[name=q]", "buyer@example.com").await;
+    driver.click("header .search button").await;
+    assert!(driver.text("#search-note").await.contains("Orders of buyer@example.com"));
+    driver.shot("orders-by-e-mail").await;
+    let mug_id = mug_order.trim_start_matches("/orders/");
+    driver.click(&format!("#order-{mug_id} a")).await;
+    assert!(driver.text("#order-customer").await.contains("buyer@example.com"));
+    driver.shot("order-detail").await;
+    driver.click("#cancel-order").await;
+    assert!(driver.text("#confirm-cancel").await.contains("Cancel and refund €12.50"));
+    driver.shot("confirm-refund").await;
+    driver.click("#confirm-cancel").await;
+    assert!(driver.text("#notice").await.contains("cancelled and €12.50 refunded to the customer"));
+    assert_eq!(driver.text("#order-status").await, "Cancelled");
+    driver.shot("order-refunded").await;
     driver.close().await;
-    assert!(customer.page(pay.trim_end_matches("/pay")).await.contains(">Shipped<"), "the customer sees it shipped");
+    assert!(customer.page(&mug_order).await.contains("Your payment has been refunded"), "the customer sees the refund");
 }
 
 #[tokio::test]

@@ -531,3 +531,84 @@ async fn checking_out_again_replaces_the_waiting_order_and_paying_takes_only_its
         sqlx::query_scalar("SELECT checkout_order FROM carts").fetch_one(&shop.storefront_db.pool).await.expect("cart");
     assert_eq!(checkout_order, None, "the cart forgot the paid order");
 }
+
+#[tokio::test]
+async fn staff_find_orders_see_the_customer_and_refund_after_confirming() {
+    let shop = spawn_shop().await;
+    let lamp = shop.product(json!({"sku": "LAMP-1", "name": "Desk lamp", "price": 4999, "stock": 5})).await;
+    let lamp = lamp["id"].as_str().expect("id");
+    let customer = Browser::new(&shop);
+    customer.register("ada@example.com").await;
+    customer.submit("/cart/items", &[("product_id", lamp), ("quantity", "1")]).await;
+    let pay = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
+    customer.submit(&pay, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "a")]).await;
+    let order_id = pay.trim_start_matches("/orders/").trim_end_matches("/pay").to_owned();
+    let number = order_id.replace('-', "")[24..].to_uppercase();
+    assert_eq!(shop.product_now(lamp).await["stock"], 4);
+
+    let admin = Browser::new(&shop);
+    admin.submit("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/admin/orders")]).await;
+    let list = admin.page("/admin/orders").await;
+    assert!(list.contains(&format!("#{number}")) && list.contains("ada@example.com"), "customer column: {list}");
+    assert!(list.contains("Paid: to ship") && !list.contains(">paid<"), "statuses in words");
+    // Search: by number (with or without #), by e-mail, or a whole id straight to the order.
+    for q in [number.clone(), format!("%23{}", number.to_lowercase()), "ada%40example.com".to_owned()] {
+        let found = admin.page(&format!("/admin/orders?q={q}")).await;
+        assert!(found.contains(&format!("#{number}")) && found.contains("1 order<"), "{q}: {found}");
+    }
+    let nobody = admin.page("/admin/orders?q=nobody%40example.com").await;
+    assert!(nobody.contains("No account has the e-mail nobody@example.com") && nobody.contains("0 orders"));
+    assert!(admin.page("/admin/orders?q=lamp").await.contains("Search by order number"));
+    assert_eq!(
+        admin.get(&format!("/admin/orders?q={order_id}")).await.headers()["location"],
+        format!("/admin/orders/{order_id}").as_str()
+    );
+
+    let detail = admin.page(&format!("/admin/orders/{order_id}")).await;
+    assert!(
+        detail.contains("Ada") && detail.contains("ada@example.com") && detail.contains("Cancel and refund…"),
+        "{detail}"
+    );
+    // Cancelling asks first: the question page changes nothing.
+    let question = admin.page(&format!("/admin/orders/{order_id}/cancel")).await;
+    assert!(question.contains("Cancel and refund €49.99") && question.contains("cannot be undone"), "{question}");
+    assert_eq!(shop.product_now(lamp).await["stock"], 4, "asking changed nothing");
+    let (status, done) = admin.submit(&format!("/admin/orders/{order_id}/cancel"), &[]).await;
+    assert_eq!(status, 200);
+    assert!(done.contains(&format!("Order #{number} cancelled and €49.99 refunded to the customer.")), "{done}");
+    assert!(done.contains("(refunded)") && done.contains("Cancelled by the shop"), "{done}");
+    assert_eq!(shop.product_now(lamp).await["stock"], 5, "the stock went back");
+    let theirs = customer.page(&format!("/orders/{order_id}")).await;
+    assert!(theirs.contains("Cancelled by the shop") && theirs.contains("Your payment has been refunded"), "{theirs}");
+
+    // Deleting a product asks first too.
+    let question = admin.page(&format!("/admin/products/{lamp}/delete")).await;
+    assert!(question.contains("Delete Desk lamp?") && question.contains("cannot be undone"), "{question}");
+    assert_eq!(shop.product_now(lamp).await["name"], "Desk lamp", "asking deleted nothing");
+}
+
+#[tokio::test]
+async fn the_staff_order_list_has_numbered_pages() {
+    let shop = spawn_shop().await;
+    let mug = shop.product(json!({"sku": "MUG-1", "name": "Enamel mug", "price": 1250, "stock": 50})).await;
+    let customer = Browser::new(&shop);
+    customer.register("ada@example.com").await;
+    customer.submit("/cart/items", &[("product_id", mug["id"].as_str().expect("id")), ("quantity", "1")]).await;
+    // Each checkout replaces the waiting order: 21 orders, 20 of them cancelled.
+    for _ in 0..21 {
+        assert_eq!(customer.post("/checkout", &[]).await.status(), 303);
+    }
+    let admin = Browser::new(&shop);
+    admin.submit("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/")]).await;
+    let first = admin.page("/admin/orders").await;
+    assert!(first.contains("21 orders") && first.contains("<span aria-current=\"page\">1</span>"), "{first}");
+    assert_eq!(first.matches("<tr id=\"order-").count(), 20);
+    assert!(first.contains("page=2\">2</a>"), "a link to page 2: {first}");
+    let second = admin.page("/admin/orders?page=2").await;
+    assert_eq!(second.matches("<tr id=\"order-").count(), 1);
+    assert!(first.contains("<span class=\"status pending\">"), "the newest order, still waiting, is on page 1");
+    assert!(!second.contains("<span class=\"status pending\">"), "page 2 holds the oldest, cancelled: {second}");
+    assert!(second.contains("<span class=\"status cancelled\">Cancelled</span>"), "{second}");
+    let cancelled = admin.page("/admin/orders?status=cancelled").await;
+    assert!(cancelled.contains("20 orders") && !cancelled.contains("aria-label=\"Pages\""), "one page: no pager");
+}

@@ -2,7 +2,11 @@
 
 use chrono::{DateTime, Utc};
 use poem::web::Data;
-use poem_openapi::{ApiResponse, Object, OpenApi, param::Path, payload::Json};
+use poem_openapi::{
+    ApiResponse, Object, OpenApi,
+    param::{Path, Query},
+    payload::Json,
+};
 use shopkit::{
     FieldErrors,
     auth::{BearerAuth, Role},
@@ -100,6 +104,21 @@ pub enum UserResponse {
     Ok(Json<User>),
 }
 
+/// Accounts matching a search.
+#[derive(Object)]
+pub struct UserList {
+    /// The matches (an e-mail matches one account at most).
+    pub items: Vec<User>,
+}
+
+/// Response of the account search.
+#[derive(ApiResponse)]
+pub enum UserListResponse {
+    /// The accounts found, possibly none.
+    #[oai(status = 200)]
+    Ok(Json<UserList>),
+}
+
 /// Response of account deletion.
 #[derive(ApiResponse)]
 pub enum DeleteUserResponse {
@@ -127,6 +146,10 @@ shopkit::statuses!(
 shopkit::statuses!(
     /// `getUser`: another customer's account, no such account.
     GetUserErrors = [403, 404]
+);
+shopkit::statuses!(
+    /// `findUsers`: not an admin; an e-mail that cannot be one.
+    FindUsersErrors = [403, 422]
 );
 shopkit::statuses!(
     /// `deleteUser`: not an admin, no such account, the last admin.
@@ -244,6 +267,24 @@ impl AccountsApi {
         }
         let user = state.lender.lend(async |conn| users::get(conn, id.0).await).await?;
         Ok(UserResponse::Ok(Json(user.into())))
+    }
+
+    /// Find accounts (admin): the account with this e-mail (case-insensitive), so staff can go
+    /// from a customer's e-mail to their orders.
+    #[oai(path = "/users", method = "get", operation_id = "findUsers")]
+    async fn find(
+        &self,
+        auth: BearerAuth,
+        state: Data<&AppState>,
+        /// The e-mail address to look for.
+        email: Query<String>,
+    ) -> Result<UserListResponse, Refusal<FindUsersErrors>> {
+        auth.0.require(&[Role::Admin])?;
+        let mut errors = FieldErrors::default();
+        let Some(email) = errors.check("email", Email::parse(&email.0)) else { return Err(errors.into()) };
+        let mut conn = state.pool.acquire().await?;
+        let found = users::find_by_email(&mut conn, &email).await?;
+        Ok(UserListResponse::Ok(Json(UserList { items: found.into_iter().map(User::from).collect() })))
     }
 
     /// Delete any account (admin).

@@ -157,3 +157,18 @@ async fn customers_cannot_read_or_delete_other_accounts() {
         .expect("count");
     assert_eq!(admins, 1);
 }
+
+#[tokio::test]
+async fn staff_find_an_account_by_e_mail() {
+    let app = spawn_app().await;
+    let ada = app.register_ok("ada@example.com").await;
+    let admin = app.admin_token().await;
+    let found: serde_json::Value = app.get("/users?email=ADA@example.com", &admin).await.json().await.expect("json");
+    assert_eq!(found["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(found["items"][0]["id"], ada["id"], "case-insensitive");
+    let none: serde_json::Value = app.get("/users?email=nobody@example.com", &admin).await.json().await.expect("json");
+    assert_eq!(none["items"].as_array().map(Vec::len), Some(0));
+    problem(app.get("/users?email=not-an-email", &admin).await, 422).await;
+    let customer = app.token_for("ada@example.com", PASSWORD).await;
+    problem(app.get("/users?email=ada@example.com", &customer).await, 403).await;
+}
