@@ -48,8 +48,8 @@ pub fn orders(database: &Database, config: &config::Config) -> saga::Orders {
 
 /// The OpenAPI description of the service: served at `/openapi.json` and printed by
 /// `orders openapi`, which needs no database.
-pub fn openapi() -> OpenApiService<api::OrdersApi, ()> {
-    OpenApiService::new(api::OrdersApi, "microshop orders", env!("CARGO_PKG_VERSION"))
+pub fn openapi() -> OpenApiService<(api::OrdersApi, api::DeliveryApi), ()> {
+    OpenApiService::new((api::OrdersApi, api::DeliveryApi), "microshop orders", env!("CARGO_PKG_VERSION"))
         .description("Orders: placed against real stock reservations, paid by card through payments, cancellable with refunds. Amounts are integer minor units.")
 }
 

@@ -11,14 +11,18 @@
 //! - [`catalogue`]: [`Product`], [`ProductPage`], answered by products, read by the storefront.
 //! - [`orders`]: [`Order`] and its parts, answered by orders, read by the storefront;
 //!   [`ItemBody`], sent by the storefront.
+//! - [`delivery`]: [`DeliveryBody`] sent by the storefront with a new order, [`OrderDelivery`]
+//!   in an [`Order`], [`DeliveryOptions`] answered by orders.
 //! - [`payments`]: [`ChargeBody`], sent by orders to payments.
 
 pub mod card;
 pub mod catalogue;
+pub mod delivery;
 pub mod orders;
 pub mod payments;
 
 pub use card::CardBody;
 pub use catalogue::{Product, ProductPage};
+pub use delivery::{AddressBody, CountryOption, DeliveryBody, DeliveryOptions, MethodOption, OrderDelivery};
 pub use orders::{ItemBody, Order, OrderLine, OrderPage, Status};
 pub use payments::ChargeBody;

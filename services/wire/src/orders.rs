@@ -62,8 +62,14 @@ pub struct Order {
     pub user_id: Uuid,
     pub status: Status,
     pub items: Vec<OrderLine>,
-    /// Sum of the lines, minor units.
+    /// What the customer pays, minor units: the lines plus shipping (prices include VAT).
     pub total: i64,
+    /// Sum of the lines, minor units.
+    pub subtotal: i64,
+    /// Where and how it is delivered; absent for an order placed without an address.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery: Option<crate::delivery::OrderDelivery>,
     /// Currency of every amount.
     pub currency: String,
     /// The successful payment, once paid.

@@ -1,8 +1,10 @@
 //! HTTP API: wire types and handlers over the sagas.
 
+mod delivery;
 mod orders;
 mod wire;
 
+pub use delivery::DeliveryApi;
 pub use orders::OrdersApi;
 
 use poem_openapi::Tags;
@@ -13,6 +15,8 @@ use shopkit::edge::SchemaRule;
 pub enum ApiTags {
     /// Placing, paying, changing and cancelling orders.
     Orders,
+    /// Where the shop delivers and what it costs.
+    Delivery,
 }
 
 /// Where the domain types' rules apply, written into the spec (see [`SchemaRule`]): each rule
@@ -20,10 +24,12 @@ pub enum ApiTags {
 /// `shopkit::types` states for both; its checksum and expiry cannot be said in JSON Schema.
 pub fn schema_rules() -> Vec<SchemaRule> {
     use crate::domain::{
+        delivery::{CITY_RULE, COUNTRY_RULE, LINE1_RULE, LINE2_RULE, POSTAL_CODE_RULE, RECIPIENT_RULE},
         items::{ITEMS_RULE, QUANTITY_RULE},
-        listing::LIMIT_RULE,
+        listing::{LIMIT_RULE, NUMBER_PATTERN},
     };
     use SchemaRule::{Field, Param};
+    use serde_json::json;
     use shopkit::types::{CARD_CVC_RULE, CARD_EXP_MONTH_RULE, CARD_NUMBER_RULE};
     vec![
         Field("NewOrderBody", "items", ITEMS_RULE.items_schema()),
@@ -33,5 +39,13 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         Field("CardBody", "exp_month", CARD_EXP_MONTH_RULE.schema()),
         Field("CardBody", "cvc", CARD_CVC_RULE.schema()),
         Param("listOrders", "limit", LIMIT_RULE.schema()),
+        Param("listOrders", "number", json!({"pattern": NUMBER_PATTERN})),
+        Field("AddressBody", "recipient", RECIPIENT_RULE.schema()),
+        Field("AddressBody", "line1", LINE1_RULE.schema()),
+        Field("AddressBody", "line2", LINE2_RULE.schema()),
+        Field("AddressBody", "postal_code", POSTAL_CODE_RULE.schema()),
+        Field("AddressBody", "city", CITY_RULE.schema()),
+        Field("AddressBody", "country", COUNTRY_RULE.schema()),
+        Field("DeliveryBody", "method", json!({"enum": ["standard", "express"]})),
     ]
 }

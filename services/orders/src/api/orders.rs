@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     ApiTags,
-    wire::{ItemBody, NewOrderBody, Order, OrderPage, OrderPatchBody, PayBody, Status, TargetStatus},
+    wire::{ItemBody, NewOrderBody, Order, OrderPage, OrderPatchBody, PayBody, Status, TargetStatus, delivery_request},
 };
 use crate::{
     domain::{listing::ListRequest, status::OrderEvent},
@@ -102,7 +102,8 @@ impl OrdersApi {
         body: Json<NewOrderBody>,
     ) -> Result<PlaceResponse, Refusal<PlaceErrors>> {
         let key = idempotency_key.0.as_ref().map(IdempotencyKey::as_str);
-        let placed = orders.place(&auth.0, body.user_id, &raw_items(&body.items), key).await?;
+        let delivery = body.delivery.as_ref().map(delivery_request).transpose().map_err(OrdersError::from)?;
+        let placed = orders.place(&auth.0, body.user_id, &raw_items(&body.items), delivery, key).await?;
         let order = match placed {
             Placed::New(o) | Placed::Replayed(o) => Order::from(o),
         };

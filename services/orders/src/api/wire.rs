@@ -2,10 +2,17 @@
 //! `shopwire`'s; the conversions from this service's domain are here.
 
 use poem_openapi::{Enum, Object};
-pub use shopwire::{CardBody, ItemBody, Order, OrderLine, OrderPage, Status};
+pub use shopwire::{
+    AddressBody, CardBody, CountryOption, DeliveryBody, DeliveryOptions, ItemBody, MethodOption, Order, OrderDelivery,
+    OrderLine, OrderPage, Status,
+};
 use uuid::Uuid;
 
-use crate::domain::{order, status::OrderStatus};
+use crate::domain::{
+    delivery::{DeliveryRequest, RawDelivery, vat_included},
+    order,
+    status::OrderStatus,
+};
 
 /// A new order.
 #[derive(Debug, Object)]
@@ -14,6 +21,23 @@ pub struct NewOrderBody {
     pub items: Vec<ItemBody>,
     /// Admins only: the customer the order is for (default: the caller).
     pub user_id: Option<Uuid>,
+    /// Where and how to deliver it: shipping is priced for the destination and added to the
+    /// total. Without it, the order has no shipping (and no address).
+    pub delivery: Option<DeliveryBody>,
+}
+
+/// The checked delivery of a request body.
+pub fn delivery_request(body: &DeliveryBody) -> Result<DeliveryRequest, shopkit::FieldErrors> {
+    let a = &body.address;
+    DeliveryRequest::parse(&RawDelivery {
+        recipient: &a.recipient,
+        line1: &a.line1,
+        line2: &a.line2,
+        postal_code: &a.postal_code,
+        city: &a.city,
+        country: &a.country,
+        method: &body.method,
+    })
 }
 
 /// Status an admin may move an order to.
@@ -69,6 +93,7 @@ impl From<Status> for OrderStatus {
 /// The wire body of a stored order.
 impl From<order::Order> for Order {
     fn from(order: order::Order) -> Self {
+        let subtotal = order.items_minor();
         let items = order
             .lines
             .into_iter()
@@ -80,12 +105,30 @@ impl From<order::Order> for Order {
                 quantity: line.quantity,
             })
             .collect();
+        let delivery = order.delivery.map(|d| OrderDelivery {
+            address: AddressBody {
+                recipient: d.address.recipient,
+                line1: d.address.line1,
+                line2: d.address.line2,
+                postal_code: d.address.postal_code,
+                city: d.address.city,
+                country: d.address.country,
+            },
+            method: d.method.as_str().to_owned(),
+            shipping: d.quote.shipping_minor,
+            days_min: d.quote.days_min,
+            days_max: d.quote.days_max,
+            vat_rate_basis_points: d.quote.vat_basis_points,
+            vat_included: vat_included(order.total_minor, d.quote.vat_basis_points),
+        });
         Self {
             id: order.id,
             user_id: order.user_id,
             status: order.status.into(),
             items,
             total: order.total_minor,
+            subtotal,
+            delivery,
             currency: order.currency,
             payment_id: order.payment_id,
             cancel_reason: order.cancel_reason,

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::status::OrderStatus;
+use super::{delivery::Delivery, status::OrderStatus};
 
 /// A placed order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +15,7 @@ pub struct Order {
     pub status: OrderStatus,
     /// In the order the customer listed the items.
     pub lines: Vec<OrderLine>,
-    /// Sum of the lines, minor units of `currency`.
+    /// What the customer pays, minor units of `currency`: the lines plus shipping.
     pub total_minor: i64,
     /// Every line's price is in this currency.
     pub currency: String,
@@ -29,6 +29,15 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
     /// Trace id of the request that placed it, to find the whole purchase in the traces.
     pub trace_id: Option<String>,
+    /// Where and how it is delivered, when the customer gave an address.
+    pub delivery: Option<Delivery>,
+}
+
+impl Order {
+    /// The lines' sum (the total without shipping).
+    pub fn items_minor(&self) -> i64 {
+        self.lines.iter().map(OrderLine::total_minor).fold(0i64, i64::saturating_add)
+    }
 }
 
 /// A line with the product's name and price when it was ordered (a snapshot: later catalogue

@@ -8,11 +8,15 @@ use crate::{
     clients::{ReserveError, ReservedLine},
     domain::{
         access,
+        delivery::{Delivery, DeliveryRequest},
         items::{Items, total_minor},
         order::Order,
     },
     error::OrdersError,
-    store::orders::{self, CreateStart, LineRow, NewLine},
+    store::{
+        deliveries,
+        orders::{self, CreateStart, LineRow, NewLine},
+    },
 };
 
 /// What a create call produced.
@@ -24,12 +28,17 @@ pub enum Placed {
     Replayed(Order),
 }
 
-fn request_hash(user_id: Uuid, items: &Items) -> String {
+fn request_hash(user_id: Uuid, items: &Items, delivery: Option<&DeliveryRequest>) -> String {
     let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
     ctx.update(user_id.as_bytes());
     for (product, quantity) in items.as_slice() {
         ctx.update(product.as_bytes());
         ctx.update(&quantity.to_le_bytes());
+    }
+    // Orders placed before deliveries existed hashed no delivery: none still adds nothing.
+    if let Some(delivery) = delivery {
+        ctx.update(b"\x1edelivery\x1e");
+        ctx.update(delivery.fingerprint().as_bytes());
     }
     ctx.finish().as_ref().iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -69,11 +78,12 @@ impl Orders {
         caller: &AuthUser,
         requested_user: Option<Uuid>,
         raw_items: &[(Uuid, i64)],
+        delivery: Option<DeliveryRequest>,
         idempotency_key: Option<&str>,
     ) -> Result<Placed, OrdersError> {
         let user_id = access::owner_of_new_order(caller, requested_user)?;
         let items = Items::parse(raw_items)?;
-        let hash = request_hash(user_id, &items);
+        let hash = request_hash(user_id, &items, delivery.as_ref());
         let order_id = Uuid::now_v7();
         tracing::Span::current().record("order_id", tracing::field::display(order_id));
         let trace_id = shopkit::telemetry::current_trace_ids().map(|(trace, _)| trace);
@@ -122,13 +132,22 @@ impl Orders {
                 return Err(OrdersError::dependency(e));
             }
         };
-        let (lines, currency, total) = match snapshot(&items, &reserved) {
+        let (lines, currency, items_total) = match snapshot(&items, &reserved) {
             Ok(s) => s,
             Err(errors) => {
                 self.compensate_in_background(order_id).await;
                 return Err(errors.into());
             }
         };
+        let delivery = match self.deliver(order_id, delivery, &currency, items_total).await {
+            Ok(delivery) => delivery,
+            Err(err) => {
+                self.compensate_in_background(order_id).await;
+                return Err(err);
+            }
+        };
+        let shipping = delivery.as_ref().map_or(0, |d| d.quote.shipping_minor);
+        let total = items_total.saturating_add(shipping);
         let expires_at = expiry_from_now(self.order_ttl);
         let completed = self
             .lender
@@ -156,12 +175,42 @@ impl Orders {
                 quantity: l.quantity,
             })
             .collect();
-        let order = row.into_order(lines).ok_or(OrdersError::NotFound)?;
+        let mut order = row.into_order(lines).ok_or(OrdersError::NotFound)?;
+        order.delivery = delivery;
         shopkit::metrics::business::ORDERS_PLACED.add(1, &[]);
         Ok(Placed::New(order))
     }
 
     /// Removes the row of a creation that holds no stock (refused, or its user gone).
+    /// Prices the delivery the customer asked for and records it on the order (still
+    /// `reserving`, so a failed placement deletes it with the order). 422 when the shop does
+    /// not ship there that way in the order's currency.
+    async fn deliver(
+        &self,
+        order_id: Uuid,
+        request: Option<DeliveryRequest>,
+        currency: &str,
+        items_minor: i64,
+    ) -> Result<Option<Delivery>, OrdersError> {
+        let Some(request) = request else { return Ok(None) };
+        let (country, method) = (request.address.country.clone(), request.method);
+        let quote = self
+            .lender
+            .lend(async |conn| deliveries::quote(conn, &country, method, currency, items_minor).await)
+            .await?;
+        let Some(quote) = quote else {
+            let mut errors = FieldErrors::default();
+            errors.add(
+                "delivery.address.country",
+                format!("the shop does not deliver to {country} by {} for orders in {currency}", method.as_str()),
+            );
+            return Err(errors.into());
+        };
+        let delivery = Delivery { address: request.address, method, quote };
+        self.lender.lend(async |conn| deliveries::insert(conn, order_id, &delivery).await).await?;
+        Ok(Some(delivery))
+    }
+
     async fn forget(&self, order_id: Uuid) -> Result<(), sqlx::Error> {
         self.lender.lend(async |conn| orders::delete(conn, order_id).await).await
     }

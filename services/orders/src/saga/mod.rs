@@ -54,8 +54,11 @@ pub fn authorize(caller: &AuthUser, row: &OrderRow) -> Result<(), OrdersError> {
 
 /// The order of a row with a public status, with its lines.
 pub async fn load(conn: &mut PgConnection, row: OrderRow) -> Result<Order, OrdersError> {
-    let lines = orders::lines(conn, row.id).await?;
-    row.into_order(lines).ok_or(OrdersError::NotFound)
+    let id = row.id;
+    let lines = orders::lines(conn, id).await?;
+    let mut order = row.into_order(lines).ok_or(OrdersError::NotFound)?;
+    order.delivery = crate::store::deliveries::of(conn, &[id]).await?.remove(&id);
+    Ok(order)
 }
 
 /// When an order placed now expires.

@@ -70,10 +70,14 @@ impl Orders {
             // Each order's lines arrive in position order, so pushing keeps that order.
             lines.entry(owned.order_id).or_default().push(owned.line);
         }
+        let mut deliveries = crate::store::deliveries::of(&mut conn, &ids).await?;
         let mut page = Vec::with_capacity(rows.len());
         for row in rows {
-            let lines = lines.remove(&row.id).unwrap_or_default();
-            page.push(row.into_order(lines).ok_or(OrdersError::NotFound)?);
+            let id = row.id;
+            let lines = lines.remove(&id).unwrap_or_default();
+            let mut order = row.into_order(lines).ok_or(OrdersError::NotFound)?;
+            order.delivery = deliveries.remove(&id);
+            page.push(order);
         }
         Ok(OrderPage { orders: page, next, total })
     }

@@ -1,3 +1,4 @@
 //! SQL for the orders database.
 
+pub mod deliveries;
 pub mod orders;

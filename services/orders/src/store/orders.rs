@@ -64,6 +64,7 @@ impl OrderRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             trace_id: self.trace_id,
+            delivery: None,
         })
     }
 }

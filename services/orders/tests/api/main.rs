@@ -2,6 +2,7 @@
 //! port 0 with its own fresh database) and real PostgreSQL. Faults come from stopping a real
 //! service or from the payments simulation settings, never from mocking our own clients.
 
+mod delivery;
 mod failures;
 mod flow;
 mod hardening;
