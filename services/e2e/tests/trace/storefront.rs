@@ -95,6 +95,16 @@ async fn a_storefront_purchase_is_one_trace() {
         .await;
     assert_eq!(registered, (303, "/cart".to_owned()));
     assert_eq!(shopper.get("/cart").await, 200);
+    let delivery = [
+        ("recipient", "Trace"),
+        ("line1", "1 rue de la Paix"),
+        ("postal_code", "75002"),
+        ("city", "Paris"),
+        ("country", "FR"),
+        ("method", "standard"),
+    ];
+    assert_eq!(shopper.post("/checkout/delivery", &delivery).await, (303, "/checkout/review".to_owned()));
+    assert_eq!(shopper.get("/checkout/review").await, 200);
     let (status, pay) = shopper.post("/checkout", &[]).await;
     assert_eq!(status, 303);
     assert_eq!(shopper.get(&pay).await, 200);

@@ -39,7 +39,7 @@ impl DeliveryApi {
         /// ISO 4217 code of the order's prices, e.g. `EUR`.
         currency: Query<String>,
     ) -> Result<OptionsResponse, Refusal<OptionsErrors>> {
-        let currency = currency.0.trim().to_owned();
+        let currency = currency.0;
         if currency.len() != 3 || !currency.chars().all(|c| c.is_ascii_uppercase()) {
             let mut errors = FieldErrors::default();
             errors.add("currency", "must be an ISO 4217 code in capitals, e.g. EUR");

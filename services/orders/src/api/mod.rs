@@ -40,6 +40,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         Field("CardBody", "cvc", CARD_CVC_RULE.schema()),
         Param("listOrders", "limit", LIMIT_RULE.schema()),
         Param("listOrders", "number", json!({"pattern": NUMBER_PATTERN})),
+        Param("getDeliveryOptions", "currency", json!({"pattern": "^[A-Z]{3}$"})),
         Field("AddressBody", "recipient", RECIPIENT_RULE.schema()),
         Field("AddressBody", "line1", LINE1_RULE.schema()),
         Field("AddressBody", "line2", LINE2_RULE.schema()),

@@ -269,3 +269,25 @@ pub async fn sweep_expired(conn: &mut PgConnection) -> Result<u64, sqlx::Error> 
     })
     .await
 }
+
+/// The delivery the shopper entered at checkout, if any.
+pub async fn delivery(conn: &mut PgConnection, id_hash: &[u8]) -> Result<Option<String>, sqlx::Error> {
+    shopkit::dbop::traced("SELECT sessions", async move {
+        let found = sqlx::query_scalar!("SELECT delivery FROM sessions WHERE id_hash = $1", id_hash)
+            .fetch_optional(conn)
+            .await?;
+        Ok(found.flatten())
+    })
+    .await
+}
+
+/// Keeps the delivery the shopper entered at checkout.
+pub async fn set_delivery(conn: &mut PgConnection, id_hash: &[u8], delivery: &str) -> Result<(), sqlx::Error> {
+    shopkit::dbop::traced("UPDATE sessions", async move {
+        sqlx::query!("UPDATE sessions SET delivery = $2 WHERE id_hash = $1", id_hash, delivery)
+            .execute(conn)
+            .await
+            .map(|_| ())
+    })
+    .await
+}

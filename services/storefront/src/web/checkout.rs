@@ -64,11 +64,15 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
     if lines.is_empty() {
         return Ok(redirect("/cart"));
     }
+    // Where it goes comes first: without a delivery the shopper goes to the delivery step.
+    let Some(delivery) = super::delivery::draft(state, session).await? else {
+        return Ok(redirect("/checkout/delivery"));
+    };
     let items: Vec<ItemBody> =
         lines.iter().map(|(l, _)| ItemBody { product_id: l.product_id, quantity: i64::from(l.quantity) }).collect();
     let key = format!("storefront-checkout-{}", Uuid::new_v4());
-    let placed: Result<Order, ClientError> =
-        backends.orders.post("/orders", &serde_json::json!({ "items": items }), Some(&key)).await;
+    let body = serde_json::json!({ "items": items, "delivery": delivery });
+    let placed: Result<Order, ClientError> = backends.orders.post("/orders", &body, Some(&key)).await;
     let mut conn = state.pool.acquire().await?;
     match placed {
         Ok(order) => {
@@ -81,7 +85,10 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
             Some(reason) => {
                 sessions::set_flash(&mut conn, &session.id_hash, &format!("Could not place the order: {reason}"))
                     .await?;
-                Ok(redirect("/cart"))
+                // A refused address goes back to the delivery step, anything else to the cart.
+                let delivery_refused = matches!(&err, ClientError::Rejected { problem: Some(p), .. }
+                    if p.errors.iter().flatten().any(|e| e.field.starts_with("delivery.")));
+                Ok(redirect(if delivery_refused { "/checkout/delivery" } else { "/cart" }))
             }
             None => Err(err.into()),
         },

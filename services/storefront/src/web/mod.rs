@@ -10,6 +10,7 @@ pub mod cart;
 pub mod catalogue;
 pub mod checkout;
 pub mod csrf;
+pub mod delivery;
 pub mod forms;
 pub mod orders;
 pub mod page;
@@ -73,6 +74,8 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/cart/items/:id", post(cart::update))
         .at("/cart/items/:id/remove", post(cart::remove))
         .at("/checkout", post(checkout::checkout))
+        .at("/checkout/delivery", get(delivery::delivery_page).post(delivery::save_delivery))
+        .at("/checkout/review", get(delivery::review_page))
         .at("/orders", get(orders::list))
         .at("/orders/:id", get(orders::detail))
         .at("/orders/:id/pay", get(checkout::pay_page).post(checkout::pay))

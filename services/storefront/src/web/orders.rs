@@ -6,6 +6,7 @@ use poem::{
     web::{Data, Path},
 };
 use shopkit::client::ClientError;
+use shopwire::OrderDelivery;
 use uuid::Uuid;
 
 use super::{
@@ -43,6 +44,42 @@ pub struct OrderView {
     pub cancel_note: Option<String>,
     /// Trace of the purchase, to look up in Jaeger.
     pub trace_id: Option<String>,
+    /// The lines' sum, when shipping makes it differ from the total.
+    pub subtotal: String,
+    /// Where and how it goes, when the order has an address.
+    pub delivery: Option<DeliveryView>,
+}
+
+/// An order's delivery as pages show it.
+pub struct DeliveryView {
+    /// The address, one line each (recipient first, country code last).
+    pub address: Vec<String>,
+    /// `Standard, 2-4 working days once shipped`.
+    pub method: String,
+    /// Shipping charged, or `Free`.
+    pub shipping: String,
+    /// The VAT the total holds, with its rate.
+    pub vat: String,
+}
+
+impl DeliveryView {
+    fn of(d: &OrderDelivery, currency: &str) -> Self {
+        let a = &d.address;
+        let mut address = vec![a.recipient.clone(), a.line1.clone()];
+        if !a.line2.is_empty() {
+            address.push(a.line2.clone());
+        }
+        address.push(format!("{} {}", a.postal_code, a.city));
+        address.push(a.country.clone());
+        let name = if d.method == "express" { "Express" } else { "Standard" };
+        let percent = f64::from(d.vat_rate_basis_points) / 100.0;
+        Self {
+            address,
+            method: format!("{name}, {}-{} working days once shipped", d.days_min, d.days_max),
+            shipping: if d.shipping == 0 { "Free".to_owned() } else { format_money(d.shipping, currency) },
+            vat: format!("{} ({percent}% VAT)", format_money(d.vat_included, currency)),
+        }
+    }
 }
 
 impl From<&Order> for OrderView {
@@ -83,6 +120,8 @@ impl From<&Order> for OrderView {
                 other => other.replace('_', " "),
             }),
             trace_id: o.trace_id.clone(),
+            subtotal: format_money(o.subtotal, &o.currency),
+            delivery: o.delivery.as_ref().map(|d| DeliveryView::of(d, &o.currency)),
         }
     }
 }

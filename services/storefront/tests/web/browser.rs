@@ -96,9 +96,9 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert_eq!(driver.text("#cart-total").await, "€74.99", "and a reload");
     driver.shot("cart-after-register").await;
 
-    driver.click("#checkout").await;
-    driver.find("#card-number").await;
+    driver.check_out_to_paris("checkout").await;
     assert!(driver.path().await.ends_with("/pay"));
+    assert!(driver.text("#order-address").await.contains("75011 Paris"), "the pay page says where it goes");
     driver.shot("pay-page").await;
     driver.fill("#card-number", DECLINED_CARD).await;
     driver.fill("#card-expiry", "12/30").await;
@@ -158,6 +158,7 @@ async fn an_admin_edits_a_product_ships_one_order_and_refunds_another() {
     let mut paid = Vec::new();
     for product in [&lamp, &mug] {
         customer.submit("/cart/items", &[("product_id", product), ("quantity", "1")]).await;
+        customer.deliver_to_paris().await;
         let pay = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
         customer.submit(&pay, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "")]).await;
         paid.push(pay.trim_end_matches("/pay").to_owned());
@@ -207,10 +208,10 @@ async fn an_admin_edits_a_product_ships_one_order_and_refunds_another() {
     assert!(driver.text("#order-customer").await.contains("buyer@example.com"));
     driver.shot("order-detail").await;
     driver.click("#cancel-order").await;
-    assert!(driver.text("#confirm-cancel").await.contains("Cancel and refund €12.50"));
+    assert!(driver.text("#confirm-cancel").await.contains("Cancel and refund €17.40"));
     driver.shot("confirm-refund").await;
     driver.click("#confirm-cancel").await;
-    assert!(driver.text("#notice").await.contains("cancelled and €12.50 refunded to the customer"));
+    assert!(driver.text("#notice").await.contains("cancelled and €17.40 refunded to the customer"));
     assert_eq!(driver.text("#order-status").await, "Cancelled");
     driver.shot("order-refunded").await;
     driver.close().await;
@@ -276,8 +277,7 @@ async fn a_shopper_manages_the_account_cancels_with_a_refund_and_leaves() {
     assert_eq!(driver.overflowing_elements().await, Vec::<String>::new(), "the cart fits a phone");
     driver.shot("phone-cart").await;
 
-    driver.click("#checkout").await;
-    driver.find("#card-number").await;
+    driver.check_out_to_paris("phone").await;
     assert_eq!(driver.overflowing_elements().await, Vec::<String>::new(), "the pay page fits a phone");
     driver.fill("#card-number", GOOD_CARD).await;
     driver.fill("#card-expiry", "12/30").await;

@@ -180,6 +180,23 @@ impl Driver {
     }
 
     /// Ends the browser session (then `Drop` stops chromedriver and the browser).
+    /// From the cart's Check out: the delivery form (a Paris address, standard shipping), then
+    /// the review page, whose "Place order" opens the pay page. Screenshots `<label>-delivery`
+    /// and `<label>-review`.
+    pub async fn check_out_to_paris(&self, label: &str) {
+        self.click("#checkout").await;
+        self.wait_for_path("/checkout/delivery").await;
+        self.fill("input[name=line1]", "12 rue des Lilas").await;
+        self.fill("input[name=postal_code]", "75011").await;
+        self.fill("input[name=city]", "Paris").await;
+        self.shot(&format!("{label}-delivery")).await;
+        self.click("#to-review").await;
+        self.wait_for_path("/checkout/review").await;
+        self.shot(&format!("{label}-review")).await;
+        self.click("#place-order").await;
+        self.find("#card-number").await;
+    }
+
     pub async fn close(self) {
         let _ = self.client.clone().close().await;
     }

@@ -212,6 +212,22 @@ impl Browser {
         (status, resp.text().await.expect("html"))
     }
 
+    /// Enters a delivery address in Paris (standard shipping) at checkout, as the delivery
+    /// form does; the session keeps it for the review and `POST /checkout`.
+    pub async fn deliver_to_paris(&self) {
+        let fields = [
+            ("recipient", "Ada Lovelace"),
+            ("line1", "12 rue des Lilas"),
+            ("postal_code", "75011"),
+            ("city", "Paris"),
+            ("country", "FR"),
+            ("method", "standard"),
+        ];
+        let resp = self.post("/checkout/delivery", &fields).await;
+        assert_eq!(resp.status(), 303, "delivery saved");
+        assert_eq!(resp.headers()["location"], "/checkout/review");
+    }
+
     pub async fn register(&self, email: &str) {
         let (status, html) = self
             .submit("/register", &[("name", "Ada"), ("email", email), ("password", PASSWORD), ("next", "/cart")])

@@ -148,6 +148,15 @@ async fn checkout_needs_an_account_and_a_declined_card_leaves_the_order_payable(
     assert_eq!(guest_checkout.headers()["location"], "/login?next=%2Fcart");
 
     browser.register("grace@example.com").await;
+    // Checkout asks where to deliver first, then shows the review.
+    let asked = browser.post("/checkout", &[]).await;
+    assert_eq!(asked.headers()["location"], "/checkout/delivery", "no delivery yet");
+    let form = browser.page("/checkout/delivery").await;
+    assert!(form.contains("value=\"Ada\"") && form.contains("<option value=\"FR\" selected>France</option>"), "{form}");
+    browser.deliver_to_paris().await;
+    let review = browser.page("/checkout/review").await;
+    assert!(review.contains("id=\"review-shipping\">Free<") && review.contains("€99.98"), "free from €50: {review}");
+    assert!(review.contains("€16.66 (20% France VAT)") && review.contains("75011 Paris"), "{review}");
     let placed = browser.post("/checkout", &[]).await;
     assert_eq!(placed.status(), 303);
     let pay_path = placed.headers()["location"].to_str().expect("location").to_owned();
@@ -241,6 +250,7 @@ async fn an_admin_edits_the_catalogue_and_ships_orders_and_customers_may_not() {
     assert_eq!(shop.product_now(lamp_id).await["name"], "Desk lamp");
 
     customer.submit("/cart/items", &[("product_id", lamp_id), ("quantity", "1")]).await;
+    customer.deliver_to_paris().await;
     let pay_path = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("loc").to_owned();
     customer
         .submit(&pay_path, &[("number", "4242424242424242"), ("expiry", "01/31"), ("cvc", "999"), ("attempt", "")])
@@ -502,6 +512,7 @@ async fn checking_out_again_replaces_the_waiting_order_and_paying_takes_only_its
     let browser = Browser::new(&shop);
     browser.register("ada@example.com").await;
     browser.submit("/cart/items", &[("product_id", lamp), ("quantity", "3")]).await;
+    browser.deliver_to_paris().await;
     let first = browser.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
     assert_eq!(shop.product_now(lamp).await["stock"], 0, "the first order holds every lamp");
 
@@ -540,6 +551,7 @@ async fn staff_find_orders_see_the_customer_and_refund_after_confirming() {
     let customer = Browser::new(&shop);
     customer.register("ada@example.com").await;
     customer.submit("/cart/items", &[("product_id", lamp), ("quantity", "1")]).await;
+    customer.deliver_to_paris().await;
     let pay = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
     customer.submit(&pay, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "a")]).await;
     let order_id = pay.trim_start_matches("/orders/").trim_end_matches("/pay").to_owned();
@@ -551,6 +563,7 @@ async fn staff_find_orders_see_the_customer_and_refund_after_confirming() {
     let list = admin.page("/admin/orders").await;
     assert!(list.contains(&format!("#{number}")) && list.contains("ada@example.com"), "customer column: {list}");
     assert!(list.contains("Paid: to ship") && !list.contains(">paid<"), "statuses in words");
+    assert!(list.contains("to 12 rue des Lilas, 75011 Paris, FR"), "the address column: {list}");
     // Search: by number (with or without #), by e-mail, or a whole id straight to the order.
     for q in [number.clone(), format!("%23{}", number.to_lowercase()), "ada%40example.com".to_owned()] {
         let found = admin.page(&format!("/admin/orders?q={q}")).await;
@@ -571,11 +584,15 @@ async fn staff_find_orders_see_the_customer_and_refund_after_confirming() {
     );
     // Cancelling asks first: the question page changes nothing.
     let question = admin.page(&format!("/admin/orders/{order_id}/cancel")).await;
-    assert!(question.contains("Cancel and refund €49.99") && question.contains("cannot be undone"), "{question}");
+    assert!(question.contains("Cancel and refund €54.89") && question.contains("cannot be undone"), "{question}");
     assert_eq!(shop.product_now(lamp).await["stock"], 4, "asking changed nothing");
     let (status, done) = admin.submit(&format!("/admin/orders/{order_id}/cancel"), &[]).await;
     assert_eq!(status, 200);
-    assert!(done.contains(&format!("Order #{number} cancelled and €49.99 refunded to the customer.")), "{done}");
+    assert!(done.contains(&format!("Order #{number} cancelled and €54.89 refunded to the customer.")), "{done}");
+    assert!(
+        done.contains("12 rue des Lilas") && done.contains("75011 Paris") && done.contains("€4.90"),
+        "the address: {done}"
+    );
     assert!(done.contains("(refunded)") && done.contains("Cancelled by the shop"), "{done}");
     assert_eq!(shop.product_now(lamp).await["stock"], 5, "the stock went back");
     let theirs = customer.page(&format!("/orders/{order_id}")).await;
@@ -594,6 +611,7 @@ async fn the_staff_order_list_has_numbered_pages() {
     let customer = Browser::new(&shop);
     customer.register("ada@example.com").await;
     customer.submit("/cart/items", &[("product_id", mug["id"].as_str().expect("id")), ("quantity", "1")]).await;
+    customer.deliver_to_paris().await;
     // Each checkout replaces the waiting order: 21 orders, 20 of them cancelled.
     for _ in 0..21 {
         assert_eq!(customer.post("/checkout", &[]).await.status(), 303);

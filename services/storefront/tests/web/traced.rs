@@ -42,7 +42,7 @@ async fn buy_something(driver: &Driver, shop: &str) -> String {
     driver.click("#add-to-cart").await;
     assert!(driver.text("#notice").await.starts_with("Added"), "notice after adding");
     driver.goto(&format!("{shop}/cart")).await;
-    driver.click("#checkout").await;
+    driver.check_out_to_paris("purchase").await;
     driver.fill("#card-number", GOOD_CARD).await;
     driver.fill("#card-expiry", "12/30").await;
     driver.fill("#card-cvc", "123").await;

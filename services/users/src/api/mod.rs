@@ -108,13 +108,14 @@ pub enum ApiTags {
 /// not the email) cannot be said in JSON Schema; nor can an address's shape beyond `format`.
 pub fn schema_rules() -> Vec<SchemaRule> {
     use crate::domain::{account::DisplayName, password::LENGTH_RULE};
-    use SchemaRule::Field;
+    use SchemaRule::{Field, Param};
     let email = json!({"format": "email", "maxLength": shopcore::email::MAX_LEN});
     vec![
         Field("RegisterBody", "email", email.clone()),
         Field("RegisterBody", "name", DisplayName::RULE.schema()),
         Field("RegisterBody", "password", LENGTH_RULE.schema()),
-        Field("ProfilePatchBody", "email", email),
+        Field("ProfilePatchBody", "email", email.clone()),
+        Param("findUsers", "email", email),
         Field("ProfilePatchBody", "name", DisplayName::RULE.schema()),
         Field("ProfilePatchBody", "password", LENGTH_RULE.schema()),
         Field("ClientCredentialsBody", "client_id", auth::CLIENT_ID_RULE.schema()),
