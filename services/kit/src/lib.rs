@@ -32,6 +32,7 @@
 //! - `testing` (feature `testing`): the integration-test harness: a throwaway PostgreSQL,
 //!   one fresh database per test cloned from a migrated template.
 
+pub mod address;
 pub mod auth;
 pub mod client;
 pub mod config;

@@ -217,6 +217,11 @@ impl FieldErrors {
         self.0.is_empty()
     }
 
+    /// How many fields were rejected.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
     /// The collected errors as a list.
     pub fn into_vec(self) -> Vec<FieldError> {
         self.0

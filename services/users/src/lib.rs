@@ -32,8 +32,8 @@ use sqlx::migrate::Migrator;
 
 /// The OpenAPI description of the service: served at `/openapi.json` and printed by
 /// `users openapi`, which needs no database.
-pub fn openapi() -> OpenApiService<(api::AccountsApi, api::AuthApi), ()> {
-    OpenApiService::new((api::AccountsApi, api::AuthApi), "microshop users", env!("CARGO_PKG_VERSION"))
+pub fn openapi() -> OpenApiService<(api::AccountsApi, api::AddressesApi, api::AuthApi), ()> {
+    OpenApiService::new((api::AccountsApi, api::AddressesApi, api::AuthApi), "microshop users", env!("CARGO_PKG_VERSION"))
         .description("Accounts and authentication. Tokens are EdDSA (Ed25519) JWTs; verify them with the keys at /.well-known/jwks.json.")
 }
 

@@ -24,7 +24,6 @@ pub enum ApiTags {
 /// `shopkit::types` states for both; its checksum and expiry cannot be said in JSON Schema.
 pub fn schema_rules() -> Vec<SchemaRule> {
     use crate::domain::{
-        delivery::{CITY_RULE, COUNTRY_RULE, LINE1_RULE, LINE2_RULE, POSTAL_CODE_RULE, RECIPIENT_RULE},
         items::{ITEMS_RULE, QUANTITY_RULE},
         listing::{LIMIT_RULE, NUMBER_PATTERN},
     };
@@ -41,12 +40,9 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         Param("listOrders", "limit", LIMIT_RULE.schema()),
         Param("listOrders", "number", json!({"pattern": NUMBER_PATTERN})),
         Param("getDeliveryOptions", "currency", json!({"pattern": "^[A-Z]{3}$"})),
-        Field("AddressBody", "recipient", RECIPIENT_RULE.schema()),
-        Field("AddressBody", "line1", LINE1_RULE.schema()),
-        Field("AddressBody", "line2", LINE2_RULE.schema()),
-        Field("AddressBody", "postal_code", POSTAL_CODE_RULE.schema()),
-        Field("AddressBody", "city", CITY_RULE.schema()),
-        Field("AddressBody", "country", COUNTRY_RULE.schema()),
         Field("DeliveryBody", "method", json!({"enum": ["standard", "express"]})),
     ]
+    .into_iter()
+    .chain(shopkit::address::schema_rules("AddressBody"))
+    .collect()
 }

@@ -29,15 +29,15 @@ pub struct NewOrderBody {
 /// The checked delivery of a request body.
 pub fn delivery_request(body: &DeliveryBody) -> Result<DeliveryRequest, shopkit::FieldErrors> {
     let a = &body.address;
-    DeliveryRequest::parse(&RawDelivery {
+    let address = shopkit::address::RawAddress {
         recipient: &a.recipient,
         line1: &a.line1,
         line2: &a.line2,
         postal_code: &a.postal_code,
         city: &a.city,
         country: &a.country,
-        method: &body.method,
-    })
+    };
+    DeliveryRequest::parse(&RawDelivery { address, method: &body.method })
 }
 
 /// Status an admin may move an order to.

@@ -1,7 +1,8 @@
 //! Delivery: the address and method a customer asks for, checked before anything is reserved,
 //! and what an order records about it once placed.
 
-use shopkit::{FieldErrors, edge::NON_BLANK_TEXT_PATTERN, rules::TextRule};
+pub use shopkit::address::Address;
+use shopkit::{FieldErrors, address::RawAddress};
 
 /// How a parcel travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,41 +30,6 @@ impl Method {
     }
 }
 
-/// Where a parcel goes. Every field trimmed; `line2` may be empty.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Address {
-    pub recipient: String,
-    pub line1: String,
-    pub line2: String,
-    pub postal_code: String,
-    pub city: String,
-    /// ISO 3166-1 alpha-2, upper case.
-    pub country: String,
-}
-
-const fn text(min: usize, max: usize) -> TextRule {
-    TextRule {
-        min_chars: Some(min),
-        max_chars: Some(max),
-        pattern: Some(NON_BLANK_TEXT_PATTERN),
-        message: "must not be empty, and not too long",
-    }
-}
-
-/// The rules of each address field, as the migration's CHECKs state them too.
-pub const RECIPIENT_RULE: TextRule = text(1, 100);
-pub const LINE1_RULE: TextRule = text(1, 200);
-pub const LINE2_RULE: TextRule =
-    TextRule { min_chars: None, max_chars: Some(200), pattern: None, message: "must be at most 200 characters" };
-pub const POSTAL_CODE_RULE: TextRule = text(1, 20);
-pub const CITY_RULE: TextRule = text(1, 100);
-pub const COUNTRY_RULE: TextRule = TextRule {
-    min_chars: Some(2),
-    max_chars: Some(2),
-    pattern: Some("^[A-Za-z]{2}$"),
-    message: "must be a two-letter country code, e.g. FR",
-};
-
 /// A delivery as the client asked for it, checked field by field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeliveryRequest {
@@ -73,12 +39,7 @@ pub struct DeliveryRequest {
 
 /// The raw fields of a delivery request.
 pub struct RawDelivery<'a> {
-    pub recipient: &'a str,
-    pub line1: &'a str,
-    pub line2: &'a str,
-    pub postal_code: &'a str,
-    pub city: &'a str,
-    pub country: &'a str,
+    pub address: RawAddress<'a>,
     pub method: &'a str,
 }
 
@@ -86,27 +47,13 @@ impl DeliveryRequest {
     /// Checks every field, naming each refused one `delivery.<field>`.
     pub fn parse(raw: &RawDelivery<'_>) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::default();
-        let mut field = |name: &str, rule: &TextRule, value: &str| {
-            let value = value.trim();
-            if let Err(message) = rule.check(value) {
-                errors.add(format!("delivery.{name}"), message);
-            }
-            value.to_owned()
-        };
-        let address = Address {
-            recipient: field("address.recipient", &RECIPIENT_RULE, raw.recipient),
-            line1: field("address.line1", &LINE1_RULE, raw.line1),
-            line2: field("address.line2", &LINE2_RULE, raw.line2),
-            postal_code: field("address.postal_code", &POSTAL_CODE_RULE, raw.postal_code),
-            city: field("address.city", &CITY_RULE, raw.city),
-            country: field("address.country", &COUNTRY_RULE, raw.country).to_ascii_uppercase(),
-        };
+        let address = Address::parse(&raw.address, "delivery.address.", &mut errors);
         let method = Method::parse(raw.method.trim());
         if method.is_none() {
             errors.add("delivery.method", "must be standard or express");
         }
-        match method {
-            Some(method) if errors.is_empty() => Ok(Self { address, method }),
+        match (address, method) {
+            (Some(address), Some(method)) => Ok(Self { address, method }),
             _ => Err(errors),
         }
     }
@@ -151,15 +98,15 @@ mod tests {
     use super::*;
 
     fn raw<'a>(country: &'a str, method: &'a str) -> RawDelivery<'a> {
-        RawDelivery {
+        let address = RawAddress {
             recipient: " Ada Lovelace ",
             line1: "12 rue des Lilas",
             line2: "",
             postal_code: "75011",
             city: "Paris",
             country,
-            method,
-        }
+        };
+        RawDelivery { address, method }
     }
 
     #[test]
@@ -172,7 +119,8 @@ mod tests {
             Err(e) => e.into_vec().into_iter().map(|e| e.field).collect::<Vec<_>>(),
         };
         assert_eq!(fields(raw("France", "pigeon")), ["delivery.address.country", "delivery.method"]);
-        let blank = RawDelivery { recipient: "  ", city: "", ..raw("FR", "standard") };
+        let mut blank = raw("FR", "standard");
+        blank.address = RawAddress { recipient: "  ", city: "", ..blank.address };
         assert_eq!(fields(blank), ["delivery.address.recipient", "delivery.address.city"]);
     }
 

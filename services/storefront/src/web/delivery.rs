@@ -10,12 +10,13 @@ use poem::{
     web::{Data, Form},
 };
 use serde::Deserialize;
+use shopkit::client::ClientError;
 use shopwire::{AddressBody, CountryOption, DeliveryBody, DeliveryOptions, MethodOption, Product};
 
 use super::{
     AppState,
     cart::{priced_lines, totals_by_currency},
-    page::{Layout, PageError, redirect, render, require_user},
+    page::{Layout, PageError, redirect, rejection_detail, render, require_user},
     session::Session,
 };
 use crate::{
@@ -91,10 +92,30 @@ fn method_label(method: &MethodOption, currency: &str) -> String {
     )
 }
 
+/// The shopper's saved addresses (users' address book), most recently used first; none when
+/// users cannot say now (the form still works).
+async fn saved_addresses(state: &AppState, token: &shopkit::config::Secret<String>) -> Vec<AddressBody> {
+    #[derive(Deserialize)]
+    struct Saved {
+        items: Vec<AddressBody>,
+    }
+    match state.backends.as_user(token).users.get::<Saved>("/users/me/addresses").await {
+        Ok(saved) => saved.items,
+        Err(err) => {
+            tracing::warn!(error = %err, "saved addresses unavailable");
+            Vec::new()
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "delivery.html")]
 struct DeliveryPage {
     page: Layout,
+    /// Saved addresses, each offered with a "Deliver here" button.
+    saved: Vec<AddressBody>,
+    /// The method those buttons keep.
+    method: String,
     address: AddressBody,
     /// `(code, name, selected)`.
     countries: Vec<(String, String, bool)>,
@@ -109,9 +130,14 @@ pub async fn delivery_page(Data(state): Data<&AppState>, Data(session): Data<&Se
     let Some((_, currency)) = cart_in_one_currency(state, session).await? else { return Ok(redirect("/cart")) };
     let countries = options(state, &currency).await?;
     let draft = draft(state, session).await?;
+    let saved = saved_addresses(state, &user.token).await;
+    // The form starts from this checkout's entry, else the last address used, else the name.
     let (address, method) = match draft {
         Some(d) => (d.address, d.method),
-        None => (AddressBody { recipient: user.name.clone(), ..AddressBody::default() }, "standard".to_owned()),
+        None => match saved.first() {
+            Some(last) => (last.clone(), "standard".to_owned()),
+            None => (AddressBody { recipient: user.name.clone(), ..AddressBody::default() }, "standard".to_owned()),
+        },
     };
     let selected = if address.country.is_empty() { "FR".to_owned() } else { address.country.clone() };
     let shown = countries.iter().find(|c| c.country == selected).or(countries.first());
@@ -128,8 +154,11 @@ pub async fn delivery_page(Data(state): Data<&AppState>, Data(session): Data<&Se
         })
         .unwrap_or_default();
     let error = countries.is_empty().then(|| format!("The shop does not deliver orders priced in {currency}."));
+    let saved = saved.into_iter().filter(|a| countries.iter().any(|c| c.country == a.country)).collect();
     render(&DeliveryPage {
         page: Layout::new(state, session, "Delivery").await?,
+        saved,
+        method: method.clone(),
         countries: countries.iter().map(|c| (c.country.clone(), c.name.clone(), c.country == selected)).collect(),
         address,
         methods,
@@ -146,7 +175,7 @@ pub async fn save_delivery(
     Data(session): Data<&Session>,
     Form(form): Form<DeliveryForm>,
 ) -> Result<Response, PageError> {
-    require_user(session, "/checkout/delivery")?;
+    let user = require_user(session, "/checkout/delivery")?;
     let body = DeliveryBody {
         address: AddressBody {
             recipient: form.recipient.trim().to_owned(),
@@ -168,6 +197,19 @@ pub async fn save_delivery(
         sessions::set_flash(&mut conn, &session.id_hash, "Please fill in the name, street, postal code and city.")
             .await?;
         return Ok(redirect("/checkout/delivery"));
+    }
+    // Into the shopper's address book, whose rules are the ones orders applies: a refusal
+    // here is said on the form now rather than when the order is placed.
+    let saved: Result<serde_json::Value, ClientError> =
+        state.backends.as_user(&user.token).users.post("/users/me/addresses", &body.address, None).await;
+    match saved {
+        Ok(_) => {}
+        Err(err @ ClientError::Rejected { .. }) => {
+            let reason = rejection_detail(&err).unwrap_or_else(|| "the address was refused".to_owned());
+            sessions::set_flash(&mut conn, &session.id_hash, &format!("Please check the address: {reason}")).await?;
+            return Ok(redirect("/checkout/delivery"));
+        }
+        Err(err) => tracing::warn!(error = %err, "the address was not saved to the address book"),
     }
     Ok(redirect("/checkout/review"))
 }

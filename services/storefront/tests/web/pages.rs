@@ -630,3 +630,38 @@ async fn the_staff_order_list_has_numbered_pages() {
     let cancelled = admin.page("/admin/orders?status=cancelled").await;
     assert!(cancelled.contains("20 orders") && !cancelled.contains("aria-label=\"Pages\""), "one page: no pager");
 }
+
+#[tokio::test]
+async fn the_delivery_step_remembers_the_shoppers_addresses() {
+    let shop = spawn_shop().await;
+    let mug = shop.product(json!({"sku": "MUG-1", "name": "Enamel mug", "price": 1250, "stock": 50})).await;
+    let browser = Browser::new(&shop);
+    browser.register("ada@example.com").await;
+    browser.submit("/cart/items", &[("product_id", mug["id"].as_str().expect("id")), ("quantity", "1")]).await;
+    let first = browser.page("/checkout/delivery").await;
+    assert!(!first.contains("Your addresses"), "none saved yet");
+    browser.deliver_to_paris().await;
+    let review = browser.page("/checkout/review").await;
+    assert!(review.contains("id=\"review-shipping\">€4.90<") && review.contains("€17.40"), "under €50: {review}");
+
+    // An address users refuses is said on the form, not when the order is placed.
+    let long = "7".repeat(21);
+    let fields = [
+        ("recipient", "Ada"),
+        ("line1", "1 rue X"),
+        ("postal_code", long.as_str()),
+        ("city", "Paris"),
+        ("country", "FR"),
+    ];
+    let refused = browser.post("/checkout/delivery", &fields).await;
+    assert_eq!(refused.headers()["location"], "/checkout/delivery");
+    let form = browser.page("/checkout/delivery").await;
+    assert!(form.contains("Please check the address: postal code: must be 1 to 20 characters"), "{form}");
+
+    // Next visit (a new session): the saved address is offered and fills the form.
+    browser.submit("/logout", &[]).await;
+    browser.submit("/login", &[("email", "ada@example.com"), ("password", PASSWORD), ("next", "/")]).await;
+    let form = browser.page("/checkout/delivery").await;
+    assert!(form.contains("Your addresses") && form.contains("Deliver here"), "{form}");
+    assert!(form.contains("value=\"12 rue des Lilas\""), "the form starts from the last address: {form}");
+}

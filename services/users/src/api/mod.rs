@@ -1,9 +1,11 @@
 //! HTTP API: wire types and handlers.
 
 mod accounts;
+mod addresses;
 mod auth;
 
 pub use accounts::AccountsApi;
+pub use addresses::AddressesApi;
 pub use auth::AuthApi;
 
 use std::{sync::Arc, time::Duration};
@@ -122,4 +124,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         Field("LoginBody", "client_address", json!({"anyOf": [{"format": "ipv4"}, {"format": "ipv6"}]})),
         Field("RefreshBody", "refresh_token", auth::REFRESH_TOKEN_RULE.schema()),
     ]
+    .into_iter()
+    .chain(shopkit::address::schema_rules("NewAddressBody"))
+    .collect()
 }

@@ -2,6 +2,7 @@
 //! Ed25519 signatures.
 
 mod accounts;
+mod addresses;
 mod faults;
 mod hardening;
 mod helpers;
