@@ -45,3 +45,12 @@ pub fn extract(headers: &HeaderMap) -> Context {
 pub fn inject(context: &Context, headers: &mut HeaderMap) {
     opentelemetry::global::get_text_map_propagator(|p| p.inject_context(context, &mut HeaderInjector(headers)));
 }
+
+/// The W3C `traceparent` of the current span, when tracing is on: for work that continues the
+/// trace later, outside this request (a purchase's next page, an event read from the outbox).
+pub fn current_traceparent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt as _;
+    let mut headers = HeaderMap::new();
+    inject(&tracing::Span::current().context(), &mut headers);
+    headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned)
+}

@@ -194,6 +194,14 @@ pub async fn complete(
             SELECT completed.id, l.position, l.product_id, l.name, l.unit_price_minor, l.quantity
             FROM completed, unnest($5::int[], $6::uuid[], $7::text[], $8::bigint[], $9::int[])
                  AS l(position, product_id, name, unit_price_minor, quantity)
+         ), event AS (
+            INSERT INTO outbox (id, order_id, kind, payload, traceparent)
+            SELECT $10, completed.id, 'OrderPlaced',
+                   json_build_object('order_id', completed.id, 'user_id', completed.user_id, 'status', completed.status,
+                                     'total', completed.total_minor, 'currency', completed.currency,
+                                     'cancel_reason', completed.cancel_reason)::text,
+                   $11
+            FROM completed
          )
          SELECT id AS "id!", user_id AS "user_id!", status AS "status!", currency, total_minor,
                 request_hash AS "request_hash!", payment_key, payment_id, stock_released AS "stock_released!",
@@ -207,7 +215,9 @@ pub async fn complete(
             &products,
             &names as &[&str],
             &prices,
-            &quantities
+            &quantities,
+            Uuid::now_v7(),
+            shopkit::telemetry::propagation::current_traceparent()
         )
         .fetch_optional(conn)
         .await
@@ -391,14 +401,25 @@ pub async fn clear_payment(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx
     .await
 }
 
-/// Records a successful charge.
+/// Records a successful charge, and its `OrderPaid` event.
 pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> Result<(), sqlx::Error> {
-    shopkit::dbop::traced("UPDATE orders", async move {
+    shopkit::dbop::traced("UPDATE orders INSERT outbox", async move {
         sqlx::query!(
-            "UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now()
-         WHERE id = $1 AND status = 'pending'",
+            "WITH paid AS (
+                UPDATE orders SET status = 'paid', payment_id = $2, expires_at = NULL, updated_at = now()
+                WHERE id = $1 AND status = 'pending'
+                RETURNING id, user_id, status, total_minor, currency, cancel_reason
+             )
+             INSERT INTO outbox (id, order_id, kind, payload, traceparent)
+             SELECT $3, id, 'OrderPaid',
+                    json_build_object('order_id', id, 'user_id', user_id, 'status', status, 'total', total_minor,
+                                      'currency', currency, 'cancel_reason', cancel_reason)::text,
+                    $4
+             FROM paid",
             id,
-            payment_id
+            payment_id,
+            Uuid::now_v7(),
+            shopkit::telemetry::propagation::current_traceparent()
         )
         .execute(conn)
         .await?;
@@ -407,25 +428,48 @@ pub async fn mark_paid(conn: &mut PgConnection, id: Uuid, payment_id: Uuid) -> R
     .await
 }
 
-/// Sets a new public status (with a reason when cancelling).
+/// Sets a new public status (with a reason when cancelling), and writes its event.
 pub async fn set_status(
     conn: &mut PgConnection,
     id: Uuid,
     status: OrderStatus,
     cancel_reason: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    shopkit::dbop::traced("UPDATE orders", async move {
+    shopkit::dbop::traced("UPDATE orders INSERT outbox", async move {
         sqlx::query!(
-            "UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1",
+            "WITH changed AS (
+                UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1
+                RETURNING id, user_id, status, total_minor, currency, cancel_reason
+             )
+             INSERT INTO outbox (id, order_id, kind, payload, traceparent)
+             SELECT $4, id, $5,
+                    json_build_object('order_id', id, 'user_id', user_id, 'status', status, 'total', total_minor,
+                                      'currency', currency, 'cancel_reason', cancel_reason)::text,
+                    $6
+             FROM changed",
             id,
             status.as_str(),
-            cancel_reason
+            cancel_reason,
+            Uuid::now_v7(),
+            event_kind(status),
+            shopkit::telemetry::propagation::current_traceparent()
         )
         .execute(conn)
         .await?;
         Ok(())
     })
     .await
+}
+
+/// The outbox event a move to `status` is.
+fn event_kind(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Pending => "OrderPlaced",
+        OrderStatus::Paid => "OrderPaid",
+        OrderStatus::Cancelled => "OrderCancelled",
+        OrderStatus::Shipped => "OrderShipped",
+        OrderStatus::Delivered => "OrderDelivered",
+    }
 }
 
 /// Notes that a cancelled order's reservation was released.

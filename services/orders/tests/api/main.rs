@@ -3,6 +3,7 @@
 //! service or from the payments simulation settings, never from mocking our own clients.
 
 mod delivery;
+mod events;
 mod failures;
 mod flow;
 mod hardening;

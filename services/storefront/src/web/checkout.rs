@@ -9,7 +9,6 @@ use poem::{
     web::{Data, Form, Path, Query},
 };
 use shopkit::client::ClientError;
-use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
 use super::{
@@ -34,13 +33,6 @@ pub const TEST_CARDS: [(&str, &str); 4] = [
     ("4000 0000 0000 9995", "declined: insufficient funds"),
     ("4000 0000 0000 0069", "declined: expired card"),
 ];
-
-/// The W3C traceparent of the current server span, when tracing is on.
-fn current_traceparent() -> Option<String> {
-    let mut headers = poem::http::HeaderMap::new();
-    shopkit::telemetry::propagation::inject(&tracing::Span::current().context(), &mut headers);
-    headers.get("traceparent").and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
 
 /// `POST /checkout`: places the order for the cart's contents and opens the pay page. An order
 /// an earlier checkout left waiting for payment is cancelled first: the cart is what is bought.
@@ -77,7 +69,12 @@ pub async fn checkout(Data(state): Data<&AppState>, Data(session): Data<&Session
     match placed {
         Ok(order) => {
             carts::set_checkout_order(&mut conn, user.id, Some(order.id)).await?;
-            sessions::set_purchase_trace(&mut conn, &session.id_hash, current_traceparent().as_deref()).await?;
+            sessions::set_purchase_trace(
+                &mut conn,
+                &session.id_hash,
+                shopkit::telemetry::propagation::current_traceparent().as_deref(),
+            )
+            .await?;
             tracing::info!(order_id = %order.id, "order placed from the storefront");
             Ok(redirect(&format!("/orders/{}/pay", order.id)))
         }
