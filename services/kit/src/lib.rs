@@ -45,6 +45,8 @@ pub mod lender;
 #[cfg(feature = "localdb")]
 pub mod localdb;
 pub mod metrics;
+#[cfg(feature = "testing")]
+pub mod nats_server;
 pub mod problem;
 pub mod rules;
 pub mod server;

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use shopkit::{
-    config::{CommonConfig, ConfigError, Secret, parse_or, required},
+    config::{CommonConfig, ConfigError, Secret, optional, parse_or, required},
     service::ServiceConfig,
 };
 
@@ -29,6 +29,9 @@ pub struct Config {
     /// `ORDER_RECOVERY_AFTER_SECS` (default 30): how old a half-done saga must be before the
     /// sweeper settles it (longer than any request takes).
     pub recovery_after: Duration,
+    /// `NATS_URL`: where the outbox relay publishes order events (JetStream); unset, the
+    /// events stay in the outbox unpublished.
+    pub nats_url: Option<String>,
 }
 
 impl ServiceConfig for Config {
@@ -46,6 +49,7 @@ impl ServiceConfig for Config {
             order_ttl: Duration::from_secs(parse_or("ORDER_TTL_SECS", 900)?),
             sweep_interval: Duration::from_secs_f64(parse_or("ORDER_SWEEP_INTERVAL_SECS", 15.0)?),
             recovery_after: Duration::from_secs_f64(parse_or("ORDER_RECOVERY_AFTER_SECS", 30.0)?),
+            nats_url: optional("NATS_URL"),
         })
     }
 

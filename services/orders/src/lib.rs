@@ -17,6 +17,7 @@ pub mod clients;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod relay;
 pub mod saga;
 pub mod store;
 
@@ -79,6 +80,13 @@ fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint
         database.wait_until_migrated().await;
         sweeper.sweep_forever(interval, stale, stop).await;
     });
+    match config.nats_url.clone() {
+        Some(url) => {
+            let database = opened.database.clone();
+            opened.background.spawn(move |stop| relay::relay_forever(database, url, stop));
+        }
+        None => tracing::info!("NATS_URL unset: order events stay in the outbox"),
+    }
     Ok(app(opened.database, verifier, flows))
 }
 

@@ -2,3 +2,4 @@
 
 pub mod deliveries;
 pub mod orders;
+pub mod outbox;

@@ -57,3 +57,72 @@ async fn each_change_of_an_order_writes_one_event() {
         .expect("count");
     assert_eq!(all, 6, "one event per change, each its own id");
 }
+
+/// Every message of the ORDERS stream: `(Event-Id, subject)`.
+async fn stream_messages(url: &str) -> Vec<(String, String)> {
+    use futures::StreamExt as _;
+    let context = async_nats::jetstream::new(async_nats::connect(url).await.expect("connect"));
+    let stream = context.get_stream(orders::relay::STREAM).await.expect("stream");
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config {
+            deliver_policy: async_nats::jetstream::consumer::DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .expect("consumer");
+    let mut out = Vec::new();
+    let mut batch =
+        consumer.fetch().max_messages(1000).expires(std::time::Duration::from_secs(1)).messages().await.expect("fetch");
+    while let Some(Ok(message)) = batch.next().await {
+        let id = message.headers.as_ref().and_then(|h| h.get("Event-Id")).map(|v| v.to_string()).unwrap_or_default();
+        out.push((id, message.subject.to_string()));
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_relay_publishes_every_event_once_though_it_is_killed_again_and_again() {
+    let shop = spawn_shop().await;
+    let nats = shopkit::nats_server::NatsServer::start().await;
+    let lamp = shop.product("LAMP", 1000, 100).await;
+    let (_, token) = shop.customer("ada@example.com").await;
+    let database = shopkit::db::Database::from_pool(shop.orders_db.pool.clone());
+    // Already migrated: this marks the handle so the relay's wait for migrations returns.
+    database.migrate(&orders::MIGRATOR).await.expect("migrations");
+    let (_stop_tx, stop) = tokio::sync::watch::channel(false);
+    let start_relay = || tokio::spawn(orders::relay::relay_forever(database.clone(), nats.url.clone(), stop.clone()));
+    let mut relay = start_relay();
+    // Orders keep coming while the relay is killed at arbitrary points and started again.
+    for round in 0..12u64 {
+        let order = id_of(&shop.place_ok(&token, json!([item(&lamp, 1)])).await);
+        assert_eq!(shop.pay(&token, &order, GOOD_CARD, &new_key()).await.status(), 200);
+        tokio::time::sleep(std::time::Duration::from_millis(15 * (round % 4))).await;
+        relay.abort();
+        let _ = relay.await;
+        relay = start_relay();
+    }
+    let unpublished = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+            .fetch_one(&shop.orders_db.pool)
+            .await
+            .expect("count")
+    };
+    for _ in 0..100 {
+        if unpublished().await == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(unpublished().await, 0, "the relay caught up");
+    relay.abort();
+
+    let outbox: Vec<(uuid::Uuid, String)> = sqlx::query_as("SELECT id, kind FROM outbox ORDER BY created_at, id")
+        .fetch_all(&shop.orders_db.pool)
+        .await
+        .expect("outbox");
+    assert_eq!(outbox.len(), 24, "12 placed, 12 paid");
+    let published = stream_messages(&nats.url).await;
+    let expected: Vec<(String, String)> =
+        outbox.iter().map(|(id, kind)| (id.to_string(), format!("orders.{kind}"))).collect();
+    assert_eq!(published, expected, "each event once, in the outbox's order");
+}

@@ -83,6 +83,7 @@ pub async fn spawn_shop_with(options: ShopOptions) -> Shop {
         order_ttl: options.order_ttl,
         sweep_interval: Duration::from_secs(5),
         recovery_after: Duration::from_secs(30),
+        nats_url: None,
     };
     let flows = orders::orders(&orders_database, &config);
     let sweeper = options.sweep_interval.map(|interval| {

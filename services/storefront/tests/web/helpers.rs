@@ -80,6 +80,7 @@ pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
         order_ttl: Duration::from_secs(900),
         sweep_interval: Duration::from_secs(5),
         recovery_after: Duration::from_secs(30),
+        nats_url: None,
     };
     let flows = orders::orders(&orders_database, &config);
     let orders_server = spawn_server(orders::app(orders_database, test_verifier(), flows)).await;
