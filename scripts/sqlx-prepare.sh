@@ -15,7 +15,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-services=(products users orders payments storefront)
+services=(products users orders payments storefront notifications)
 mode="${1:-write}"
 case "$mode" in write | --check) ;; *)
   echo "usage: scripts/sqlx-prepare.sh [--check]" >&2

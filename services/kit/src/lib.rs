@@ -51,6 +51,8 @@ pub mod problem;
 pub mod rules;
 pub mod server;
 pub mod service;
+#[cfg(feature = "testing")]
+pub mod smtp_catcher;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

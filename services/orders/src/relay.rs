@@ -12,13 +12,10 @@ use shopkit::db::Database;
 
 use crate::store::outbox;
 
-/// The stream that holds order events, and the subject prefix of each (`orders.OrderPaid`).
-pub const STREAM: &str = "ORDERS";
-pub const SUBJECT_PREFIX: &str = "orders.";
+pub use shopwire::events::{STREAM, SUBJECT_PREFIX};
+
 /// Events per transaction.
 const BATCH: i64 = 100;
-/// How long JetStream remembers message ids to drop republished copies.
-const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 
 /// Connects to `url` and makes sure the stream exists.
 pub async fn connect(url: &str) -> anyhow::Result<jetstream::Context> {
@@ -28,7 +25,7 @@ pub async fn connect(url: &str) -> anyhow::Result<jetstream::Context> {
         .get_or_create_stream(jetstream::stream::Config {
             name: STREAM.to_owned(),
             subjects: vec![format!("{SUBJECT_PREFIX}>")],
-            duplicate_window: DUPLICATE_WINDOW,
+            duplicate_window: Duration::from_secs(shopwire::events::DUPLICATE_WINDOW_SECS),
             ..Default::default()
         })
         .await?;

@@ -13,11 +13,14 @@
 //!   [`ItemBody`], sent by the storefront.
 //! - [`delivery`]: [`DeliveryBody`] sent by the storefront with a new order, [`OrderDelivery`]
 //!   in an [`Order`], [`DeliveryOptions`] answered by orders.
+//! - [`events`]: [`events::OrderEvent`] and the stream's names, written by orders to NATS
+//!   JetStream and read by notifications.
 //! - [`payments`]: [`ChargeBody`], sent by orders to payments.
 
 pub mod card;
 pub mod catalogue;
 pub mod delivery;
+pub mod events;
 pub mod orders;
 pub mod payments;
 

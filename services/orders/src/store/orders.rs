@@ -439,12 +439,13 @@ pub async fn set_status(
         sqlx::query!(
             "WITH changed AS (
                 UPDATE orders SET status = $2, cancel_reason = $3, updated_at = now() WHERE id = $1
-                RETURNING id, user_id, status, total_minor, currency, cancel_reason
+                RETURNING id, user_id, status, total_minor, currency, cancel_reason, payment_id
              )
              INSERT INTO outbox (id, order_id, kind, payload, traceparent)
              SELECT $4, id, $5,
                     json_build_object('order_id', id, 'user_id', user_id, 'status', status, 'total', total_minor,
-                                      'currency', currency, 'cancel_reason', cancel_reason)::text,
+                                      'currency', currency, 'cancel_reason', cancel_reason,
+                                      'refunded', status = 'cancelled' AND payment_id IS NOT NULL)::text,
                     $6
              FROM changed",
             id,

@@ -129,7 +129,7 @@ impl From<&Order> for OrderView {
 /// The last eight hex digits of an id, for people (order ids are UUIDv7: their first digits
 /// are a timestamp and look alike).
 pub fn short_id(id: Uuid) -> String {
-    id.simple().to_string()[24..].to_uppercase()
+    shopcore::order_number::order_number(&id.to_string())
 }
 
 #[derive(Template)]

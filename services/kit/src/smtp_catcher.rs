@@ -1,0 +1,83 @@
+//! A real SMTP server catching mail for tests: Debian's `python3-aiosmtpd` (`.ci/run` installs
+//! it) with its Maildir handler, on a free port; the messages are read back from the Maildir.
+
+use std::{path::PathBuf, process::Stdio, time::Duration};
+
+/// A running catcher.
+pub struct SmtpCatcher {
+    pub host: String,
+    pub port: u16,
+    child: tokio::process::Child,
+    dir: PathBuf,
+}
+
+/// A caught message: its headers (name lower-cased) and body.
+#[derive(Debug, Clone)]
+pub struct Caught {
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Caught {
+    /// The first value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers.iter().find(|(n, _)| *n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+impl SmtpCatcher {
+    /// Starts one and waits until it accepts connections.
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
+        let dir = std::env::temp_dir().join(format!("microshop-smtp-{}-{port}", std::process::id()));
+        let python =
+            ["/usr/bin/python3", "python3"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or("python3");
+        let child = tokio::process::Command::new(python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(&dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start aiosmtpd (install Debian's python3-aiosmtpd; .ci/run does)");
+        for _ in 0..100 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return Self { host: "127.0.0.1".into(), port, child, dir };
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("aiosmtpd did not listen on {port}: is python3-aiosmtpd installed?");
+    }
+
+    /// Every message caught so far.
+    pub fn messages(&self) -> Vec<Caught> {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("new")) else { return Vec::new() };
+        entries.filter_map(|entry| std::fs::read_to_string(entry.ok()?.path()).ok()).map(|raw| parse(&raw)).collect()
+    }
+}
+
+/// Headers (unfolded) and body of an RFC 5322 message.
+fn parse(raw: &str) -> Caught {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").unwrap_or((&raw, ""));
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for line in head.lines() {
+        if line.starts_with([' ', '\t']) {
+            if let Some((_, value)) = headers.last_mut() {
+                value.push(' ');
+                value.push_str(line.trim());
+            }
+        } else if let Some((name, value)) = line.split_once(':') {
+            headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
+        }
+    }
+    Caught { headers, body: body.to_owned() }
+}
+
+impl Drop for SmtpCatcher {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

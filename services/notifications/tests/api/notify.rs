@@ -1,0 +1,111 @@
+//! From order events to e-mails: what is sent, once per event, through a consumer that is
+//! killed and restarted mid-stream.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use uuid::Uuid;
+
+use crate::helpers::{admin_token, order_event, problem, spawn_world};
+
+#[tokio::test]
+async fn a_paid_order_sends_its_confirmation_once() {
+    let world = spawn_world().await;
+    let ada = world.customer("ada@example.com", "Ada").await;
+    let (consumer, _stop) = world.start_consumer();
+
+    let paid = order_event(ada, "paid", false);
+    let event_id = Uuid::now_v7();
+    world.publish("OrderPaid", event_id, event_id, &paid, None).await;
+    // The same event again, as a copy JetStream could not drop (another message id): skipped.
+    world.publish("OrderPaid", event_id, Uuid::now_v7(), &paid, None).await;
+    // Events that send nothing are handled too.
+    let placed = Uuid::now_v7();
+    world.publish("OrderPlaced", placed, placed, &order_event(ada, "pending", false), None).await;
+    world.wait_handled(2).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    consumer.abort();
+
+    let mail = world.smtp.messages();
+    assert_eq!(mail.len(), 1, "one e-mail for the paid order, none for the placed one");
+    let number = paid.order_id.to_string().replace('-', "")[24..].to_uppercase();
+    assert_eq!(mail[0].header("subject"), Some(format!("Order #{number} confirmed").as_str()));
+    assert_eq!(mail[0].header("to"), Some("ada@example.com"));
+    assert_eq!(mail[0].header("message-id"), Some(format!("<{event_id}@microshop.local>").as_str()));
+    assert_eq!(world.handled().await, 2);
+
+    // Staff see it at /emails; customers may not.
+    let client = reqwest::Client::new();
+    let list: Value = client
+        .get(format!("{}/emails", world.notifications_url))
+        .bearer_auth(admin_token())
+        .send()
+        .await
+        .expect("get")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    let body = list["items"][0]["body"].as_str().unwrap_or_default();
+    assert!(body.starts_with("Hello Ada,") && body.contains("payment of €54.89"), "{body}");
+    let customer = shopkit::testing::TestKeys::get().token(&ada.to_string(), shopkit::auth::Role::Customer);
+    problem(
+        client.get(format!("{}/emails", world.notifications_url)).bearer_auth(customer).send().await.expect("get"),
+        403,
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_consumer_killed_mid_stream_loses_no_event_and_handles_each_once() {
+    let world = spawn_world().await;
+    let ada = world.customer("ada@example.com", "Ada").await;
+    let mut ids = Vec::new();
+    for n in 0..30 {
+        let id = Uuid::now_v7();
+        let (kind, event) = match n % 3 {
+            0 => ("OrderPaid", order_event(ada, "paid", false)),
+            1 => ("OrderShipped", order_event(ada, "shipped", false)),
+            _ => ("OrderCancelled", order_event(ada, "cancelled", true)),
+        };
+        world.publish(kind, id, id, &event, None).await;
+        ids.push(id);
+    }
+    let mut kills = 0;
+    for round in 0..6u64 {
+        let (consumer, _stop) = world.start_consumer();
+        tokio::time::sleep(std::time::Duration::from_millis(40 + 30 * round)).await;
+        consumer.abort();
+        let _ = consumer.await;
+        kills += 1;
+    }
+    let (consumer, _stop) = world.start_consumer();
+    world.wait_handled(30).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    consumer.abort();
+
+    let handled: BTreeSet<Uuid> = sqlx::query_scalar("SELECT event_id FROM notifications")
+        .fetch_all(&world.db.pool)
+        .await
+        .expect("ids")
+        .into_iter()
+        .collect();
+    assert_eq!(handled, ids.iter().copied().collect(), "every event handled, each once");
+    let mail = world.smtp.messages();
+    let delivered: BTreeSet<String> = mail.iter().filter_map(|m| m.header("message-id").map(str::to_owned)).collect();
+    let expected: BTreeSet<String> = ids.iter().map(|id| format!("<{id}@microshop.local>")).collect();
+    assert_eq!(delivered, expected, "no e-mail lost");
+    // A kill between the SMTP server's acceptance and the record can send one copy again (the
+    // same Message-ID); never more than one per kill.
+    assert!(mail.len() - delivered.len() <= kills, "{} copies for {kills} kills", mail.len() - delivered.len());
+}
+
+#[test]
+fn committed_openapi_spec_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/notifications.json");
+    shopkit::testing::assert_spec_fresh(
+        &shopkit::server::spec_json(&notifications::openapi(), &[]),
+        path,
+        "notifications",
+    );
+}
