@@ -1,6 +1,6 @@
 # Container images for every microshop binary, from one multi-stage Dockerfile.
 #
-# One target per binary: products, users, orders, payments, storefront, operator, loadgen.
+# One target per binary: products, users, orders, payments, notifications, storefront, operator, loadgen.
 #
 #   docker build --target products -t ghcr.io/microshop/microshop-products:0.1.0 .
 #
@@ -80,9 +80,9 @@ COPY . .
 RUN set -eu; \
     triple="$(cat /rust-target)"; \
     cargo build --release --locked --target "$triple" \
-      -p products -p users -p orders -p payments -p storefront -p operator -p loadgen; \
+      -p products -p users -p orders -p payments -p notifications -p storefront -p operator -p loadgen; \
     mkdir -p /out; \
-    for bin in products users orders payments storefront operator loadgen; do \
+    for bin in products users orders payments notifications storefront operator loadgen; do \
       cp "target/$triple/release/$bin" /out/; \
     done; \
     ls -l /out
@@ -130,6 +130,12 @@ LABEL org.opencontainers.image.title="microshop-payments" \
       org.opencontainers.image.description="microshop payments service: a simulated card processor"
 COPY --from=builder /out/payments /usr/local/bin/payments
 ENTRYPOINT ["/usr/local/bin/payments"]
+
+FROM runtime AS notifications
+LABEL org.opencontainers.image.title="microshop-notifications" \
+      org.opencontainers.image.description="microshop notifications service: order events from NATS JetStream become e-mails"
+COPY --from=builder /out/notifications /usr/local/bin/notifications
+ENTRYPOINT ["/usr/local/bin/notifications"]
 
 FROM runtime AS storefront
 LABEL org.opencontainers.image.title="microshop-storefront" \

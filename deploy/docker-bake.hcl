@@ -23,7 +23,7 @@ variable "REVISION" {
 }
 
 group "default" {
-  targets = ["products", "users", "orders", "payments", "storefront", "operator", "loadgen"]
+  targets = ["products", "users", "orders", "payments", "notifications", "storefront", "operator", "loadgen"]
 }
 
 target "_common" {
@@ -58,6 +58,12 @@ target "payments" {
   inherits = ["_common"]
   target   = "payments"
   tags     = ["${REGISTRY}/microshop-payments:${TAG}"]
+}
+
+target "notifications" {
+  inherits = ["_common"]
+  target   = "notifications"
+  tags     = ["${REGISTRY}/microshop-notifications:${TAG}"]
 }
 
 target "storefront" {

@@ -62,7 +62,7 @@ NODE_PORT_PAYMENTS="${NODE_PORT_PAYMENTS:-30083}"
 NODE_PORT_JAEGER="${NODE_PORT_JAEGER:-30686}"
 NODE_PORT_STOREFRONT="${NODE_PORT_STOREFRONT:-30000}"
 # Images to build and load (loadgen runs only when a Shop enables spec.loadGenerator).
-TARGETS=(products users orders payments storefront loadgen operator)
+TARGETS=(products users orders payments notifications storefront loadgen operator)
 
 # Whether the Dockerfile has a target (storefront and loadgen arrive with their own branches).
 has_target() { grep -Eq "^FROM runtime AS $1\$" Dockerfile; }

@@ -25,7 +25,21 @@ awk '/<!-- walkthrough:start -->/{on=1; next} /<!-- walkthrough:end -->/{on=0} o
 bash -euo pipefail -x "$walkthrough"
 
 echo "--- smoke purchase"
-ADMIN_EMAIL=admin@microshop.local ADMIN_PASSWORD=microshop-dev-admin bash scripts/smoke-purchase.sh
+smoke="$(mktemp)"
+ADMIN_EMAIL=admin@microshop.local ADMIN_PASSWORD=microshop-dev-admin bash scripts/smoke-purchase.sh | tee "$smoke"
+
+echo "--- its confirmation e-mail: orders' outbox -> NATS -> notifications -> the SMTP catcher's Maildir"
+grep -q "e-mails   .*/mail-2525/new" "$log" || { echo "xtask dev did not start the event bus and mail catcher"; grep "e-mails" "$log"; exit 1; }
+order_id="$(sed -n 's/^order \([0-9a-f-]*\) is paid$/\1/p' "$smoke" | tail -n 1)"
+[ -n "$order_id" ] || { echo "no paid order in the smoke output"; exit 1; }
+number="$(echo "${order_id//-/}" | tail -c 9 | tr a-f A-F)"
+for _ in $(seq 1 30); do
+  grep -lqs "^Subject: Order #$number confirmed" target/xtask-dev/mail-2525/new/* && break
+  sleep 1
+done
+grep -lqs "^Subject: Order #$number confirmed" target/xtask-dev/mail-2525/new/* \
+  || { echo "no confirmation e-mail for order $order_id (#$number) within 30 s"; ls target/xtask-dev/mail-2525/new; exit 1; }
+echo "the confirmation of order #$number is in the catcher's Maildir"
 
 echo "--- load: simulated shoppers for 20 s, no unexpected answer allowed"
 cargo build -q --locked -p loadgen
@@ -51,9 +65,12 @@ echo "fault report:"; cat target/loadgen/fault.md
 
 stop_xtask_dev_cleanly
 grep -q "PostgreSQL stopped" "$log" || { echo "PostgreSQL was not stopped"; tail -n 20 "$log"; exit 1; }
-for port in 8080 8081 8082 8083 8084; do
+for port in 8080 8081 8082 8083 8084 8085; do
   if curl -s -o /dev/null --max-time 2 "http://127.0.0.1:$port/health/live"; then
     echo "something still answers on $port"; exit 1
   fi
 done
-echo "dev: xtask dev started, served the walkthrough and a purchase, and stopped cleanly"
+for port in 4222 2525; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then echo "nats-server or the SMTP catcher still listens on $port"; exit 1; fi
+done
+echo "dev: xtask dev started, served the walkthrough and a purchase (its e-mail caught), and stopped cleanly"

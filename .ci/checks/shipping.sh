@@ -133,7 +133,7 @@ def check(cond, msg):
     if not cond:
         sys.exit(f"FAIL: docker-compose.yml: {msg}")
 check("ports" not in c["postgres"], "postgres must not publish a host port (5432 is taken on dev machines)")
-for svc, port in {"products": "8081", "users": "8082", "orders": "8083", "payments": "8084", "storefront": "8080"}.items():
+for svc, port in {"products": "8081", "users": "8082", "orders": "8083", "payments": "8084", "notifications": "8085", "storefront": "8080"}.items():
     s = c[svc]
     published = [p.get("published") for p in s.get("ports", []) if p.get("target") == 8080]
     check(published == [port], f"{svc} must publish 8080 on host port {port}, got {published}")
@@ -149,6 +149,12 @@ check(c["users"]["environment"]["JWT_PRIVATE_KEY"].startswith("-----BEGIN PRIVAT
 check("healthcheck" in c["postgres"], "postgres needs a healthcheck")
 check({"16686"} <= {p.get("published") for p in c["jaeger"].get("ports", [])}, "Jaeger UI on 16686")
 check(c["seed"]["entrypoint"][-1] == "/seed/seed.sh", "seed runs deploy/seed/seed.sh")
+check(c["orders"]["environment"].get("NATS_URL") == "nats://nats:4222", "orders publishes its events to the nats service")
+check(c["notifications"]["environment"]["NATS_URL"] == "nats://nats:4222", "notifications reads the same NATS")
+check(c["notifications"]["environment"]["SMTP_HOST"] == "mailpit", "notifications sends to Mailpit")
+check("--jetstream" in c["nats"]["command"] and "healthcheck" in c["nats"], "nats runs JetStream, with a healthcheck")
+check("notifications=" in c["users"]["environment"]["SERVICE_CLIENTS"], "users knows the notifications client")
+check({"8025"} <= {p.get("published") for p in c["mailpit"].get("ports", [])}, "Mailpit UI on 8025")
 print("ok: ports, databases, dependencies, keys and tracing as documented")
 PY
 

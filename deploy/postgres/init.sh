@@ -10,7 +10,7 @@
 #   PGHOST=... PGUSER=postgres PRODUCTS_DB_PASSWORD=... ... deploy/postgres/init.sh
 set -euo pipefail
 
-services=(products users orders payments storefront)
+services=(products users orders payments storefront notifications)
 
 for service in "${services[@]}"; do
   var="${service^^}_DB_PASSWORD"

@@ -11,7 +11,7 @@ pub struct SmtpCatcher {
     dir: PathBuf,
 }
 
-/// A caught message: its headers (name lower-cased) and body.
+/// A caught message: its headers (name lower-cased) and body (quoted-printable decoded).
 #[derive(Debug, Clone)]
 pub struct Caught {
     pub headers: Vec<(String, String)>,
@@ -72,12 +72,58 @@ fn parse(raw: &str) -> Caught {
             headers.push((name.trim().to_ascii_lowercase(), value.trim().to_owned()));
         }
     }
-    Caught { headers, body: body.to_owned() }
+    let quoted =
+        headers.iter().any(|(n, v)| n == "content-transfer-encoding" && v.eq_ignore_ascii_case("quoted-printable"));
+    let body = if quoted { decode_quoted_printable(body) } else { body.to_owned() };
+    Caught { headers, body }
+}
+
+/// RFC 2045 quoted-printable: `=XX` is a byte, `=` at a line's end joins it to the next.
+fn decode_quoted_printable(text: &str) -> String {
+    let mut bytes = Vec::with_capacity(text.len());
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        let (line, soft) = match line.strip_suffix('=') {
+            Some(rest) => (rest, true),
+            None => (line, false),
+        };
+        let raw = line.as_bytes();
+        let mut i = 0;
+        while i < raw.len() {
+            let hex = (raw[i] == b'=').then(|| raw.get(i + 1..i + 3)).flatten();
+            match hex.and_then(|h| u8::from_str_radix(std::str::from_utf8(h).ok()?, 16).ok()) {
+                Some(byte) => {
+                    bytes.push(byte);
+                    i += 3;
+                }
+                None => {
+                    bytes.push(raw[i]);
+                    i += 1;
+                }
+            }
+        }
+        if !soft && lines.peek().is_some() {
+            bytes.push(b'\n');
+        }
+    }
+    String::from_utf8_lossy(&bytes).into_owned()
 }
 
 impl Drop for SmtpCatcher {
     fn drop(&mut self) {
         let _ = self.child.start_kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_printable_bodies_are_decoded() {
+        let caught = super::parse(
+            "Subject: x\nContent-Transfer-Encoding: quoted-printable\n\npaid =E2=82=AC50=\n.00\nlink /orders/ab=\ncd\n",
+        );
+        assert_eq!(caught.body, "paid €50.00\nlink /orders/abcd\n");
+        assert_eq!(super::parse("Subject: y\n\na=3Db\n").body, "a=3Db\n", "only when the header says so");
     }
 }

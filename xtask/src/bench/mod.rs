@@ -71,6 +71,9 @@ async fn bench(options: &options::Options, tools: &Tools, database: &DevDatabase
         admin_password: crate::dev::random_secret()?,
         service_secret: crate::dev::random_secret()?,
         storefront_secret: crate::dev::random_secret()?,
+        notifications_secret: crate::dev::random_secret()?,
+        // The bench measures the request path; order events stay in the outbox.
+        events: None,
         // Not passed on: the bench measures the services without fault flags.
         faults_file: std::path::PathBuf::new(),
     };

@@ -1,6 +1,7 @@
 //! `cargo xtask dev`.
 
 pub(crate) mod database;
+mod events;
 mod jaeger;
 pub mod ports;
 mod seed;
@@ -12,9 +13,9 @@ use anyhow::Context;
 use base64::Engine;
 
 /// The services in the order they start (users first: the others need its key; orders after
-/// the services it calls; the storefront last: its pages call the others). Their ports come
-/// from [`ports::Ports`].
-pub const SERVICES: [&str; 5] = ["users", "products", "payments", "orders", "storefront"];
+/// the services it calls; notifications after orders, whose events it reads; the storefront
+/// last: its pages call the others). Their ports come from [`ports::Ports`].
+pub const SERVICES: [&str; 6] = ["users", "products", "payments", "orders", "notifications", "storefront"];
 
 /// Printed once everything is up; scripts wait for this line.
 pub const READY_LINE: &str = "microshop is ready";
@@ -94,28 +95,54 @@ async fn run_services(
     let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
     let (admin_email, admin_password) = admin_credentials();
     let faults_file = fresh_fault_flags(target, ports)?;
+    let events = match events::missing() {
+        None => Some(events::Events::start(&target.join("xtask-dev"), ports).await.context("starting the event bus")?),
+        Some(_) => None,
+    };
+    let mail = match &events {
+        Some(events) => format!("{}/new (one file per e-mail)", events.maildir.display()),
+        None => events::missing().unwrap_or_default(),
+    };
     let settings = services::Settings {
         keys,
         admin_email: admin_email.clone(),
         admin_password: admin_password.clone(),
         service_secret: random_secret()?,
         storefront_secret: random_secret()?,
+        notifications_secret: random_secret()?,
+        events: events
+            .as_ref()
+            .map(|e| services::EventSettings { nats_url: e.nats_url.clone(), smtp_port: e.smtp_port }),
         faults_file: faults_file.clone(),
     };
     let mut running = services::Running::default();
     let outcome = async {
         for name in SERVICES {
+            if name == "notifications" && settings.events.is_none() {
+                continue;
+            }
             let url = database.url_for(name);
             running.spawn(&target.join("debug").join(name), name, ports, &url, &settings, otlp_grpc)?;
         }
         running.wait_until_ready().await?;
         let seeded =
             seed::seed_catalogue(ports, &admin_email, &admin_password).await.context("seeding the demo catalogue")?;
-        print_banner(ports, seeded, &admin_email, &admin_password, &faults_file, traces);
+        let banner = Banner {
+            seeded,
+            email: &admin_email,
+            password: &admin_password,
+            faults_file: &faults_file,
+            traces,
+            mail: &mail,
+        };
+        print_banner(ports, &banner, settings.events.is_some());
         running.wait_for_shutdown().await
     }
     .await;
     running.stop_all().await;
+    if let Some(events) = events {
+        events.stop().await;
+    }
     outcome
 }
 
@@ -136,24 +163,33 @@ fn fresh_fault_flags(target: &std::path::Path, ports: &ports::Ports) -> anyhow::
     Ok(file)
 }
 
-fn print_banner(
-    ports: &ports::Ports,
+/// What the ready banner reports besides the ports.
+struct Banner<'a> {
     seeded: usize,
-    email: &str,
-    password: &str,
-    faults_file: &std::path::Path,
-    traces: &str,
-) {
+    email: &'a str,
+    password: &'a str,
+    faults_file: &'a std::path::Path,
+    traces: &'a str,
+    mail: &'a str,
+}
+
+fn print_banner(ports: &ports::Ports, b: &Banner<'_>, notifications: bool) {
     println!();
     println!("  shop      {}", ports.url("storefront"));
-    for name in ["products", "users", "orders", "payments"] {
+    let apis: &[&str] = if notifications {
+        &["products", "users", "orders", "payments", "notifications"]
+    } else {
+        &["products", "users", "orders", "payments"]
+    };
+    for name in apis {
         println!("  {name:<9} {}/docs", ports.url(name));
     }
-    println!("  admin     {email} / {password}");
-    println!("  catalogue {seeded} new demo products (already present ones are kept)");
-    println!("  faults    {} (set a flag's state to ENABLED; applies within a second)", faults_file.display());
+    println!("  admin     {} / {}", b.email, b.password);
+    println!("  catalogue {} new demo products (already present ones are kept)", b.seeded);
+    println!("  faults    {} (set a flag's state to ENABLED; applies within a second)", b.faults_file.display());
     println!("  traffic   cargo xtask load --users-per-sec 2 --duration 60");
-    println!("  traces    {traces}");
+    println!("  traces    {}", b.traces);
+    println!("  e-mails   {}", b.mail);
     println!();
     println!("{READY_LINE}; press Ctrl-C to stop everything");
 }

@@ -12,7 +12,11 @@ pub const DEFAULT_PORTS: &[(&str, u16)] = &[
     ("users", 8082),
     ("orders", 8083),
     ("payments", 8084),
+    ("notifications", 8085),
     ("postgres", 55432),
+    // The event bus and the SMTP catcher (see `events.rs`).
+    ("nats", 4222),
+    ("smtp", 2525),
     // Used only when xtask runs Jaeger (see `jaeger.rs`): its UI, its OTLP gRPC receiver and
     // the span metrics it serves for Prometheus.
     ("jaeger", 16686),

@@ -1,4 +1,4 @@
-//! Building, starting, watching and stopping the four service processes.
+//! Building, starting, watching and stopping the service processes.
 
 use std::{
     path::Path,
@@ -22,8 +22,19 @@ pub struct Settings {
     pub service_secret: String,
     /// The storefront's client secret (it logs shoppers in with the shopper's address).
     pub storefront_secret: String,
+    /// The notifications service's client secret (it reads customers' e-mail addresses).
+    pub notifications_secret: String,
+    /// The event bus and the SMTP server, when this run has them: orders publishes its events
+    /// to `nats_url` only then, and notifications runs only then.
+    pub events: Option<EventSettings>,
     /// The fault-flag file products, users and payments follow (`FAULTS_FILE`).
     pub faults_file: std::path::PathBuf,
+}
+
+/// Where order events and e-mails go.
+pub struct EventSettings {
+    pub nats_url: String,
+    pub smtp_port: u16,
 }
 
 /// Builds the service binaries (debug profile).
@@ -69,7 +80,13 @@ pub fn service_command(
     match name {
         "users" => {
             cmd.env("JWT_PRIVATE_KEY", &s.keys.private_pem)
-                .env("SERVICE_CLIENTS", format!("orders={},storefront={}", s.service_secret, s.storefront_secret))
+                .env(
+                    "SERVICE_CLIENTS",
+                    format!(
+                        "orders={},storefront={},notifications={}",
+                        s.service_secret, s.storefront_secret, s.notifications_secret
+                    ),
+                )
                 .env("BOOTSTRAP_ADMIN_EMAIL", &s.admin_email)
                 .env("BOOTSTRAP_ADMIN_PASSWORD", &s.admin_password);
         }
@@ -80,6 +97,19 @@ pub fn service_command(
                 .env("PAYMENTS_URL", url("payments"))
                 .env("SERVICE_CLIENT_ID", "orders")
                 .env("SERVICE_CLIENT_SECRET", &s.service_secret);
+            if let Some(events) = &s.events {
+                cmd.env("NATS_URL", &events.nats_url);
+            }
+        }
+        "notifications" => {
+            cmd.env("USERS_URL", format!("http://127.0.0.1:{}", peer_port("users")))
+                .env("SERVICE_CLIENT_SECRET", &s.notifications_secret)
+                .env("SHOP_URL", format!("http://127.0.0.1:{}", peer_port("storefront")));
+            if let Some(events) = &s.events {
+                cmd.env("NATS_URL", &events.nats_url)
+                    .env("SMTP_HOST", "127.0.0.1")
+                    .env("SMTP_PORT", events.smtp_port.to_string());
+            }
         }
         "storefront" => {
             let url = |peer: &str| format!("http://127.0.0.1:{}", peer_port(peer));
@@ -87,6 +117,9 @@ pub fn service_command(
                 .env("PRODUCTS_URL", url("products"))
                 .env("ORDERS_URL", url("orders"))
                 .env("SERVICE_CLIENT_SECRET", &s.storefront_secret);
+            if s.events.is_some() {
+                cmd.env("NOTIFICATIONS_URL", format!("http://127.0.0.1:{}", peer_port("notifications")));
+            }
         }
         _ => {}
     }

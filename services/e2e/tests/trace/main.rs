@@ -1,6 +1,7 @@
 //! Tracing, end to end: the services run as separate processes exporting OTLP to an
 //! in-process receiver; a real purchase must come out as one coherent trace.
 
+mod events;
 mod receiver;
 mod shop;
 mod storefront;

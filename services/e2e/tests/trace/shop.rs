@@ -1,4 +1,4 @@
-//! The four services as separate `servicehost` processes on free ports, each with its own
+//! The services as separate `servicehost` processes on free ports, each with its own
 //! database and its own OpenTelemetry exporter.
 
 use std::{
@@ -15,6 +15,7 @@ use tokio::process::{Child, Command};
 pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD};
 const ORDERS_SECRET: &str = "orders-client-secret-for-e2e";
 const STOREFRONT_SECRET: &str = "storefront-client-secret-for-e2e";
+const NOTIFICATIONS_SECRET: &str = "notifications-client-secret-for-e2e";
 
 /// A running service process.
 pub struct Service {
@@ -28,6 +29,12 @@ pub struct Shop {
     pub services: Vec<Service>,
 }
 
+/// The event bus and the SMTP server of a shop that sends e-mails.
+pub struct Events<'a> {
+    pub nats_url: &'a str,
+    pub smtp_port: u16,
+}
+
 /// Where spans go: `None` runs the services with no OTLP endpoint.
 pub struct Export<'a> {
     pub endpoint: &'a str,
@@ -37,15 +44,21 @@ pub struct Export<'a> {
 impl Shop {
     /// The four API services.
     pub async fn start(export: Option<Export<'_>>) -> Shop {
-        Self::start_services(export, false).await
+        Self::start_services(export, false, None).await
     }
 
     /// The four API services and the storefront.
     pub async fn start_with_storefront(export: Option<Export<'_>>) -> Shop {
-        Self::start_services(export, true).await
+        Self::start_services(export, true, None).await
     }
 
-    async fn start_services(export: Option<Export<'_>>, with_storefront: bool) -> Shop {
+    /// The four API services, orders publishing its events to `events`, and notifications
+    /// e-mailing through it.
+    pub async fn start_with_events(export: Option<Export<'_>>, events: Events<'_>) -> Shop {
+        Self::start_services(export, false, Some(events)).await
+    }
+
+    async fn start_services(export: Option<Export<'_>>, with_storefront: bool, events: Option<Events<'_>>) -> Shop {
         // One shop starts at a time: a port `free_port` handed out is only claimed once the
         // service binds it, and two shops starting together could pick the same one (a test then
         // talks to the other test's services). Once a shop is ready its ports are bound.
@@ -54,6 +67,9 @@ impl Shop {
         let mut names = vec!["users", "products", "payments", "orders"];
         if with_storefront {
             names.push("storefront");
+        }
+        if events.is_some() {
+            names.push("notifications");
         }
         let ports: Vec<u16> = names.iter().map(|_| free_port().expect("port")).collect();
         let url = |name: &str| {
@@ -68,6 +84,7 @@ impl Shop {
                 "products" => &products::MIGRATOR,
                 "payments" => &payments::MIGRATOR,
                 "storefront" => &storefront::MIGRATOR,
+                "notifications" => &notifications::MIGRATOR,
                 _ => &orders::MIGRATOR,
             };
             let db = fresh_database(name, migrator).await;
@@ -94,7 +111,9 @@ impl Shop {
             match *name {
                 "users" => {
                     cmd.env("JWT_PRIVATE_KEY", &keys.private_pem)
-                        .env("SERVICE_CLIENTS", format!("orders={ORDERS_SECRET},storefront={STOREFRONT_SECRET}"))
+                        .env("SERVICE_CLIENTS", format!(
+                            "orders={ORDERS_SECRET},storefront={STOREFRONT_SECRET},notifications={NOTIFICATIONS_SECRET}"
+                        ))
                         .env("BOOTSTRAP_ADMIN_EMAIL", ADMIN_EMAIL)
                         .env("BOOTSTRAP_ADMIN_PASSWORD", ADMIN_PASSWORD);
                 }
@@ -103,6 +122,17 @@ impl Shop {
                         .env("PRODUCTS_URL", url("products"))
                         .env("PAYMENTS_URL", url("payments"))
                         .env("SERVICE_CLIENT_SECRET", ORDERS_SECRET);
+                    if let Some(events) = &events {
+                        cmd.env("NATS_URL", events.nats_url);
+                    }
+                }
+                "notifications" => {
+                    let events = events.as_ref().expect("notifications runs with events");
+                    cmd.env("USERS_URL", url("users"))
+                        .env("NATS_URL", events.nats_url)
+                        .env("SMTP_HOST", "127.0.0.1")
+                        .env("SMTP_PORT", events.smtp_port.to_string())
+                        .env("SERVICE_CLIENT_SECRET", NOTIFICATIONS_SECRET);
                 }
                 "storefront" => {
                     cmd.env("USERS_URL", url("users"))
