@@ -1,4 +1,4 @@
-//! The three services the pages are made from, called over HTTP with the kit client (deadlines,
+//! The services the pages are made from, called over HTTP with the kit client (deadlines,
 //! retries of idempotent calls, trace context passed on). The bodies of products and orders are
 //! `shopwire`'s, the types those services answer with; users' hold only the fields the pages use.
 
@@ -47,6 +47,8 @@ pub struct Backends {
     pub users: ServiceClient,
     /// Orders and payment.
     pub orders: ServiceClient,
+    /// The e-mails sent (staff only); `None` when the deployment has no notifications service.
+    pub notifications: Option<ServiceClient>,
     /// Users with the storefront's own service token, for log-ins that carry the shopper's
     /// address; `None` without client credentials.
     pub login: Option<ServiceClient>,
@@ -59,6 +61,7 @@ impl Backends {
             products: ServiceClient::anonymous("products", &urls.products),
             users: ServiceClient::anonymous("users", &urls.users).with_budget(USERS_BUDGET),
             orders: ServiceClient::anonymous("orders", &urls.orders).with_budget(ORDERS_BUDGET),
+            notifications: urls.notifications.as_deref().map(|url| ServiceClient::anonymous("notifications", url)),
             login: None,
         }
     }
@@ -77,6 +80,7 @@ impl Backends {
             products: self.products.as_user(token),
             users: self.users.as_user(token),
             orders: self.orders.as_user(token),
+            notifications: self.notifications.as_ref().map(|client| client.as_user(token)),
             login: self.login.clone(),
         }
     }

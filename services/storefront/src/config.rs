@@ -40,6 +40,9 @@ pub struct BackendUrls {
     pub users: String,
     /// `ORDERS_URL`.
     pub orders: String,
+    /// `NOTIFICATIONS_URL` (optional): the e-mails sent to customers, on a staff page; unset,
+    /// that page says e-mails are not set up.
+    pub notifications: Option<String>,
 }
 
 impl ServiceConfig for Config {
@@ -51,6 +54,7 @@ impl ServiceConfig for Config {
                 products: required("PRODUCTS_URL")?,
                 users: required("USERS_URL")?,
                 orders: required("ORDERS_URL")?,
+                notifications: optional("NOTIFICATIONS_URL"),
             },
             secure_cookies: parse_or("STOREFRONT_SECURE_COOKIES", false)?,
             client_secret: optional("SERVICE_CLIENT_SECRET").map(Secret::new),

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod address;
 pub mod admin;
+pub mod admin_emails;
 pub mod admin_orders;
 pub mod assets;
 pub mod cart;
@@ -89,6 +90,7 @@ pub fn routes(state: AppState) -> impl Endpoint + 'static {
         .at("/admin/products/new", get(admin::new_product_page).post(admin::create_product))
         .at("/admin/products/:id", get(admin::edit_product_page).post(admin::update_product))
         .at("/admin/products/:id/delete", get(admin::confirm_delete_product).post(admin::delete_product))
+        .at("/admin/emails", get(admin_emails::emails))
         .at("/admin/orders", get(admin_orders::orders))
         .at("/admin/orders/:id", get(admin_orders::order_page))
         .at("/admin/orders/:id/cancel", get(admin_orders::confirm_cancel).post(admin_orders::cancel))

@@ -6,7 +6,10 @@ use serde_json::json;
 
 use crate::{
     driver::Driver,
-    helpers::{ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, Shop, spawn_shop, spawn_shop_with},
+    helpers::{
+        ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, Shop, spawn_shop, spawn_shop_with,
+        spawn_shop_with_mail,
+    },
 };
 
 async fn demo_products(shop: &Shop) -> (String, String) {
@@ -54,7 +57,7 @@ async fn add_to_cart(driver: &Driver, shop: &Shop, product: &str, quantity: &str
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; .ci/checks/storefront.sh runs it"]
 async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
-    let shop = spawn_shop().await;
+    let shop = spawn_shop_with_mail().await;
     let (lamp, mug) = demo_products(&shop).await;
     let driver = Driver::start("guest-purchase", 1280, 900).await;
 
@@ -129,6 +132,12 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
     assert_eq!(driver.text("#order-status").await, "Paid");
     assert!(driver.text("#notice").await.contains("payment was received"));
     driver.shot("paid").await;
+    // The confirmation e-mail arrives (read from the SMTP catcher), one for the order.
+    let order_id = driver.path().await.trim_start_matches("/orders/").to_owned();
+    let number = order_id.replace('-', "")[24..].to_uppercase();
+    let mail = shop.mail.as_ref().expect("mail").wait_for(&format!("Order #{number} confirmed")).await;
+    assert_eq!(mail.header("to"), Some("ada.browser@example.com"));
+    assert!(mail.body.starts_with("Hello Ada Lovelace,") && mail.body.contains(&order_id), "{}", mail.body);
     driver.click("a[href='/orders']").await;
     assert!(driver.text("#orders").await.contains("Paid"));
     driver.shot("my-orders").await;
@@ -151,7 +160,7 @@ async fn a_guest_fills_a_cart_registers_and_pays_after_a_declined_card() {
 #[tokio::test]
 #[ignore = "needs chromium and chromedriver; .ci/checks/storefront.sh runs it"]
 async fn an_admin_edits_a_product_ships_one_order_and_refunds_another() {
-    let shop = spawn_shop().await;
+    let shop = spawn_shop_with_mail().await;
     let (lamp, mug) = demo_products(&shop).await;
     let customer = Browser::new(&shop);
     customer.register("buyer@example.com").await;
@@ -214,6 +223,18 @@ async fn an_admin_edits_a_product_ships_one_order_and_refunds_another() {
     assert!(driver.text("#notice").await.contains("cancelled and €17.40 refunded to the customer"));
     assert_eq!(driver.text("#order-status").await, "Cancelled");
     driver.shot("order-refunded").await;
+
+    // The customer was told of the shipment and of the refund; staff see both e-mails.
+    let mail = shop.mail.as_ref().expect("mail");
+    let refund = mail.wait_for("refunded").await;
+    assert_eq!(refund.header("to"), Some("buyer@example.com"));
+    assert!(refund.body.contains("payment of €17.40 refunded"), "{}", refund.body);
+    mail.wait_for("is on its way").await;
+    driver.click("a[href='/admin/emails']").await;
+    driver.wait_for_path("/admin/emails").await;
+    let emails = driver.text("#emails").await;
+    assert!(emails.contains("refunded") && emails.contains("is on its way"), "{emails}");
+    driver.shot("admin-emails").await;
     driver.close().await;
     assert!(customer.page(&mug_order).await.contains("Your payment has been refunded"), "the customer sees the refund");
 }

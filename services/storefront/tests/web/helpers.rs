@@ -1,5 +1,6 @@
-//! `spawn_shop`: the four services and the storefront wired together over HTTP, plus helpers
-//! that read as the steps of a scenario.
+//! `spawn_shop`: the four services and the storefront wired together over HTTP (with
+//! `spawn_shop_with_mail`, also orders' events through a real NATS to notifications and its
+//! e-mails to a real SMTP catcher), plus helpers that read as the steps of a scenario.
 
 use std::time::Duration;
 
@@ -11,12 +12,15 @@ use shopkit::{
     auth::Role,
     config::{CommonConfig, Secret},
     db::Database,
+    nats_server::NatsServer,
+    smtp_catcher::{Caught, SmtpCatcher},
     testing::{TestDatabase, TestKeys, TestServerHandle, fresh_database, spawn_server, spawn_service, test_verifier},
 };
 
 pub use shopkit::testing::{ADMIN_EMAIL, ADMIN_PASSWORD};
 const ORDERS_SECRET: &str = "orders-client-secret-storefront";
 const STOREFRONT_SECRET: &str = "storefront-client-secret-0123";
+const NOTIFICATIONS_SECRET: &str = "notifications-client-secret-0123";
 pub const GOOD_CARD: &str = "4242 4242 4242 4242";
 pub const DECLINED_CARD: &str = "4000 0000 0000 0002";
 pub const PASSWORD: &str = "correct horse battery";
@@ -29,13 +33,43 @@ pub struct Shop {
     pub storefront_db: TestDatabase,
     /// The users service's database (refresh tokens).
     pub users_db: TestDatabase,
+    /// The event bus and the mail catcher, when the shop sends e-mails.
+    pub mail: Option<Mail>,
     _servers: Vec<TestServerHandle>,
+}
+
+/// NATS, notifications' consumer and the SMTP catcher its e-mails land in.
+pub struct Mail {
+    pub smtp: SmtpCatcher,
+    _nats: NatsServer,
+    /// Dropped with the shop: stops the relay and the consumer.
+    _stop: tokio::sync::watch::Sender<bool>,
+}
+
+impl Mail {
+    /// Waits (15 s at most) for an e-mail whose subject contains `subject` and returns it.
+    pub async fn wait_for(&self, subject: &str) -> Caught {
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let found =
+                self.smtp.messages().into_iter().find(|m| m.header("subject").is_some_and(|s| s.contains(subject)));
+            if let Some(mail) = found {
+                return mail;
+            }
+            assert!(std::time::Instant::now() < deadline, "no e-mail about `{subject}` within 15 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }
 
 fn users_auth(access_token_ttl: Duration) -> users::api::AuthSettings {
     let client =
         |id: &str, secret: &str| users::config::ServiceClient { id: id.into(), secret: Secret::new(secret.into()) };
-    let clients = vec![client("orders", ORDERS_SECRET), client("storefront", STOREFRONT_SECRET)];
+    let clients = vec![
+        client("orders", ORDERS_SECRET),
+        client("storefront", STOREFRONT_SECRET),
+        client("notifications", NOTIFICATIONS_SECRET),
+    ];
     // Three failures per account and address, as in production's spirit (five there).
     let login_limit = users::store::throttle::Limit { max_failures: 3, window: Duration::from_secs(900) };
     users::api::AuthSettings {
@@ -51,6 +85,16 @@ pub async fn spawn_shop() -> Shop {
 /// The shop with users issuing access tokens that live `access_token_ttl` (short, to see the
 /// storefront renew them).
 pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
+    spawn(access_token_ttl, false).await
+}
+
+/// The shop with its e-mails: orders publishes its events to a real NATS, notifications sends
+/// them to a real SMTP catcher, and the staff e-mail page reads notifications.
+pub async fn spawn_shop_with_mail() -> Shop {
+    spawn(Duration::from_secs(900), true).await
+}
+
+async fn spawn(access_token_ttl: Duration, with_mail: bool) -> Shop {
     let keys = TestKeys::get();
     let users =
         spawn_service("users", &users::MIGRATOR, |database, _| users::app(database, users_auth(access_token_ttl)))
@@ -83,7 +127,13 @@ pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
         nats_url: None,
     };
     let flows = orders::orders(&orders_database, &config);
-    let orders_server = spawn_server(orders::app(orders_database, test_verifier(), flows)).await;
+    let orders_server = spawn_server(orders::app(orders_database.clone(), test_verifier(), flows)).await;
+    let (mail, notifications) = if with_mail {
+        let (mail, server) = start_mail(orders_database, &users.server.base_url).await;
+        (Some(mail), Some(server))
+    } else {
+        (None, None)
+    };
 
     let storefront_db = fresh_database("storefront", &storefront::MIGRATOR).await;
     let storefront_database = Database::from_pool(storefront_db.pool.clone());
@@ -92,6 +142,7 @@ pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
         products: products.server.base_url.clone(),
         users: users.server.base_url.clone(),
         orders: orders_server.base_url.clone(),
+        notifications: notifications.as_ref().map(|s| s.base_url.clone()),
     };
     let backends =
         storefront::clients::Backends::new(&urls).with_client_secret(&urls, Secret::new(STOREFRONT_SECRET.into()));
@@ -105,8 +156,40 @@ pub async fn spawn_shop_with(access_token_ttl: Duration) -> Shop {
         users_url: users.server.base_url.clone(),
         storefront_db,
         users_db: users.db,
-        _servers: vec![users.server, products.server, payments.server, orders_server, storefront_server],
+        mail,
+        _servers: [users.server, products.server, payments.server, orders_server, storefront_server]
+            .into_iter()
+            .chain(notifications)
+            .collect(),
     }
+}
+
+/// NATS, the orders outbox relay, notifications (its API and its consumer) and the catcher.
+async fn start_mail(orders_database: Database, users_url: &str) -> (Mail, TestServerHandle) {
+    let nats = NatsServer::start().await;
+    let smtp = SmtpCatcher::start().await;
+    let db = fresh_database("notifications", &notifications::MIGRATOR).await;
+    let database = Database::from_pool(db.pool.clone());
+    database.migrate(&notifications::MIGRATOR).await.expect("notifications migrations");
+    let config = notifications::config::Config {
+        common: CommonConfig::local(&db.url),
+        jwt_public_key: TestKeys::get().public_pem.clone(),
+        nats_url: nats.url.clone(),
+        smtp: notifications::config::Smtp {
+            host: smtp.host.clone(),
+            port: smtp.port,
+            from: "microshop <orders@microshop.local>".into(),
+        },
+        users_url: users_url.to_owned(),
+        client_secret: Secret::new(NOTIFICATIONS_SECRET.into()),
+        shop_url: "http://shop.test".into(),
+    };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handler = notifications::consumer::Handler::new(database.clone(), &config);
+    tokio::spawn(notifications::consumer::consume_forever(handler, nats.url.clone(), stopped.clone()));
+    tokio::spawn(orders::relay::relay_forever(orders_database, nats.url.clone(), stopped));
+    let server = spawn_server(notifications::app(database, test_verifier())).await;
+    (Mail { smtp, _nats: nats, _stop: stop }, server)
 }
 
 impl Shop {

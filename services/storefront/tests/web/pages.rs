@@ -4,6 +4,7 @@ use serde_json::json;
 
 use crate::helpers::{
     ADMIN_EMAIL, ADMIN_PASSWORD, Browser, DECLINED_CARD, GOOD_CARD, PASSWORD, spawn_shop, spawn_shop_with,
+    spawn_shop_with_mail,
 };
 
 #[tokio::test]
@@ -664,4 +665,42 @@ async fn the_delivery_step_remembers_the_shoppers_addresses() {
     let form = browser.page("/checkout/delivery").await;
     assert!(form.contains("Your addresses") && form.contains("Deliver here"), "{form}");
     assert!(form.contains("value=\"12 rue des Lilas\""), "the form starts from the last address: {form}");
+}
+
+/// A paid order's confirmation reaches the customer through the event bus (orders' outbox ->
+/// NATS -> notifications -> SMTP); staff see it on their e-mail page, customers may not.
+#[tokio::test]
+async fn the_confirmation_e_mail_arrives_and_staff_see_it() {
+    let shop = spawn_shop_with_mail().await;
+    let lamp = shop.product(json!({"sku": "MAIL-1", "name": "Mailed lamp", "price": 2500})).await;
+    let lamp = lamp["id"].as_str().expect("id");
+    let customer = Browser::new(&shop);
+    customer.register("mailed@example.com").await;
+    customer.submit("/cart/items", &[("product_id", lamp), ("quantity", "1")]).await;
+    customer.deliver_to_paris().await;
+    let pay = customer.post("/checkout", &[]).await.headers()["location"].to_str().expect("location").to_owned();
+    customer.submit(&pay, &[("number", GOOD_CARD), ("expiry", "12/30"), ("cvc", "123"), ("attempt", "")]).await;
+    let order_id = pay.trim_start_matches("/orders/").trim_end_matches("/pay").to_owned();
+    let number = order_id.replace('-', "")[24..].to_uppercase();
+
+    let mail = shop.mail.as_ref().expect("mail").wait_for(&format!("Order #{number} confirmed")).await;
+    assert_eq!(mail.header("to"), Some("mailed@example.com"));
+    assert!(mail.body.contains(&format!("http://shop.test/orders/{order_id}")), "{}", mail.body);
+
+    assert_eq!(customer.get("/admin/emails").await.status(), 403, "customers do not read others' e-mail");
+    let admin = Browser::new(&shop);
+    admin.submit("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/admin/emails")]).await;
+    let page = admin.page("/admin/emails").await;
+    assert!(page.contains(&format!("Order #{number} confirmed")) && page.contains("mailed@example.com"), "{page}");
+    assert!(page.contains(&format!("href=\"/admin/orders/{order_id}\"")), "links to the order: {page}");
+}
+
+/// Without a notifications service the staff e-mail page says so instead of failing.
+#[tokio::test]
+async fn the_e_mail_page_says_when_e_mails_are_not_set_up() {
+    let shop = spawn_shop().await;
+    let admin = Browser::new(&shop);
+    admin.submit("/login", &[("email", ADMIN_EMAIL), ("password", ADMIN_PASSWORD), ("next", "/admin/emails")]).await;
+    let page = admin.page("/admin/emails").await;
+    assert!(page.contains("id=\"emails-off\""), "{page}");
 }
