@@ -132,6 +132,8 @@ refused "database.external (a Secret reference per service) is required when mod
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"database":{"mode":"external"}}}'
 refused "cpuRequest must not exceed cpuLimit" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"services":{"products":{"resources":{"cpuRequest":"2","cpuLimit":"500m","memoryRequest":"64Mi","memoryLimit":"128Mi"}}}}}'
+refused "events.external (the NATS URL) is required when mode is external" \
+  '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"events":{"mode":"external"}}}'
 refused "storageSize cannot change" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"shop","namespace":"microshop"},"spec":{"database":{"managed":{"storageSize":"99Gi"}}}}'
 
@@ -197,7 +199,7 @@ example_ready() {
   kubectl create namespace "$ns" >/dev/null
   if [ "$file" = external.yaml ]; then
     # The Secrets a database administrator would have made: one URI per service.
-    for service in products users orders payments storefront; do
+    for service in products users orders payments storefront notifications; do
       kubectl create secret generic "$service-db-app" -n "$ns" \
         --from-literal "uri=postgres://$service:secret@db.example.internal:5432/$service" >/dev/null
     done
@@ -213,6 +215,18 @@ example_ready() {
 example_ready full.yaml example-full
 example_ready external.yaml example-external
 example_ready traffic.yaml example-traffic
+# Order events: full runs the operator's NATS (a StatefulSet in the Shop's status, counted in
+# Ready), external hands the user's NATS URL to orders and notifications.
+shop_field example-full demo '{.status.components[?(@.name=="nats")].readyReplicas}' | grep -qx 1 \
+  || fail "full's NATS is not ready in the Shop's status"
+shop_field example-full demo '{.status.conditions[?(@.type=="EventsReady")].status}' | grep -qx True \
+  || fail "full's EventsReady condition is not True"
+for deployment in prod-orders prod-notifications; do
+  kubectl get deployment "$deployment" -n example-external \
+    -o jsonpath='{.spec.template.spec.containers[0].env[?(@.name=="NATS_URL")].value}' | grep -qx 'nats://nats.infra:4222' \
+    || fail "$deployment does not get the external NATS URL"
+done
+echo "full's NATS is ready and counted; external's orders and notifications use nats://nats.infra:4222"
 kubectl get podmonitor demo-metrics -n example-full -o jsonpath='{.spec.jobLabel}' | grep -qx app.kubernetes.io/name \
   || fail "full's PodMonitor is missing or has no job label"
 # Switching the monitor off prunes it.

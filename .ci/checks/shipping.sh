@@ -28,7 +28,7 @@ TOOLS="${SHIPPING_TOOLS_DIR:-$ROOT/target/shipping-tools}"
 CHART="charts/microshop-operator"
 CHART_CRD="$CHART/crds/shops.microshop.dev.yaml"
 # Defaults of the operator's spec.exposure.nodePorts (operator/src/crd.rs), published by kind-config.yaml.
-DEFAULT_NODE_PORTS="30000 30080 30081 30082 30083 30686"
+DEFAULT_NODE_PORTS="30000 30080 30081 30082 30083 30084 30686"
 # What the kind Shop and the operator may request together: kind's control plane requests about
 # 1 CPU of a 2-CPU machine (issue 13: the kind setup must fit 2 CPUs / 4 GiB).
 KIND_CPU_BUDGET_MILLI=1000

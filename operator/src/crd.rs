@@ -13,6 +13,7 @@ use kube::{CustomResource, KubeSchema};
 use serde::{Deserialize, Serialize};
 
 mod database;
+mod events;
 mod exposure;
 mod observability;
 mod status;
@@ -20,6 +21,7 @@ mod tracing;
 mod traffic;
 mod workloads;
 pub use database::*;
+pub use events::*;
 pub use exposure::*;
 pub use observability::*;
 pub use status::*;
@@ -74,6 +76,13 @@ pub struct ShopSpec {
     /// One PostgreSQL per service, run by the operator (`managed`) or provided (`external`).
     #[serde(default)]
     pub database: DatabaseSpec,
+    /// Where order events go: a NATS JetStream run by the operator (`managed`) or provided
+    /// (`external`).
+    #[serde(default)]
+    pub events: EventsSpec,
+    /// E-mails to customers: the notifications service runs once an SMTP relay is named.
+    #[serde(default)]
+    pub notifications: NotificationsSpec,
     /// Where traces go: an OTLP endpoint, or a Jaeger (v2, in-memory) run by the operator.
     #[serde(default)]
     pub tracing: TracingSpec,

@@ -51,6 +51,12 @@ fn each_rule_rejects_what_it_should() {
         ),
         ("same node ports", shop("demo", json!({"exposure": node_ports})), "node ports must differ"),
         (
+            "notifications on another service's node port",
+            shop("demo", json!({"exposure": {"type": "NodePort", "nodePorts": {"notifications": 30081}}})),
+            "node ports must differ",
+        ),
+        ("external events without a url", shop("demo", json!({"events": {"mode": "external"}})), "events.external"),
+        (
             "route without a gateway",
             shop("demo", json!({"exposure": {"httpRoute": {"enabled": true}}})),
             "must name at least one Gateway",
@@ -91,6 +97,36 @@ fn each_rule_rejects_what_it_should() {
     assert_eq!(errors(&external, None), Vec::<String>::new(), "external with references is valid");
 }
 
+/// The schema of the events and notifications sections: the CEL validator checks rules only,
+/// so the schema's own constraints are read from it here (the example Shops are validated
+/// against the whole schema by `.ci/lib/shops_against_crd.py`).
+#[test]
+fn events_and_notifications_schema_requires_a_relay_host_and_a_nats_url() {
+    let spec = &schema()["properties"]["spec"]["properties"];
+    let smtp = &spec["notifications"]["properties"]["smtp"];
+    assert_eq!(smtp["required"], json!(["host"]), "a relay needs a host; port and sender have defaults");
+    let port = &smtp["properties"]["port"];
+    assert_eq!((port["minimum"].as_f64(), port["maximum"].as_f64()), (Some(1.0), Some(65535.0)));
+    assert_eq!(smtp["properties"]["port"]["default"], 25);
+    let external = &spec["events"]["properties"]["external"];
+    assert_eq!(external["required"], json!(["url"]));
+    let pattern = external["properties"]["url"]["pattern"].as_str().expect("url pattern");
+    assert!(pattern.starts_with("^(nats|tls)://"), "{pattern}");
+    assert_eq!(spec["events"]["properties"]["mode"]["enum"], json!(["managed", "external"]));
+    assert_eq!(
+        spec["events"]["properties"]["managed"]["properties"]["image"]["default"],
+        "docker.io/library/nats:2.10-alpine"
+    );
+    let good = shop(
+        "demo",
+        json!({
+            "events": {"mode": "external", "external": {"url": "nats://a.infra:4222,tls://b.infra:4222"}},
+            "notifications": {"smtp": {"host": "postfix.mail.svc", "from": "shop <orders@shop.example>"}},
+        }),
+    );
+    assert_eq!(errors(&good, None), Vec::<String>::new());
+}
+
 #[test]
 fn storage_settings_cannot_change_after_creation() {
     let old = shop("demo", json!({"database": {"managed": {"storageSize": "1Gi"}}}));
@@ -101,4 +137,10 @@ fn storage_settings_cannot_change_after_creation() {
     assert!(errors(&classed, Some(&old)).iter().any(|e| e.contains("storageClassName cannot change")));
     assert_eq!(errors(&other, Some(&old)), Vec::<String>::new(), "other managed settings may change");
     assert_eq!(errors(&bigger, None), Vec::<String>::new(), "any size is fine at creation");
+
+    let old = shop("demo", json!({"events": {"managed": {"storageSize": "1Gi"}}}));
+    let bigger = shop("demo", json!({"events": {"managed": {"storageSize": "2Gi"}}}));
+    let classed = shop("demo", json!({"events": {"managed": {"storageSize": "1Gi", "storageClassName": "fast"}}}));
+    assert!(errors(&bigger, Some(&old)).iter().any(|e| e.contains("storageSize cannot change")));
+    assert!(errors(&classed, Some(&old)).iter().any(|e| e.contains("storageClassName cannot change")));
 }

@@ -30,7 +30,7 @@ use tracing::{info, warn};
 
 use crate::build::{
     self, Microservice, SecretVersions, cnpg, database, gateway,
-    labels::{MANAGER, database_claims_selector, owned_children_selector},
+    labels::{MANAGER, database_claims_selector, events_claims_selector, owned_children_selector},
     monitoring, names, postgres,
     secrets::{self, SecretError, SecretSource, SystemSource},
 };
@@ -328,16 +328,18 @@ async fn cleanup(obj: &DynamicObject, ns: &str, shops: &Api<DynamicObject>, ctx:
         .unwrap_or_default();
     if database.managed.deletion_policy == DeletionPolicy::Delete {
         let claims: Api<PersistentVolumeClaim> = Api::namespaced(ctx.client.clone(), ns);
-        let selector = database_claims_selector(&name);
-        let list = claims.list(&ListParams::default().labels(&selector)).await.map_err(kube_err(
-            "list",
-            "PersistentVolumeClaim",
-            &selector,
-        ))?;
         let mut deleted = Vec::new();
-        for claim in list {
-            if delete_if_present(&claims, &claim.name_any()).await? {
-                deleted.push(claim.name_any());
+        // The databases' claims, and the managed NATS's (its JetStream store) with them.
+        for selector in [database_claims_selector(&name), events_claims_selector(&name)] {
+            let list = claims.list(&ListParams::default().labels(&selector)).await.map_err(kube_err(
+                "list",
+                "PersistentVolumeClaim",
+                &selector,
+            ))?;
+            for claim in list {
+                if delete_if_present(&claims, &claim.name_any()).await? {
+                    deleted.push(claim.name_any());
+                }
             }
         }
         let secrets_api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
@@ -454,7 +456,7 @@ async fn ensure_secrets(
     Ok((versions, plans.len()))
 }
 
-/// In external mode, checks that each referenced Secret and key exists, and records the
+/// In external mode, checks that the Secret and key of each service that runs exist, and records the
 /// Secrets' versions so a changed URI rolls the service.
 async fn check_external_databases(
     shop: &Shop,
@@ -468,7 +470,7 @@ async fn check_external_databases(
     let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let mut seen: BTreeMap<String, Option<Secret>> = BTreeMap::new();
     let mut problems = Vec::new();
-    for service in Microservice::ALL {
+    for service in Microservice::enabled(shop) {
         let Some(reference) = service.database_uri(shop) else { continue };
         if !seen.contains_key(&reference.name) {
             let secret = api.get_opt(&reference.name).await.map_err(kube_err("get", "Secret", &reference.name))?;

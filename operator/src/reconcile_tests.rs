@@ -593,3 +593,121 @@ fn a_workload_in_the_middle_of_a_rollout_is_not_counted_complete() {
     assert_eq!(current_ready(true, pods(4, 4, 3), 3), 2, "every new pod ready, an old one remains");
     assert_eq!(current_ready(true, pods(1, 0, 1), 1), 0, "the new pod is not ready yet");
 }
+
+fn env_of(fake: &FakeApiServer, deployment: &str, name: &str) -> Option<Value> {
+    let d = fake.get(&format!("{NS_APPS}/deployments/{deployment}"))?;
+    let env = d["spec"]["template"]["spec"]["containers"][0]["env"].as_array()?.clone();
+    env.into_iter().find(|e| e["name"] == name)
+}
+
+const SMTP: &str = "postfix.mail.svc";
+
+#[tokio::test]
+async fn an_smtp_relay_brings_notifications_and_nats_into_the_shop_and_its_status() {
+    let (ctx, fake) = setup(shop_json(json!({"notifications": {"smtp": {"host": SMTP}}})));
+
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("reconcile");
+
+    let requests = fake.take_requests();
+    let applies: Vec<&Recorded> =
+        requests.iter().filter(|r| r.content_type.starts_with("application/apply-patch")).collect();
+    let count = |fragment: &str| applies.iter().filter(|r| r.path.contains(fragment)).count();
+    assert_eq!(count("/secrets/"), 9, "six databases' credentials, JWT, clients, admin");
+    assert_eq!(count("/statefulsets/"), 7, "six databases and NATS");
+    assert_eq!(count("/deployments/"), 6);
+    assert_eq!(count("/networkpolicies/"), 13, "six services, six databases, NATS");
+    assert!(fake.get(&format!("{NS_APPS}/statefulsets/demo-nats")).is_some());
+    assert!(fake.get(&format!("{NS_CORE}/services/demo-nats")).is_some());
+    assert_eq!(env_of(&fake, "demo-orders", "NATS_URL").expect("orders publishes")["value"], "nats://demo-nats:4222");
+    assert_eq!(env_of(&fake, "demo-notifications", "SMTP_HOST").expect("relay")["value"], SMTP);
+    assert_eq!(env_of(&fake, "demo-notifications", "SMTP_PORT").expect("port")["value"], "25");
+    let clients = secret_value(&fake, "demo-service-clients", "service-clients");
+    let secret = secret_value(&fake, "demo-service-clients", "notifications-client-secret");
+    assert!(clients.ends_with(&format!(",notifications={secret}")), "{clients}");
+    let shop = fake.get(SHOP_PATH).expect("shop");
+    assert_eq!(shop["status"]["readyComponents"], "0/13");
+
+    fake.set_workloads_ready(true);
+    reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
+    let shop = fake.get(SHOP_PATH).expect("shop");
+    assert_eq!(
+        (shop["status"]["phase"].as_str(), shop["status"]["readyComponents"].as_str()),
+        (Some("Ready"), Some("13/13"))
+    );
+    assert_eq!(condition(&fake, "EventsReady")["status"], "True");
+}
+
+#[tokio::test]
+async fn a_service_clients_secret_from_before_notifications_gains_its_entry_and_keeps_the_others() {
+    let (ctx, fake) = setup(shop_json(json!({})));
+    let old = "orders=o-secret,storefront=s-secret";
+    let existing = [
+        ("orders-client-id", "orders"),
+        ("orders-client-secret", "o-secret"),
+        ("storefront-client-secret", "s-secret"),
+        ("service-clients", old),
+    ];
+    fake.insert(&format!("{NS_CORE}/secrets/demo-service-clients"), stored_secret("demo-service-clients", &existing));
+
+    reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
+
+    let secret = secret_value(&fake, "demo-service-clients", "notifications-client-secret");
+    assert_eq!(secret.len(), 32, "a generated password");
+    assert_eq!(secret_value(&fake, "demo-service-clients", "service-clients"), format!("{old},notifications={secret}"));
+    assert_eq!(secret_value(&fake, "demo-service-clients", "orders-client-secret"), "o-secret");
+    assert_eq!(secret_value(&fake, "demo-service-clients", "storefront-client-secret"), "s-secret");
+    let requests = fake.take_requests();
+    let completed = requests
+        .iter()
+        .find(|r| r.path.ends_with("/events") && r.body["reason"] == "SecretsCompleted")
+        .expect("a SecretsCompleted Event");
+    assert!(completed.body["note"].as_str().is_some_and(|n| n.contains("notifications-client-secret")));
+}
+
+#[tokio::test]
+async fn removing_the_relay_prunes_notifications_and_nats_but_keeps_their_claims() {
+    let (ctx, fake) = setup(shop_json(json!({"notifications": {"smtp": {"host": SMTP}}})));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("with notifications");
+    let claim_path = format!("{NS_CORE}/persistentvolumeclaims/data-demo-nats-0");
+    fake.insert(&claim_path, claim("data-demo-nats-0", "demo"));
+    let mut shop = fake.get(SHOP_PATH).expect("shop");
+    shop["spec"]["notifications"] = json!({});
+    shop["metadata"]["generation"] = json!(2);
+    fake.insert(SHOP_PATH, shop);
+
+    reconcile(stored_shop(&fake), ctx).await.expect("without");
+
+    for path in ["statefulsets/demo-nats", "statefulsets/demo-notifications-db", "deployments/demo-notifications"] {
+        assert!(fake.get(&format!("{NS_APPS}/{path}")).is_none(), "{path} pruned");
+    }
+    assert!(fake.get(&format!("{NS_CORE}/services/demo-nats")).is_none());
+    assert!(fake.get(&claim_path).is_some(), "claims are never pruned");
+    assert!(env_of(&fake, "demo-orders", "NATS_URL").is_none(), "orders keeps its events in the outbox again");
+}
+
+#[tokio::test]
+async fn deleting_a_shop_with_delete_removes_the_nats_claim_too() {
+    let mut shop = shop_json(json!({"database": {"managed": {"deletionPolicy": "Delete"}}}));
+    shop["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+    shop["metadata"]["finalizers"] = json!([FINALIZER]);
+    let (ctx, fake) = setup(shop);
+    let mut nats = claim("data-demo-nats-0", "demo");
+    nats["metadata"]["labels"]["app.kubernetes.io/component"] = json!("events");
+    fake.insert(&format!("{NS_CORE}/persistentvolumeclaims/data-demo-nats-0"), nats);
+    let mut other = claim("data-other-nats-0", "other");
+    other["metadata"]["labels"]["app.kubernetes.io/component"] = json!("events");
+    fake.insert(&format!("{NS_CORE}/persistentvolumeclaims/data-other-nats-0"), other);
+    fake.insert(
+        &format!("{NS_CORE}/secrets/demo-notifications-db"),
+        stored_secret("demo-notifications-db", &[("password", "x")]),
+    );
+
+    reconcile(stored_shop(&fake), ctx).await.expect("reconcile");
+
+    assert_eq!(
+        fake.paths_under(&format!("{NS_CORE}/persistentvolumeclaims")),
+        [format!("{NS_CORE}/persistentvolumeclaims/data-other-nats-0")],
+        "this Shop's JetStream store goes with its databases, another Shop's stays"
+    );
+    assert!(fake.get(&format!("{NS_CORE}/secrets/demo-notifications-db")).is_none());
+}

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use kube::ResourceExt;
 
 use crate::build::database;
-use crate::build::{HTTP_PORT, Microservice, jaeger, names};
+use crate::build::{HTTP_PORT, Microservice, jaeger, labels::Component, names, nats};
+use crate::crd::EventsMode;
 use crate::crd::{ComponentStatus, Phase, Shop, ShopCondition, ShopStatus};
 
 pub const READY: &str = "Ready";
@@ -17,6 +18,8 @@ pub const SECRETS_READY: &str = "SecretsReady";
 pub const DATABASES_READY: &str = "DatabasesReady";
 pub const SERVICES_READY: &str = "ServicesReady";
 pub const TRACING_READY: &str = "TracingReady";
+/// Whether the order events have a server: the managed NATS ready, or an external URL.
+pub const EVENTS_READY: &str = "EventsReady";
 /// Whether the last reconcile applied every child (`False` with the API error otherwise).
 pub const RECONCILED: &str = "Reconciled";
 
@@ -98,7 +101,11 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
     components.sort_by(|a, b| a.name.cmp(&b.name));
     let services: Vec<&ComponentStatus> =
         components.iter().filter(|c| Microservice::ALL.iter().any(|s| s.name() == c.name)).collect();
-    let databases: Vec<&ComponentStatus> = components.iter().filter(|c| c.kind.runs_a_database()).collect();
+    // By name, not by kind: the managed NATS is a StatefulSet too, but not a database.
+    let databases: Vec<&ComponentStatus> = components
+        .iter()
+        .filter(|c| c.kind.runs_a_database() && Microservice::ALL.iter().any(|s| names::db_component(*s) == c.name))
+        .collect();
 
     let mut conditions = vec![
         cond(RECONCILED, true, "Applied", "every child object is applied".into()),
@@ -134,7 +141,19 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         conditions.push(cond(TRACING_READY, true, "External", format!("exporting to {endpoint}")));
     }
 
-    let all_ok = databases_ok && services_ok && tracing_ok;
+    let mut events_ok = true;
+    if nats::managed(shop) {
+        let server: Vec<&ComponentStatus> = components.iter().filter(|c| c.name == Component::Nats.name()).collect();
+        events_ok = !server.is_empty() && server.iter().all(|c| is_ready(c));
+        let reason = if events_ok { "Ready" } else { "Starting" };
+        conditions.push(cond(EVENTS_READY, events_ok, reason, format!("managed NATS: {}", summary(&server))));
+    } else if shop.spec.events.mode == EventsMode::External
+        && let Some(external) = &shop.spec.events.external
+    {
+        conditions.push(cond(EVENTS_READY, true, "External", format!("publishing to {}", external.url)));
+    }
+
+    let all_ok = databases_ok && services_ok && tracing_ok && events_ok;
     let not_ready: Vec<&str> = conditions.iter().filter(|c| c.status != "True").map(|c| c.type_.as_str()).collect();
     let ready_message =
         if all_ok { "every component is ready".to_string() } else { format!("not ready: {}", not_ready.join(", ")) };
@@ -285,6 +304,41 @@ mod tests {
         let status = reconciled(&s, &observed(&s, true), None, "t0");
         assert_eq!(get(&status, TRACING_READY).status, "True");
         assert!(status.urls.contains_key("jaeger"));
+    }
+
+    #[test]
+    fn the_managed_nats_counts_towards_ready_but_not_as_a_database() {
+        let mut s = shop("demo");
+        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec { host: "mail".into(), port: 25, from: None });
+        let mut obs = observed(&s, true);
+        let nats = obs.components.iter_mut().find(|c| c.name == "nats").expect("nats observed");
+        nats.ready_replicas = 0;
+        let status = reconciled(&s, &obs, None, "t0");
+        assert_eq!(status.ready_components, "12/13", "six services, six databases, NATS");
+        assert_eq!(status.phase, Phase::Progressing);
+        assert_eq!(get(&status, EVENTS_READY).status, "False");
+        assert_eq!(get(&status, EVENTS_READY).message, "managed NATS: nats 0/1");
+        assert_eq!(get(&status, DATABASES_READY).status, "True", "NATS is a StatefulSet, not a database");
+        assert!(!get(&status, DATABASES_READY).message.contains("nats"));
+        assert!(get(&status, READY).message.contains("EventsReady"));
+        assert_eq!(status.urls["notifications-docs"], "http://demo-notifications.shops.svc:8080/docs");
+
+        let ready = reconciled(&s, &observed(&s, true), Some(&status), "t1");
+        assert_eq!((ready.phase, ready.ready_components.as_str()), (Phase::Ready, "13/13"));
+        assert_eq!(get(&ready, EVENTS_READY).reason, "Ready");
+    }
+
+    #[test]
+    fn events_condition_only_when_there_is_a_server() {
+        let mut s = shop("demo");
+        let status = reconciled(&s, &observed(&s, true), None, "t0");
+        assert!(status.conditions.iter().all(|c| c.type_ != EVENTS_READY), "no notifications, no NATS");
+        s.spec.events.mode = crate::crd::EventsMode::External;
+        s.spec.events.external = Some(crate::crd::ExternalNats { url: "nats://nats.infra:4222".into() });
+        let status = reconciled(&s, &observed(&s, true), None, "t0");
+        assert_eq!(get(&status, EVENTS_READY).reason, "External");
+        assert_eq!(get(&status, EVENTS_READY).message, "publishing to nats://nats.infra:4222");
+        assert_eq!(status.phase, Phase::Ready);
     }
 
     #[test]

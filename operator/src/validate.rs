@@ -6,7 +6,7 @@
 
 use kube::ResourceExt;
 
-use crate::crd::{ExposureType, Shop};
+use crate::crd::{EventsMode, ExposureType, Shop};
 
 /// Longest Shop name: `<name>-payments-db-0` and its controller-revision label must stay
 /// within the 63 characters of a DNS label.
@@ -72,6 +72,9 @@ pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
     if route.enabled && route.parent_refs.is_empty() {
         errors.push("exposure.httpRoute.parentRefs must name at least one Gateway when the route is enabled".into());
     }
+    if spec.events.mode == EventsMode::External && spec.events.external.is_none() {
+        errors.push("events.external (the NATS URL) is required when events.mode is external".into());
+    }
     if spec.tracing.jaeger.enabled && spec.tracing.jaeger.image.contains("all-in-one") {
         errors.push(
             "tracing.jaeger.image must be a Jaeger v2 image (jaegertracing/jaeger:2.x); all-in-one 1.x is end-of-life"
@@ -102,6 +105,9 @@ pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
         }
         if spec.storefront.enabled {
             ports.push(p.storefront);
+        }
+        if crate::build::Microservice::Notifications.runs(shop) {
+            ports.push(p.notifications);
         }
         let wanted = ports.len();
         if ports.iter().any(|port| !(30000..=32767).contains(port)) {
@@ -138,7 +144,7 @@ fn is_dns_label(name: &str) -> bool {
 mod tests {
     use super::*;
     use crate::build::tests::shop;
-    use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef};
+    use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef, SmtpSpec};
 
     #[test]
     fn the_default_shop_is_valid() {
@@ -169,7 +175,7 @@ mod tests {
     #[test]
     fn each_rule_reports_its_field() {
         type Edit = fn(&mut Shop);
-        let cases: [(&str, Edit, &str); 16] = [
+        let cases: [(&str, Edit, &str); 18] = [
             ("long name", |s| s.metadata.name = Some("a".repeat(41)), "longer than 40"),
             ("dotted name", |s| s.metadata.name = Some("my.shop".into()), "DNS label"),
             ("external without refs", |s| s.spec.database.mode = DatabaseMode::External, "database.external"),
@@ -209,6 +215,7 @@ mod tests {
                         orders: r.clone(),
                         payments: r,
                         storefront: None,
+                        notifications: None,
                     });
                 },
                 "database.external.storefront",
@@ -240,6 +247,24 @@ mod tests {
                 "productReadsFromReplicas needs instances >= 2",
             ),
             ("route without a gateway", |s| s.spec.exposure.http_route.enabled = true, "httpRoute.parentRefs"),
+            ("external events without a url", |s| s.spec.events.mode = EventsMode::External, "events.external"),
+            (
+                "external without a notifications database",
+                |s| {
+                    let r = SecretKeyRef { name: "pg".into(), key: "uri".into() };
+                    s.spec.notifications.smtp = Some(SmtpSpec { host: "mail".into(), port: 25, from: None });
+                    s.spec.database.mode = DatabaseMode::External;
+                    s.spec.database.external = Some(ExternalDatabases {
+                        products: r.clone(),
+                        users: r.clone(),
+                        orders: r.clone(),
+                        payments: r.clone(),
+                        storefront: Some(r),
+                        notifications: None,
+                    });
+                },
+                "database.external.notifications",
+            ),
         ];
         for (what, edit, expected) in cases {
             let mut s = shop("demo");
@@ -256,6 +281,16 @@ mod tests {
         s.spec.exposure.node_ports.jaeger = s.spec.exposure.node_ports.products;
         assert!(validate(&s).is_ok());
         s.spec.tracing.jaeger.enabled = true;
+        assert!(validate(&s).is_err());
+    }
+
+    #[test]
+    fn duplicate_notifications_port_only_matters_when_it_runs() {
+        let mut s = shop("demo");
+        s.spec.exposure.type_ = ExposureType::NodePort;
+        s.spec.exposure.node_ports.notifications = s.spec.exposure.node_ports.users;
+        assert!(validate(&s).is_ok(), "no SMTP relay: notifications does not run");
+        s.spec.notifications.smtp = Some(SmtpSpec { host: "mail".into(), port: 25, from: None });
         assert!(validate(&s).is_err());
     }
 }

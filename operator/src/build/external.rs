@@ -14,12 +14,21 @@ impl Backend for External {
     }
 
     fn validate(&self, spec: &ShopSpec, errors: &mut Vec<String>) {
-        match &spec.database.external {
-            None => errors.push("database.external is required when database.mode is external".into()),
-            Some(ext) if spec.storefront.enabled && ext.storefront.is_none() => errors.push(
+        let Some(ext) = &spec.database.external else {
+            errors.push("database.external is required when database.mode is external".into());
+            return;
+        };
+        if spec.storefront.enabled && ext.storefront.is_none() {
+            errors.push(
                 "database.external.storefront is required when the storefront is enabled in external mode".into(),
-            ),
-            Some(_) => {}
+            );
+        }
+        if spec.notifications.smtp.is_some() && ext.notifications.is_none() {
+            errors.push(
+                "database.external.notifications is required when notifications runs (notifications.smtp) in \
+                 external mode"
+                    .into(),
+            );
         }
     }
 
@@ -31,6 +40,7 @@ impl Backend for External {
             Microservice::Orders => Some(ext.orders.clone()),
             Microservice::Payments => Some(ext.payments.clone()),
             Microservice::Storefront => ext.storefront.clone(),
+            Microservice::Notifications => ext.notifications.clone(),
         }
     }
 

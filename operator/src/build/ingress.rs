@@ -21,6 +21,29 @@ pub fn serves_tls(shop: &Shop) -> bool {
     (ingress.enabled && ingress.tls_secret_name.is_some()) || (route.enabled && route.tls)
 }
 
+/// The storefront's public address, when the Shop knows one: the Ingress host, else the
+/// HTTPRoute's first hostname, with `https` when that one terminates TLS. `None` without
+/// either (ClusterIP or NodePort exposure name no address the shoppers use).
+pub fn public_url(shop: &Shop) -> Option<String> {
+    if !shop.spec.storefront.enabled {
+        return None;
+    }
+    let scheme = |tls: bool| if tls { "https" } else { "http" };
+    let ingress = &shop.spec.exposure.ingress;
+    if ingress.enabled
+        && let Some(host) = &ingress.host
+    {
+        return Some(format!("{}://{host}", scheme(ingress.tls_secret_name.is_some())));
+    }
+    let route = &shop.spec.exposure.http_route;
+    if route.enabled
+        && let Some(host) = route.hostnames.first()
+    {
+        return Some(format!("{}://{host}", scheme(route.tls)));
+    }
+    None
+}
+
 /// How many proxies in front of the storefront append the shopper's address to
 /// `X-Forwarded-For`: one (the Ingress controller or the Gateway) when either is on, else none
 /// (the connection's peer is the shopper, or a node forwarding a NodePort).

@@ -21,6 +21,8 @@ pub enum Component {
     /// A service's database (StatefulSet, headless Service, credentials, CloudNativePG Cluster).
     Database(Microservice),
     Jaeger,
+    /// The managed NATS (StatefulSet, headless Service, its claim).
+    Nats,
     /// The load generator.
     LoadGenerator,
     /// The fault flag ConfigMap.
@@ -36,6 +38,7 @@ impl Component {
             Self::Service(service) => service.name().to_string(),
             Self::Database(service) => format!("{}-db", service.name()),
             Self::Jaeger => "jaeger".into(),
+            Self::Nats => "nats".into(),
             Self::LoadGenerator => "loadgen".into(),
             Self::Faults => "faults".into(),
             Self::Secrets => "secrets".into(),
@@ -49,6 +52,7 @@ impl Component {
             Self::Service(_) => "service",
             Self::Database(_) => "database",
             Self::Jaeger => "tracing",
+            Self::Nats => "events",
             Self::LoadGenerator => "load-generator",
             Self::Faults => "faults",
             Self::Secrets => "secrets",
@@ -86,6 +90,12 @@ pub fn selector_labels(shop: &Shop, component: Component) -> BTreeMap<String, St
 /// `component` labels are never selected (the claim templates carry all three).
 pub fn database_claims_selector(shop_name: &str) -> String {
     format!("app.kubernetes.io/instance={shop_name},app.kubernetes.io/component=database,{MANAGED_BY_SELECTOR}")
+}
+
+/// Label selector of the managed NATS's PersistentVolumeClaim (its JetStream store), which
+/// follows the databases' deletion policy.
+pub fn events_claims_selector(shop_name: &str) -> String {
+    format!("app.kubernetes.io/instance={shop_name},app.kubernetes.io/component=events,{MANAGED_BY_SELECTOR}")
 }
 
 /// Label selector of every child this operator made for a shop (pruning lists by it).
@@ -162,6 +172,8 @@ mod tests {
             (Component::Database(Microservice::Users), "users-db", "database"),
             (Component::Database(Microservice::Storefront), "storefront-db", "database"),
             (Component::Jaeger, "jaeger", "tracing"),
+            (Component::Nats, "nats", "events"),
+            (Component::Service(Microservice::Notifications), "notifications", "service"),
             (Component::LoadGenerator, "loadgen", "load-generator"),
             (Component::Faults, "faults", "faults"),
         ];

@@ -1,7 +1,8 @@
 //! Pure functions from a `Shop` to the objects that should exist: no I/O, so every rule about
 //! what the operator creates is a plain unit test. One file per kind of child; what depends on
 //! the database mode is asked of [`database::Backend`], answered in [`managed`], [`cnpg`] and
-//! [`external`].
+//! [`external`]; where the order events go (a NATS the operator runs or the user's) is
+//! [`nats`].
 //!
 //! Secrets come first ([`secrets::secret_plans`]), because the workloads' pod templates carry a
 //! hash of the versions of the Secrets they read ([`SecretVersions`]): the reconciler applies the
@@ -19,6 +20,7 @@ pub mod labels;
 pub mod loadgen;
 pub mod managed;
 pub mod monitoring;
+pub mod nats;
 pub mod network;
 pub mod pod;
 pub mod postgres;
@@ -49,15 +51,28 @@ pub enum Microservice {
     Orders,
     Payments,
     Storefront,
+    /// E-mails for order events; runs only when the Shop names an SMTP relay.
+    Notifications,
 }
 
 impl Microservice {
     /// Every service, in a stable order.
-    pub const ALL: [Microservice; 5] = [Self::Products, Self::Users, Self::Orders, Self::Payments, Self::Storefront];
+    pub const ALL: [Microservice; 6] =
+        [Self::Products, Self::Users, Self::Orders, Self::Payments, Self::Storefront, Self::Notifications];
 
-    /// The services this Shop runs: the four APIs, and the storefront unless it is switched off.
+    /// Whether this Shop runs the service: the four APIs always, the storefront unless it is
+    /// switched off, notifications once there is an SMTP relay to send through.
+    pub fn runs(self, shop: &Shop) -> bool {
+        match self {
+            Self::Storefront => shop.spec.storefront.enabled,
+            Self::Notifications => shop.spec.notifications.smtp.is_some(),
+            Self::Products | Self::Users | Self::Orders | Self::Payments => true,
+        }
+    }
+
+    /// The services this Shop runs ([`Microservice::runs`]).
     pub fn enabled(shop: &Shop) -> Vec<Microservice> {
-        Self::ALL.into_iter().filter(|s| *s != Self::Storefront || shop.spec.storefront.enabled).collect()
+        Self::ALL.into_iter().filter(|s| s.runs(shop)).collect()
     }
 
     /// Whether the service reads the fault flag file (`FAULTS_FILE`).
@@ -73,6 +88,7 @@ impl Microservice {
             Self::Orders => "orders",
             Self::Payments => "payments",
             Self::Storefront => "storefront",
+            Self::Notifications => "notifications",
         }
     }
 
@@ -85,6 +101,7 @@ impl Microservice {
             Self::Orders => &services.orders,
             Self::Payments => &services.payments,
             Self::Storefront => &services.storefront,
+            Self::Notifications => &services.notifications,
         }
     }
 
@@ -97,6 +114,7 @@ impl Microservice {
             Self::Orders => ports.orders,
             Self::Payments => ports.payments,
             Self::Storefront => ports.storefront,
+            Self::Notifications => ports.notifications,
         }
     }
 
@@ -151,6 +169,11 @@ pub mod names {
     /// Deployment, Service and ConfigMap (its configuration) of Jaeger.
     pub fn jaeger(shop: &Shop) -> String {
         format!("{}-jaeger", shop.name_any())
+    }
+
+    /// StatefulSet and headless Service of the managed NATS, e.g. `shop-nats`.
+    pub fn nats(shop: &Shop) -> String {
+        format!("{}-nats", shop.name_any())
     }
 
     /// The fault flag ConfigMap (`flags.json`).
@@ -217,6 +240,10 @@ pub fn workloads(valid: ValidShop<'_>, versions: &SecretVersions) -> Workloads {
     let enabled = Microservice::enabled(shop);
     out.config_maps.push(config_maps::faults(shop));
     database::of(shop).add_workloads(shop, &enabled, versions, &mut out);
+    if nats::managed(shop) {
+        out.statefulsets.push(nats::statefulset(shop));
+        out.services.push(nats::headless_service(shop));
+    }
     if shop.spec.tracing.jaeger.enabled {
         out.config_maps.push(jaeger::config_map(shop));
         out.deployments.push(jaeger::deployment(shop));
@@ -264,6 +291,9 @@ pub(crate) mod tests {
                 out.push(component(names::db_component(service), kind, instances));
             }
         }
+        if nats::managed(shop) {
+            out.push(component("nats".to_string(), WorkloadKind::StatefulSet, 1));
+        }
         if shop.spec.tracing.jaeger.enabled {
             out.push(component("jaeger".to_string(), WorkloadKind::Deployment, 1));
         }
@@ -285,6 +315,7 @@ pub(crate) mod tests {
             orders: reference("orders-pg"),
             payments: reference("payments-pg"),
             storefront: Some(reference("storefront-pg")),
+            notifications: Some(reference("notifications-pg")),
         });
         shop
     }
@@ -302,6 +333,17 @@ pub(crate) mod tests {
         assert_eq!(built.services.len(), 10);
         assert_eq!(built.config_maps.len(), 1, "the fault flags, always present so flags can be flipped");
         assert_eq!(components(&shop("demo")).len(), 10);
+    }
+
+    #[test]
+    fn an_smtp_relay_adds_notifications_its_database_and_nats() {
+        let mut s = shop("demo");
+        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec { host: "mail".into(), port: 25, from: None });
+        let built = workloads(valid(&s), &SecretVersions::new());
+        assert_eq!((built.deployments.len(), built.statefulsets.len(), built.services.len()), (6, 7, 13));
+        let names: Vec<String> = components(&s).into_iter().map(|c| c.name).collect();
+        assert_eq!(names.len(), 13);
+        assert!(["nats", "notifications", "notifications-db"].iter().all(|n| names.contains(&n.to_string())));
     }
 
     #[test]

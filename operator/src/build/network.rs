@@ -1,9 +1,11 @@
 //! NetworkPolicies and PodDisruptionBudgets of a shop.
 //!
-//! NetworkPolicies (ingress only; egress stays open for DNS and external databases): each API
-//! accepts its port only from the workloads that call it (storefront -> products, users,
-//! orders; orders -> products, users, payments; the load generator -> all of them), each
-//! database only from its service, Jaeger's OTLP ports from every pod of the shop; with
+//! NetworkPolicies (ingress only; egress stays open for DNS, external databases, an external
+//! NATS and the SMTP relay, whose addresses a policy could not name): each API accepts its port
+//! only from the workloads that call it (storefront -> products, users, orders, notifications;
+//! orders -> products, users, payments; notifications -> users; the load generator -> products,
+//! users, orders, payments), each database only from its service, the managed NATS's client port
+//! only from orders and notifications, Jaeger's OTLP ports from every pod of the shop; with
 //! `observability.prometheus.scraperNamespace`, the services' port (which serves `/metrics`)
 //! and Jaeger's span-metrics port from every pod of that namespace. What users
 //! reach from outside (the storefront, Jaeger's UI, and every service under NodePort exposure)
@@ -29,7 +31,7 @@ use kube::ResourceExt;
 use super::{
     HTTP_PORT, Microservice, database, jaeger,
     labels::{Component, child_meta, selector_labels},
-    loadgen, names,
+    loadgen, names, nats,
     postgres::POSTGRES_PORT,
 };
 use crate::crd::{ExposureType, Shop};
@@ -38,14 +40,22 @@ use crate::crd::{ExposureType, Shop};
 pub fn callers(service: Microservice) -> &'static [Component] {
     const STOREFRONT: Component = Component::Service(Microservice::Storefront);
     const ORDERS: Component = Component::Service(Microservice::Orders);
+    const NOTIFICATIONS: Component = Component::Service(Microservice::Notifications);
     match service {
-        Microservice::Products | Microservice::Users => &[STOREFRONT, ORDERS, loadgen::COMPONENT],
+        Microservice::Products => &[STOREFRONT, ORDERS, loadgen::COMPONENT],
+        Microservice::Users => &[STOREFRONT, ORDERS, NOTIFICATIONS, loadgen::COMPONENT],
         Microservice::Orders => &[STOREFRONT, loadgen::COMPONENT],
         Microservice::Payments => &[ORDERS, loadgen::COMPONENT],
         // The web shop is the public entry point: reachable from anywhere (an ingress controller).
         Microservice::Storefront => &[],
+        // `/emails`, the e-mails sent, on the storefront's staff page.
+        Microservice::Notifications => &[STOREFRONT],
     }
 }
+
+/// The workloads that connect to the managed NATS: orders publishes, notifications consumes.
+pub const NATS_CLIENTS: [Component; 2] =
+    [Component::Service(Microservice::Orders), Component::Service(Microservice::Notifications)];
 
 /// Whether anything outside the shop must reach this service.
 fn public(shop: &Shop, service: Microservice) -> bool {
@@ -118,10 +128,14 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
     }
     let mut out = Vec::new();
     for service in Microservice::enabled(shop) {
-        let from =
-            if public(shop, service) { None } else { Some(callers(service).iter().map(|c| peer(shop, *c)).collect()) };
         let component = Component::Service(service);
-        let mut rules = vec![rule(&[HTTP_PORT], from)];
+        let mut rules = Vec::new();
+        if public(shop, service) {
+            rules.push(rule(&[HTTP_PORT], None));
+        } else if !callers(service).is_empty() {
+            // Never an empty `from`: Kubernetes reads it as "from anywhere".
+            rules.push(rule(&[HTTP_PORT], Some(callers(service).iter().map(|c| peer(shop, *c)).collect())));
+        }
         // `/metrics` is served on the API port: the scraper's namespace reaches that port too.
         rules.extend(scraper(shop).map(|peer| rule(&[HTTP_PORT], Some(vec![peer]))));
         out.push(policy(shop, names::service(shop, service), component, rules));
@@ -130,6 +144,10 @@ pub fn network_policies(shop: &Shop) -> Vec<NetworkPolicy> {
             let database = Component::Database(service);
             out.push(policy(shop, names::db(shop, service), database, vec![rule(&[POSTGRES_PORT], from)]));
         }
+    }
+    if nats::managed(shop) {
+        let from = NATS_CLIENTS.iter().map(|c| peer(shop, *c)).collect();
+        out.push(policy(shop, names::nats(shop), Component::Nats, vec![rule(&[nats::CLIENT_PORT], Some(from))]));
     }
     if shop.spec.tracing.jaeger.enabled {
         let mut rules = vec![
@@ -214,7 +232,7 @@ mod tests {
         let policies = network_policies(&s);
         let cases = [
             ("demo-products", set(&[(8080, "storefront"), (8080, "orders"), (8080, "loadgen")])),
-            ("demo-users", set(&[(8080, "storefront"), (8080, "orders"), (8080, "loadgen")])),
+            ("demo-users", set(&[(8080, "storefront"), (8080, "orders"), (8080, "notifications"), (8080, "loadgen")])),
             ("demo-orders", set(&[(8080, "storefront"), (8080, "loadgen")])),
             ("demo-payments", set(&[(8080, "orders"), (8080, "loadgen")])),
             ("demo-storefront", set(&[(8080, "*")])),
@@ -227,6 +245,42 @@ mod tests {
             assert_eq!(by_name(&policies, name), expected, "{name}");
         }
         assert_eq!(policies.len(), 12, "5 services, 5 databases, Jaeger, the load generator");
+    }
+
+    fn with_notifications(name: &str) -> Shop {
+        let mut s = shop(name);
+        s.spec.notifications.smtp =
+            Some(crate::crd::SmtpSpec { host: "mail.example.com".into(), port: 25, from: None });
+        s
+    }
+
+    #[test]
+    fn notifications_reaches_users_its_database_and_nats_and_only_the_storefront_reaches_it() {
+        let mut s = with_notifications("demo");
+        s.spec.tracing.jaeger.enabled = true;
+        let policies = network_policies(&s);
+        let cases = [
+            ("demo-notifications", set(&[(8080, "storefront")])),
+            ("demo-notifications-db", set(&[(5432, "notifications")])),
+            ("demo-nats", set(&[(4222, "orders"), (4222, "notifications")])),
+            ("demo-users", set(&[(8080, "storefront"), (8080, "orders"), (8080, "notifications"), (8080, "loadgen")])),
+            ("demo-jaeger", set(&[(4317, "shop"), (4318, "shop"), (16686, "*"), (13133, "*")])),
+        ];
+        for (name, expected) in cases {
+            assert_eq!(by_name(&policies, name), expected, "{name}");
+        }
+        assert_eq!(policies.len(), 14, "6 services, 6 databases, NATS, Jaeger");
+        let notifications = policies.iter().find(|p| p.metadata.name.as_deref() == Some("demo-notifications"));
+        let spec = notifications.and_then(|p| p.spec.clone()).expect("policy");
+        assert_eq!(spec.policy_types, Some(vec!["Ingress".to_string()]), "egress (SMTP, DNS) stays open");
+
+        // Published under NodePort exposure; an external NATS has no policy of ours.
+        s.spec.exposure.type_ = ExposureType::NodePort;
+        s.spec.events.mode = crate::crd::EventsMode::External;
+        s.spec.events.external = Some(crate::crd::ExternalNats { url: "nats://nats.infra:4222".into() });
+        let policies = network_policies(&s);
+        assert_eq!(by_name(&policies, "demo-notifications"), set(&[(8080, "*")]));
+        assert!(policies.iter().all(|p| p.metadata.name.as_deref() != Some("demo-nats")));
     }
 
     #[test]
@@ -275,7 +329,7 @@ mod tests {
 
     #[test]
     fn policies_select_the_pods_of_their_workload() {
-        let s = shop("demo");
+        let s = with_notifications("demo");
         let built = crate::build::workloads(valid(&s), &Default::default());
         for policy in network_policies(&s) {
             let selector = policy.spec.and_then(|s| s.pod_selector).and_then(|s| s.match_labels).expect("selector");

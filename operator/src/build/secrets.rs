@@ -36,8 +36,13 @@ pub const ORDERS_CLIENT_SECRET: &str = "orders-client-secret";
 /// The storefront's client secret: it logs shoppers in with its service token, so users
 /// believes the shopper address it passes on (log-in throttling per shopper address).
 pub const STOREFRONT_CLIENT_SECRET: &str = "storefront-client-secret";
-/// `SERVICE_CLIENTS` of the users service: `orders=<secret>,storefront=<secret>`, derived from
-/// the secrets above (so a Secret made before the storefront had one gains its entry).
+/// The notifications service's client secret (client id `notifications`): it reads customers'
+/// e-mail addresses from users with its service token.
+pub const NOTIFICATIONS_CLIENT_SECRET: &str = "notifications-client-secret";
+/// `SERVICE_CLIENTS` of the users service:
+/// `orders=<secret>,storefront=<secret>,notifications=<secret>`, derived from the secrets above
+/// (so a Secret made before the storefront or notifications had one gains its entry). Every
+/// entry is there whether or not its service runs, so switching one on rolls no users pod.
 pub const SERVICE_CLIENTS: &str = "service-clients";
 /// Key of the bootstrap admin password.
 pub const ADMIN_PASSWORD: &str = "password";
@@ -52,7 +57,7 @@ pub enum SecretKind {
     Database(Microservice),
     /// The Ed25519 key pair users signs tokens with and every service verifies them with.
     Jwt,
-    /// Client credentials of the orders service at users.
+    /// Client credentials of orders, the storefront and notifications at users.
     ServiceClients,
     /// The bootstrap administrator's password.
     Admin,
@@ -95,9 +100,13 @@ pub fn keys_of(kind: SecretKind) -> &'static [&'static str] {
     match kind {
         SecretKind::Database(_) => &[DB_USERNAME, DB_PASSWORD, DB_NAME, DB_URI, DB_SUPERUSER_PASSWORD],
         SecretKind::Jwt => &[JWT_PRIVATE, JWT_PUBLIC],
-        SecretKind::ServiceClients => {
-            &[ORDERS_CLIENT_ID, ORDERS_CLIENT_SECRET, STOREFRONT_CLIENT_SECRET, SERVICE_CLIENTS]
-        }
+        SecretKind::ServiceClients => &[
+            ORDERS_CLIENT_ID,
+            ORDERS_CLIENT_SECRET,
+            STOREFRONT_CLIENT_SECRET,
+            NOTIFICATIONS_CLIENT_SECRET,
+            SERVICE_CLIENTS,
+        ],
         SecretKind::Admin => &[ADMIN_PASSWORD],
     }
 }
@@ -224,12 +233,15 @@ pub fn complete(
             fill(&mut data, ORDERS_CLIENT_ID, || Ok(Microservice::Orders.name().to_string()))?;
             fill(&mut data, ORDERS_CLIENT_SECRET, || source.password())?;
             fill(&mut data, STOREFRONT_CLIENT_SECRET, || source.password())?;
+            fill(&mut data, NOTIFICATIONS_CLIENT_SECRET, || source.password())?;
             let entries = format!(
-                "{}={},{}={}",
+                "{}={},{}={},{}={}",
                 data[ORDERS_CLIENT_ID],
                 data[ORDERS_CLIENT_SECRET],
                 Microservice::Storefront.name(),
-                data[STOREFRONT_CLIENT_SECRET]
+                data[STOREFRONT_CLIENT_SECRET],
+                Microservice::Notifications.name(),
+                data[NOTIFICATIONS_CLIENT_SECRET]
             );
             data.insert(SERVICE_CLIENTS.into(), entries);
         }
@@ -320,14 +332,35 @@ mod tests {
 
         let done = completed(SecretKind::ServiceClients, &[(ORDERS_CLIENT_SECRET, "s3cr3t")]);
         let storefront = &done.data[STOREFRONT_CLIENT_SECRET];
-        assert_eq!(done.data[SERVICE_CLIENTS], format!("orders=s3cr3t,storefront={storefront}"));
+        let notifications = &done.data[NOTIFICATIONS_CLIENT_SECRET];
+        assert_ne!(storefront, notifications, "each client has its own secret");
+        assert_eq!(
+            done.data[SERVICE_CLIENTS],
+            format!("orders=s3cr3t,storefront={storefront},notifications={notifications}")
+        );
         // A Secret written before the storefront had a client secret gains it, and the entry.
         let old = completed(
             SecretKind::ServiceClients,
             &[(ORDERS_CLIENT_ID, "orders"), (ORDERS_CLIENT_SECRET, "s3cr3t"), (SERVICE_CLIENTS, "orders=s3cr3t")],
         );
         assert!(old.data[SERVICE_CLIENTS].starts_with("orders=s3cr3t,storefront="), "{}", old.data[SERVICE_CLIENTS]);
-        assert_eq!(old.added, vec![SERVICE_CLIENTS, STOREFRONT_CLIENT_SECRET]);
+        assert_eq!(old.added, vec![NOTIFICATIONS_CLIENT_SECRET, SERVICE_CLIENTS, STOREFRONT_CLIENT_SECRET]);
+        // One written before notifications had one keeps the other secrets and gains its entry.
+        let before_notifications = completed(
+            SecretKind::ServiceClients,
+            &[
+                (ORDERS_CLIENT_ID, "orders"),
+                (ORDERS_CLIENT_SECRET, "s3cr3t"),
+                (STOREFRONT_CLIENT_SECRET, "shop-s3cr3t"),
+                (SERVICE_CLIENTS, "orders=s3cr3t,storefront=shop-s3cr3t"),
+            ],
+        );
+        let added = &before_notifications.data[NOTIFICATIONS_CLIENT_SECRET];
+        assert_eq!(
+            before_notifications.data[SERVICE_CLIENTS],
+            format!("orders=s3cr3t,storefront=shop-s3cr3t,notifications={added}")
+        );
+        assert_eq!(before_notifications.added, vec![NOTIFICATIONS_CLIENT_SECRET, SERVICE_CLIENTS]);
 
         let full = completed(SecretKind::Admin, &[(ADMIN_PASSWORD, "pw")]);
         assert!(full.added.is_empty(), "a complete Secret needs no write");

@@ -89,6 +89,8 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 env_from_secret("SERVICE_CLIENT_SECRET", &names::clients_secret(shop), secrets::ORDERS_CLIENT_SECRET),
                 env("ORDER_TTL_SECS", shop.spec.orders.order_ttl_secs.to_string()),
             ]);
+            // Without a server the outbox relay stays off and the events wait in the outbox.
+            vars.extend(super::nats::url(shop).map(|nats| env("NATS_URL", nats)));
         }
         Microservice::Payments => {
             let payments = &shop.spec.payments;
@@ -114,6 +116,28 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 ),
                 env("TRUSTED_PROXY_HOPS", super::ingress::proxy_hops(shop).to_string()),
             ]);
+            // Its staff page of the e-mails sent; unset, the page says e-mails are not set up.
+            if Microservice::Notifications.runs(shop) {
+                vars.push(env("NOTIFICATIONS_URL", url(Microservice::Notifications)));
+            }
+        }
+        Microservice::Notifications => {
+            let notifications = &shop.spec.notifications;
+            vars.extend(super::nats::url(shop).map(|nats| env("NATS_URL", nats)));
+            if let Some(smtp) = &notifications.smtp {
+                vars.extend([env("SMTP_HOST", smtp.host.clone()), env("SMTP_PORT", smtp.port.to_string())]);
+                vars.extend(smtp.from.clone().map(|from| env("MAIL_FROM", from)));
+            }
+            vars.extend([
+                env("USERS_URL", url(shop, Microservice::Users)),
+                env_from_secret(
+                    "SERVICE_CLIENT_SECRET",
+                    &names::clients_secret(shop),
+                    secrets::NOTIFICATIONS_CLIENT_SECRET,
+                ),
+            ]);
+            let shop_url = notifications.shop_url.clone().or_else(|| super::ingress::public_url(shop));
+            vars.extend(shop_url.map(|shop_url| env("SHOP_URL", shop_url)));
         }
         Microservice::Products => {}
     }

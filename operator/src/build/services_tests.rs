@@ -12,7 +12,7 @@ use crate::build::{
     tests::{shop, valid},
     workloads,
 };
-use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef};
+use crate::crd::{DatabaseMode, ExternalDatabases, SecretKeyRef, Shop};
 
 fn pod(d: &Deployment) -> &PodSpec {
     d.spec.as_ref().and_then(|s| s.template.spec.as_ref()).expect("pod spec")
@@ -106,7 +106,7 @@ fn service_specific_env_follows_the_contract() {
 #[test]
 fn every_secret_reference_names_a_key_the_secret_has() {
     for mode in [DatabaseMode::Managed, DatabaseMode::External] {
-        let mut s = shop("demo");
+        let mut s = with_notifications(None);
         s.spec.database.mode = mode;
         let ext = |name: &str| SecretKeyRef { name: name.into(), key: "uri".into() };
         s.spec.database.external = Some(ExternalDatabases {
@@ -115,6 +115,7 @@ fn every_secret_reference_names_a_key_the_secret_has() {
             orders: ext("pg-orders"),
             payments: ext("pg-payments"),
             storefront: Some(ext("pg-storefront")),
+            notifications: Some(ext("pg-notifications")),
         });
         let mut available: BTreeSet<(String, String)> = BTreeSet::new();
         for plan in secret_plans(valid(&s)) {
@@ -148,7 +149,7 @@ fn every_secret_reference_names_a_key_the_secret_has() {
                 }
             }
         }
-        assert!(checked >= 12, "{mode:?}: references were checked ({checked})");
+        assert!(checked >= 14, "{mode:?}: references were checked ({checked})");
     }
     assert!(keys_of(SecretKind::Jwt).contains(&"public.pem"));
 }
@@ -224,7 +225,7 @@ fn selectors_match_pod_labels_and_labels_are_standard() {
 
 #[test]
 fn pods_run_with_the_restricted_security_context() {
-    let mut s = shop("demo");
+    let mut s = with_notifications(None);
     s.spec.tracing.jaeger.enabled = true;
     let built = workloads(valid(&s), &SecretVersions::new());
     let pods = built
@@ -257,7 +258,7 @@ fn pods_run_with_the_restricted_security_context() {
             assert!(res.limits.as_ref().is_some_and(|l| l.contains_key("memory")), "{}", c.name);
         }
     }
-    assert_eq!(count, 11, "5 services, 5 databases and Jaeger");
+    assert_eq!(count, 14, "6 services, 6 databases, NATS and Jaeger");
     let users = deployment(&s, Microservice::Users, &SecretVersions::new());
     assert_eq!(pod(&users).security_context.as_ref().and_then(|p| p.run_as_user), Some(65532));
 }
@@ -387,10 +388,111 @@ fn database_tls_appends_sslmode_and_mounts_the_ca() {
         orders: r("pg"),
         payments: r("pg"),
         storefront: Some(r("pg")),
+        notifications: Some(r("pg")),
     });
     let plain = env_map(container(&deployment(&external, Microservice::Users, &SecretVersions::new())));
     assert_eq!(plain["DATABASE_URL"], "secret:pg/uri", "external without tls settings: the URI as it is");
     external.spec.database.tls.ssl_mode = Some(crate::crd::SslMode::Require);
     let required = env_map(container(&deployment(&external, Microservice::Users, &SecretVersions::new())));
     assert_eq!(required["DATABASE_URL"], "$(DATABASE_URI)?sslmode=require");
+}
+
+fn with_notifications(smtp_from: Option<&str>) -> Shop {
+    let mut s = shop("demo");
+    s.spec.notifications.smtp =
+        Some(crate::crd::SmtpSpec { host: "postfix.mail.svc".into(), port: 2525, from: smtp_from.map(String::from) });
+    s
+}
+
+#[test]
+fn notifications_gets_nats_smtp_users_and_its_client_secret() {
+    let versions = SecretVersions::new();
+    let s = with_notifications(Some("shop <orders@shop.example>"));
+    let env = env_map(container(&deployment(&s, Microservice::Notifications, &versions)));
+    assert_eq!(env["NATS_URL"], "nats://demo-nats:4222");
+    assert_eq!(env["SMTP_HOST"], "postfix.mail.svc");
+    assert_eq!(env["SMTP_PORT"], "2525");
+    assert_eq!(env["MAIL_FROM"], "shop <orders@shop.example>");
+    assert_eq!(env["USERS_URL"], "http://demo-users:8080");
+    assert_eq!(env["SERVICE_CLIENT_SECRET"], "secret:demo-service-clients/notifications-client-secret");
+    assert_eq!(env["DATABASE_URL"], "secret:demo-notifications-db/uri", "its own database");
+    assert_eq!(env["JWT_PUBLIC_KEY"], "secret:demo-jwt/public.pem", "checks the admin tokens of /emails");
+    assert_eq!(env["OTEL_SERVICE_NAME"], "notifications");
+    assert!(!env.contains_key("SHOP_URL"), "no public address known: the service's default");
+    assert!(!env.contains_key("FAULTS_FILE"));
+    let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
+    assert_eq!(orders["NATS_URL"], "nats://demo-nats:4222", "orders publishes where notifications reads");
+
+    let without_from =
+        env_map(container(&deployment(&with_notifications(None), Microservice::Notifications, &versions)));
+    assert!(!without_from.contains_key("MAIL_FROM"), "the service's default sender");
+
+    let storefront = env_map(container(&deployment(&s, Microservice::Storefront, &versions)));
+    assert_eq!(storefront["NOTIFICATIONS_URL"], "http://demo-notifications:8080", "the staff page of e-mails");
+    let alone = env_map(container(&deployment(&shop("demo"), Microservice::Storefront, &versions)));
+    assert!(!alone.contains_key("NOTIFICATIONS_URL"), "no notifications: the page says e-mails are not set up");
+}
+
+#[test]
+fn without_notifications_orders_keeps_its_events_unless_an_external_nats_is_named() {
+    let versions = SecretVersions::new();
+    let mut s = shop("demo");
+    let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
+    assert!(!orders.contains_key("NATS_URL"), "no consumer: no managed NATS, events stay in the outbox");
+    assert!(!Microservice::enabled(&s).contains(&Microservice::Notifications), "no SMTP relay: not deployed");
+
+    s.spec.events.mode = crate::crd::EventsMode::External;
+    s.spec.events.external = Some(crate::crd::ExternalNats { url: "nats://nats.infra:4222".into() });
+    let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
+    assert_eq!(orders["NATS_URL"], "nats://nats.infra:4222", "someone else may read them");
+    s.spec.notifications.smtp = with_notifications(None).spec.notifications.smtp;
+    let notifications = env_map(container(&deployment(&s, Microservice::Notifications, &versions)));
+    assert_eq!(notifications["NATS_URL"], "nats://nats.infra:4222");
+    let built = workloads(valid(&s), &versions);
+    assert!(built.statefulsets.iter().all(|sts| sts.metadata.name.as_deref() != Some("demo-nats")));
+}
+
+#[test]
+fn shop_url_is_the_storefronts_public_address_when_the_shop_knows_one() {
+    let versions = SecretVersions::new();
+    let shop_url =
+        |s: &Shop| env_map(container(&deployment(s, Microservice::Notifications, &versions))).get("SHOP_URL").cloned();
+    let mut s = with_notifications(None);
+    s.spec.exposure.ingress.enabled = true;
+    assert_eq!(shop_url(&s), None, "an Ingress for every host names no address");
+    s.spec.exposure.ingress.host = Some("shop.example.com".into());
+    assert_eq!(shop_url(&s).as_deref(), Some("http://shop.example.com"));
+    s.spec.exposure.ingress.tls_secret_name = Some("shop-tls".into());
+    assert_eq!(shop_url(&s).as_deref(), Some("https://shop.example.com"));
+
+    let mut routed = with_notifications(None);
+    routed.spec.exposure.http_route.enabled = true;
+    routed.spec.exposure.http_route.hostnames = vec!["www.example.org".into(), "example.org".into()];
+    routed.spec.exposure.http_route.tls = true;
+    assert_eq!(shop_url(&routed).as_deref(), Some("https://www.example.org"));
+    routed.spec.storefront.enabled = false;
+    assert_eq!(shop_url(&routed), None, "no storefront, no links to it");
+
+    s.spec.notifications.shop_url = Some("https://shop.example.net/".into());
+    assert_eq!(shop_url(&s).as_deref(), Some("https://shop.example.net/"), "the Shop's own setting wins");
+}
+
+#[test]
+fn a_shop_with_notifications_runs_nats_and_a_sixth_service_with_its_database() {
+    let s = with_notifications(None);
+    let built = workloads(valid(&s), &SecretVersions::new());
+    let names = |items: Vec<Option<String>>| items.into_iter().flatten().collect::<BTreeSet<String>>();
+    let deployments = names(built.deployments.iter().map(|d| d.metadata.name.clone()).collect());
+    assert!(deployments.contains("demo-notifications"), "{deployments:?}");
+    assert_eq!(deployments.len(), 6);
+    let statefulsets = names(built.statefulsets.iter().map(|d| d.metadata.name.clone()).collect());
+    assert!(statefulsets.contains("demo-notifications-db") && statefulsets.contains("demo-nats"), "{statefulsets:?}");
+    assert_eq!(statefulsets.len(), 7, "six databases and NATS");
+    assert_eq!(built.services.len(), 13);
+    let image = container(
+        built.deployments.iter().find(|d| d.metadata.name.as_deref() == Some("demo-notifications")).expect("d"),
+    )
+    .image
+    .clone();
+    assert_eq!(image.as_deref(), Some("ghcr.io/microshop/microshop-notifications:0.1.0"));
 }

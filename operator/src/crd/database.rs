@@ -198,6 +198,9 @@ pub struct ExternalDatabases {
     /// The storefront's database; required when the storefront is enabled.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storefront: Option<SecretKeyRef>,
+    /// The notifications service's database; required when it runs (`notifications.smtp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notifications: Option<SecretKeyRef>,
 }
 
 /// A key of a Secret in the Shop's namespace.

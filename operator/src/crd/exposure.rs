@@ -37,7 +37,7 @@ pub enum ExposureType {
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new(
-    "[self.products, self.users, self.orders, self.payments, self.jaeger, self.storefront].all(p, [self.products, self.users, self.orders, self.payments, self.jaeger, self.storefront].filter(q, q == p).size() == 1)"
+    "[self.products, self.users, self.orders, self.payments, self.jaeger, self.storefront, self.notifications].all(p, [self.products, self.users, self.orders, self.payments, self.jaeger, self.storefront, self.notifications].filter(q, q == p).size() == 1)"
 ).message("node ports must differ"))]
 pub struct NodePorts {
     /// Node port of the products Service.
@@ -64,6 +64,10 @@ pub struct NodePorts {
     #[serde(default = "port_storefront")]
     #[schemars(range(min = 30000, max = 32767))]
     pub storefront: i32,
+    /// Node port of the notifications Service (its `/emails` for staff).
+    #[serde(default = "port_notifications")]
+    #[schemars(range(min = 30000, max = 32767))]
+    pub notifications: i32,
 }
 
 impl Default for NodePorts {
@@ -75,6 +79,7 @@ impl Default for NodePorts {
             payments: port_payments(),
             jaeger: port_jaeger(),
             storefront: port_storefront(),
+            notifications: port_notifications(),
         }
     }
 }
@@ -96,4 +101,7 @@ fn port_jaeger() -> i32 {
 }
 fn port_storefront() -> i32 {
     30000
+}
+fn port_notifications() -> i32 {
+    30084
 }

@@ -60,7 +60,7 @@ pub struct ShopCondition {
     pub observed_generation: Option<i64>,
 }
 
-/// Replicas of one workload (a service, a database or Jaeger).
+/// Replicas of one workload (a service, a database, the managed NATS or Jaeger).
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct ComponentStatus {
@@ -71,7 +71,7 @@ pub struct ComponentStatus {
 }
 
 /// What runs a component: a Deployment (a service, Jaeger, the load generator), a StatefulSet
-/// (a managed database) or a CloudNativePG Cluster (a replicated database).
+/// (a managed database, the managed NATS) or a CloudNativePG Cluster (a replicated database).
 #[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WorkloadKind {
     Deployment,
@@ -80,7 +80,8 @@ pub enum WorkloadKind {
 }
 
 impl WorkloadKind {
-    /// Whether the component is a database (readiness of the `DatabasesReady` condition).
+    /// Whether the component may be a database (readiness of the `DatabasesReady` condition);
+    /// the managed NATS is a StatefulSet too, so the status also checks the name.
     pub fn runs_a_database(self) -> bool {
         matches!(self, Self::StatefulSet | Self::Cluster)
     }

@@ -76,6 +76,9 @@ pub struct ServicesSpec {
     /// The web shop (runs when `storefront.enabled`).
     #[serde(default)]
     pub storefront: ServiceSpec,
+    /// E-mails for order events (runs when `notifications.smtp` is set).
+    #[serde(default)]
+    pub notifications: ServiceSpec,
 }
 
 /// Settings of one service's Deployment.
@@ -149,6 +152,11 @@ impl Resources {
             memory_request: "256Mi".into(),
             memory_limit: "512Mi".into(),
         }
+    }
+
+    /// Defaults for the NATS container (JetStream keeps its streams on disk, indexes in memory).
+    pub fn nats() -> Self {
+        Self { cpu_request: "50m".into(), cpu_limit: None, memory_request: "64Mi".into(), memory_limit: "256Mi".into() }
     }
 
     /// Defaults for the Jaeger container (in-memory trace storage).
