@@ -3,7 +3,8 @@
 # version), runs `cargo xtask dev` with it (deploy/jaeger/config.yaml, listeners moved to
 # 127.0.0.1), makes ONE purchase in headless Chromium through the storefront, and asserts through
 # Jaeger's query API that the purchase is one trace holding server spans of storefront, orders,
-# products, users and payments (services/storefront/tests/web/traced.rs). Then it stops xtask
+# products, users and payments, and the notifications span that e-mailed its confirmation
+# (services/storefront/tests/web/traced.rs). Then it stops xtask
 # with SIGINT and checks that Jaeger went with it.
 # Screenshots: target/browser-screenshots/jaeger-trace/. A Jaeger built from the module proxy has no
 # web UI (docs/tracing.md); with JAEGER_UI_ASSETS=<a built jaeger-ui> the last screenshot is the
@@ -30,7 +31,9 @@ cargo test -q --locked -p storefront --test web --no-run
 export XTASK_STOREFRONT_PORT="${XTASK_STOREFRONT_PORT:-18080}" XTASK_PRODUCTS_PORT="${XTASK_PRODUCTS_PORT:-18081}" \
   XTASK_USERS_PORT="${XTASK_USERS_PORT:-18082}" XTASK_ORDERS_PORT="${XTASK_ORDERS_PORT:-18083}" \
   XTASK_PAYMENTS_PORT="${XTASK_PAYMENTS_PORT:-18084}" XTASK_POSTGRES_PORT="${XTASK_POSTGRES_PORT:-55442}" \
-  XTASK_JAEGER_PORT="${XTASK_JAEGER_PORT:-26686}" XTASK_JAEGER_OTLP_PORT="${XTASK_JAEGER_OTLP_PORT:-24317}"
+  XTASK_JAEGER_PORT="${XTASK_JAEGER_PORT:-26686}" XTASK_JAEGER_OTLP_PORT="${XTASK_JAEGER_OTLP_PORT:-24317}" \
+  XTASK_NOTIFICATIONS_PORT="${XTASK_NOTIFICATIONS_PORT:-18085}" XTASK_NATS_PORT="${XTASK_NATS_PORT:-14222}" \
+  XTASK_SMTP_PORT="${XTASK_SMTP_PORT:-12525}"
 
 # shellcheck source=../lib/xtask_dev.sh
 source .ci/lib/xtask_dev.sh
@@ -58,4 +61,4 @@ fi
 target_dir="${CARGO_TARGET_DIR:-target}"
 echo "screenshots:"
 find "$target_dir/browser-screenshots/jaeger-trace" -name '*.png' | sort
-echo "jaeger: one browser purchase is one trace across five services ($(( $(date +%s) - started )) s)"
+echo "jaeger: one browser purchase is one trace across six services ($(( $(date +%s) - started )) s)"

@@ -27,7 +27,8 @@ cargo build -q --locked -p xtask
 rm -rf "$target/xtask-dev/postgres-9432"
 log="$(mktemp)"
 RUST_BACKTRACE=0 XTASK_POSTGRES_PORT=9432 "$target/debug/xtask" dev \
-  --storefront-port 9180 --products-port 9181 --users-port 9182 --orders-port 9183 --payments-port 9184 >"$log" 2>&1 &
+  --storefront-port 9180 --products-port 9181 --users-port 9182 --orders-port 9183 --payments-port 9184 \
+  --notifications-port 9185 --nats-port 9422 --smtp-port 9525 >"$log" 2>&1 &
 pid=$!
 stop() { kill -INT "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
 trap 'stop; echo "--- xtask log (tail)"; tail -n 40 "$log"' EXIT
@@ -45,7 +46,7 @@ admin=$(curl -sf 127.0.0.1:9182/auth/login -H 'content-type: application/json' \
 
 status=0
 # users last: its fuzzing fails many logins from this address, which locks logins here.
-for service in products:9181 orders:9183 payments:9184 users:9182; do
+for service in products:9181 orders:9183 payments:9184 notifications:9185 users:9182; do
   name="${service%%:*}"
   port="${service##*:}"
   echo "--- schemathesis: $name"

@@ -1,6 +1,7 @@
 //! One purchase in a real browser against an already running shop (`cargo xtask dev` with
 //! Jaeger), then Jaeger's query API must hold that purchase as ONE trace with server spans of
-//! all five services. Ignored by default: it needs chromium, chromedriver and the running shop
+//! all five services, and the consumer span of notifications e-mailing its confirmation (the
+//! order event carried the trace through NATS). Ignored by default: it needs chromium, chromedriver and the running shop
 //! (`STOREFRONT_URL`, `JAEGER_URL`); `.ci/checks/jaeger.sh` starts both and runs it.
 
 use std::{
@@ -58,6 +59,8 @@ async fn buy_something(driver: &Driver, shop: &str) -> String {
 struct Trace {
     /// The names of each service's server spans.
     server_spans: BTreeMap<String, BTreeSet<String>>,
+    /// The names of each service's consumer spans (work done for a message).
+    consumer_spans: BTreeMap<String, BTreeSet<String>>,
     /// Every span, of any kind.
     spans: usize,
 }
@@ -80,17 +83,23 @@ fn summarise(answer: &Value, trace_id: &str) -> Trace {
             assert!(span_trace.eq_ignore_ascii_case(trace_id), "Jaeger returned a span of trace {span_trace}");
             trace.spans += 1;
             // OTLP JSON writes the kind as a number; SPAN_KIND_SERVER is 2.
+            let name = span["name"].as_str().unwrap_or_default().to_owned();
             if span["kind"] == 2 {
-                let name = span["name"].as_str().unwrap_or_default().to_owned();
                 trace.server_spans.entry(service.clone()).or_default().insert(name);
+            } else if span["kind"] == 5 {
+                // SPAN_KIND_CONSUMER.
+                trace.consumer_spans.entry(service.clone()).or_default().insert(name);
             }
         }
     }
     trace
 }
 
-/// Polls `GET /api/v3/traces/{id}` until every service has a server span in the trace, or
-/// fails at [`TRACE_DEADLINE`] naming the services that are missing.
+/// The consumer span of notifications handling the paid order's event.
+const CONFIRMATION: &str = "process orders.OrderPaid";
+
+/// Polls `GET /api/v3/traces/{id}` until every service has a server span in the trace and
+/// notifications its [`CONFIRMATION`] span, or fails at [`TRACE_DEADLINE`] naming what is missing.
 async fn wait_for_all_services(jaeger: &str, trace_id: &str) -> Trace {
     let http = reqwest::Client::new();
     let url = format!("{jaeger}/api/v3/traces/{trace_id}");
@@ -103,14 +112,16 @@ async fn wait_for_all_services(jaeger: &str, trace_id: &str) -> Trace {
         };
         let trace = answer.map(|a| summarise(&a, trace_id)).unwrap_or_default();
         let missing: Vec<&str> = SERVICES.iter().copied().filter(|s| !trace.server_spans.contains_key(*s)).collect();
-        if missing.is_empty() {
+        let e_mailed = trace.consumer_spans.get("notifications").is_some_and(|names| names.contains(CONFIRMATION));
+        if missing.is_empty() && e_mailed {
             return trace;
         }
         assert!(
             Instant::now() < deadline,
-            "after {TRACE_DEADLINE:?}, trace {trace_id} in Jaeger has no server span of {missing:?}; \
-             server spans it has, by service: {:?}",
-            trace.server_spans
+            "after {TRACE_DEADLINE:?}, trace {trace_id} in Jaeger has no server span of {missing:?} \
+             (and the notifications span `{CONFIRMATION}`: {e_mailed}); spans it has, by service: {:?} {:?}",
+            trace.server_spans,
+            trace.consumer_spans
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
@@ -145,7 +156,7 @@ async fn show_in_the_ui(driver: &Driver, jaeger: &str, trace_id: &str, spans: us
 
 #[tokio::test]
 #[ignore = "needs a running `cargo xtask dev` with Jaeger; .ci/checks/jaeger.sh runs it"]
-async fn a_purchase_in_chromium_is_one_trace_across_five_services_in_jaeger() {
+async fn a_purchase_in_chromium_is_one_trace_across_six_services_in_jaeger() {
     let shop = url_from_env("STOREFRONT_URL");
     let jaeger = url_from_env("JAEGER_URL");
     let driver = Driver::start("jaeger-trace", 1600, 1000).await;
@@ -155,7 +166,10 @@ async fn a_purchase_in_chromium_is_one_trace_across_five_services_in_jaeger() {
     println!("purchase trace: {trace_id}");
 
     let trace = wait_for_all_services(&jaeger, &trace_id).await;
-    println!("{} spans; server spans by service: {:?}", trace.spans, trace.server_spans);
+    println!(
+        "{} spans; server spans by service: {:?}; consumer spans: {:?}",
+        trace.spans, trace.server_spans, trace.consumer_spans
+    );
     assert!(trace.server_spans["storefront"].contains("POST /checkout"), "the trace starts at the checkout");
     assert!(trace.server_spans["payments"].contains("POST /payments"), "and holds the charge");
 
