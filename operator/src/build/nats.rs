@@ -11,7 +11,7 @@ use k8s_openapi::{
         apps::v1::{StatefulSet, StatefulSetSpec},
         core::v1::{
             Container, ContainerPort, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, Probe,
-            Service, ServicePort, ServiceSpec, VolumeMount, VolumeResourceRequirements,
+            Service, VolumeMount, VolumeResourceRequirements,
         },
     },
     apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
@@ -149,22 +149,7 @@ pub fn statefulset(shop: &Shop) -> StatefulSet {
 
 /// The headless Service of the NATS: `<shop>-nats` resolves to its pod.
 pub fn headless_service(shop: &Shop) -> Service {
-    Service {
-        metadata: child_meta(shop, names::nats(shop), COMPONENT),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(selector_labels(shop, COMPONENT)),
-            ports: Some(vec![ServicePort {
-                name: Some("client".into()),
-                port: CLIENT_PORT,
-                target_port: Some(IntOrString::String("client".into())),
-                protocol: Some("TCP".into()),
-                ..ServicePort::default()
-            }]),
-            ..ServiceSpec::default()
-        }),
-        status: None,
-    }
+    super::pod::headless_service(shop, names::nats(shop), COMPONENT, "client", CLIENT_PORT)
 }
 
 #[cfg(test)]

@@ -9,16 +9,39 @@ use k8s_openapi::{
     api::apps::v1::{Deployment, DeploymentSpec},
     api::core::v1::{
         Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
-        ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Volume, VolumeMount,
+        ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec,
+        Volume, VolumeMount,
     },
     apimachinery::pkg::{
         api::resource::Quantity,
         apis::meta::v1::{LabelSelector, ObjectMeta},
+        util::intstr::IntOrString,
     },
 };
 
 use super::labels::{CONFIG_HASH_ANNOTATION, Component, child_meta, labels, selector_labels};
 use crate::crd::{Resources, Shop};
+
+/// The headless Service of a StatefulSet (a database, the NATS): `name` resolves straight to
+/// the pods of `component`, whose container port `port_name` is `port`.
+pub fn headless_service(shop: &Shop, name: String, component: Component, port_name: &str, port: i32) -> Service {
+    Service {
+        metadata: child_meta(shop, name, component),
+        spec: Some(ServiceSpec {
+            cluster_ip: Some("None".into()),
+            selector: Some(selector_labels(shop, component)),
+            ports: Some(vec![ServicePort {
+                name: Some(port_name.into()),
+                port,
+                target_port: Some(IntOrString::String(port_name.into())),
+                protocol: Some("TCP".into()),
+                ..ServicePort::default()
+            }]),
+            ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
 
 /// Pod-level security context: non-root with a fixed uid/gid, RuntimeDefault seccomp.
 pub fn pod_security(uid: i64) -> PodSecurityContext {

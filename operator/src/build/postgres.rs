@@ -14,11 +14,10 @@ use k8s_openapi::{
         apps::v1::{StatefulSet, StatefulSetSpec},
         core::v1::{
             Container, ContainerPort, EmptyDirVolumeSource, ExecAction, PersistentVolumeClaim,
-            PersistentVolumeClaimSpec, PodSpec, Probe, Service, ServicePort, ServiceSpec, Volume, VolumeMount,
-            VolumeResourceRequirements,
+            PersistentVolumeClaimSpec, PodSpec, Probe, Service, Volume, VolumeMount, VolumeResourceRequirements,
         },
     },
-    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
+    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
 };
 
 use super::{
@@ -214,23 +213,13 @@ pub fn major_version(image: &str) -> Option<u32> {
 
 /// The headless Service of one database.
 pub fn headless_service(shop: &Shop, service: Microservice) -> Service {
-    let component = Component::Database(service);
-    Service {
-        metadata: child_meta(shop, names::db(shop, service), component),
-        spec: Some(ServiceSpec {
-            cluster_ip: Some("None".into()),
-            selector: Some(selector_labels(shop, component)),
-            ports: Some(vec![ServicePort {
-                name: Some("postgres".into()),
-                port: POSTGRES_PORT,
-                target_port: Some(IntOrString::String("postgres".into())),
-                protocol: Some("TCP".into()),
-                ..ServicePort::default()
-            }]),
-            ..ServiceSpec::default()
-        }),
-        status: None,
-    }
+    super::pod::headless_service(
+        shop,
+        names::db(shop, service),
+        Component::Database(service),
+        "postgres",
+        POSTGRES_PORT,
+    )
 }
 
 #[cfg(test)]
