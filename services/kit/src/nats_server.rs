@@ -25,27 +25,35 @@ fn binary() -> PathBuf {
 }
 
 impl NatsServer {
-    /// Starts one and waits until it accepts connections.
+    /// Starts one and waits until it accepts connections. The server picks its own port (`-p -1`)
+    /// and says which in its log: a port found free here and handed over could be taken by a
+    /// server of a test running beside this one before this one binds it.
     pub async fn start() -> Self {
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
-        let dir = std::env::temp_dir().join(format!("microshop-nats-{}-{port}", std::process::id()));
+        use tokio::io::{AsyncBufReadExt as _, BufReader};
+        let dir = std::env::temp_dir().join(format!("microshop-nats-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("store directory");
-        let child = tokio::process::Command::new(binary())
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        let mut child = tokio::process::Command::new(binary())
+            .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
             .arg(&dir)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .expect("start nats-server");
-        let url = format!("nats://127.0.0.1:{port}");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Self { url, child, dir };
+        let mut log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+        let listening = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Ok(Some(line)) = log.next_line().await {
+                if let Some((_, address)) = line.split_once("Listening for client connections on ") {
+                    return address.trim().rsplit_once(':').and_then(|(_, port)| port.parse::<u16>().ok());
+                }
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("nats-server did not listen on {port}");
+            None
+        })
+        .await;
+        let Ok(Some(port)) = listening else { panic!("nats-server did not say where it listens within 10 s") };
+        // Keep reading its log, so a full pipe never blocks it.
+        tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+        Self { url: format!("nats://127.0.0.1:{port}"), child, dir }
     }
 
     /// Stops it now (a crash, as far as clients can tell).

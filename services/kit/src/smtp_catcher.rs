@@ -27,13 +27,24 @@ impl Caught {
 }
 
 impl SmtpCatcher {
-    /// Starts one and waits until it accepts connections.
+    /// Starts one and waits until it accepts connections. aiosmtpd cannot pick its own port, so
+    /// the port is found free here; a test running beside this one may bind it first, and then
+    /// this aiosmtpd exits at once: it is started again on another port.
     pub async fn start() -> Self {
+        for _ in 0..5 {
+            if let Some(catcher) = Self::try_start().await {
+                return catcher;
+            }
+        }
+        panic!("aiosmtpd did not stay up on a free port: is python3-aiosmtpd installed?");
+    }
+
+    async fn try_start() -> Option<Self> {
         let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("a free port").port();
         let dir = std::env::temp_dir().join(format!("microshop-smtp-{}-{port}", std::process::id()));
         let python =
             ["/usr/bin/python3", "python3"].into_iter().find(|p| std::path::Path::new(p).exists()).unwrap_or("python3");
-        let child = tokio::process::Command::new(python)
+        let mut child = tokio::process::Command::new(python)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "aiosmtpd.handlers.Mailbox"])
             .arg(&dir)
             .stdout(Stdio::null())
@@ -43,11 +54,21 @@ impl SmtpCatcher {
             .expect("start aiosmtpd (install Debian's python3-aiosmtpd; .ci/run does)");
         for _ in 0..100 {
             if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
-                return Self { host: "127.0.0.1".into(), port, child, dir };
+                // Whoever answered, this aiosmtpd must still be running: it is the one listening.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                return matches!(child.try_wait(), Ok(None)).then(|| Self {
+                    host: "127.0.0.1".into(),
+                    port,
+                    child,
+                    dir,
+                });
+            }
+            if !matches!(child.try_wait(), Ok(None)) {
+                return None;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("aiosmtpd did not listen on {port}: is python3-aiosmtpd installed?");
+        None
     }
 
     /// Every message caught so far.

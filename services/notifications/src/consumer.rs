@@ -72,30 +72,39 @@ struct User {
 /// The stream (created by whichever of orders and notifications starts first) and the durable
 /// consumer of every order event.
 pub async fn subscribe(url: &str) -> anyhow::Result<jetstream::consumer::Consumer<pull::Config>> {
-    let context = jetstream::new(async_nats::connect(url).await?);
-    let stream = context
-        .get_or_create_stream(jetstream::stream::Config {
-            name: STREAM.to_owned(),
-            subjects: vec![format!("{SUBJECT_PREFIX}>")],
-            duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
-            ..Default::default()
-        })
-        .await?;
-    let consumer = stream
-        .get_or_create_consumer(
-            DURABLE,
-            pull::Config {
-                durable_name: Some(DURABLE.to_owned()),
-                ack_policy: jetstream::consumer::AckPolicy::Explicit,
-                // A message handed to a replica that died comes back after this: long enough for
-                // a slow SMTP server, short enough that a crash delays e-mails by seconds.
-                ack_wait: ACK_WAIT,
-                filter_subject: format!("{SUBJECT_PREFIX}>"),
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(consumer)
+    subscribe_with(&jetstream::new(async_nats::connect(url).await?)).await
+}
+
+/// [`subscribe`] on a connection.
+pub async fn subscribe_with(
+    context: &jetstream::Context,
+) -> anyhow::Result<jetstream::consumer::Consumer<pull::Config>> {
+    let config = jetstream::stream::Config {
+        name: STREAM.to_owned(),
+        subjects: vec![format!("{SUBJECT_PREFIX}>")],
+        duplicate_window: Duration::from_secs(DUPLICATE_WINDOW_SECS),
+        ..Default::default()
+    };
+    let stream = match context.get_or_create_stream(config).await {
+        Ok(stream) => stream,
+        // orders' relay (or another replica) created it between the look-up and the creation:
+        // the server refuses ours ("subjects overlap") and theirs is the one to read.
+        Err(err) => context.get_stream(STREAM).await.map_err(|_| err)?,
+    };
+    let config = pull::Config {
+        durable_name: Some(DURABLE.to_owned()),
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        // A message handed to a replica that died comes back after this: long enough for a slow
+        // SMTP server, short enough that a crash delays e-mails by seconds.
+        ack_wait: ACK_WAIT,
+        filter_subject: format!("{SUBJECT_PREFIX}>"),
+        ..Default::default()
+    };
+    match stream.get_or_create_consumer(DURABLE, config).await {
+        Ok(consumer) => Ok(consumer),
+        // Another replica created it at the same moment: share theirs.
+        Err(err) => Ok(stream.get_consumer(DURABLE).await.map_err(|_| err)?),
+    }
 }
 
 /// Consumes forever, reconnecting after a failure; `stop` ends it between messages.

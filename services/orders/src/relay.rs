@@ -21,14 +21,17 @@ const BATCH: i64 = 100;
 pub async fn connect(url: &str) -> anyhow::Result<jetstream::Context> {
     let client = async_nats::connect(url).await?;
     let context = jetstream::new(client);
-    context
-        .get_or_create_stream(jetstream::stream::Config {
-            name: STREAM.to_owned(),
-            subjects: vec![format!("{SUBJECT_PREFIX}>")],
-            duplicate_window: Duration::from_secs(shopwire::events::DUPLICATE_WINDOW_SECS),
-            ..Default::default()
-        })
-        .await?;
+    let config = jetstream::stream::Config {
+        name: STREAM.to_owned(),
+        subjects: vec![format!("{SUBJECT_PREFIX}>")],
+        duplicate_window: Duration::from_secs(shopwire::events::DUPLICATE_WINDOW_SECS),
+        ..Default::default()
+    };
+    if let Err(err) = context.get_or_create_stream(config).await {
+        // notifications (or another replica) may have created it between the look-up and the
+        // creation: the server then refuses ours ("subjects overlap"), and theirs is the one.
+        context.get_stream(STREAM).await.map_err(|_| err)?;
+    }
     Ok(context)
 }
 

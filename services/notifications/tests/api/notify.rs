@@ -100,6 +100,41 @@ async fn a_consumer_killed_mid_stream_loses_no_event_and_handles_each_once() {
     assert!(mail.len() - delivered.len() <= kills, "{} copies for {kills} kills", mail.len() - delivered.len());
 }
 
+/// Replicas (and orders' relay) start together: whoever creates the stream and the durable
+/// consumer first, the others take theirs. (Once, in CI, Debian's nats-server 2.9 refused one of
+/// two simultaneous creations with "subjects overlap with an existing stream"; `subscribe` now
+/// falls back to the existing stream. That refusal did not come again here in hundreds of races,
+/// so this test guards the concurrent start, not that one server answer.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_share_one_stream_and_one_consumer() {
+    let nats = shopkit::nats_server::NatsServer::start().await;
+    let mut contexts = Vec::new();
+    for _ in 0..8 {
+        contexts.push(async_nats::jetstream::new(async_nats::connect(&nats.url).await.expect("connect")));
+    }
+    for round in 0..5 {
+        // Connected beforehand and released together, so the look-ups and creations overlap.
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(contexts.len()));
+        let tries: Vec<_> = contexts
+            .iter()
+            .cloned()
+            .map(|context| {
+                let start = start.clone();
+                tokio::spawn(async move {
+                    start.wait().await;
+                    notifications::consumer::subscribe_with(&context).await.map(|_| ())
+                })
+            })
+            .collect();
+        for attempt in tries {
+            let outcome = attempt.await.expect("task");
+            assert!(outcome.is_ok(), "round {round}: {outcome:?}");
+        }
+        // From a clean slate again: the stream deleted, the race run anew.
+        contexts[0].delete_stream(shopwire::events::STREAM).await.expect("delete");
+    }
+}
+
 #[test]
 fn committed_openapi_spec_matches_the_code() {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/openapi/notifications.json");
