@@ -9,17 +9,14 @@
 use k8s_openapi::{
     api::{
         apps::v1::{StatefulSet, StatefulSetSpec},
-        core::v1::{
-            Container, ContainerPort, HTTPGetAction, PersistentVolumeClaim, PersistentVolumeClaimSpec, PodSpec, Probe,
-            Service, VolumeMount, VolumeResourceRequirements,
-        },
+        core::v1::{Container, ContainerPort, HTTPGetAction, PodSpec, Probe, Service, VolumeMount},
     },
-    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta, util::intstr::IntOrString},
+    apimachinery::pkg::util::intstr::IntOrString,
 };
 
 use super::{
     Microservice, SecretVersions,
-    labels::{Component, MANAGER, child_meta, selector_labels},
+    labels::{Component, child_meta},
     names,
     pod::{container_security, env_from_field, pod_security, pod_template, resources, selector},
     services::pod_hash,
@@ -109,22 +106,13 @@ pub fn statefulset(shop: &Shop) -> StatefulSet {
         volume_mounts: Some(vec![data_mount]),
         ..Container::default()
     };
-    // Claim templates are immutable: their labels must not change with the spec (no version).
-    let mut claim_labels = selector_labels(shop, COMPONENT);
-    claim_labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
-    let claim = PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), labels: Some(claim_labels), ..ObjectMeta::default() },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: managed.storage_class_name.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some([("storage".to_string(), Quantity(managed.storage_size.clone()))].into()),
-                ..VolumeResourceRequirements::default()
-            }),
-            ..PersistentVolumeClaimSpec::default()
-        }),
-        status: None,
-    };
+    let claim = super::pod::claim_template(
+        shop,
+        COMPONENT,
+        DATA_VOLUME,
+        managed.storage_class_name.clone(),
+        &managed.storage_size,
+    );
     let pod = PodSpec {
         containers: vec![container],
         security_context: Some(pod_security(NATS_UID)),

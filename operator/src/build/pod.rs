@@ -8,9 +8,9 @@ use std::collections::BTreeMap;
 use k8s_openapi::{
     api::apps::v1::{Deployment, DeploymentSpec},
     api::core::v1::{
-        Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSecurityContext, PodSpec, PodTemplateSpec,
-        ResourceRequirements, SeccompProfile, SecretKeySelector, SecurityContext, Service, ServicePort, ServiceSpec,
-        Volume, VolumeMount,
+        Capabilities, EmptyDirVolumeSource, EnvVar, EnvVarSource, PersistentVolumeClaim, PersistentVolumeClaimSpec,
+        PodSecurityContext, PodSpec, PodTemplateSpec, ResourceRequirements, SeccompProfile, SecretKeySelector,
+        SecurityContext, Service, ServicePort, ServiceSpec, Volume, VolumeMount, VolumeResourceRequirements,
     },
     apimachinery::pkg::{
         api::resource::Quantity,
@@ -19,7 +19,7 @@ use k8s_openapi::{
     },
 };
 
-use super::labels::{CONFIG_HASH_ANNOTATION, Component, child_meta, labels, selector_labels};
+use super::labels::{CONFIG_HASH_ANNOTATION, Component, MANAGER, child_meta, labels, selector_labels};
 use crate::crd::{Resources, Shop};
 
 /// The headless Service of a StatefulSet (a database, the NATS): `name` resolves straight to
@@ -38,6 +38,32 @@ pub fn headless_service(shop: &Shop, name: String, component: Component, port_na
                 ..ServicePort::default()
             }]),
             ..ServiceSpec::default()
+        }),
+        status: None,
+    }
+}
+
+/// The claim template of a StatefulSet's data volume `name` (a database, the NATS store). Claim
+/// templates are immutable, so its labels must not change with the spec: no version label.
+pub fn claim_template(
+    shop: &Shop,
+    component: Component,
+    name: &str,
+    storage_class_name: Option<String>,
+    size: &str,
+) -> PersistentVolumeClaim {
+    let mut claim_labels = selector_labels(shop, component);
+    claim_labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
+    PersistentVolumeClaim {
+        metadata: ObjectMeta { name: Some(name.into()), labels: Some(claim_labels), ..ObjectMeta::default() },
+        spec: Some(PersistentVolumeClaimSpec {
+            access_modes: Some(vec!["ReadWriteOnce".into()]),
+            storage_class_name,
+            resources: Some(VolumeResourceRequirements {
+                requests: Some([("storage".to_string(), Quantity(size.into()))].into()),
+                ..VolumeResourceRequirements::default()
+            }),
+            ..PersistentVolumeClaimSpec::default()
         }),
         status: None,
     }

@@ -13,16 +13,15 @@ use k8s_openapi::{
     api::{
         apps::v1::{StatefulSet, StatefulSetSpec},
         core::v1::{
-            Container, ContainerPort, EmptyDirVolumeSource, ExecAction, PersistentVolumeClaim,
-            PersistentVolumeClaimSpec, PodSpec, Probe, Service, Volume, VolumeMount, VolumeResourceRequirements,
+            Container, ContainerPort, EmptyDirVolumeSource, ExecAction, PodSpec, Probe, Service, Volume, VolumeMount,
         },
     },
-    apimachinery::pkg::{api::resource::Quantity, apis::meta::v1::ObjectMeta},
+    apimachinery::pkg::api::resource::Quantity,
 };
 
 use super::{
     Microservice, SecretVersions,
-    labels::{Component, MANAGER, child_meta, config_hash, selector_labels},
+    labels::{Component, child_meta, config_hash},
     names,
     pod::{container_security, env, env_from_secret, pod_security, pod_template, resources, scratch, selector},
     secrets,
@@ -161,22 +160,13 @@ pub fn statefulset(shop: &Shop, service: Microservice, versions: &SecretVersions
     };
     let version = versions.get(&secret).map(String::as_str).unwrap_or("absent");
     let hash = config_hash([secret.as_str(), version]);
-    // Claim templates are immutable: their labels must not change with the spec (no version).
-    let mut claim_labels = selector_labels(shop, component);
-    claim_labels.insert("app.kubernetes.io/managed-by".into(), MANAGER.into());
-    let claim = PersistentVolumeClaim {
-        metadata: ObjectMeta { name: Some(DATA_VOLUME.into()), labels: Some(claim_labels), ..ObjectMeta::default() },
-        spec: Some(PersistentVolumeClaimSpec {
-            access_modes: Some(vec!["ReadWriteOnce".into()]),
-            storage_class_name: managed.storage_class_name.clone(),
-            resources: Some(VolumeResourceRequirements {
-                requests: Some([("storage".to_string(), Quantity(managed.storage_size.clone()))].into()),
-                ..VolumeResourceRequirements::default()
-            }),
-            ..PersistentVolumeClaimSpec::default()
-        }),
-        status: None,
-    };
+    let claim = super::pod::claim_template(
+        shop,
+        component,
+        DATA_VOLUME,
+        managed.storage_class_name.clone(),
+        &managed.storage_size,
+    );
     let pod = PodSpec {
         init_containers: Some(vec![prepare_roles]),
         containers: vec![container],
