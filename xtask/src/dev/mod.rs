@@ -95,13 +95,14 @@ async fn run_services(
     let keys = shopkit::auth::generate_key_pair().map_err(|e| anyhow::anyhow!("key generation: {e}"))?;
     let (admin_email, admin_password) = admin_credentials();
     let faults_file = fresh_fault_flags(target, ports)?;
-    let events = match events::missing() {
-        None => Some(events::Events::start(&target.join("xtask-dev"), ports).await.context("starting the event bus")?),
-        Some(_) => None,
-    };
-    let mail = match &events {
-        Some(events) => format!("{}/new (one file per e-mail)", events.maildir.display()),
-        None => events::missing().unwrap_or_default(),
+    let (events, mail) = match events::missing() {
+        None => {
+            let events =
+                events::Events::start(&target.join("xtask-dev"), ports).await.context("starting the event bus")?;
+            let mail = format!("{}/new (one file per e-mail)", events.maildir.display());
+            (Some(events), mail)
+        }
+        Some(what_to_install) => (None, what_to_install),
     };
     let settings = services::Settings {
         keys,
