@@ -153,10 +153,20 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         conditions.push(cond(EVENTS_READY, true, "External", format!("publishing to {}", external.url)));
     }
 
-    let all_ok = databases_ok && services_ok && tracing_ok && events_ok;
+    // Every component counts, also those no condition reports on (the load generator): `Ready`
+    // promises that every workload the Shop asked for has rolled out.
+    let laggards: Vec<&ComponentStatus> = components.iter().filter(|c| !is_ready(c)).collect();
+    let all_ok = databases_ok && services_ok && tracing_ok && events_ok && laggards.is_empty();
     let not_ready: Vec<&str> = conditions.iter().filter(|c| c.status != "True").map(|c| c.type_.as_str()).collect();
-    let ready_message =
-        if all_ok { "every component is ready".to_string() } else { format!("not ready: {}", not_ready.join(", ")) };
+    let ready_message = if all_ok {
+        "every component is ready".to_string()
+    } else if laggards.is_empty() {
+        format!("not ready: {}", not_ready.join(", "))
+    } else if not_ready.is_empty() {
+        format!("waiting for {}", summary(&laggards))
+    } else {
+        format!("not ready: {}; waiting for {}", not_ready.join(", "), summary(&laggards))
+    };
     conditions.insert(0, cond(READY, all_ok, if all_ok { "AllReady" } else { "NotReady" }, ready_message));
 
     let ready_count = components.iter().filter(|c| is_ready(c)).count();
@@ -293,6 +303,23 @@ mod tests {
         assert_eq!(status.ready_components, "9/10");
         assert!(get(&status, SERVICES_READY).message.contains("orders 0/1"));
         assert!(get(&status, READY).message.contains("ServicesReady"));
+    }
+
+    #[test]
+    fn a_load_generator_still_starting_keeps_the_shop_from_ready() {
+        let mut s = shop("demo");
+        s.spec.load_generator.enabled = true;
+        let mut obs = observed(&s, true);
+        let loadgen = obs.components.iter_mut().find(|c| c.name == "loadgen").expect("loadgen observed");
+        loadgen.ready_replicas = 0;
+        let status = reconciled(&s, &obs, None, "t0");
+        assert_eq!(status.phase, Phase::Progressing);
+        assert_eq!(get(&status, READY).status, "False");
+        assert_eq!(get(&status, READY).message, "waiting for loadgen 0/1");
+        assert_eq!(get(&status, SERVICES_READY).status, "True", "the load generator is not a service");
+
+        let ready = reconciled(&s, &observed(&s, true), Some(&status), "t1");
+        assert_eq!(ready.phase, Phase::Ready);
     }
 
     #[test]
