@@ -134,6 +134,8 @@ refused "cpuRequest must not exceed cpuLimit" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"services":{"products":{"resources":{"cpuRequest":"2","cpuLimit":"500m","memoryRequest":"64Mi","memoryLimit":"128Mi"}}}}}'
 refused "events.external (the NATS URL) is required when mode is external" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"events":{"mode":"external"}}}'
+refused "smtp.credentialsSecret needs tls starttls or tls" \
+  '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"notifications":{"smtp":{"host":"mail","credentialsSecret":"login"}}}}'
 refused "storageSize cannot change" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"shop","namespace":"microshop"},"spec":{"database":{"managed":{"storageSize":"99Gi"}}}}'
 
@@ -203,6 +205,9 @@ example_ready() {
       kubectl create secret generic "$service-db-app" -n "$ns" \
         --from-literal "uri=postgres://$service:secret@db.example.internal:5432/$service" >/dev/null
     done
+    # The login at the provider's relay.
+    kubectl create secret generic smtp-login -n "$ns" --type kubernetes.io/basic-auth \
+      --from-literal username=shop --from-literal password=relay-password >/dev/null
   fi
   sed "s/^  namespace: microshop$/  namespace: $ns/" "k8s/examples/$file" >"$work/$file"
   kubectl apply -f "$work/$file" >/dev/null
@@ -227,6 +232,17 @@ for deployment in prod-orders prod-notifications; do
     || fail "$deployment does not get the external NATS URL"
 done
 echo "full's NATS is ready and counted; external's orders and notifications use nats://nats.infra:4222"
+# External's relay wants STARTTLS and a login: the operator read the user's Secret (its RBAC
+# allows it) and hands it over by reference, never by value.
+notifications_env() {
+  kubectl get deployment prod-notifications -n example-external -o jsonpath="{.spec.template.spec.containers[0].env[?(@.name==\"$1\")]$2}"
+}
+[ "$(notifications_env SMTP_TLS .value)" = starttls ] || fail "external's notifications has no SMTP_TLS=starttls"
+[ "$(notifications_env SMTP_PASSWORD .valueFrom.secretKeyRef.name)" = smtp-login ] \
+  || fail "external's notifications does not take SMTP_PASSWORD from the Secret smtp-login"
+[ -z "$(kubectl get secret smtp-login -n example-external -o jsonpath='{.metadata.ownerReferences}')" ] \
+  || fail "the operator took ownership of the user's SMTP Secret"
+echo "external's notifications logs in to its relay over STARTTLS with the Secret smtp-login"
 kubectl get podmonitor demo-metrics -n example-full -o jsonpath='{.spec.jobLabel}' | grep -qx app.kubernetes.io/name \
   || fail "full's PodMonitor is missing or has no job label"
 # Switching the monitor off prunes it.

@@ -107,7 +107,20 @@ fn events_and_notifications_schema_requires_a_relay_host_and_a_nats_url() {
     assert_eq!(smtp["required"], json!(["host"]), "a relay needs a host; port and sender have defaults");
     let port = &smtp["properties"]["port"];
     assert_eq!((port["minimum"].as_f64(), port["maximum"].as_f64()), (Some(1.0), Some(65535.0)));
-    assert_eq!(smtp["properties"]["port"]["default"], 25);
+    assert!(smtp["properties"]["port"]["default"].is_null(), "the port follows tls unless set");
+    assert_eq!(smtp["properties"]["tls"]["enum"], json!(["none", "starttls", "tls"]));
+    assert_eq!(smtp["properties"]["tls"]["default"], "none");
+    let login_in_clear =
+        shop("demo", json!({"notifications": {"smtp": {"host": "mail", "credentialsSecret": "login"}}}));
+    let refused = errors(&login_in_clear, None);
+    assert!(refused.iter().any(|e| e.contains("credentialsSecret needs tls")), "{refused:?}");
+    for tls in ["starttls", "tls"] {
+        let login = shop(
+            "demo",
+            json!({"notifications": {"smtp": {"host": "mail", "tls": tls, "credentialsSecret": "login"}}}),
+        );
+        assert_eq!(errors(&login, None), Vec::<String>::new(), "{tls}");
+    }
     let external = &spec["events"]["properties"]["external"];
     assert_eq!(external["required"], json!(["url"]));
     let pattern = external["properties"]["url"]["pattern"].as_str().expect("url pattern");

@@ -620,7 +620,8 @@ async fn an_smtp_relay_brings_notifications_and_nats_into_the_shop_and_its_statu
     assert!(fake.get(&format!("{NS_CORE}/services/demo-nats")).is_some());
     assert_eq!(env_of(&fake, "demo-orders", "NATS_URL").expect("orders publishes")["value"], "nats://demo-nats:4222");
     assert_eq!(env_of(&fake, "demo-notifications", "SMTP_HOST").expect("relay")["value"], SMTP);
-    assert_eq!(env_of(&fake, "demo-notifications", "SMTP_PORT").expect("port")["value"], "25");
+    assert_eq!(env_of(&fake, "demo-notifications", "SMTP_TLS").expect("tls")["value"], "none");
+    assert!(env_of(&fake, "demo-notifications", "SMTP_PORT").is_none(), "the service's port for its mode");
     let clients = secret_value(&fake, "demo-service-clients", "service-clients");
     let secret = secret_value(&fake, "demo-service-clients", "notifications-client-secret");
     assert!(clients.ends_with(&format!(",notifications={secret}")), "{clients}");
@@ -710,4 +711,48 @@ async fn deleting_a_shop_with_delete_removes_the_nats_claim_too() {
         "this Shop's JetStream store goes with its databases, another Shop's stays"
     );
     assert!(fake.get(&format!("{NS_CORE}/secrets/demo-notifications-db")).is_none());
+}
+
+#[tokio::test]
+async fn an_smtp_login_comes_from_the_users_secret_and_its_rotation_rolls_notifications() {
+    let smtp = json!({"host": "smtp.provider.example", "tls": "starttls", "credentialsSecret": "smtp-login"});
+    let (ctx, fake) = setup(shop_json(json!({"notifications": {"smtp": smtp}})));
+    fake.set_workloads_ready(true);
+
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("without the Secret");
+    let status = &fake.get(SHOP_PATH).expect("shop")["status"];
+    assert_eq!(status["phase"], "Degraded");
+    let services = condition(&fake, "ServicesReady");
+    assert_eq!((services["status"].as_str(), services["reason"].as_str()), (Some("False"), Some("SecretMissing")));
+    let message = services["message"].as_str().unwrap_or_default();
+    assert!(message.contains("SMTP credentials Secret smtp-login not found"), "{message}");
+
+    let path = format!("{NS_CORE}/secrets/smtp-login");
+    fake.insert(&path, stored_secret("smtp-login", &[("username", "shop")]));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("half a Secret");
+    let message = condition(&fake, "ServicesReady")["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("Secret smtp-login has no key password"), "{message}");
+
+    fake.insert(&path, stored_secret("smtp-login", &[("username", "shop"), ("password", "first")]));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("with the Secret");
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["status"]["phase"], "Ready");
+    let from_secret =
+        |name: &str| env_of(&fake, "demo-notifications", name).expect(name)["valueFrom"]["secretKeyRef"].clone();
+    assert_eq!(from_secret("SMTP_USERNAME"), json!({"name": "smtp-login", "key": "username", "optional": false}));
+    assert_eq!(from_secret("SMTP_PASSWORD"), json!({"name": "smtp-login", "key": "password", "optional": false}));
+    assert_eq!(env_of(&fake, "demo-notifications", "SMTP_TLS").expect("tls")["value"], "starttls");
+    let hash = |fake: &FakeApiServer| {
+        fake.get(&format!("{NS_APPS}/deployments/demo-notifications")).expect("notifications")["spec"]["template"]
+            ["metadata"]["annotations"]["microshop.dev/config-hash"]
+            .clone()
+    };
+    let before = hash(&fake);
+
+    fake.insert(&path, stored_secret("smtp-login", &[("username", "shop"), ("password", "rotated")]));
+    reconcile(stored_shop(&fake), ctx).await.expect("after the rotation");
+    assert_ne!(hash(&fake), before, "a new password restarts notifications");
+    assert!(
+        fake.get(&path).expect("secret")["metadata"]["ownerReferences"].is_null(),
+        "the user's Secret stays theirs"
+    );
 }

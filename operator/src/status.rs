@@ -30,6 +30,8 @@ pub struct Observed {
     pub secrets: usize,
     /// Problems with external database Secrets (missing Secret or key), one message each.
     pub external_database_problems: Vec<String>,
+    /// Problems with the SMTP relay's credentials Secret (missing Secret or key).
+    pub smtp_problems: Vec<String>,
     /// Replicas of every workload, as returned by the API server.
     pub components: Vec<ComponentStatus>,
 }
@@ -126,9 +128,14 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         conditions.push(cond(DATABASES_READY, false, "SecretMissing", message));
         false
     };
-    let services_ok = services.iter().all(|c| is_ready(c));
-    let reason = if services_ok { "Ready" } else { "Progressing" };
-    conditions.push(cond(SERVICES_READY, services_ok, reason, summary(&services)));
+    // A missing login Secret keeps notifications' pods from starting: said here, by name.
+    let services_ok = services.iter().all(|c| is_ready(c)) && observed.smtp_problems.is_empty();
+    let (reason, message) = match (services_ok, observed.smtp_problems.is_empty()) {
+        (true, _) => ("Ready", summary(&services)),
+        (false, true) => ("Progressing", summary(&services)),
+        (false, false) => ("SecretMissing", format!("{}; {}", observed.smtp_problems.join("; "), summary(&services))),
+    };
+    conditions.push(cond(SERVICES_READY, services_ok, reason, message));
 
     let tracing = &shop.spec.tracing;
     let mut tracing_ok = true;
@@ -172,7 +179,7 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
     let ready_count = components.iter().filter(|c| is_ready(c)).count();
     let phase = if all_ok {
         Phase::Ready
-    } else if !observed.external_database_problems.is_empty() {
+    } else if !observed.external_database_problems.is_empty() || !observed.smtp_problems.is_empty() {
         Phase::Degraded
     } else if components.iter().all(|c| c.ready_replicas == 0) {
         Phase::Pending
@@ -253,6 +260,7 @@ mod tests {
         Observed {
             secrets: 8,
             external_database_problems: vec![],
+            smtp_problems: vec![],
             components: components(shop)
                 .into_iter()
                 .map(|c| ComponentStatus { ready_replicas: if ready { c.desired_replicas } else { 0 }, ..c })
@@ -336,7 +344,7 @@ mod tests {
     #[test]
     fn the_managed_nats_counts_towards_ready_but_not_as_a_database() {
         let mut s = shop("demo");
-        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec { host: "mail".into(), port: 25, from: None });
+        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec::plain("mail"));
         let mut obs = observed(&s, true);
         let nats = obs.components.iter_mut().find(|c| c.name == "nats").expect("nats observed");
         nats.ready_replicas = 0;

@@ -252,7 +252,7 @@ mod tests {
                 "external without a notifications database",
                 |s| {
                     let r = SecretKeyRef { name: "pg".into(), key: "uri".into() };
-                    s.spec.notifications.smtp = Some(SmtpSpec { host: "mail".into(), port: 25, from: None });
+                    s.spec.notifications.smtp = Some(SmtpSpec::plain("mail"));
                     s.spec.database.mode = DatabaseMode::External;
                     s.spec.database.external = Some(ExternalDatabases {
                         products: r.clone(),
@@ -290,7 +290,7 @@ mod tests {
         s.spec.exposure.type_ = ExposureType::NodePort;
         s.spec.exposure.node_ports.notifications = s.spec.exposure.node_ports.users;
         assert!(validate(&s).is_ok(), "no SMTP relay: notifications does not run");
-        s.spec.notifications.smtp = Some(SmtpSpec { host: "mail".into(), port: 25, from: None });
+        s.spec.notifications.smtp = Some(SmtpSpec::plain("mail"));
         assert!(validate(&s).is_err());
     }
 }

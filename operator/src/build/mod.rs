@@ -338,7 +338,7 @@ pub(crate) mod tests {
     #[test]
     fn an_smtp_relay_adds_notifications_its_database_and_nats() {
         let mut s = shop("demo");
-        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec { host: "mail".into(), port: 25, from: None });
+        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec::plain("mail"));
         let built = workloads(valid(&s), &SecretVersions::new());
         assert_eq!((built.deployments.len(), built.statefulsets.len(), built.services.len()), (6, 7, 13));
         let names: Vec<String> = components(&s).into_iter().map(|c| c.name).collect();

@@ -148,7 +148,7 @@ mod tests {
 
     fn with_smtp(name: &str) -> Shop {
         let mut s = shop(name);
-        s.spec.notifications.smtp = Some(SmtpSpec { host: "mail.example.com".into(), port: 25, from: None });
+        s.spec.notifications.smtp = Some(SmtpSpec::plain("mail.example.com"));
         s
     }
 

@@ -249,8 +249,7 @@ mod tests {
 
     fn with_notifications(name: &str) -> Shop {
         let mut s = shop(name);
-        s.spec.notifications.smtp =
-            Some(crate::crd::SmtpSpec { host: "mail.example.com".into(), port: 25, from: None });
+        s.spec.notifications.smtp = Some(crate::crd::SmtpSpec::plain("mail.example.com"));
         s
     }
 

@@ -125,7 +125,14 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
             let notifications = &shop.spec.notifications;
             vars.extend(super::nats::url(shop).map(|nats| env("NATS_URL", nats)));
             if let Some(smtp) = &notifications.smtp {
-                vars.extend([env("SMTP_HOST", smtp.host.clone()), env("SMTP_PORT", smtp.port.to_string())]);
+                vars.extend([env("SMTP_HOST", smtp.host.clone()), env("SMTP_TLS", smtp.tls.as_str().to_owned())]);
+                vars.extend(smtp.port.map(|port| env("SMTP_PORT", port.to_string())));
+                if let Some(secret) = &smtp.credentials_secret {
+                    vars.extend([
+                        env_from_secret("SMTP_USERNAME", secret, crate::crd::SMTP_USERNAME_KEY),
+                        env_from_secret("SMTP_PASSWORD", secret, crate::crd::SMTP_PASSWORD_KEY),
+                    ]);
+                }
                 vars.extend(smtp.from.clone().map(|from| env("MAIL_FROM", from)));
             }
             vars.extend([

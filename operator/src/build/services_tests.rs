@@ -399,8 +399,11 @@ fn database_tls_appends_sslmode_and_mounts_the_ca() {
 
 fn with_notifications(smtp_from: Option<&str>) -> Shop {
     let mut s = shop("demo");
-    s.spec.notifications.smtp =
-        Some(crate::crd::SmtpSpec { host: "postfix.mail.svc".into(), port: 2525, from: smtp_from.map(String::from) });
+    s.spec.notifications.smtp = Some(crate::crd::SmtpSpec {
+        port: Some(2525),
+        from: smtp_from.map(String::from),
+        ..crate::crd::SmtpSpec::plain("postfix.mail.svc")
+    });
     s
 }
 
@@ -422,6 +425,20 @@ fn notifications_gets_nats_smtp_users_and_its_client_secret() {
     assert!(!env.contains_key("FAULTS_FILE"));
     let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
     assert_eq!(orders["NATS_URL"], "nats://demo-nats:4222", "orders publishes where notifications reads");
+
+    assert_eq!(env["SMTP_TLS"], "none");
+    assert!(!env.contains_key("SMTP_USERNAME") && !env.contains_key("SMTP_PASSWORD"), "no login asked for");
+    let mut submission = shop("demo");
+    submission.spec.notifications.smtp = Some(crate::crd::SmtpSpec {
+        tls: crate::crd::SmtpTls::StartTls,
+        credentials_secret: Some("smtp-login".into()),
+        ..crate::crd::SmtpSpec::plain("smtp.provider.example")
+    });
+    let login = env_map(container(&deployment(&submission, Microservice::Notifications, &versions)));
+    assert_eq!(login["SMTP_TLS"], "starttls");
+    assert!(!login.contains_key("SMTP_PORT"), "the service's usual port for starttls (587)");
+    assert_eq!(login["SMTP_USERNAME"], "secret:smtp-login/username");
+    assert_eq!(login["SMTP_PASSWORD"], "secret:smtp-login/password");
 
     let without_from =
         env_map(container(&deployment(&with_notifications(None), Microservice::Notifications, &versions)));

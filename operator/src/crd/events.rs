@@ -108,18 +108,32 @@ pub struct NotificationsSpec {
     pub shop_url: Option<String>,
 }
 
-/// An SMTP relay that accepts mail from the notifications pods (plain SMTP: no STARTTLS, no
-/// authentication).
+/// The SMTP relay the notifications pods send through: a relay inside the cluster that takes
+/// plain SMTP, or a provider's submission port with TLS and a login.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("self.tls != 'none' || !has(self.credentialsSecret)")
+    .message("smtp.credentialsSecret needs tls starttls or tls: the password would cross the network in clear"))]
 pub struct SmtpSpec {
-    /// `SMTP_HOST`: host name or IP address of the relay, e.g. `postfix.mail.svc`.
+    /// `SMTP_HOST`: host name or IP address of the relay, e.g. `postfix.mail.svc`. With TLS,
+    /// the name its certificate must carry.
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[A-Za-z0-9]([-A-Za-z0-9.:]*[A-Za-z0-9])?$"))]
     pub host: String,
-    /// `SMTP_PORT`.
-    #[serde(default = "default_smtp_port")]
+    /// `SMTP_PORT`; unset, the usual port of `tls`: 25 (`none`), 587 (`starttls`), 465 (`tls`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 65535))]
-    pub port: i32,
+    pub port: Option<i32>,
+    /// `SMTP_TLS`: `none` (plain SMTP), `starttls` (required before anything else is said; a
+    /// relay that does not offer it is refused) or `tls` (TLS from the first byte). The relay's
+    /// certificate is checked against the system's authorities.
+    #[serde(default)]
+    pub tls: SmtpTls,
+    /// A Secret of the Shop's namespace holding the login, keys `username` and `password` (the
+    /// `kubernetes.io/basic-auth` layout): `SMTP_USERNAME` and `SMTP_PASSWORD`. Needs `tls`.
+    /// A changed password rolls the notifications pods.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 253))]
+    pub credentials_secret: Option<String>,
     /// `MAIL_FROM`: the sender, `name <address>` or an address; the service's default
     /// (`microshop <orders@microshop.local>`) when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -127,6 +141,35 @@ pub struct SmtpSpec {
     pub from: Option<String>,
 }
 
-fn default_smtp_port() -> i32 {
-    25
+impl SmtpSpec {
+    /// A plain relay at `host` on its usual port.
+    pub fn plain(host: &str) -> Self {
+        Self { host: host.into(), port: None, tls: SmtpTls::None, credentials_secret: None, from: None }
+    }
 }
+
+/// How the connection to the relay is protected.
+#[derive(JsonSchema, Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    #[default]
+    None,
+    #[serde(rename = "starttls")]
+    StartTls,
+    Tls,
+}
+
+impl SmtpTls {
+    /// The value of `SMTP_TLS`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::StartTls => "starttls",
+            Self::Tls => "tls",
+        }
+    }
+}
+
+/// The keys of a `credentialsSecret`.
+pub const SMTP_USERNAME_KEY: &str = "username";
+pub const SMTP_PASSWORD_KEY: &str = "password";

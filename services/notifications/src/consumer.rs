@@ -7,7 +7,6 @@ use std::{sync::Arc, time::Duration};
 
 use async_nats::jetstream::{self, AckKind, consumer::pull};
 use futures::StreamExt as _;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor, message::header::ContentType};
 use serde::Deserialize;
 use shopkit::{
     client::{ClientError, ServiceClient, TokenSource},
@@ -19,8 +18,9 @@ use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
 
 use crate::{
-    config::{CLIENT_ID, Config, Smtp},
-    email::{Customer, Email, compose},
+    config::{CLIENT_ID, Config},
+    email::{Customer, compose},
+    mailer::{Mailer, SetupError},
     store,
 };
 
@@ -34,21 +34,22 @@ pub const ACK_WAIT: Duration = Duration::from_secs(10);
 pub struct Handler {
     pub database: Database,
     pub users: ServiceClient,
-    pub smtp: Smtp,
+    pub mailer: Mailer,
     pub shop_url: String,
 }
 
 impl Handler {
-    /// From the config.
-    pub fn new(database: Database, config: &Config) -> Self {
+    /// From the config; fails when the mailer cannot be set up (a bad sender, CA file or TLS
+    /// setting), so the service does not start to fail on every event.
+    pub fn new(database: Database, config: &Config) -> Result<Self, SetupError> {
         let token_url = format!("{}/auth/token", config.users_url.trim_end_matches('/'));
         let tokens = Arc::new(TokenSource::at("users", token_url, CLIENT_ID.to_owned(), config.client_secret.clone()));
-        Self {
+        Ok(Self {
             database,
             users: ServiceClient::new("users", &config.users_url, tokens),
-            smtp: config.smtp.clone(),
+            mailer: Mailer::new(&config.smtp)?,
             shop_url: config.shop_url.clone(),
-        }
+        })
     }
 }
 
@@ -193,27 +194,10 @@ pub async fn handle(handler: &Handler, id: Uuid, kind: &str, event: &OrderEvent)
     };
     let email = customer.and_then(|c| compose(kind, event, &c, &handler.shop_url));
     if let Some(email) = &email {
-        send(&handler.smtp, id, email).await?;
+        handler.mailer.send(id, email).await.map_err(HandleError::Smtp)?;
         tracing::info!(event_id = %id, subject = %email.subject, "e-mail sent");
     }
     let mut conn = handler.database.pool().acquire().await?;
     store::record(&mut conn, id, event.order_id, kind, email.as_ref()).await?;
-    Ok(())
-}
-
-/// Sends `email` over plain SMTP. Its Message-ID is derived from the event, so a copy sent
-/// again after a crash between sending and recording is recognisable as the same message.
-async fn send(smtp: &Smtp, event_id: Uuid, email: &Email) -> Result<(), HandleError> {
-    let bad = |e: &dyn std::fmt::Display| HandleError::Smtp(e.to_string());
-    let message = Message::builder()
-        .from(smtp.from.parse().map_err(|e| bad(&e))?)
-        .to(email.to.parse().map_err(|e| bad(&e))?)
-        .subject(email.subject.clone())
-        .message_id(Some(format!("<{event_id}@microshop.local>")))
-        .header(ContentType::TEXT_PLAIN)
-        .body(email.body.clone())
-        .map_err(|e| bad(&e))?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(smtp.host.as_str()).port(smtp.port).build();
-    transport.send(message).await.map_err(|e| bad(&e))?;
     Ok(())
 }

@@ -7,6 +7,7 @@
 //! # Layout
 //! - [`consumer`]: the JetStream consumer and the handling of one event.
 //! - [`email`]: which events become which e-mail.
+//! - [`mailer`]: the way out to the SMTP relay (TLS, login).
 //! - [`store`]: handled events and sent e-mails.
 //! - [`api`]: `/emails`, the latest e-mails (admin).
 //! - [`config`].
@@ -15,6 +16,7 @@ pub mod api;
 pub mod config;
 pub mod consumer;
 pub mod email;
+pub mod mailer;
 pub mod store;
 
 use poem::Endpoint;
@@ -46,7 +48,7 @@ pub static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
 /// Builds the endpoint and starts the consumer beside it (shutdown stops it between messages).
 fn start(config: config::Config, opened: Opened) -> anyhow::Result<impl Endpoint + 'static> {
     let verifier = TokenVerifier::from_config(&config.jwt_public_key, &config.common)?;
-    let handler = consumer::Handler::new(opened.database.clone(), &config);
+    let handler = consumer::Handler::new(opened.database.clone(), &config)?;
     let url = config.nats_url.clone();
     opened.background.spawn(move |stop| consumer::consume_forever(handler, url, stop));
     Ok(app(opened.database, verifier))

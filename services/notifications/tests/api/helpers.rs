@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use async_nats::{HeaderMap, jetstream};
-use notifications::{config::Smtp, consumer::Handler};
+use notifications::{config::Smtp, consumer::Handler, mailer::Mailer};
 use serde_json::{Value, json};
 use shopkit::{
     client::{ServiceClient, TokenSource},
@@ -61,7 +61,7 @@ pub async fn spawn_world() -> World {
     let handler = Handler {
         database,
         users: ServiceClient::new("users", &users_url, tokens),
-        smtp: Smtp { host: smtp.host.clone(), port: smtp.port, from: "microshop <orders@microshop.local>".into() },
+        mailer: Mailer::new(&Smtp::plain(&smtp.host, smtp.port)).expect("mailer"),
         shop_url: "https://shop.example".into(),
     };
     World {
