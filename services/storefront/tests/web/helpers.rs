@@ -175,17 +175,13 @@ async fn start_mail(orders_database: Database, users_url: &str) -> (Mail, TestSe
         common: CommonConfig::local(&db.url),
         jwt_public_key: TestKeys::get().public_pem.clone(),
         nats_url: nats.url.clone(),
-        smtp: notifications::config::Smtp {
-            host: smtp.host.clone(),
-            port: smtp.port,
-            from: "microshop <orders@microshop.local>".into(),
-        },
+        smtp: notifications::config::Smtp::plain(&smtp.host, smtp.port),
         users_url: users_url.to_owned(),
         client_secret: Secret::new(NOTIFICATIONS_SECRET.into()),
         shop_url: "http://shop.test".into(),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    let handler = notifications::consumer::Handler::new(database.clone(), &config);
+    let handler = notifications::consumer::Handler::new(database.clone(), &config).expect("mailer");
     tokio::spawn(notifications::consumer::consume_forever(handler, nats.url.clone(), stopped.clone()));
     tokio::spawn(orders::relay::relay_forever(orders_database, nats.url.clone(), stopped));
     let server = spawn_server(notifications::app(database, test_verifier())).await;
