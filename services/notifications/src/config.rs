@@ -127,6 +127,15 @@ impl Smtp {
     }
 }
 
+/// `EMAIL_MAX_AGE_HOURS` as a duration: at least one hour, at most a year.
+fn max_age_hours(hours: u32) -> Result<chrono::TimeDelta, ConfigError> {
+    if !(1..=8760).contains(&hours) {
+        let reason = format!("{hours} is not between 1 and 8760 hours");
+        return Err(ConfigError::Invalid { name: "EMAIL_MAX_AGE_HOURS", reason });
+    }
+    Ok(chrono::TimeDelta::hours(i64::from(hours)))
+}
+
 /// The sender when `MAIL_FROM` is unset.
 pub const DEFAULT_FROM: &str = "microshop <orders@microshop.local>";
 
@@ -146,6 +155,11 @@ pub struct Config {
     pub client_secret: Secret<String>,
     /// `SHOP_URL` (default `http://localhost:8080`): the storefront, for links in e-mails.
     pub shop_url: String,
+    /// `EMAIL_MAX_AGE_HOURS` (default 24): an event that happened longer ago gets no e-mail (it
+    /// is recorded all the same). E-mails switched on for a shop that has been selling, or a
+    /// consumer back after a long outage, would otherwise write to customers about orders of
+    /// last month.
+    pub email_max_age: chrono::TimeDelta,
 }
 
 impl ServiceConfig for Config {
@@ -158,6 +172,7 @@ impl ServiceConfig for Config {
             users_url: required("USERS_URL")?,
             client_secret: Secret::new(required("SERVICE_CLIENT_SECRET")?),
             shop_url: parse_or("SHOP_URL", "http://localhost:8080".to_owned())?,
+            email_max_age: max_age_hours(parse_or("EMAIL_MAX_AGE_HOURS", 24)?)?,
         })
     }
 

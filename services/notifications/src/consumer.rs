@@ -12,7 +12,7 @@ use shopkit::{
     client::{ClientError, ServiceClient, TokenSource},
     db::Database,
 };
-use shopwire::events::{DUPLICATE_WINDOW_SECS, OrderEvent, STREAM, SUBJECT_PREFIX};
+use shopwire::events::{DUPLICATE_WINDOW_SECS, OCCURRED_AT, OrderEvent, STREAM, SUBJECT_PREFIX};
 use tracing::Instrument as _;
 use tracing_opentelemetry::OpenTelemetrySpanExt as _;
 use uuid::Uuid;
@@ -36,6 +36,8 @@ pub struct Handler {
     pub users: ServiceClient,
     pub mailer: Mailer,
     pub shop_url: String,
+    /// Events older than this get no e-mail (see [`Config::email_max_age`]).
+    pub email_max_age: chrono::TimeDelta,
 }
 
 impl Handler {
@@ -49,6 +51,7 @@ impl Handler {
             users: ServiceClient::new("users", &config.users_url, tokens),
             mailer: Mailer::new(&config.smtp)?,
             shop_url: config.shop_url.clone(),
+            email_max_age: config.email_max_age,
         })
     }
 }
@@ -159,13 +162,16 @@ async fn settle(handler: &Handler, message: jetstream::Message) {
     }
     let event_id = header("Event-Id").and_then(|id| Uuid::parse_str(&id).ok());
     let event = serde_json::from_slice::<OrderEvent>(&message.payload).ok();
+    // Without the header (a relay older than it), the event counts as new.
+    let occurred_at = header(OCCURRED_AT).and_then(|at| chrono::DateTime::parse_from_rfc3339(&at).ok());
     let (Some(event_id), Some(event)) = (event_id, event) else {
         // Not an event this service understands: retrying would not change that.
         tracing::error!(parent: &span, subject = %message.subject, "malformed order event dropped");
         let _ = message.ack().await;
         return;
     };
-    let outcome = handle(handler, event_id, &kind, &event).instrument(span.clone()).await;
+    let occurred_at = occurred_at.map(|at| at.with_timezone(&chrono::Utc));
+    let outcome = handle(handler, event_id, &kind, &event, occurred_at).instrument(span.clone()).await;
     let acked = match outcome {
         Ok(()) => message.ack().await,
         Err(err) => {
@@ -178,11 +184,26 @@ async fn settle(handler: &Handler, message: jetstream::Message) {
     }
 }
 
-/// Handles event `id` once: the e-mail it calls for, then the record that it was handled.
-pub async fn handle(handler: &Handler, id: Uuid, kind: &str, event: &OrderEvent) -> Result<(), HandleError> {
+/// Handles event `id` once: the e-mail it calls for, then the record that it was handled. An
+/// event that happened (`occurred_at`) longer ago than the handler's `email_max_age` is only
+/// recorded: an e-mail about it would arrive too late to mean anything.
+pub async fn handle(
+    handler: &Handler,
+    id: Uuid,
+    kind: &str,
+    event: &OrderEvent,
+    occurred_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(), HandleError> {
     let mut conn = handler.database.pool().acquire().await?;
     if store::handled(&mut conn, id).await? {
         tracing::info!(event_id = %id, "already handled");
+        return Ok(());
+    }
+    if let Some(at) = occurred_at
+        && chrono::Utc::now() - at > handler.email_max_age
+    {
+        tracing::info!(event_id = %id, occurred_at = %at, "too old for an e-mail; recorded without one");
+        store::record(&mut conn, id, event.order_id, kind, None).await?;
         return Ok(());
     }
     drop(conn);

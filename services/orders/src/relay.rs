@@ -50,6 +50,8 @@ pub async fn publish_batch(database: &Database, context: &jetstream::Context) ->
         headers.insert("Nats-Msg-Id", event.id.to_string().as_str());
         headers.insert("Event-Id", event.id.to_string().as_str());
         headers.insert("Order-Id", event.order_id.to_string().as_str());
+        let occurred_at = event.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        headers.insert(shopwire::events::OCCURRED_AT, occurred_at.as_str());
         if let Some(traceparent) = &event.traceparent {
             headers.insert("traceparent", traceparent.as_str());
         }

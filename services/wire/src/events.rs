@@ -1,6 +1,7 @@
 //! Order events as they travel on NATS JetStream: written by orders (its outbox and relay),
 //! read by notifications. The subject is `orders.<kind>`; the headers carry `Event-Id` (the
-//! event's id, also `Nats-Msg-Id`), `Order-Id` and `traceparent`; the body is [`OrderEvent`].
+//! event's id, also `Nats-Msg-Id`), `Order-Id`, [`OCCURRED_AT`] and `traceparent`; the body is
+//! [`OrderEvent`].
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -9,6 +10,10 @@ use uuid::Uuid;
 pub const STREAM: &str = "ORDERS";
 /// Subjects of order events start with this; the kind follows (`orders.OrderPaid`).
 pub const SUBJECT_PREFIX: &str = "orders.";
+/// The header with the time of the change (RFC 3339, UTC), written by the statement that made
+/// it: an event published long after (orders kept it in its outbox while no NATS ran) still
+/// says when it happened.
+pub const OCCURRED_AT: &str = "Occurred-At";
 /// How long the stream remembers message ids to drop republished copies.
 pub const DUPLICATE_WINDOW_SECS: u64 = 600;
 

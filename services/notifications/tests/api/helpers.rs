@@ -63,6 +63,7 @@ pub async fn spawn_world() -> World {
         users: ServiceClient::new("users", &users_url, tokens),
         mailer: Mailer::new(&Smtp::plain(&smtp.host, smtp.port)).expect("mailer"),
         shop_url: "https://shop.example".into(),
+        email_max_age: chrono::TimeDelta::hours(24),
     };
     World {
         nats,
@@ -97,14 +98,14 @@ impl World {
     }
 
     /// Publishes an event as orders' relay does; `msg_id` is JetStream's dedupe id (the event id
-    /// normally).
+    /// normally); `extra_headers` are `traceparent`, `Occurred-At`.
     pub async fn publish(
         &self,
         kind: &str,
         event_id: Uuid,
         msg_id: Uuid,
         event: &OrderEvent,
-        traceparent: Option<&str>,
+        extra_headers: &[(&str, &str)],
     ) {
         // The stream exists once a consumer or the relay has created it.
         notifications::consumer::subscribe(&self.nats.url).await.expect("stream");
@@ -112,8 +113,8 @@ impl World {
         let mut headers = HeaderMap::new();
         headers.insert("Nats-Msg-Id", msg_id.to_string().as_str());
         headers.insert("Event-Id", event_id.to_string().as_str());
-        if let Some(traceparent) = traceparent {
-            headers.insert("traceparent", traceparent);
+        for (name, value) in extra_headers {
+            headers.insert(*name, *value);
         }
         let payload = serde_json::to_vec(event).expect("json");
         let ack = context

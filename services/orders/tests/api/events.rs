@@ -58,7 +58,7 @@ async fn each_change_of_an_order_writes_one_event() {
     assert_eq!(all, 6, "one event per change, each its own id");
 }
 
-/// Every message of the ORDERS stream: `(Event-Id, subject)`.
+/// Every message of the ORDERS stream: `(Event-Id, subject)`; each says when its change happened.
 async fn stream_messages(url: &str) -> Vec<(String, String)> {
     use futures::StreamExt as _;
     let context = async_nats::jetstream::new(async_nats::connect(url).await.expect("connect"));
@@ -74,8 +74,13 @@ async fn stream_messages(url: &str) -> Vec<(String, String)> {
     let mut batch =
         consumer.fetch().max_messages(1000).expires(std::time::Duration::from_secs(1)).messages().await.expect("fetch");
     while let Some(Ok(message)) = batch.next().await {
-        let id = message.headers.as_ref().and_then(|h| h.get("Event-Id")).map(|v| v.to_string()).unwrap_or_default();
-        out.push((id, message.subject.to_string()));
+        let header = |name: &str| message.headers.as_ref().and_then(|h| h.get(name)).map(|v| v.to_string());
+        // When the change happened, as the outbox row says: consumers judge an event's age by it.
+        let occurred = header(shopwire::events::OCCURRED_AT).expect("Occurred-At on every event");
+        let occurred = chrono::DateTime::parse_from_rfc3339(&occurred).expect("RFC 3339");
+        let age = chrono::Utc::now() - occurred.with_timezone(&chrono::Utc);
+        assert!(age >= chrono::TimeDelta::zero() && age < chrono::TimeDelta::minutes(5), "{occurred}");
+        out.push((header("Event-Id").unwrap_or_default(), message.subject.to_string()));
     }
     out
 }

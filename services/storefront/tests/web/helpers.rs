@@ -179,6 +179,7 @@ async fn start_mail(orders_database: Database, users_url: &str) -> (Mail, TestSe
         users_url: users_url.to_owned(),
         client_secret: Secret::new(NOTIFICATIONS_SECRET.into()),
         shop_url: "http://shop.test".into(),
+        email_max_age: chrono::TimeDelta::hours(24),
     };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let handler = notifications::consumer::Handler::new(database.clone(), &config).expect("mailer");
