@@ -134,6 +134,8 @@ refused "cpuRequest must not exceed cpuLimit" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"services":{"products":{"resources":{"cpuRequest":"2","cpuLimit":"500m","memoryRequest":"64Mi","memoryLimit":"128Mi"}}}}}'
 refused "events.external (the NATS URL) is required when mode is external" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"events":{"mode":"external"}}}'
+refused "events.external needs one of url and urlSecret" \
+  '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"events":{"mode":"external","external":{"url":"nats://a:4222","urlSecret":{"name":"nats-login"}}}}}'
 refused "smtp.credentialsSecret needs tls starttls or tls" \
   '{"apiVersion":"microshop.dev/v1alpha1","kind":"Shop","metadata":{"name":"bad","namespace":"microshop"},"spec":{"notifications":{"smtp":{"host":"mail","credentialsSecret":"login"}}}}'
 refused "storageSize cannot change" \

@@ -122,9 +122,18 @@ fn events_and_notifications_schema_requires_a_relay_host_and_a_nats_url() {
         assert_eq!(errors(&login, None), Vec::<String>::new(), "{tls}");
     }
     let external = &spec["events"]["properties"]["external"];
-    assert_eq!(external["required"], json!(["url"]));
     let pattern = external["properties"]["url"]["pattern"].as_str().expect("url pattern");
     assert!(pattern.starts_with("^(nats|tls)://"), "{pattern}");
+    assert!(pattern.contains('@'), "a login does not go in the plain url: {pattern}");
+    let events = |external: Value| shop("demo", json!({"events": {"mode": "external", "external": external}}));
+    let both = events(json!({"url": "nats://a:4222", "urlSecret": {"name": "nats", "key": "url"}}));
+    let neither = events(json!({}));
+    for (what, refused) in [("both", both), ("neither", neither)] {
+        let errors = errors(&refused, None);
+        assert!(errors.iter().any(|e| e.contains("needs one of url and urlSecret")), "{what}: {errors:?}");
+    }
+    let in_secret = events(json!({"urlSecret": {"name": "nats-login"}}));
+    assert_eq!(errors(&in_secret, None), Vec::<String>::new(), "the key defaults to uri");
     assert_eq!(spec["events"]["properties"]["mode"]["enum"], json!(["managed", "external"]));
     assert_eq!(
         spec["events"]["properties"]["managed"]["properties"]["image"]["default"],

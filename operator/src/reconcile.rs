@@ -35,8 +35,8 @@ use crate::build::{
     secrets::{self, SecretError, SecretSource, SystemSource},
 };
 use crate::crd::{
-    ComponentStatus, DatabaseSpec, DeletionPolicy, Phase, SMTP_PASSWORD_KEY, SMTP_USERNAME_KEY, Shop, ShopSpec,
-    ShopStatus, WorkloadKind,
+    ComponentStatus, DatabaseSpec, DeletionPolicy, EventsMode, Phase, SMTP_PASSWORD_KEY, SMTP_USERNAME_KEY, Shop,
+    ShopSpec, ShopStatus, WorkloadKind,
 };
 use crate::metrics::Health;
 use crate::status::{self, Observed};
@@ -213,12 +213,12 @@ async fn reconcile_shop(obj: &DynamicObject, ctx: &Context) -> Result<Action, Er
 
     let (mut versions, secret_count) = ensure_secrets(obj, valid, &ns, ctx).await?;
     let external_database_problems = check_external_databases(&shop, &ns, ctx, &mut versions).await?;
-    let smtp_problems = check_smtp_credentials(&shop, &ns, ctx, &mut versions).await?;
+    let service_secret_problems = check_service_secrets(&shop, &ns, ctx, &mut versions).await?;
     let built = build::workloads(valid, &versions);
     let components = apply_workloads(&built, &ns, ctx).await?;
     prune(obj, &shop, &built, &ns, ctx).await?;
 
-    let observed = Observed { secrets: secret_count, external_database_problems, smtp_problems, components };
+    let observed = Observed { secrets: secret_count, external_database_problems, service_secret_problems, components };
     let status = status::reconciled(&shop, &observed, previous.as_ref(), &(ctx.now)());
     announce_changes(obj, ctx, previous.as_ref(), &status).await;
     write_status(&shops, obj, previous.as_ref(), &status).await?;
@@ -493,34 +493,40 @@ async fn check_external_databases(
     Ok(problems)
 }
 
-/// When the SMTP relay wants a login, checks that its Secret has both keys, and records the
-/// Secret's version so a changed password rolls the notifications pods. The Secret is the
-/// user's: it is read, never written.
-async fn check_smtp_credentials(
+/// The user's Secrets the services read besides the database URIs: the SMTP relay's login and
+/// the external NATS URL. Each must hold its keys; their versions are recorded so a change rolls
+/// the services that read them. The Secrets are the user's: read, never written.
+async fn check_service_secrets(
     shop: &Shop,
     ns: &str,
     ctx: &Context,
     versions: &mut SecretVersions,
 ) -> Result<Vec<String>, Error> {
-    let Some(name) = shop.spec.notifications.smtp.as_ref().and_then(|s| s.credentials_secret.as_ref()) else {
-        return Ok(Vec::new());
-    };
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let Some(secret) = api.get_opt(name).await.map_err(kube_err("get", "Secret", name))? else {
-        return Ok(vec![format!("notifications: SMTP credentials Secret {name} not found")]);
-    };
-    let missing: Vec<&str> = [SMTP_USERNAME_KEY, SMTP_PASSWORD_KEY]
-        .into_iter()
-        .filter(|key| !secret.data.as_ref().is_some_and(|d| d.contains_key(*key)))
-        .collect();
-    if !missing.is_empty() {
-        return Ok(vec![format!(
-            "notifications: SMTP credentials Secret {name} has no key {}",
-            missing.join(" and no key ")
-        )]);
+    let mut wanted: Vec<(&str, &str, Vec<&str>)> = Vec::new();
+    if let Some(name) = shop.spec.notifications.smtp.as_ref().and_then(|s| s.credentials_secret.as_deref()) {
+        wanted.push(("SMTP credentials", name, vec![SMTP_USERNAME_KEY, SMTP_PASSWORD_KEY]));
     }
-    versions.insert(name.clone(), secret.resource_version().unwrap_or_default());
-    Ok(Vec::new())
+    if shop.spec.events.mode == EventsMode::External
+        && let Some(secret) = shop.spec.events.external.as_ref().and_then(|e| e.url_secret.as_ref())
+    {
+        wanted.push(("NATS URL", &secret.name, vec![&secret.key]));
+    }
+    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let mut problems = Vec::new();
+    for (what, name, keys) in wanted {
+        let Some(secret) = api.get_opt(name).await.map_err(kube_err("get", "Secret", name))? else {
+            problems.push(format!("{what} Secret {name} not found"));
+            continue;
+        };
+        let missing: Vec<&str> =
+            keys.into_iter().filter(|key| !secret.data.as_ref().is_some_and(|d| d.contains_key(*key))).collect();
+        if missing.is_empty() {
+            versions.insert(name.to_owned(), secret.resource_version().unwrap_or_default());
+        } else {
+            problems.push(format!("{what} Secret {name} has no key {}", missing.join(" and no key ")));
+        }
+    }
+    Ok(problems)
 }
 
 /// Whether a workload's status describes its current spec: right after an apply that changed

@@ -756,3 +756,43 @@ async fn an_smtp_login_comes_from_the_users_secret_and_its_rotation_rolls_notifi
         "the user's Secret stays theirs"
     );
 }
+
+#[tokio::test]
+async fn an_external_nats_url_in_a_secret_reaches_orders_and_notifications_and_is_checked() {
+    let spec = json!({
+        "events": {"mode": "external", "external": {"urlSecret": {"name": "nats-login", "key": "url"}}},
+        "notifications": {"smtp": {"host": SMTP}},
+    });
+    let (ctx, fake) = setup(shop_json(spec));
+    fake.set_workloads_ready(true);
+
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("without the Secret");
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["status"]["phase"], "Degraded");
+    let message = condition(&fake, "ServicesReady")["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("NATS URL Secret nats-login not found"), "{message}");
+
+    let path = format!("{NS_CORE}/secrets/nats-login");
+    fake.insert(&path, stored_secret("nats-login", &[("url", "nats://orders:pw@nats.infra:4222")]));
+    reconcile(stored_shop(&fake), ctx.clone()).await.expect("with the Secret");
+    assert_eq!(fake.get(SHOP_PATH).expect("shop")["status"]["phase"], "Ready");
+    for deployment in ["demo-orders", "demo-notifications"] {
+        let nats = env_of(&fake, deployment, "NATS_URL").expect("NATS_URL");
+        assert!(nats["value"].is_null(), "{deployment}: the login stays in the Secret");
+        assert_eq!(nats["valueFrom"]["secretKeyRef"], json!({"name": "nats-login", "key": "url", "optional": false}));
+    }
+    assert!(
+        fake.paths_under(&format!("{NS_APPS}/statefulsets")).iter().all(|p| !p.ends_with("demo-nats")),
+        "no managed NATS"
+    );
+    let events = condition(&fake, "EventsReady");
+    assert_eq!(events["message"], "publishing to the URL in Secret nats-login key url");
+    let hash = |fake: &FakeApiServer| {
+        fake.get(&format!("{NS_APPS}/deployments/demo-orders")).expect("orders")["spec"]["template"]["metadata"]
+            ["annotations"]["microshop.dev/config-hash"]
+            .clone()
+    };
+    let before = hash(&fake);
+    fake.insert(&path, stored_secret("nats-login", &[("url", "nats://orders:rotated@nats.infra:4222")]));
+    reconcile(stored_shop(&fake), ctx).await.expect("after the rotation");
+    assert_ne!(hash(&fake), before, "a new URL restarts orders");
+}

@@ -30,8 +30,9 @@ pub struct Observed {
     pub secrets: usize,
     /// Problems with external database Secrets (missing Secret or key), one message each.
     pub external_database_problems: Vec<String>,
-    /// Problems with the SMTP relay's credentials Secret (missing Secret or key).
-    pub smtp_problems: Vec<String>,
+    /// Problems with the Secrets the services read (the SMTP login, the external NATS URL):
+    /// a missing Secret or key.
+    pub service_secret_problems: Vec<String>,
     /// Replicas of every workload, as returned by the API server.
     pub components: Vec<ComponentStatus>,
 }
@@ -128,12 +129,14 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
         conditions.push(cond(DATABASES_READY, false, "SecretMissing", message));
         false
     };
-    // A missing login Secret keeps notifications' pods from starting: said here, by name.
-    let services_ok = services.iter().all(|c| is_ready(c)) && observed.smtp_problems.is_empty();
-    let (reason, message) = match (services_ok, observed.smtp_problems.is_empty()) {
+    // A missing Secret keeps the pods that read it from starting: said here, by name.
+    let services_ok = services.iter().all(|c| is_ready(c)) && observed.service_secret_problems.is_empty();
+    let (reason, message) = match (services_ok, observed.service_secret_problems.is_empty()) {
         (true, _) => ("Ready", summary(&services)),
         (false, true) => ("Progressing", summary(&services)),
-        (false, false) => ("SecretMissing", format!("{}; {}", observed.smtp_problems.join("; "), summary(&services))),
+        (false, false) => {
+            ("SecretMissing", format!("{}; {}", observed.service_secret_problems.join("; "), summary(&services)))
+        }
     };
     conditions.push(cond(SERVICES_READY, services_ok, reason, message));
 
@@ -157,7 +160,12 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
     } else if shop.spec.events.mode == EventsMode::External
         && let Some(external) = &shop.spec.events.external
     {
-        conditions.push(cond(EVENTS_READY, true, "External", format!("publishing to {}", external.url)));
+        let to = match (&external.url, &external.url_secret) {
+            (Some(url), _) => url.clone(),
+            (None, Some(secret)) => format!("the URL in Secret {} key {}", secret.name, secret.key),
+            (None, None) => "nowhere".into(),
+        };
+        conditions.push(cond(EVENTS_READY, true, "External", format!("publishing to {to}")));
     }
 
     // Every component counts, also those no condition reports on (the load generator): `Ready`
@@ -179,7 +187,7 @@ pub fn reconciled(shop: &Shop, observed: &Observed, previous: Option<&ShopStatus
     let ready_count = components.iter().filter(|c| is_ready(c)).count();
     let phase = if all_ok {
         Phase::Ready
-    } else if !observed.external_database_problems.is_empty() || !observed.smtp_problems.is_empty() {
+    } else if !observed.external_database_problems.is_empty() || !observed.service_secret_problems.is_empty() {
         Phase::Degraded
     } else if components.iter().all(|c| c.ready_replicas == 0) {
         Phase::Pending
@@ -260,7 +268,7 @@ mod tests {
         Observed {
             secrets: 8,
             external_database_problems: vec![],
-            smtp_problems: vec![],
+            service_secret_problems: vec![],
             components: components(shop)
                 .into_iter()
                 .map(|c| ComponentStatus { ready_replicas: if ready { c.desired_replicas } else { 0 }, ..c })
@@ -369,7 +377,7 @@ mod tests {
         let status = reconciled(&s, &observed(&s, true), None, "t0");
         assert!(status.conditions.iter().all(|c| c.type_ != EVENTS_READY), "no notifications, no NATS");
         s.spec.events.mode = crate::crd::EventsMode::External;
-        s.spec.events.external = Some(crate::crd::ExternalNats { url: "nats://nats.infra:4222".into() });
+        s.spec.events.external = Some(crate::crd::ExternalNats::at("nats://nats.infra:4222"));
         let status = reconciled(&s, &observed(&s, true), None, "t0");
         assert_eq!(get(&status, EVENTS_READY).reason, "External");
         assert_eq!(get(&status, EVENTS_READY).message, "publishing to nats://nats.infra:4222");

@@ -75,6 +75,11 @@ pub fn validate(shop: &Shop) -> Result<ValidShop<'_>, SpecErrors> {
     if spec.events.mode == EventsMode::External && spec.events.external.is_none() {
         errors.push("events.external (the NATS URL) is required when events.mode is external".into());
     }
+    if let Some(external) = &spec.events.external
+        && external.url.is_some() == external.url_secret.is_some()
+    {
+        errors.push("events.external needs one of url and urlSecret".into());
+    }
     if spec.tracing.jaeger.enabled && spec.tracing.jaeger.image.contains("all-in-one") {
         errors.push(
             "tracing.jaeger.image must be a Jaeger v2 image (jaegertracing/jaeger:2.x); all-in-one 1.x is end-of-life"

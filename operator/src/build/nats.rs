@@ -9,7 +9,7 @@
 use k8s_openapi::{
     api::{
         apps::v1::{StatefulSet, StatefulSetSpec},
-        core::v1::{Container, ContainerPort, HTTPGetAction, PodSpec, Probe, Service, VolumeMount},
+        core::v1::{Container, ContainerPort, EnvVar, HTTPGetAction, PodSpec, Probe, Service, VolumeMount},
     },
     apimachinery::pkg::util::intstr::IntOrString,
 };
@@ -41,13 +41,22 @@ pub fn managed(shop: &Shop) -> bool {
     shop.spec.events.mode == EventsMode::Managed && Microservice::Notifications.runs(shop)
 }
 
-/// `NATS_URL` of orders and notifications: the managed server's Service, the external URL, or
-/// `None` when there is no server (managed mode without notifications: orders then keeps its
-/// events in the outbox).
-pub fn url(shop: &Shop) -> Option<String> {
+/// `NATS_URL` of orders and notifications: the managed server's Service, the external URL (or
+/// the Secret key holding it), or `None` when there is no server (managed mode without
+/// notifications: orders then keeps its events in the outbox).
+pub fn url_env(shop: &Shop) -> Option<EnvVar> {
     match shop.spec.events.mode {
-        EventsMode::External => shop.spec.events.external.as_ref().map(|e| e.url.clone()),
-        EventsMode::Managed => managed(shop).then(|| format!("nats://{}:{CLIENT_PORT}", names::nats(shop))),
+        EventsMode::External => {
+            let external = shop.spec.events.external.as_ref()?;
+            match (&external.url, &external.url_secret) {
+                (Some(url), _) => Some(super::pod::env("NATS_URL", url.clone())),
+                (None, Some(secret)) => Some(super::pod::env_from_secret("NATS_URL", &secret.name, &secret.key)),
+                (None, None) => None,
+            }
+        }
+        EventsMode::Managed => {
+            managed(shop).then(|| super::pod::env("NATS_URL", format!("nats://{}:{CLIENT_PORT}", names::nats(shop))))
+        }
     }
 }
 
@@ -144,7 +153,7 @@ pub fn headless_service(shop: &Shop) -> Service {
 mod tests {
     use super::*;
     use crate::build::tests::shop;
-    use crate::crd::{ExternalNats, SmtpSpec};
+    use crate::crd::{ExternalNats, SecretKeyRef, SmtpSpec};
 
     fn with_smtp(name: &str) -> Shop {
         let mut s = shop(name);
@@ -152,23 +161,37 @@ mod tests {
         s
     }
 
+    /// `NATS_URL` as a value, or `secret:<name>/<key>` when it comes from a Secret.
+    fn shown(env: Option<EnvVar>) -> Option<String> {
+        let env = env?;
+        let secret = env.value_from.and_then(|v| v.secret_key_ref).map(|r| format!("secret:{}/{}", r.name, r.key));
+        env.value.or(secret)
+    }
+
     #[test]
     fn the_managed_server_runs_only_for_notifications_and_an_external_url_always_reaches_orders() {
+        let in_secret = |mut s: Shop| {
+            s.spec.events.mode = EventsMode::External;
+            let secret = SecretKeyRef { name: "nats-login".into(), key: "url".into() };
+            s.spec.events.external = Some(ExternalNats { url: None, url_secret: Some(secret) });
+            s
+        };
         let cases = [
             ("managed without notifications", shop("demo"), false, None),
             ("managed with notifications", with_smtp("demo"), true, Some("nats://demo-nats:4222")),
             ("external without notifications", external(shop("demo")), false, Some("nats://nats.infra:4222")),
             ("external with notifications", external(with_smtp("demo")), false, Some("nats://nats.infra:4222")),
+            ("external URL in a Secret", in_secret(with_smtp("demo")), false, Some("secret:nats-login/url")),
         ];
         for (what, s, runs, expected) in cases {
             assert_eq!(managed(&s), runs, "{what}");
-            assert_eq!(url(&s).as_deref(), expected, "{what}");
+            assert_eq!(shown(url_env(&s)).as_deref(), expected, "{what}");
         }
     }
 
     fn external(mut s: Shop) -> Shop {
         s.spec.events.mode = EventsMode::External;
-        s.spec.events.external = Some(ExternalNats { url: "nats://nats.infra:4222".into() });
+        s.spec.events.external = Some(ExternalNats::at("nats://nats.infra:4222"));
         s
     }
 

@@ -276,7 +276,7 @@ mod tests {
         // Published under NodePort exposure; an external NATS has no policy of ours.
         s.spec.exposure.type_ = ExposureType::NodePort;
         s.spec.events.mode = crate::crd::EventsMode::External;
-        s.spec.events.external = Some(crate::crd::ExternalNats { url: "nats://nats.infra:4222".into() });
+        s.spec.events.external = Some(crate::crd::ExternalNats::at("nats://nats.infra:4222"));
         let policies = network_policies(&s);
         assert_eq!(by_name(&policies, "demo-notifications"), set(&[(8080, "*")]));
         assert!(policies.iter().all(|p| p.metadata.name.as_deref() != Some("demo-nats")));

@@ -90,7 +90,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                 env("ORDER_TTL_SECS", shop.spec.orders.order_ttl_secs.to_string()),
             ]);
             // Without a server the outbox relay stays off and the events wait in the outbox.
-            vars.extend(super::nats::url(shop).map(|nats| env("NATS_URL", nats)));
+            vars.extend(super::nats::url_env(shop));
         }
         Microservice::Payments => {
             let payments = &shop.spec.payments;
@@ -123,7 +123,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
         }
         Microservice::Notifications => {
             let notifications = &shop.spec.notifications;
-            vars.extend(super::nats::url(shop).map(|nats| env("NATS_URL", nats)));
+            vars.extend(super::nats::url_env(shop));
             if let Some(smtp) = &notifications.smtp {
                 vars.extend([env("SMTP_HOST", smtp.host.clone()), env("SMTP_TLS", smtp.tls.as_str().to_owned())]);
                 vars.extend(smtp.port.map(|port| env("SMTP_PORT", port.to_string())));

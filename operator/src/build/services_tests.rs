@@ -459,7 +459,7 @@ fn without_notifications_orders_keeps_its_events_unless_an_external_nats_is_name
     assert!(!Microservice::enabled(&s).contains(&Microservice::Notifications), "no SMTP relay: not deployed");
 
     s.spec.events.mode = crate::crd::EventsMode::External;
-    s.spec.events.external = Some(crate::crd::ExternalNats { url: "nats://nats.infra:4222".into() });
+    s.spec.events.external = Some(crate::crd::ExternalNats::at("nats://nats.infra:4222"));
     let orders = env_map(container(&deployment(&s, Microservice::Orders, &versions)));
     assert_eq!(orders["NATS_URL"], "nats://nats.infra:4222", "someone else may read them");
     s.spec.notifications.smtp = with_notifications(None).spec.notifications.smtp;

@@ -210,7 +210,8 @@ pub struct SecretKeyRef {
     /// Secret name.
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$"))]
     pub name: String,
-    /// Key holding a `postgres://user:password@host:port/db` URI.
+    /// Key holding the URI: `postgres://user:password@host:port/db` for a database,
+    /// `nats://…` for the events server.
     #[serde(default = "default_uri_key")]
     #[schemars(length(min = 1, max = 253), regex(pattern = r"^[-._a-zA-Z0-9]+$"))]
     pub key: String,

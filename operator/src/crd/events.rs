@@ -6,7 +6,7 @@ use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{QUANTITY, Resources};
+use super::{QUANTITY, Resources, SecretKeyRef};
 
 /// Where orders publishes its order events (NATS JetStream) and notifications reads them.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
@@ -81,14 +81,31 @@ fn default_nats_storage_size() -> String {
     "1Gi".into()
 }
 
-/// A NATS server (with JetStream) outside the shop.
+/// A NATS server (with JetStream) outside the shop: its URL, or a Secret key holding it when
+/// the URL carries a login.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
+#[x_kube(validation = kube::core::Rule::new("has(self.url) != has(self.urlSecret)")
+    .message("events.external needs one of url and urlSecret"))]
 pub struct ExternalNats {
     /// `NATS_URL` of orders and notifications, e.g. `nats://nats.infra:4222` (several servers
-    /// separated by commas). It is not secret: put no credentials in it.
-    #[schemars(length(min = 1, max = 500), regex(pattern = r"^(nats|tls)://[^\s,]+(,(nats|tls)://[^\s,]+)*$"))]
-    pub url: String,
+    /// separated by commas), for a server that wants no login. It is not secret: a URL with a
+    /// login goes in `urlSecret`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1, max = 500), regex(pattern = r"^(nats|tls)://[^\s,@]+(,(nats|tls)://[^\s,@]+)*$"))]
+    pub url: Option<String>,
+    /// A Secret key holding `NATS_URL` with its login: `nats://user:password@host:4222`
+    /// (percent-encode `@` and `:` in the password) or `nats://token@host:4222`. A changed URL
+    /// rolls orders and notifications.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url_secret: Option<SecretKeyRef>,
+}
+
+impl ExternalNats {
+    /// A server at `url` that wants no login.
+    pub fn at(url: &str) -> Self {
+        Self { url: Some(url.into()), url_secret: None }
+    }
 }
 
 /// The notifications service: e-mails to customers for their orders' events.

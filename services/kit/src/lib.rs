@@ -19,6 +19,7 @@
 //!   characters in any string, `Allow` on 405; and the same rules written into the specs.
 //! - [`metrics`]: OpenTelemetry metrics (HTTP server and client, database, business counters),
 //!   on `/metrics` for Prometheus with exemplars, and over OTLP.
+//! - [`nats`]: connecting to NATS with the login a `NATS_URL` carries; URLs for logs.
 //! - [`dbop`]: database operations as client spans and duration measurements with the
 //!   semantic conventions' attributes.
 //! - [`server`]: the shared routes (spec, docs, health, metrics), request logging, serving
@@ -45,6 +46,7 @@ pub mod lender;
 #[cfg(feature = "localdb")]
 pub mod localdb;
 pub mod metrics;
+pub mod nats;
 #[cfg(feature = "testing")]
 pub mod nats_server;
 pub mod problem;

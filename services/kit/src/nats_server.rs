@@ -5,8 +5,9 @@ use std::{path::PathBuf, process::Stdio, time::Duration};
 
 /// A running `nats-server -js`.
 pub struct NatsServer {
-    /// `nats://127.0.0.1:<port>`.
+    /// `nats://127.0.0.1:<port>` (`nats://<user>:<password>@127.0.0.1:<port>` with a login).
     pub url: String,
+    pub port: u16,
     child: tokio::process::Child,
     dir: PathBuf,
 }
@@ -29,12 +30,22 @@ impl NatsServer {
     /// and says which in its log: a port found free here and handed over could be taken by a
     /// server of a test running beside this one before this one binds it.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// One that admits only `user` with `password`; [`NatsServer::url`] carries the login.
+    pub async fn start_with_login(user: &str, password: &str) -> Self {
+        Self::start_with(Some((user, password))).await
+    }
+
+    async fn start_with(login: Option<(&str, &str)>) -> Self {
         use tokio::io::{AsyncBufReadExt as _, BufReader};
         let dir = std::env::temp_dir().join(format!("microshop-nats-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("store directory");
         let mut child = tokio::process::Command::new(binary())
             .args(["-js", "-a", "127.0.0.1", "-p", "-1", "-sd"])
             .arg(&dir)
+            .args(login.map(|(user, password)| ["--user", user, "--pass", password]).into_iter().flatten())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -53,7 +64,11 @@ impl NatsServer {
         let Ok(Some(port)) = listening else { panic!("nats-server did not say where it listens within 10 s") };
         // Keep reading its log, so a full pipe never blocks it.
         tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
-        Self { url: format!("nats://127.0.0.1:{port}"), child, dir }
+        let url = match login {
+            Some((user, password)) => format!("nats://{user}:{password}@127.0.0.1:{port}"),
+            None => format!("nats://127.0.0.1:{port}"),
+        };
+        Self { url, port, child, dir }
     }
 
     /// Stops it now (a crash, as far as clients can tell).

@@ -146,7 +146,8 @@ pub struct Config {
     pub common: CommonConfig,
     /// `JWT_PUBLIC_KEY`: checks the admin tokens of `/emails`.
     pub jwt_public_key: String,
-    /// `NATS_URL`: the JetStream server orders publishes its events to.
+    /// `NATS_URL`: the JetStream server orders publishes its events to, with the login in it
+    /// when the server wants one (`nats://user:password@host`, `nats://token@host`).
     pub nats_url: String,
     pub smtp: Smtp,
     /// `USERS_URL`.

@@ -76,7 +76,7 @@ struct User {
 /// The stream (created by whichever of orders and notifications starts first) and the durable
 /// consumer of every order event.
 pub async fn subscribe(url: &str) -> anyhow::Result<jetstream::consumer::Consumer<pull::Config>> {
-    subscribe_with(&jetstream::new(async_nats::connect(url).await?)).await
+    subscribe_with(&jetstream::new(shopkit::nats::connect(url).await?)).await
 }
 
 /// [`subscribe`] on a connection.
@@ -131,7 +131,7 @@ pub async fn consume_forever(handler: Handler, url: String, mut stop: tokio::syn
             },
             Err(err) => err.to_string(),
         };
-        tracing::warn!(error = failure, url, "order events unavailable; retrying");
+        tracing::warn!(error = failure, url = shopkit::nats::redacted(&url), "order events unavailable; retrying");
         tokio::select! {
             () = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = stop.changed() => return,

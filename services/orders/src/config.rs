@@ -29,7 +29,8 @@ pub struct Config {
     /// `ORDER_RECOVERY_AFTER_SECS` (default 30): how old a half-done saga must be before the
     /// sweeper settles it (longer than any request takes).
     pub recovery_after: Duration,
-    /// `NATS_URL`: where the outbox relay publishes order events (JetStream); unset, the
+    /// `NATS_URL`: where the outbox relay publishes order events (JetStream), with the login in
+    /// it when the server wants one (`nats://user:password@host`, `nats://token@host`); unset, the
     /// events stay in the outbox unpublished.
     pub nats_url: Option<String>,
 }

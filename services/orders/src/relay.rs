@@ -17,9 +17,9 @@ pub use shopwire::events::{STREAM, SUBJECT_PREFIX};
 /// Events per transaction.
 const BATCH: i64 = 100;
 
-/// Connects to `url` and makes sure the stream exists.
+/// Connects to `url` (with the login it carries, if any) and makes sure the stream exists.
 pub async fn connect(url: &str) -> anyhow::Result<jetstream::Context> {
-    let client = async_nats::connect(url).await?;
+    let client = shopkit::nats::connect(url).await?;
     let context = jetstream::new(client);
     let config = jetstream::stream::Config {
         name: STREAM.to_owned(),
@@ -77,12 +77,12 @@ pub async fn relay_forever(database: Database, url: String, mut stop: tokio::syn
         let pause = match &context {
             None => match connect(&url).await {
                 Ok(connected) => {
-                    tracing::info!(url, "outbox relay connected to NATS");
+                    tracing::info!(url = shopkit::nats::redacted(&url), "outbox relay connected to NATS");
                     context = Some(connected);
                     Duration::ZERO
                 }
                 Err(err) => {
-                    tracing::warn!(error = %err, url, "outbox relay cannot reach NATS");
+                    tracing::warn!(error = %err, url = shopkit::nats::redacted(&url), "outbox relay cannot reach NATS");
                     Duration::from_secs(2)
                 }
             },

@@ -61,7 +61,7 @@ async fn each_change_of_an_order_writes_one_event() {
 /// Every message of the ORDERS stream: `(Event-Id, subject)`; each says when its change happened.
 async fn stream_messages(url: &str) -> Vec<(String, String)> {
     use futures::StreamExt as _;
-    let context = async_nats::jetstream::new(async_nats::connect(url).await.expect("connect"));
+    let context = async_nats::jetstream::new(shopkit::nats::connect(url).await.expect("connect"));
     let stream = context.get_stream(orders::relay::STREAM).await.expect("stream");
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
@@ -130,4 +130,24 @@ async fn the_relay_publishes_every_event_once_though_it_is_killed_again_and_agai
     let expected: Vec<(String, String)> =
         outbox.iter().map(|(id, kind)| (id.to_string(), format!("orders.{kind}"))).collect();
     assert_eq!(published, expected, "each event once, in the outbox's order");
+}
+
+#[tokio::test]
+async fn the_relay_logs_in_with_the_login_its_url_carries() {
+    let shop = spawn_shop().await;
+    let nats = shopkit::nats_server::NatsServer::start_with_login("orders", "p@ss:word").await;
+    // The password's `@` and `:` are percent-encoded in the URL, as URLs want them.
+    let url = format!("nats://orders:p%40ss%3Aword@127.0.0.1:{}", nats.port);
+    let anonymous = shopkit::nats::connect(&format!("nats://127.0.0.1:{}", nats.port)).await;
+    assert!(anonymous.is_err(), "the server wants a login");
+    let lamp = shop.product("LAMP", 1000, 10).await;
+    let (_, token) = shop.customer("ada@example.com").await;
+    let order = id_of(&shop.place_ok(&token, json!([item(&lamp, 1)])).await);
+    let database = shopkit::db::Database::from_pool(shop.orders_db.pool.clone());
+    database.migrate(&orders::MIGRATOR).await.expect("migrations");
+    let context = orders::relay::connect(&url).await.expect("logged in");
+    assert_eq!(orders::relay::publish_batch(&database, &context).await.expect("published"), 1);
+    let published = stream_messages(&url).await;
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].1, "orders.OrderPlaced", "order {order}");
 }
