@@ -114,6 +114,10 @@ fn events_and_notifications_schema_requires_a_relay_host_and_a_nats_url() {
         shop("demo", json!({"notifications": {"smtp": {"host": "mail", "credentialsSecret": "login"}}}));
     let refused = errors(&login_in_clear, None);
     assert!(refused.iter().any(|e| e.contains("credentialsSecret needs tls")), "{refused:?}");
+    let ca_in_clear =
+        shop("demo", json!({"notifications": {"smtp": {"host": "mail", "caSecret": {"name": "ca", "key": "ca.crt"}}}}));
+    let refused = errors(&ca_in_clear, None);
+    assert!(refused.iter().any(|e| e.contains("caSecret needs tls")), "{refused:?}");
     for tls in ["starttls", "tls"] {
         let login = shop(
             "demo",

@@ -494,7 +494,7 @@ async fn check_external_databases(
 }
 
 /// The user's Secrets the services read besides the database URIs: the SMTP relay's login and
-/// the external NATS URL. Each must hold its keys; their versions are recorded so a change rolls
+/// CA, and the external NATS URL. Each must hold its keys; their versions are recorded so a change rolls
 /// the services that read them. The Secrets are the user's: read, never written.
 async fn check_service_secrets(
     shop: &Shop,
@@ -505,6 +505,9 @@ async fn check_service_secrets(
     let mut wanted: Vec<(&str, &str, Vec<&str>)> = Vec::new();
     if let Some(name) = shop.spec.notifications.smtp.as_ref().and_then(|s| s.credentials_secret.as_deref()) {
         wanted.push(("SMTP credentials", name, vec![SMTP_USERNAME_KEY, SMTP_PASSWORD_KEY]));
+    }
+    if let Some(ca) = shop.spec.notifications.smtp.as_ref().and_then(|s| s.ca_secret.as_ref()) {
+        wanted.push(("SMTP CA", &ca.name, vec![&ca.key]));
     }
     if shop.spec.events.mode == EventsMode::External
         && let Some(secret) = shop.spec.events.external.as_ref().and_then(|e| e.url_secret.as_ref())

@@ -715,7 +715,10 @@ async fn deleting_a_shop_with_delete_removes_the_nats_claim_too() {
 
 #[tokio::test]
 async fn an_smtp_login_comes_from_the_users_secret_and_its_rotation_rolls_notifications() {
-    let smtp = json!({"host": "smtp.provider.example", "tls": "starttls", "credentialsSecret": "smtp-login"});
+    let smtp = json!({
+        "host": "smtp.provider.example", "tls": "starttls", "credentialsSecret": "smtp-login",
+        "caSecret": {"name": "mail-ca", "key": "ca.crt"},
+    });
     let (ctx, fake) = setup(shop_json(json!({"notifications": {"smtp": smtp}})));
     fake.set_workloads_ready(true);
 
@@ -726,6 +729,9 @@ async fn an_smtp_login_comes_from_the_users_secret_and_its_rotation_rolls_notifi
     assert_eq!((services["status"].as_str(), services["reason"].as_str()), (Some("False"), Some("SecretMissing")));
     let message = services["message"].as_str().unwrap_or_default();
     assert!(message.contains("SMTP credentials Secret smtp-login not found"), "{message}");
+    assert!(message.contains("SMTP CA Secret mail-ca not found"), "{message}");
+    let ca = stored_secret("mail-ca", &[("ca.crt", "-----BEGIN CERTIFICATE-----")]);
+    fake.insert(&format!("{NS_CORE}/secrets/mail-ca"), ca);
 
     let path = format!("{NS_CORE}/secrets/smtp-login");
     fake.insert(&path, stored_secret("smtp-login", &[("username", "shop")]));

@@ -133,6 +133,9 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                         env_from_secret("SMTP_PASSWORD", secret, crate::crd::SMTP_PASSWORD_KEY),
                     ]);
                 }
+                if smtp.ca_secret.is_some() {
+                    vars.push(env("SMTP_CA_FILE", format!("{SMTP_CA_DIR}/{SMTP_CA_FILE}")));
+                }
                 vars.extend(smtp.from.clone().map(|from| env("MAIL_FROM", from)));
             }
             vars.extend([
@@ -158,26 +161,39 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
 pub const DB_CA_DIR: &str = "/etc/microshop/db-ca";
 pub const DB_CA_FILE: &str = "ca.crt";
 
+/// Where the SMTP relay's CA certificate is mounted (`SMTP_CA_FILE`).
+pub const SMTP_CA_DIR: &str = "/etc/microshop/smtp-ca";
+pub const SMTP_CA_FILE: &str = "ca.crt";
+
 /// The CA Secret of a service's database as a volume, when TLS verification needs one.
 fn database_ca_volume(shop: &Shop, service: Microservice) -> Option<(Volume, VolumeMount)> {
     let (_, ca) = database::of(shop).tls(shop, service)?;
-    let ca = ca?;
+    Some(ca_volume("db-ca", DB_CA_DIR, DB_CA_FILE, ca?))
+}
+
+/// The SMTP relay's CA Secret as a volume, for notifications when the Shop names one.
+fn smtp_ca_volume(shop: &Shop, service: Microservice) -> Option<(Volume, VolumeMount)> {
+    if service != Microservice::Notifications {
+        return None;
+    }
+    let ca = shop.spec.notifications.smtp.as_ref()?.ca_secret.clone()?;
+    Some(ca_volume("smtp-ca", SMTP_CA_DIR, SMTP_CA_FILE, ca))
+}
+
+/// One key of a Secret (a CA certificate) as the file `dir/file`, read-only.
+fn ca_volume(name: &str, dir: &str, file: &str, ca: crate::crd::SecretKeyRef) -> (Volume, VolumeMount) {
     let volume = Volume {
-        name: "db-ca".into(),
+        name: name.into(),
         secret: Some(SecretVolumeSource {
             secret_name: Some(ca.name),
-            items: Some(vec![KeyToPath { key: ca.key, path: DB_CA_FILE.into(), mode: None }]),
+            items: Some(vec![KeyToPath { key: ca.key, path: file.into(), mode: None }]),
             ..SecretVolumeSource::default()
         }),
         ..Volume::default()
     };
-    let mount = VolumeMount {
-        name: "db-ca".into(),
-        mount_path: DB_CA_DIR.into(),
-        read_only: Some(true),
-        ..VolumeMount::default()
-    };
-    Some((volume, mount))
+    let mount =
+        VolumeMount { name: name.into(), mount_path: dir.into(), read_only: Some(true), ..VolumeMount::default() };
+    (volume, mount)
 }
 
 /// The `<shop>-faults` ConfigMap as a directory volume: no `subPath`, so the kubelet refreshes
@@ -265,7 +281,7 @@ pub fn deployment(shop: &Shop, service: Microservice, versions: &SecretVersions)
         volumes.push(volume);
         mounts.push(mount);
     }
-    if let Some((volume, mount)) = database_ca_volume(shop, service) {
+    for (volume, mount) in database_ca_volume(shop, service).into_iter().chain(smtp_ca_volume(shop, service)) {
         volumes.push(volume);
         mounts.push(mount);
     }
@@ -307,14 +323,17 @@ pub fn url(shop: &Shop, service: Microservice) -> String {
     format!("http://{}:{HTTP_PORT}", names::service(shop, service))
 }
 
-/// Hash of a pod spec and of the versions of every Secret its containers reference.
+/// Hash of a pod spec and of the versions of every Secret its containers reference, in their
+/// environment or as a volume (a CA read once at start-up).
 pub fn pod_hash(pod: &PodSpec, versions: &SecretVersions) -> String {
     let pod_json = serde_json::to_string(pod).unwrap_or_default();
+    let mounted = pod.volumes.iter().flatten().filter_map(|v| v.secret.as_ref()?.secret_name.as_deref());
     let mut referenced: Vec<&str> = pod
         .containers
         .iter()
         .flat_map(|c| c.env.iter().flatten())
         .filter_map(|e| e.value_from.as_ref()?.secret_key_ref.as_ref().map(|r| r.name.as_str()))
+        .chain(mounted)
         .collect();
     referenced.sort_unstable();
     referenced.dedup();

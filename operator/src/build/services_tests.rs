@@ -439,6 +439,30 @@ fn notifications_gets_nats_smtp_users_and_its_client_secret() {
     assert!(!login.contains_key("SMTP_PORT"), "the service's usual port for starttls (587)");
     assert_eq!(login["SMTP_USERNAME"], "secret:smtp-login/username");
     assert_eq!(login["SMTP_PASSWORD"], "secret:smtp-login/password");
+    assert!(!login.contains_key("SMTP_CA_FILE"), "the system's authorities only");
+
+    // A relay signed by the company's own authority: its certificate mounted, the file named,
+    // and a new certificate rolls the pods (the service reads it once, at start-up).
+    let mut company = submission.clone();
+    if let Some(smtp) = company.spec.notifications.smtp.as_mut() {
+        smtp.ca_secret = Some(SecretKeyRef { name: "mail-ca".into(), key: "ca.crt".into() });
+    }
+    let with_ca = deployment(&company, Microservice::Notifications, &versions);
+    assert_eq!(env_map(container(&with_ca))["SMTP_CA_FILE"], "/etc/microshop/smtp-ca/ca.crt");
+    let pod = with_ca.spec.as_ref().and_then(|s| s.template.spec.clone()).expect("pod");
+    let volume = pod.volumes.iter().flatten().find(|v| v.name == "smtp-ca").expect("smtp-ca volume");
+    let source = volume.secret.as_ref().expect("from a Secret");
+    assert_eq!(source.secret_name.as_deref(), Some("mail-ca"));
+    assert_eq!(source.items.as_ref().map(|i| (i[0].key.as_str(), i[0].path.as_str())), Some(("ca.crt", "ca.crt")));
+    let mounted = container(&with_ca).volume_mounts.clone().unwrap_or_default();
+    assert!(mounted.iter().any(|m| m.name == "smtp-ca" && m.mount_path == "/etc/microshop/smtp-ca"));
+    let hash = |versions: &SecretVersions| pod_hash(&pod, versions);
+    let mut rotated = SecretVersions::new();
+    rotated.insert("mail-ca".into(), "2".into());
+    assert_ne!(hash(&versions), hash(&rotated), "a new CA certificate rolls notifications");
+    let orders = deployment(&company, Microservice::Orders, &versions);
+    let orders_pod = orders.spec.and_then(|s| s.template.spec).expect("pod");
+    assert!(orders_pod.volumes.iter().flatten().all(|v| v.name != "smtp-ca"), "only notifications sends mail");
 
     let without_from =
         env_map(container(&deployment(&with_notifications(None), Microservice::Notifications, &versions)));

@@ -131,6 +131,8 @@ pub struct NotificationsSpec {
 #[serde(rename_all = "camelCase")]
 #[x_kube(validation = kube::core::Rule::new("self.tls != 'none' || !has(self.credentialsSecret)")
     .message("smtp.credentialsSecret needs tls starttls or tls: the password would cross the network in clear"))]
+#[x_kube(validation = kube::core::Rule::new("self.tls != 'none' || !has(self.caSecret)")
+    .message("smtp.caSecret needs tls starttls or tls"))]
 pub struct SmtpSpec {
     /// `SMTP_HOST`: host name or IP address of the relay, e.g. `postfix.mail.svc`. With TLS,
     /// the name its certificate must carry.
@@ -151,6 +153,11 @@ pub struct SmtpSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 253))]
     pub credentials_secret: Option<String>,
+    /// A Secret key holding the PEM of an authority trusted besides the system's, for a relay
+    /// whose certificate the company signs itself: mounted, and named by `SMTP_CA_FILE`. Needs
+    /// `tls`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_secret: Option<SecretKeyRef>,
     /// `MAIL_FROM`: the sender, `name <address>` or an address; the service's default
     /// (`microshop <orders@microshop.local>`) when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -161,7 +168,14 @@ pub struct SmtpSpec {
 impl SmtpSpec {
     /// A plain relay at `host` on its usual port.
     pub fn plain(host: &str) -> Self {
-        Self { host: host.into(), port: None, tls: SmtpTls::None, credentials_secret: None, from: None }
+        Self {
+            host: host.into(),
+            port: None,
+            tls: SmtpTls::None,
+            credentials_secret: None,
+            ca_secret: None,
+            from: None,
+        }
     }
 }
 
