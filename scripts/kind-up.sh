@@ -37,7 +37,9 @@
 # replica with small requests, so the shop fits a 2-CPU / 4 GiB machine next to kind's control
 # plane (which requests about 1 CPU itself). .ci/checks/shipping.sh checks that budget. The
 # example's Ingress and autoscalers are switched off (kind has no ingress controller and no
-# metrics-server by default); the storefront is reached on its NodePort.
+# metrics-server by default); the storefront is reached on its NodePort. The e-mails go to a
+# Mailpit in the namespace `mail` (k8s/kind/mailpit.yaml), which the script starts: the
+# example's relay does not exist in kind.
 #
 # `--print-shop` prints that Shop; `--print-operator` prints the operator manifests of the
 # kustomize path (both used by .ci/checks/shipping.sh; they need only kubectl and jq).
@@ -82,7 +84,9 @@ render_shop() {
       payments: {failureRate: 0},
       storefront: {enabled: $storefront},
       autoscaling: {enabled: false},
-      services: {products: $small, users: $small, orders: $small, payments: $small, storefront: $small},
+      services: {products: $small, users: $small, orders: $small, payments: $small, storefront: $small,
+        notifications: $small},
+      notifications: {smtp: {host: "mailpit.mail.svc", port: 1025, tls: "none"}},
       database: {managed: {resources: {cpuRequest: "50m", memoryRequest: "128Mi", memoryLimit: "512Mi"}}},
       exposure: {type: "NodePort", ingress: {enabled: false}, nodePorts: {products: $products, users: $users,
         orders: $orders, payments: $payments, jaeger: $jaeger, storefront: $storefront_port}}}}')"
@@ -193,6 +197,11 @@ fi
 deployment=deployment/microshop-operator
 "${KUBECTL[@]}" -n "$OPERATOR_NAMESPACE" rollout status "$deployment" --timeout=180s
 
+# -- 4b. the SMTP relay ----------------------------------------------------------------------
+say "Starting Mailpit, the shop's SMTP relay in kind (k8s/kind/mailpit.yaml)"
+"${KUBECTL[@]}" apply -f k8s/kind/mailpit.yaml
+"${KUBECTL[@]}" -n mail rollout status deployment/mailpit --timeout=180s
+
 # -- 5. the Shop -----------------------------------------------------------------------------
 say "Applying $SHOP_FILE (with the kind overrides)"
 shop_json="$(render_shop)" || die "could not read a Shop from $SHOP_FILE"
@@ -246,6 +255,7 @@ cat <<EOF
   orders API docs    http://localhost:$NODE_PORT_ORDERS/docs
   payments API docs  http://localhost:$NODE_PORT_PAYMENTS/docs
   Jaeger UI          http://localhost:$NODE_PORT_JAEGER   (when spec.tracing.jaeger.enabled)
+  e-mails (Mailpit)  kubectl -n mail port-forward svc/mailpit 8025:8025, then http://localhost:8025
 
   admin login        $admin_email
                      password: kubectl -n $shop_ns get secret $shop_name-admin -o jsonpath='{.data.password}' | base64 -d

@@ -330,7 +330,9 @@ if [ -d k8s/examples ] && [ -f k8s/crd.yaml ]; then
   IMAGE_REGISTRY=registry.example/kind IMAGE_TAG=9.9.9 scripts/kind-up.sh --print-operator >"$WORK/kind-operator.yaml"
   validate "$WORK/kind-rendered.yaml"
   validate "$WORK/kind-operator.yaml"
-  "$PY" - "$WORK/kind-rendered.yaml" "$WORK/kind-operator.yaml" "$KIND_CPU_BUDGET_MILLI" "$KIND_MEMORY_BUDGET_MI" <<'PY'
+  validate k8s/kind/mailpit.yaml
+  grep -q 'mailpit.mail.svc' "$WORK/kind-shop.json" || fail "the kind Shop does not send its e-mails to k8s/kind/mailpit.yaml"
+  "$PY" - "$WORK/kind-rendered.yaml" "$WORK/kind-operator.yaml" k8s/kind/mailpit.yaml "$KIND_CPU_BUDGET_MILLI" "$KIND_MEMORY_BUDGET_MI" <<'PY'
 import re, sys, yaml
 def milli(q):
     return float(q[:-1]) if q.endswith("m") else float(q) * 1000
@@ -341,7 +343,7 @@ def mebi(q):
 cpu = mem = 0.0
 rows = []
 images = []
-for path in sys.argv[1:3]:
+for path in sys.argv[1:4]:
     for d in yaml.safe_load_all(open(path)):
         if not d or d.get("kind") not in ("Deployment", "StatefulSet"):
             continue
@@ -357,8 +359,8 @@ for path in sys.argv[1:3]:
         images += [c["image"] for c in pod["containers"]]
 print("\n".join(rows))
 print(f"total requests: {cpu:.0f}m CPU, {mem:.0f}Mi memory")
-assert cpu <= float(sys.argv[3]), f"FAIL: the kind setup requests {cpu:.0f}m CPU, more than {sys.argv[3]}m"
-assert mem <= float(sys.argv[4]), f"FAIL: the kind setup requests {mem:.0f}Mi, more than {sys.argv[4]}Mi"
+assert cpu <= float(sys.argv[4]), f"FAIL: the kind setup requests {cpu:.0f}m CPU, more than {sys.argv[4]}m"
+assert mem <= float(sys.argv[5]), f"FAIL: the kind setup requests {mem:.0f}Mi, more than {sys.argv[5]}Mi"
 assert "registry.example/kind/microshop-operator:9.9.9" in images, f"FAIL: kind-up.sh ignores IMAGE_REGISTRY/IMAGE_TAG for the operator: {images}"
 print("ok: fits, and the operator image follows IMAGE_REGISTRY/IMAGE_TAG")
 PY
