@@ -146,6 +146,7 @@ pub fn env_vars(shop: &Shop, service: Microservice) -> Vec<EnvVar> {
                     secrets::NOTIFICATIONS_CLIENT_SECRET,
                 ),
             ]);
+            vars.extend(notifications.email_max_age_hours.map(|hours| env("EMAIL_MAX_AGE_HOURS", hours.to_string())));
             let shop_url = notifications.shop_url.clone().or_else(|| super::ingress::public_url(shop));
             vars.extend(shop_url.map(|shop_url| env("SHOP_URL", shop_url)));
         }

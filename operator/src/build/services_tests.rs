@@ -427,6 +427,11 @@ fn notifications_gets_nats_smtp_users_and_its_client_secret() {
     assert_eq!(orders["NATS_URL"], "nats://demo-nats:4222", "orders publishes where notifications reads");
 
     assert_eq!(env["SMTP_TLS"], "none");
+    assert!(!env.contains_key("EMAIL_MAX_AGE_HOURS"), "the service's default, a day");
+    let mut patient = with_notifications(None);
+    patient.spec.notifications.email_max_age_hours = Some(72);
+    let patient = env_map(container(&deployment(&patient, Microservice::Notifications, &versions)));
+    assert_eq!(patient["EMAIL_MAX_AGE_HOURS"], "72");
     assert!(!env.contains_key("SMTP_USERNAME") && !env.contains_key("SMTP_PASSWORD"), "no login asked for");
     let mut submission = shop("demo");
     submission.spec.notifications.smtp = Some(crate::crd::SmtpSpec {

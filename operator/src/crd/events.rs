@@ -123,6 +123,12 @@ pub struct NotificationsSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(min = 1, max = 500), regex(pattern = r"^https?://\S+$"))]
     pub shop_url: Option<String>,
+    /// `EMAIL_MAX_AGE_HOURS`: an order event that happened longer ago gets no e-mail (it is
+    /// recorded all the same), so switching e-mails on for a shop that has been selling writes
+    /// no customer about last month's orders. Unset, the service's default, 24.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 8760))]
+    pub email_max_age_hours: Option<i32>,
 }
 
 /// The SMTP relay the notifications pods send through: a relay inside the cluster that takes

@@ -221,4 +221,11 @@ mod tests {
         assert!(ca_in_clear.is_err(), "a CA file without TLS is a mistake worth saying");
         assert!(matches!(smtp(&[]), Err(ConfigError::Missing("SMTP_HOST"))));
     }
+
+    #[test]
+    fn the_age_limit_of_e_mails_is_between_an_hour_and_a_year() {
+        assert_eq!(max_age_hours(24).expect("a day"), chrono::TimeDelta::days(1));
+        assert!(max_age_hours(0).is_err(), "0 would e-mail nobody");
+        assert!(max_age_hours(8761).is_err());
+    }
 }
