@@ -212,8 +212,9 @@ async fn reconcile_shop(obj: &DynamicObject, ctx: &Context) -> Result<Action, Er
     }
 
     let (mut versions, secret_count) = ensure_secrets(obj, valid, &ns, ctx).await?;
-    let external_database_problems = check_external_databases(&shop, &ns, ctx, &mut versions).await?;
-    let service_secret_problems = check_service_secrets(&shop, &ns, ctx, &mut versions).await?;
+    let mut user_secrets = UserSecrets::new(ctx, &ns);
+    let external_database_problems = check_external_databases(&shop, &mut user_secrets, &mut versions).await?;
+    let service_secret_problems = check_service_secrets(&shop, &mut user_secrets, &mut versions).await?;
     let built = build::workloads(valid, &versions);
     let components = apply_workloads(&built, &ns, ctx).await?;
     prune(obj, &shop, &built, &ns, ctx).await?;
@@ -460,46 +461,68 @@ async fn ensure_secrets(
     Ok((versions, plans.len()))
 }
 
+/// The user's Secrets a reconcile reads (database URIs, the SMTP login and CA, the NATS URL),
+/// each fetched once however many references name it. They are the user's: read, never written.
+struct UserSecrets {
+    api: Api<Secret>,
+    seen: BTreeMap<String, Option<Secret>>,
+}
+
+impl UserSecrets {
+    fn new(ctx: &Context, ns: &str) -> Self {
+        Self { api: Api::namespaced(ctx.client.clone(), ns), seen: BTreeMap::new() }
+    }
+
+    /// Checks that Secret `name` holds every key of `keys`: records its version (so a change rolls
+    /// the pods that read it), or returns the problem, starting with `label`.
+    async fn check(
+        &mut self,
+        label: &str,
+        name: &str,
+        keys: &[&str],
+        versions: &mut SecretVersions,
+    ) -> Result<Option<String>, Error> {
+        if !self.seen.contains_key(name) {
+            let secret = self.api.get_opt(name).await.map_err(kube_err("get", "Secret", name))?;
+            self.seen.insert(name.to_owned(), secret);
+        }
+        let Some(secret) = self.seen.get(name).and_then(Option::as_ref) else {
+            return Ok(Some(format!("{label} Secret {name} not found")));
+        };
+        let missing: Vec<&str> =
+            keys.iter().copied().filter(|key| !secret.data.as_ref().is_some_and(|d| d.contains_key(*key))).collect();
+        if !missing.is_empty() {
+            return Ok(Some(format!("{label} Secret {name} has no key {}", missing.join(" and no key "))));
+        }
+        versions.insert(name.to_owned(), secret.resource_version().unwrap_or_default());
+        Ok(None)
+    }
+}
+
 /// In external mode, checks that the Secret and key of each service that runs exist, and records the
 /// Secrets' versions so a changed URI rolls the service.
 async fn check_external_databases(
     shop: &Shop,
-    ns: &str,
-    ctx: &Context,
+    secrets: &mut UserSecrets,
     versions: &mut SecretVersions,
 ) -> Result<Vec<String>, Error> {
     if !database::of(shop).uris_from_user_secrets() {
         return Ok(Vec::new());
     }
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
-    let mut seen: BTreeMap<String, Option<Secret>> = BTreeMap::new();
     let mut problems = Vec::new();
     for service in Microservice::enabled(shop) {
         let Some(reference) = service.database_uri(shop) else { continue };
-        if !seen.contains_key(&reference.name) {
-            let secret = api.get_opt(&reference.name).await.map_err(kube_err("get", "Secret", &reference.name))?;
-            seen.insert(reference.name.clone(), secret);
-        }
-        match seen.get(&reference.name).and_then(Option::as_ref) {
-            None => problems.push(format!("{}: Secret {} not found", service.name(), reference.name)),
-            Some(secret) if !secret.data.as_ref().is_some_and(|d| d.contains_key(&reference.key)) => {
-                problems.push(format!("{}: Secret {} has no key {}", service.name(), reference.name, reference.key))
-            }
-            Some(secret) => {
-                versions.insert(reference.name.clone(), secret.resource_version().unwrap_or_default());
-            }
-        }
+        let label = format!("{}:", service.name());
+        problems.extend(secrets.check(&label, &reference.name, &[&reference.key], versions).await?);
     }
     Ok(problems)
 }
 
 /// The user's Secrets the services read besides the database URIs: the SMTP relay's login and
-/// CA, and the external NATS URL. Each must hold its keys; their versions are recorded so a change rolls
-/// the services that read them. The Secrets are the user's: read, never written.
+/// CA, and the external NATS URL.
 async fn check_service_secrets(
     shop: &Shop,
-    ns: &str,
-    ctx: &Context,
+    secrets: &mut UserSecrets,
     versions: &mut SecretVersions,
 ) -> Result<Vec<String>, Error> {
     let mut wanted: Vec<(&str, &str, Vec<&str>)> = Vec::new();
@@ -514,20 +537,9 @@ async fn check_service_secrets(
     {
         wanted.push(("NATS URL", &secret.name, vec![&secret.key]));
     }
-    let api: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
     let mut problems = Vec::new();
-    for (what, name, keys) in wanted {
-        let Some(secret) = api.get_opt(name).await.map_err(kube_err("get", "Secret", name))? else {
-            problems.push(format!("{what} Secret {name} not found"));
-            continue;
-        };
-        let missing: Vec<&str> =
-            keys.into_iter().filter(|key| !secret.data.as_ref().is_some_and(|d| d.contains_key(*key))).collect();
-        if missing.is_empty() {
-            versions.insert(name.to_owned(), secret.resource_version().unwrap_or_default());
-        } else {
-            problems.push(format!("{what} Secret {name} has no key {}", missing.join(" and no key ")));
-        }
+    for (label, name, keys) in wanted {
+        problems.extend(secrets.check(label, name, &keys, versions).await?);
     }
     Ok(problems)
 }

@@ -131,11 +131,8 @@ fn default_cnpg_instances() -> i32 {
 /// The PostgreSQL instances the operator runs, one per service.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("self.storageSize == oldSelf.storageSize")
-    .message("storageSize cannot change: StatefulSet claim templates are immutable"))]
-#[x_kube(validation = kube::core::Rule::new(
-    "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)"
-).message("storageClassName cannot change: StatefulSet claim templates are immutable"))]
+#[x_kube(validation = storage_size_unchanged())]
+#[x_kube(validation = storage_class_unchanged())]
 pub struct ManagedDatabaseSpec {
     /// PostgreSQL image (15 or newer).
     #[serde(default = "default_postgres_image")]
@@ -219,4 +216,19 @@ pub struct SecretKeyRef {
 
 fn default_uri_key() -> String {
     "uri".into()
+}
+
+/// The CEL rule of a StatefulSet's `storageSize`: its claim template is immutable, so the size a
+/// Shop was created with stays (the databases' and the managed NATS's).
+pub(crate) fn storage_size_unchanged() -> kube::core::Rule {
+    kube::core::Rule::new("self.storageSize == oldSelf.storageSize")
+        .message("storageSize cannot change: StatefulSet claim templates are immutable")
+}
+
+/// The same for `storageClassName`, set or not.
+pub(crate) fn storage_class_unchanged() -> kube::core::Rule {
+    kube::core::Rule::new(
+        "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)",
+    )
+    .message("storageClassName cannot change: StatefulSet claim templates are immutable")
 }

@@ -39,11 +39,8 @@ pub enum EventsMode {
 /// The NATS the operator runs: one StatefulSet pod, JetStream on a claim.
 #[derive(KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
 #[serde(rename_all = "camelCase")]
-#[x_kube(validation = kube::core::Rule::new("self.storageSize == oldSelf.storageSize")
-    .message("storageSize cannot change: StatefulSet claim templates are immutable"))]
-#[x_kube(validation = kube::core::Rule::new(
-    "has(self.storageClassName) == has(oldSelf.storageClassName) && (!has(self.storageClassName) || self.storageClassName == oldSelf.storageClassName)"
-).message("storageClassName cannot change: StatefulSet claim templates are immutable"))]
+#[x_kube(validation = super::database::storage_size_unchanged())]
+#[x_kube(validation = super::database::storage_class_unchanged())]
 pub struct ManagedNatsSpec {
     /// NATS server image (2.10 or newer; started as `nats-server --jetstream`).
     #[serde(default = "default_nats_image")]
