@@ -50,12 +50,13 @@ impl Address {
     /// (e.g. `delivery.address.city`); `None` when any was refused.
     pub fn parse(raw: &RawAddress<'_>, prefix: &str, errors: &mut FieldErrors) -> Option<Self> {
         let before = errors.len();
+        // Checked as sent, then trimmed: the rules (and the spec's `maxLength`) count the input a
+        // client wrote, so a value too long with its white space is refused, not trimmed to fit.
         let mut field = |name: &str, rule: &TextRule, value: &str| {
-            let value = value.trim();
             if let Err(message) = rule.check(value) {
                 errors.add(format!("{prefix}{name}"), message);
             }
-            value.to_owned()
+            value.trim().to_owned()
         };
         let address = Self {
             recipient: field("recipient", &RECIPIENT_RULE, raw.recipient),
@@ -85,6 +86,23 @@ pub fn schema_rules(schema: &'static str) -> Vec<SchemaRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lengths_count_the_value_as_sent() {
+        let raw = RawAddress {
+            recipient: "Ada",
+            line1: "1 rue de la Paix",
+            line2: "",
+            postal_code: "\t75011***************",
+            city: "Paris",
+            country: "FR",
+        };
+        let mut errors = FieldErrors::default();
+        assert!(Address::parse(&raw, "", &mut errors).is_none(), "21 characters as sent, 20 once trimmed");
+        let fits = RawAddress { postal_code: " 75011 ", ..raw };
+        let mut errors = FieldErrors::default();
+        assert_eq!(Address::parse(&fits, "", &mut errors).map(|a| a.postal_code), Some("75011".to_owned()));
+    }
 
     #[test]
     fn an_address_is_checked_field_by_field() {
